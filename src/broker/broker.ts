@@ -1,0 +1,268 @@
+import fs from 'node:fs'
+import type http from 'node:http'
+import net from 'node:net'
+import tls from 'node:tls'
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { HubConfig } from '../config/env.ts'
+import type { Bus } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import type { Topics } from '../mqtt/topics.ts'
+import type { Registry } from '../registry/registry.ts'
+import type { Logger } from '../util/logger.ts'
+import { RateLimiter } from './rate-limit.ts'
+
+/**
+ * The embedded Aedes 1.x broker (MQTT 3.1.1 only): TCP, optional TLS, and WebSocket on /mqtt of the
+ * hub's HTTP server. The only module that touches Aedes. Devices authenticate with id + secret and
+ * may only use their own topics; every accepted PUBLISH goes through `onPublish` before its PUBACK.
+ */
+
+export interface BrokerContext {
+  config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate'>
+  topics: Topics
+  registry: Registry
+  bus: Bus
+  metrics: Metrics
+  log: Logger
+  httpServer: http.Server
+  /** Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained. */
+  onPublish: (deviceId: string, msg: { topic: string; payload: Buffer }) => boolean | Promise<boolean>
+}
+
+/** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
+const DEAD_LETTER = '$zhian/refused'
+const RETURN_CODE = { BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+const LOG_ONCE_LIMIT = 10_000
+
+export class Broker {
+  private aedes: Aedes | undefined
+  private tcp: net.Server | undefined
+  private secure: tls.Server | undefined
+  private wss: WebSocketServer | undefined
+  private readonly deviceOf = new WeakMap<Client, string>()
+  private readonly clientsOf = new Map<string, Set<Client>>()
+  /** Per-client FIFO, so PUBACKs leave in the order PUBLISHes arrived [MQTT-4.6.0-2] even when processing waits. */
+  private readonly queues = new WeakMap<Client, Promise<void>>()
+  private readonly limiter: RateLimiter
+  private readonly loggedRefusals = new Set<string>()
+  private readonly unsubscribe: (() => void)[] = []
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+    this.upgrade(req, socket, head)
+
+  constructor(private readonly ctx: BrokerContext) {
+    this.limiter = new RateLimiter(ctx.config.deviceRate.perSecond, ctx.config.deviceRate.burst)
+  }
+
+  get mqttPort(): number {
+    return (this.tcp?.address() as net.AddressInfo | null)?.port ?? 0
+  }
+
+  get tlsPort(): number | undefined {
+    return (this.secure?.address() as net.AddressInfo | null)?.port
+  }
+
+  async start(): Promise<void> {
+    const aedes = await Aedes.createBroker({
+      // Device ids are the identity; client ids are free-form (a gateway may hold several connections).
+      maxClientsIdLength: 256,
+      drainTimeout: 30_000,
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => done(null, this.mayReceive(client, sub.topic) ? sub : null),
+    })
+    this.aedes = aedes
+    aedes.on('client', () => this.ctx.metrics.connections.inc())
+    aedes.on('clientDisconnect', (client) => this.forgetClient(client))
+    aedes.on('clientError', (client, err) =>
+      this.ctx.log.debug({ client: client?.id, err: err.message }, 'client error'),
+    )
+    aedes.on('connectionError', (_c, err) => this.ctx.log.debug({ err: err.message }, 'connection error'))
+    this.unsubscribe.push(
+      this.ctx.bus.on('device_removed', ({ id }) => {
+        this.limiter.forget(id)
+        for (const client of this.clientsOf.get(id) ?? []) client.close()
+      }),
+    )
+
+    this.tcp = net.createServer((socket) => aedes.handle(socket))
+    await listen(this.tcp, this.ctx.config.mqtt.port, this.ctx.config.mqtt.host)
+    const tlsConfig = this.ctx.config.tls
+    if (tlsConfig) {
+      this.secure = tls.createServer(
+        { cert: fs.readFileSync(tlsConfig.cert), key: fs.readFileSync(tlsConfig.key) },
+        (socket) => aedes.handle(socket),
+      )
+      await listen(this.secure, tlsConfig.port, this.ctx.config.mqtt.host)
+    }
+    this.wss = new WebSocketServer({ noServer: true })
+    this.ctx.httpServer.on('upgrade', this.onUpgrade)
+    await this.publish(this.ctx.topics.hub('availability'), 'online', { qos: 1, retain: true })
+  }
+
+  /** Stop accepting, say goodbye on the hub availability topic, close every client. */
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off()
+    this.ctx.httpServer.off('upgrade', this.onUpgrade)
+    const closing = [this.tcp, this.secure].filter(Boolean).map((s) => new Promise((r) => s!.close(r)))
+    if (this.aedes && !this.aedes.closed) {
+      await this.publish(this.ctx.topics.hub('availability'), 'offline', { qos: 1, retain: true })
+      await new Promise<void>((resolve) => this.aedes!.close(() => resolve()))
+    }
+    for (const ws of this.wss?.clients ?? []) ws.terminate()
+    this.wss?.close()
+    await Promise.all(closing)
+  }
+
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const aedes = this.aedes
+    if (!aedes || aedes.closed) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: opts.qos,
+          retain: opts.retain,
+          dup: false,
+        } as PublishPacket,
+        (err) => (err ? reject(err) : resolve()),
+      )
+    })
+  }
+
+  /** Number of open connections of one device (for the dashboard and tests). */
+  connectionsOf(deviceId: string): number {
+    return this.clientsOf.get(deviceId)?.size ?? 0
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Readonly<Buffer | undefined>,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const refuse = (reason: string, code: 4 | 5) => {
+      this.ctx.metrics.connectRefused.inc({ reason })
+      this.logOnce(`${reason}:${username}`, { device: username, reason }, 'MQTT connection refused')
+      const err = new Error(reason) as AuthenticateError
+      err.returnCode = code
+      done(err, false)
+    }
+    if (!username || !password) {
+      refuse('missing_credentials', RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
+      return
+    }
+    this.ctx.registry.authenticate(username, password.toString('utf8')).then(
+      (result) => {
+        if (result !== 'ok') {
+          refuse(result, RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
+          return
+        }
+        this.deviceOf.set(client, username)
+        const set = this.clientsOf.get(username) ?? new Set<Client>()
+        this.clientsOf.set(username, set)
+        set.add(client)
+        done(null, true)
+      },
+      (err: Error) => {
+        this.ctx.log.error({ err }, 'authentication failed')
+        refuse('internal_error', RETURN_CODE.NOT_AUTHORIZED)
+      },
+    )
+  }
+
+  private authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    done: (err?: Error | null) => void,
+  ): void {
+    const deviceId = client ? this.deviceOf.get(client) : undefined
+    if (!client || !deviceId) {
+      // A will restored without its client, or a client that never authenticated: never forwarded.
+      refuseInPlace(packet)
+      done(null)
+      return
+    }
+    const previous = this.queues.get(client)
+    const run = async () => {
+      const wait = this.limiter.take(deviceId)
+      if (wait > 0) {
+        this.ctx.metrics.rateLimited.inc({ kind: this.ctx.registry.get(deviceId)?.kind ?? 'unknown' })
+        await new Promise((r) => setTimeout(r, wait))
+      }
+      const ok = await this.ctx.onPublish(deviceId, {
+        topic: packet.topic,
+        payload: packet.payload as Buffer,
+      })
+      if (!ok) refuseInPlace(packet)
+    }
+    const next = (previous ? previous.then(run) : run()).then(
+      () => done(null),
+      (err: Error) => {
+        // The message was not stored: close the connection without PUBACK, the device will resend [MQTT-3.3.5-2].
+        this.ctx.log.error({ err, device: deviceId }, 'publish processing failed')
+        done(err)
+      },
+    )
+    this.queues.set(client, next)
+  }
+
+  /** Devices may subscribe to their own `set` and `error` only. */
+  private mayReceive(client: Client, topic: string): boolean {
+    const deviceId = this.deviceOf.get(client)
+    const device = deviceId ? this.ctx.registry.get(deviceId) : undefined
+    const ok =
+      device !== undefined &&
+      (topic === this.ctx.topics.device(device.kind, device.id, 'set') ||
+        topic === this.ctx.topics.device(device.kind, device.id, 'error'))
+    if (!ok) this.ctx.metrics.subscribeRefused.inc()
+    return ok
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const url = req.url ?? ''
+    if (url === '/mqtt' || url.startsWith('/mqtt?')) {
+      // Handled synchronously: engine.io ends foreign upgrade sockets that stay silent for 1 s.
+      this.wss!.handleUpgrade(req, socket, head, (ws) => {
+        this.aedes?.handle(createWebSocketStream(ws), req)
+      })
+    } else if (!url.startsWith('/socket.io/')) {
+      socket.destroy()
+    }
+  }
+
+  private forgetClient(client: Client): void {
+    this.ctx.metrics.connections.dec()
+    const deviceId = this.deviceOf.get(client)
+    if (!deviceId) return
+    const set = this.clientsOf.get(deviceId)
+    set?.delete(client)
+    if (set?.size === 0) this.clientsOf.delete(deviceId)
+  }
+
+  private logOnce(key: string, fields: object, msg: string): void {
+    if (this.loggedRefusals.has(key)) return
+    if (this.loggedRefusals.size >= LOG_ONCE_LIMIT) this.loggedRefusals.clear()
+    this.loggedRefusals.add(key)
+    this.ctx.log.warn(fields, msg)
+  }
+}
+
+/** Aedes cannot drop a PUBLISH without closing the connection, so a refused one is emptied and parked. */
+function refuseInPlace(packet: PublishPacket): void {
+  packet.topic = DEAD_LETTER
+  packet.payload = Buffer.alloc(0)
+  packet.retain = false
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}

@@ -1,0 +1,202 @@
+import fs from 'node:fs'
+import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify } from 'yaml'
+import { z } from 'zod'
+import { KIND_IDS, type KindId } from '../../devices/index.ts'
+import { SCHEMAS } from '../../devices/schema.ts'
+import { ZhianError } from '../errors.ts'
+import { ID_PATTERN } from '../mqtt/topics.ts'
+
+/**
+ * The estate YAML (`ZHIAN_CONFIG`): site tree, devices, users and per-estate rule overrides.
+ * Every error names the line and column it comes from, so an installer can fix the file.
+ */
+
+export const SITE_TYPES = ['street', 'community', 'estate', 'building'] as const
+export type SiteType = (typeof SITE_TYPES)[number]
+export const ROLES = ['admin', 'manager', 'crew', 'viewer'] as const
+export type Role = (typeof ROLES)[number]
+
+const id = z.string().regex(ID_PATTERN, 'ids are [a-z0-9_-]{1,64}')
+
+export interface SiteNode {
+  id: string
+  type: SiteType
+  name: string
+  children?: SiteNode[] | undefined
+}
+const SITE: z.ZodType<SiteNode> = z.lazy(() =>
+  z.strictObject({
+    id,
+    type: z.enum(SITE_TYPES),
+    name: z.string().min(1).max(128),
+    children: z.array(SITE).optional(),
+  }),
+)
+
+const DEVICE = z
+  .strictObject({
+    id,
+    kind: z.enum(KIND_IDS as [KindId, ...KindId[]]),
+    estate: id,
+    building: id.optional(),
+    name: z.string().min(1).max(128).optional(),
+    location: z.string().max(256).optional(),
+    secret: z.string().min(12, 'device secrets need at least 12 characters').max(256).optional(),
+    secret_hash: z.string().startsWith('scrypt$').optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((d) => Boolean(d.secret) !== Boolean(d.secret_hash), {
+    message: 'give exactly one of secret or secret_hash',
+  })
+
+const USER = z
+  .strictObject({
+    username: id,
+    password: z.string().min(8).max(256).optional(),
+    password_hash: z.string().startsWith('scrypt$').optional(),
+    role: z.enum(ROLES),
+    scope: id,
+  })
+  .refine((u) => Boolean(u.password) !== Boolean(u.password_hash), {
+    message: 'give exactly one of password or password_hash',
+  })
+
+const PARAM_VALUE = z.union([z.string(), z.number(), z.boolean()])
+const ESTATE_FILE = z.strictObject({
+  sites: z.array(SITE).default([]),
+  devices: z.array(DEVICE).default([]),
+  users: z.array(USER).default([]),
+  overrides: z.record(id, z.record(z.string(), z.record(z.string(), PARAM_VALUE))).default({}),
+})
+
+export type EstateFile = z.infer<typeof ESTATE_FILE>
+export type DeviceEntry = EstateFile['devices'][number]
+export type UserEntry = EstateFile['users'][number]
+
+/** Parse and validate an estate YAML text; `source` names the file in messages. */
+export function parseEstate(text: string, source = 'estate file'): EstateFile {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const where = (offset: number | undefined) => {
+    if (offset === undefined) return source
+    const { line, col } = lineCounter.linePos(offset)
+    return `${source}:${line}:${col}`
+  }
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!
+    throw new ZhianError('ZHIAN_ERR_CONFIG_INVALID', `${where(err.pos[0])}: ${err.message.split('\n')[0]}`)
+  }
+  const raw = doc.toJS() ?? {}
+  const parsed = ESTATE_FILE.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const path = issue.path.map(String)
+    throw new ZhianError(
+      'ZHIAN_ERR_CONFIG_INVALID',
+      `${where(offsetOf(doc.contents, path))}: ${path.join('.') || '(top level)'}: ${issue.message}`,
+    )
+  }
+  const problem = crossCheck(parsed.data)
+  if (problem) {
+    throw new ZhianError(
+      'ZHIAN_ERR_CONFIG_INVALID',
+      `${where(offsetOf(doc.contents, problem.path))}: ${problem.path.join('.')}: ${problem.message}`,
+    )
+  }
+  return parsed.data
+}
+
+export function loadEstateFile(file: string): EstateFile {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ZhianError('ZHIAN_ERR_CONFIG_INVALID', `${file}: ${(err as Error).message}`)
+  }
+  return parseEstate(text, file)
+}
+
+export function serializeEstate(estate: EstateFile): string {
+  return stringify(estate, { lineWidth: 0 })
+}
+
+/** Walk the YAML node tree along a zod issue path to the closest node that has a position. */
+function offsetOf(root: unknown, path: string[]): number | undefined {
+  let node = root as Node | null | undefined
+  let best: number | undefined = (node as Node | undefined)?.range?.[0]
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value) === key)
+      if (!pair) break
+      best = (pair.key as Node | undefined)?.range?.[0] ?? best
+      node = pair.value as Node | null
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)] as Node | null
+    } else break
+    best = node?.range?.[0] ?? best
+  }
+  return best
+}
+
+interface Problem {
+  path: string[]
+  message: string
+}
+
+/** Rules zod cannot express: tree order, unique ids, references between sections. */
+function crossCheck(estate: EstateFile): Problem | undefined {
+  const sites = new Map<string, { type: SiteType; parent: string | undefined }>()
+  const walk = (nodes: SiteNode[], parent: SiteNode | undefined, path: string[]): Problem | undefined => {
+    for (const [i, node] of nodes.entries()) {
+      const here = [...path, String(i)]
+      if (sites.has(node.id)) return { path: [...here, 'id'], message: `duplicate site id "${node.id}"` }
+      const expected = parent ? SITE_TYPES[SITE_TYPES.indexOf(parent.type) + 1] : undefined
+      if (parent && node.type !== expected) {
+        return {
+          path: [...here, 'type'],
+          message: `a ${parent.type} can only contain ${expected ?? 'nothing'}`,
+        }
+      }
+      sites.set(node.id, { type: node.type, parent: parent?.id })
+      const deeper = walk(node.children ?? [], node, [...here, 'children'])
+      if (deeper) return deeper
+    }
+    return undefined
+  }
+  const treeProblem = walk(estate.sites, undefined, ['sites'])
+  if (treeProblem) return treeProblem
+
+  const deviceIds = new Set<string>()
+  for (const [i, d] of estate.devices.entries()) {
+    const at = (...rest: string[]) => ['devices', String(i), ...rest]
+    if (deviceIds.has(d.id)) return { path: at('id'), message: `duplicate device id "${d.id}"` }
+    deviceIds.add(d.id)
+    if (sites.get(d.estate)?.type !== 'estate')
+      return { path: at('estate'), message: `"${d.estate}" is not an estate` }
+    if (d.building) {
+      const b = sites.get(d.building)
+      if (b?.type !== 'building' || b.parent !== d.estate) {
+        return { path: at('building'), message: `"${d.building}" is not a building of estate "${d.estate}"` }
+      }
+    }
+    const params = SCHEMAS[d.kind].params.safeParse(d.params ?? {})
+    if (!params.success) {
+      const issue = params.error.issues[0]!
+      return { path: at('params', ...issue.path.map(String)), message: issue.message }
+    }
+  }
+  const usernames = new Set<string>()
+  for (const [i, u] of estate.users.entries()) {
+    if (usernames.has(u.username))
+      return { path: ['users', String(i), 'username'], message: 'duplicate username' }
+    usernames.add(u.username)
+    if (!sites.has(u.scope))
+      return { path: ['users', String(i), 'scope'], message: `unknown site "${u.scope}"` }
+  }
+  for (const estateId of Object.keys(estate.overrides)) {
+    if (sites.get(estateId)?.type !== 'estate') {
+      return { path: ['overrides', estateId], message: `"${estateId}" is not an estate` }
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events'
+import type { KindId } from '../../devices/index.ts'
+
+/** A registered device as the hot path sees it, with its place in the site tree resolved. */
+export interface Device {
+  id: string
+  kind: KindId
+  estate: string
+  building: string | undefined
+  name: string | undefined
+  location: string | undefined
+  params: Record<string, unknown>
+  /** street → community → estate → building ids above this device (tags for history, rooms for the dashboard). */
+  site: {
+    street: string | undefined
+    community: string | undefined
+    estate: string
+    building: string | undefined
+  }
+}
+
+/** A validated, normalised telemetry message. */
+export interface Reading {
+  device: Device
+  values: Record<string, unknown>
+  /** The device's clock when it sent `ts`, else receive time (epoch ms). */
+  ts: number
+  receivedAt: number
+  seq: number | undefined
+}
+
+export interface DeviceEvent {
+  device: Device
+  type: string
+  data: Record<string, unknown>
+  ts: number
+  receivedAt: number
+}
+
+/** Event name → payload. Features subscribe with `bus.on('reading', …)`; nothing reaches into another feature. */
+export interface BusEvents {
+  reading: Reading
+  device_event: DeviceEvent
+  availability: { device: Device; online: boolean; at: number }
+  device_info: { device: Device; info: Record<string, unknown>; at: number }
+  device_added: { device: Device }
+  device_removed: { id: string }
+}
+
+export class Bus {
+  private readonly emitter = new EventEmitter({ captureRejections: false })
+
+  constructor() {
+    this.emitter.setMaxListeners(100)
+  }
+
+  on<K extends keyof BusEvents>(event: K, listener: (payload: BusEvents[K]) => void): () => void {
+    this.emitter.on(event, listener)
+    return () => this.emitter.off(event, listener)
+  }
+
+  emit<K extends keyof BusEvents>(event: K, payload: BusEvents[K]): void {
+    this.emitter.emit(event, payload)
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The one catalogue of coded errors (fastify's FST_ERR_* style): a stable code, an HTTP status,
+ * and text in Chinese and English. MQTT error replies, HTTP bodies and CLI messages all use it.
+ */
+export const ERRORS = {
+  ZHIAN_ERR_INVALID_JSON: { status: 400, zh: '负载不是合法的 JSON', en: 'payload is not valid JSON' },
+  ZHIAN_ERR_NOT_AN_OBJECT: { status: 400, zh: '负载必须是 JSON 对象', en: 'payload must be a JSON object' },
+  ZHIAN_ERR_WRONG_TYPE: { status: 400, zh: '字段类型错误', en: 'field has the wrong type' },
+  ZHIAN_ERR_UNKNOWN_FIELD: { status: 400, zh: '未知字段', en: 'unknown field' },
+  ZHIAN_ERR_OUT_OF_RANGE: { status: 400, zh: '数值超出范围', en: 'value out of range' },
+  ZHIAN_ERR_INVALID_VALUE: { status: 400, zh: '取值无效', en: 'invalid value' },
+  ZHIAN_ERR_EMPTY_STATE: {
+    status: 400,
+    zh: '状态消息不含任何字段',
+    en: 'state message has no telemetry field',
+  },
+  ZHIAN_ERR_PAYLOAD_TOO_LARGE: { status: 413, zh: '负载过大', en: 'payload too large' },
+  ZHIAN_ERR_WRONG_KIND: {
+    status: 400,
+    zh: '主题中的设备类型与登记的不符',
+    en: 'device kind in topic does not match the registered kind',
+  },
+  ZHIAN_ERR_TOPIC_FORBIDDEN: { status: 403, zh: '设备无权使用该主题', en: 'device may not use this topic' },
+  ZHIAN_ERR_RATE_LIMITED: { status: 429, zh: '发送过于频繁', en: 'device is sending too fast' },
+  ZHIAN_ERR_UNKNOWN_DEVICE: { status: 404, zh: '设备不存在', en: 'unknown device' },
+  ZHIAN_ERR_UNKNOWN_KIND: { status: 400, zh: '未知设备类型', en: 'unknown device kind' },
+  ZHIAN_ERR_UNKNOWN_SITE: { status: 400, zh: '站点不存在', en: 'unknown site' },
+  ZHIAN_ERR_INVALID_ID: {
+    status: 400,
+    zh: 'ID 只能包含小写字母、数字、_ 和 -,长度 1–64',
+    en: 'ids are [a-z0-9_-]{1,64}',
+  },
+  ZHIAN_ERR_DEVICE_EXISTS: { status: 409, zh: '设备已存在', en: 'device already exists' },
+  ZHIAN_ERR_WEAK_SECRET: {
+    status: 400,
+    zh: '设备密钥至少 12 个字符',
+    en: 'device secret needs at least 12 characters',
+  },
+  ZHIAN_ERR_VALIDATION: { status: 400, zh: '请求内容无效', en: 'request is invalid' },
+  ZHIAN_ERR_CSV_INVALID: { status: 400, zh: 'CSV 文件无效', en: 'CSV file is invalid' },
+  ZHIAN_ERR_CONFIG_INVALID: { status: 400, zh: '配置文件无效', en: 'configuration file is invalid' },
+  ZHIAN_ERR_ENV_INVALID: { status: 400, zh: '环境变量无效', en: 'environment variable is invalid' },
+  ZHIAN_ERR_UNAUTHORIZED: { status: 401, zh: '未登录或令牌无效', en: 'missing or invalid credentials' },
+  ZHIAN_ERR_FORBIDDEN: { status: 403, zh: '无权执行此操作', en: 'not allowed' },
+  ZHIAN_ERR_NOT_FOUND: { status: 404, zh: '未找到', en: 'not found' },
+  ZHIAN_ERR_INTERNAL: { status: 500, zh: '服务器内部错误', en: 'internal error' },
+} as const
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class ZhianError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly detail: string | undefined
+
+  constructor(code: ErrorCode, detail?: string) {
+    const entry = ERRORS[code]
+    super(detail ? `${entry.en}: ${detail}` : entry.en)
+    this.name = 'ZhianError'
+    this.code = code
+    this.status = entry.status
+    this.detail = detail
+  }
+
+  /** Body for HTTP replies and MQTT error topics. */
+  toJSON(): { code: ErrorCode; message: string; message_zh: string } {
+    const entry = ERRORS[this.code]
+    return {
+      code: this.code,
+      message: this.message,
+      message_zh: this.detail ? `${entry.zh}:${this.detail}` : entry.zh,
+    }
+  }
+}

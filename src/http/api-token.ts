@@ -1,0 +1,43 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Db } from '../store/db.ts'
+
+/**
+ * Admin API token, until users and sessions arrive with the dashboard: `ZHIAN_API_TOKEN`, or one
+ * generated at first start and printed once. Only its SHA-256 is stored (the token is 192 random bits,
+ * so a slow hash adds nothing).
+ */
+export class ApiToken {
+  private hash: Buffer | undefined
+
+  constructor(private readonly db: Db) {}
+
+  /** Returns the new plain token when one had to be generated. */
+  ensure(fixed: string | undefined): string | undefined {
+    if (fixed) {
+      this.hash = sha256(fixed)
+      return undefined
+    }
+    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'api_token_sha256'").get() as
+      | { value: string }
+      | undefined
+    if (row) {
+      this.hash = Buffer.from(row.value, 'hex')
+      return undefined
+    }
+    const token = randomBytes(24).toString('base64url')
+    this.hash = sha256(token)
+    this.db
+      .prepare("INSERT INTO settings (key, value) VALUES ('api_token_sha256', ?)")
+      .run(this.hash.toString('hex'))
+    return token
+  }
+
+  check(candidate: string | undefined): boolean {
+    if (!candidate || !this.hash) return false
+    return timingSafeEqual(sha256(candidate), this.hash)
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}

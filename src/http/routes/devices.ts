@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { Device } from '../../core/bus.ts'
+import { ZhianError } from '../../errors.ts'
+import type { Registry } from '../../registry/registry.ts'
+import { parseWith } from '../server.ts'
+
+const DEVICE_BODY = z.strictObject({
+  id: z.string(),
+  kind: z.string(),
+  estate: z.string(),
+  building: z.string().optional(),
+  name: z.string().max(128).optional(),
+  location: z.string().max(256).optional(),
+  secret: z.string().max(256).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+})
+const ID_PARAM = z.object({ id: z.string() })
+
+export async function deviceRoutes(
+  app: FastifyInstance,
+  opts: { registry: Registry; connectionsOf: (id: string) => number },
+): Promise<void> {
+  const view = (d: Device) => ({ ...d, connections: opts.connectionsOf(d.id) })
+
+  app.get('/api/devices', async () => opts.registry.list().map(view))
+
+  app.get('/api/devices/:id', async (req) => {
+    const { id } = parseWith(ID_PARAM, req.params)
+    const device = opts.registry.get(id)
+    if (!device) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', id)
+    return view(device)
+  })
+
+  app.post('/api/devices', async (req, reply) => {
+    const body = parseWith(DEVICE_BODY, req.body)
+    const { device, secret } = await opts.registry.add(body)
+    return reply.status(201).send({ device: view(device), ...(secret ? { secret } : {}) })
+  })
+
+  app.delete('/api/devices/:id', async (req, reply) => {
+    const { id } = parseWith(ID_PARAM, req.params)
+    if (!opts.registry.remove(id)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', id)
+    return reply.status(204).send()
+  })
+
+  app.post('/api/devices/import', async (req) => {
+    if (typeof req.body !== 'string')
+      throw new ZhianError('ZHIAN_ERR_CSV_INVALID', 'send the file as text/csv')
+    return opts.registry.importCsv(req.body)
+  })
+}

@@ -1,0 +1,165 @@
+import type { z } from 'zod'
+import type { KindId } from '../../devices/index.ts'
+import { INFO_SCHEMA, SCHEMAS } from '../../devices/schema.ts'
+import type { Bus, Device } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import { type ErrorCode, ZhianError } from '../errors.ts'
+import type { Topics } from '../mqtt/topics.ts'
+import type { Registry } from '../registry/registry.ts'
+import type { Logger } from '../util/logger.ts'
+
+/**
+ * The ingest pipeline: topic → registry → the kind's zod schema → normalised reading on the bus.
+ * Anything wrong is not processed, counted by reason, and explained to the device on its error topic.
+ * It never throws on device input.
+ */
+
+export interface IngestContext {
+  registry: Registry
+  bus: Bus
+  metrics: Metrics
+  topics: Topics
+  log: Logger
+  maxPayloadBytes: number
+  /** Publish to a device's error topic (QoS 0). */
+  reply: (topic: string, payload: Buffer) => void
+}
+
+export interface IncomingMessage {
+  topic: string
+  payload: Buffer
+}
+
+/** A device clock further ahead than this, or older than the window, is not trusted for `ts`. */
+const MAX_FUTURE_MS = 5 * 60_000
+const MAX_PAST_MS = 7 * 86_400_000
+
+export class Ingest {
+  constructor(private readonly ctx: IngestContext) {}
+
+  /**
+   * Handle one PUBLISH (or will) of an authenticated device. Returns false when the message was
+   * refused, so the broker neither forwards nor retains it.
+   */
+  handle(deviceId: string, msg: IncomingMessage, now = Date.now()): boolean {
+    const device = this.ctx.registry.get(deviceId)
+    if (!device) return false // removed while connected; the broker is disconnecting it
+    const error = this.process(device, msg, now)
+    if (!error) return true
+    this.refuse(device, msg.topic, error)
+    return false
+  }
+
+  private process(device: Device, msg: IncomingMessage, now: number): ZhianError | undefined {
+    const parsed = this.ctx.topics.parse(msg.topic)
+    if (!parsed || parsed.scope === 'hub' || parsed.id !== device.id) {
+      return new ZhianError('ZHIAN_ERR_TOPIC_FORBIDDEN', msg.topic.slice(0, 200))
+    }
+    if (parsed.suffix === 'set' || parsed.suffix === 'error') {
+      return new ZhianError('ZHIAN_ERR_TOPIC_FORBIDDEN', `devices do not publish to /${parsed.suffix}`)
+    }
+    if (parsed.kind !== device.kind) {
+      return new ZhianError('ZHIAN_ERR_WRONG_KIND', `"${parsed.kind}", registered as "${device.kind}"`)
+    }
+    if (msg.payload.length > this.ctx.maxPayloadBytes) {
+      return new ZhianError(
+        'ZHIAN_ERR_PAYLOAD_TOO_LARGE',
+        `${msg.payload.length} > ${this.ctx.maxPayloadBytes} bytes`,
+      )
+    }
+    if (parsed.suffix === 'availability') return this.availability(device, msg.payload, now)
+
+    let body: unknown
+    try {
+      body = JSON.parse(msg.payload.toString('utf8'))
+    } catch {
+      return new ZhianError('ZHIAN_ERR_INVALID_JSON')
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return new ZhianError('ZHIAN_ERR_NOT_AN_OBJECT')
+    }
+    switch (parsed.suffix) {
+      case 'state':
+        return this.state(device, body, now)
+      case 'event':
+        return this.event(device, body, now)
+      case 'info':
+        return this.info(device, body, now)
+    }
+  }
+
+  private state(device: Device, body: object, now: number): ZhianError | undefined {
+    const result = SCHEMAS[device.kind].state.safeParse(body)
+    if (!result.success) return fromZod(result.error)
+    const { ts, seq, ...values } = result.data as { ts?: number; seq?: number } & Record<string, unknown>
+    if (Object.keys(values).length === 0) return new ZhianError('ZHIAN_ERR_EMPTY_STATE')
+    this.count(device.kind, 'state')
+    this.ctx.bus.emit('reading', { device, values, ts: plausible(ts, now), receivedAt: now, seq })
+    return undefined
+  }
+
+  private event(device: Device, body: object, now: number): ZhianError | undefined {
+    const result = SCHEMAS[device.kind].event.safeParse(body)
+    if (!result.success) return fromZod(result.error)
+    const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number }
+    this.count(device.kind, 'event')
+    this.ctx.bus.emit('device_event', {
+      device,
+      type: e.type,
+      data: e.data ?? {},
+      ts: plausible(e.ts, now),
+      receivedAt: now,
+    })
+    return undefined
+  }
+
+  private info(device: Device, body: object, now: number): ZhianError | undefined {
+    const result = INFO_SCHEMA.safeParse(body)
+    if (!result.success) return fromZod(result.error)
+    this.count(device.kind, 'info')
+    this.ctx.bus.emit('device_info', { device, info: result.data, at: now })
+    return undefined
+  }
+
+  private availability(device: Device, payload: Buffer, now: number): ZhianError | undefined {
+    const text = payload.toString('utf8')
+    if (text !== 'online' && text !== 'offline') {
+      return new ZhianError('ZHIAN_ERR_INVALID_VALUE', 'availability is "online" or "offline"')
+    }
+    this.count(device.kind, 'availability')
+    this.ctx.bus.emit('availability', { device, online: text === 'online', at: now })
+    return undefined
+  }
+
+  private count(kind: KindId, suffix: string): void {
+    this.ctx.metrics.messagesIn.inc({ kind, suffix })
+  }
+
+  private refuse(device: Device, topic: string, error: ZhianError): void {
+    this.ctx.metrics.messagesRejected.inc({ reason: error.code, kind: device.kind })
+    this.ctx.log.debug({ device: device.id, topic: topic.slice(0, 200), code: error.code }, 'message refused')
+    const body = { code: error.code, message: error.message.slice(0, 500), topic: topic.slice(0, 200) }
+    this.ctx.reply(this.ctx.topics.device(device.kind, device.id, 'error'), Buffer.from(JSON.stringify(body)))
+  }
+}
+
+function plausible(ts: number | undefined, now: number): number {
+  if (ts === undefined || ts > now + MAX_FUTURE_MS || ts < now - MAX_PAST_MS) return now
+  return ts
+}
+
+const ZOD_CODES: Record<string, ErrorCode> = {
+  invalid_type: 'ZHIAN_ERR_WRONG_TYPE',
+  unrecognized_keys: 'ZHIAN_ERR_UNKNOWN_FIELD',
+  too_big: 'ZHIAN_ERR_OUT_OF_RANGE',
+  too_small: 'ZHIAN_ERR_OUT_OF_RANGE',
+}
+
+/** Map the first zod issue to our catalogue, naming the field so a device developer can fix it. */
+export function fromZod(error: z.ZodError): ZhianError {
+  const issue = error.issues[0]!
+  const code = ZOD_CODES[issue.code] ?? 'ZHIAN_ERR_INVALID_VALUE'
+  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys.join(', ') : ''
+  const where = issue.path.length ? issue.path.join('.') : keys || 'payload'
+  return new ZhianError(code, `${where}: ${issue.message}`.slice(0, 300))
+}

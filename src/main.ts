@@ -1,0 +1,100 @@
+import { Hub } from './app.ts'
+import { deviceCommand } from './cli/device.ts'
+import { configFromEnv } from './config/env.ts'
+import { loadEstateFile, serializeEstate } from './config/estate-file.ts'
+import { Bus } from './core/bus.ts'
+import { ZhianError } from './errors.ts'
+import { Registry } from './registry/registry.ts'
+import { openDb } from './store/db.ts'
+
+/** The process: read the environment, run one command, turn signals into a graceful stop. */
+
+const USAGE = `zhian — smart-safe estate hub
+
+  zhian start                         run the hub (config from ZHIAN_* environment variables)
+  zhian device add --id ID --kind KIND --estate ESTATE [--building B] [--name N] [--location L] [--secret S]
+  zhian device list [--json]
+  zhian device remove ID
+  zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret
+  zhian config check FILE.yaml        validate an estate file
+  zhian config export                 print the store as an estate file (secrets as hashes)
+`
+
+async function startHub(): Promise<number> {
+  const hub = new Hub(configFromEnv())
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    hub.log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => process.exit(1), 15_000)
+    force.unref()
+    await hub.stop()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+  await hub.start()
+  const host = hub.config.http.host === '0.0.0.0' ? 'localhost' : hub.config.http.host
+  console.log(
+    [
+      '',
+      `  zhian hub up — MQTT mqtt://localhost:${hub.broker.mqttPort}  (WebSocket ws://${host}:${hub.httpPort}/mqtt)`,
+      hub.broker.tlsPort ? `  MQTT over TLS on port ${hub.broker.tlsPort}` : '',
+      `  HTTP http://${host}:${hub.httpPort}  (/healthz, /metrics, /api)`,
+      hub.generatedApiToken ? `  admin API token (shown once): ${hub.generatedApiToken}` : '',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  )
+  return new Promise(() => {}) // run until a signal
+}
+
+async function configCommand(args: string[]): Promise<number> {
+  const [action, file] = args
+  if (action === 'check' && file) {
+    const estate = loadEstateFile(file)
+    console.log(`${file}: ok (${estate.sites.length} top-level sites, ${estate.devices.length} devices)`)
+    return 0
+  }
+  if (action === 'export') {
+    const config = configFromEnv()
+    const db = openDb(config.dataDir)
+    const registry = new Registry(db, new Bus())
+    registry.open()
+    process.stdout.write(serializeEstate(registry.exportEstate()))
+    db.close()
+    return 0
+  }
+  console.error('usage: zhian config check FILE | zhian config export')
+  return 2
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'start', ...rest] = argv
+  switch (command) {
+    case 'start':
+      return startHub()
+    case 'device':
+      return deviceCommand(configFromEnv(), rest)
+    case 'config':
+      return configCommand(rest)
+    case 'help':
+    case '--help':
+      console.log(USAGE)
+      return 0
+    default:
+      console.error(USAGE)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ZhianError) console.error(`${err.code}: ${err.message}`)
+    else console.error(err)
+    process.exit(1)
+  },
+)

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { KindId } from '../../devices/index.ts'
+import type { Alert, AuditEntry } from '../alerts/types.ts'
 
 /** A registered device as the hot path sees it, with its place in the site tree resolved. */
 export interface Device {
@@ -45,6 +46,8 @@ export interface BusEvents {
   device_info: { device: Device; info: Record<string, unknown>; at: number }
   device_added: { device: Device }
   device_removed: { id: string }
+  /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
+  alert: { alert: Alert; entry: AuditEntry }
 }
 
 export class Bus {

@@ -61,11 +61,13 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     return ctx.metrics.registry.metrics()
   })
 
+  app.decorateRequest('principal', null)
   app.register(async (api) => {
     api.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
       const header = req.headers.authorization
       const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined
       if (!ctx.apiToken.check(token)) throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED')
+      req.principal = { username: 'api-token', role: 'admin', scope: null }
     })
     api.get('/api/sites', async () => ctx.registry.sites())
     await api.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })

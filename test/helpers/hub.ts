@@ -130,7 +130,12 @@ export async function connectDevice(
 }
 
 /** Collect messages on a topic until `count` arrived or the timeout passed. */
-export function collect(client: MqttClient, topic: string, count: number, timeoutMs = 5000): Promise<string[]> {
+export function collect(
+  client: MqttClient,
+  topic: string,
+  count: number,
+  timeoutMs = 5000,
+): Promise<string[]> {
   return new Promise((resolve) => {
     const got: string[] = []
     const done = () => {

@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real servers (hub, influxd, mosquitto); two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // Memory tests call global.gc() to measure what stays behind, not what the collector has not reached yet.
+    execArgv: ['--expose-gc'],
     reporters: ['default'],
   },
 })

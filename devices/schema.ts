@@ -42,7 +42,7 @@ function buildEvent(def: KindDefinition) {
       seq: META.seq,
     }),
   )
-  if (options.length === 0) return z.never()
+  if (options.length === 0) return z.any().refine(() => false, { message: `${def.id} declares no events` })
   if (options.length === 1) return options[0]!
   return z.discriminatedUnion('type', options as [(typeof options)[0], ...(typeof options)[number][]])
 }

@@ -1,0 +1,98 @@
+import fs from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parseEstate, serializeEstate } from '../../../src/config/estate-file.ts'
+import { DEMO_ESTATE, SMALL_ESTATE } from '../../helpers/hub.ts'
+
+const SITES = `sites:
+  - id: s1
+    type: street
+    name: 街道
+    children:
+      - id: c1
+        type: community
+        name: 社区
+        children:
+          - id: e1
+            type: estate
+            name: 小区
+`
+
+function errorOf(text: string): string {
+  try {
+    parseEstate(text, 'estate.yaml')
+  } catch (err) {
+    return (err as Error).message
+  }
+  return 'no error'
+}
+
+describe('estate file', () => {
+  it('loads the shipped demo estate: 2 buildings, 6 lifts, 4 passages, 10 manholes, 60 bays', () => {
+    const estate = parseEstate(fs.readFileSync(DEMO_ESTATE, 'utf8'))
+    const count = (kind: string) => estate.devices.filter((d) => d.kind === kind).length
+    expect([count('elevator'), count('fire_passage'), count('manhole'), count('parking_bay')]).toEqual([
+      6, 4, 10, 60,
+    ])
+    const estateNode = estate.sites[0]!.children![0]!.children![0]!
+    expect(estateNode.children!.map((b) => b.type)).toEqual(['building', 'building'])
+  })
+
+  it('round-trips: parse → serialise → parse gives the same estate', () => {
+    const once = parseEstate(fs.readFileSync(SMALL_ESTATE, 'utf8'))
+    const twice = parseEstate(serializeEstate(once))
+    expect(twice).toEqual(once)
+  })
+
+  it('names the line and column of a YAML syntax error', () => {
+    expect(errorOf(`${SITES}devices:\n  - id: x\n    kind: [elevator\n`)).toMatch(/estate\.yaml:1[56]:\d+/)
+  })
+
+  it('names the line of an invalid field and says why', () => {
+    const text = `${SITES}devices:\n  - id: lift_1\n    kind: escalator\n    estate: e1\n    secret: long-enough-secret\n`
+    const msg = errorOf(text)
+    expect(msg).toMatch(/estate\.yaml:15:\d+: devices\.0\.kind/)
+    expect(msg).toContain('elevator')
+  })
+
+  it('refuses a device in an estate that does not exist, naming the line', () => {
+    const text = `${SITES}devices:\n  - id: lift_1\n    kind: elevator\n    estate: nowhere\n    secret: long-enough-secret\n`
+    expect(errorOf(text)).toMatch(/estate\.yaml:16:\d+: devices\.0\.estate: "nowhere" is not an estate/)
+  })
+
+  it('refuses ids with slashes or wildcards (they would break topics)', () => {
+    const text = `${SITES}devices:\n  - id: "lift/1"\n    kind: elevator\n    estate: e1\n    secret: long-enough-secret\n`
+    expect(errorOf(text)).toMatch(/devices\.0\.id: ids are/)
+  })
+
+  it('refuses a site tree out of order (a building directly under a street)', () => {
+    const text =
+      'sites:\n  - id: s1\n    type: street\n    name: x\n    children:\n      - id: b1\n        type: building\n        name: y\n'
+    expect(errorOf(text)).toMatch(
+      /estate\.yaml:7:\d+: sites\.0\.children\.0\.type: a street can only contain community/,
+    )
+  })
+
+  it('refuses duplicates, short secrets, unknown top-level keys and device params outside the kind', () => {
+    const dev = (id: string, extra = '') =>
+      `  - id: ${id}\n    kind: elevator\n    estate: e1\n    secret: long-enough-secret\n${extra}`
+    expect(errorOf(`${SITES}devices:\n${dev('a')}${dev('a')}`)).toMatch(/duplicate device id "a"/)
+    expect(
+      errorOf(`${SITES}devices:\n  - id: a\n    kind: elevator\n    estate: e1\n    secret: short\n`),
+    ).toMatch(/at least 12 characters/)
+    expect(errorOf(`${SITES}devcies: []\n`)).toMatch(/Unrecognized key/)
+    expect(errorOf(`${SITES}devices:\n${dev('a', '    params: { top_floor: "ten" }\n')}`)).toMatch(
+      /devices\.0\.params\.top_floor/,
+    )
+  })
+
+  it('accepts per-estate overrides and refuses overrides for a site that is not an estate', () => {
+    expect(
+      parseEstate(`${SITES}overrides:\n  e1:\n    fire_passage.blocked: { for: 2s }\n`).overrides,
+    ).toEqual({
+      e1: { 'fire_passage.blocked': { for: '2s' } },
+    })
+    expect(errorOf(`${SITES}overrides:\n  c1:\n    fire_passage.blocked: { for: 2s }\n`)).toMatch(
+      /"c1" is not an estate/,
+    )
+  })
+})

@@ -42,7 +42,10 @@ const DEVICE = z
     name: z.string().min(1).max(128).optional(),
     location: z.string().max(256).optional(),
     secret: z.string().min(12, 'device secrets need at least 12 characters').max(256).optional(),
-    secret_hash: z.string().startsWith('scrypt$').optional(),
+    secret_hash: z
+      .string()
+      .regex(/^(scrypt|sha256)\$/, 'a hash from `zhian config export`')
+      .optional(),
     params: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((d) => Boolean(d.secret) !== Boolean(d.secret_hash), {

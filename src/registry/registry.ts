@@ -6,7 +6,14 @@ import type { Bus, Device } from '../core/bus.ts'
 import { ZhianError } from '../errors.ts'
 import { isValidId } from '../mqtt/topics.ts'
 import { type Db, migrate } from '../store/db.ts'
-import { DEVICE_COST, generateSecret, hashSecret, VerifiedSecrets, verifySecret } from '../util/secrets.ts'
+import {
+  DEVICE_COST,
+  generateSecret,
+  hashGeneratedSecret,
+  hashSecret,
+  VerifiedSecrets,
+  verifySecret,
+} from '../util/secrets.ts'
 import { REGISTRY_MIGRATIONS } from './schema.ts'
 
 export interface Site {
@@ -303,7 +310,9 @@ export class Registry {
     return Promise.all(
       checked.map(async (input) => {
         const generated = input.secret || input.secret_hash ? undefined : generateSecret()
-        const hash = input.secret_hash ?? (await hashSecret((input.secret ?? generated)!, DEVICE_COST))
+        const hash =
+          input.secret_hash ??
+          (generated ? hashGeneratedSecret(generated) : await hashSecret(input.secret!, DEVICE_COST))
         return {
           generated,
           row: {

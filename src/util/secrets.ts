@@ -1,8 +1,13 @@
-import { createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 /**
- * Salted scrypt hashes for device secrets and user passwords, stored as
- * `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>` so costs can change without a migration.
+ * Salted hashes for device secrets and user passwords, self-describing so costs can change without a
+ * migration:
+ * - `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>` for anything a person chose (passwords, secrets typed
+ *   into an estate file or the CLI);
+ * - `sha256$<salt b64>$<hash b64>` only for secrets the hub generated itself (144 random bits): brute
+ *   force of that space is out of reach, so a slow KDF would add nothing but reconnect cost — a street
+ *   of 100k devices reconnecting after a restart would otherwise spend many CPU-minutes in scrypt.
  */
 
 /** Device secrets are machine-generated and long; a cheaper N keeps a 2,000-device reconnect storm to seconds. */
@@ -26,9 +31,21 @@ export async function hashSecret(secret: string, cost = DEVICE_COST): Promise<st
   return `scrypt$${cost}$8$1$${salt.toString('base64')}$${key.toString('base64')}`
 }
 
+/** For secrets from generateSecret() only (see above). */
+export function hashGeneratedSecret(secret: string): string {
+  const salt = randomBytes(16)
+  const key = createHash('sha256').update(salt).update(secret).digest()
+  return `sha256$${salt.toString('base64')}$${key.toString('base64')}`
+}
+
 /** Constant-time check; malformed hashes simply fail. */
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const parts = stored.split('$')
+  if (parts.length === 3 && parts[0] === 'sha256') {
+    const expected = Buffer.from(parts[2]!, 'base64')
+    const actual = createHash('sha256').update(Buffer.from(parts[1]!, 'base64')).update(secret).digest()
+    return expected.length === actual.length && timingSafeEqual(actual, expected)
+  }
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
   if (![N, r, p].every(Number.isInteger) || N > 1 << 20 || r > 32 || p > 16) return false

@@ -169,7 +169,7 @@ describe('device authentication and ACL', () => {
   it('disconnects a device the moment it is removed from the registry', async () => {
     const t = await buildHub()
     const bay = await connectDevice(t.mqttUrl, 'pb2')
-    const closed = new Promise((r) => bay.once('close', r))
+    const closed = new Promise<void>((r) => bay.once('close', () => r()))
     const res = await t.api('/api/devices/pb2', { method: 'DELETE' })
     expect(res.status).toBe(204)
     await closed

@@ -112,7 +112,7 @@ describe('robustness', () => {
       reconnectPeriod: 0,
     })
     await device.publishAsync('zhian/elevator/elev_b1_1/state', '{"floor":1}', { qos: 1 })
-    const closed = new Promise((r) => device.once('close', r))
+    const closed = new Promise<void>((r) => device.once('close', () => r()))
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

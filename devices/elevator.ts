@@ -1,4 +1,67 @@
-import { bool, float, int, type KindDefinition, oneOf, REPORT_INTERVAL } from './types.ts'
+import {
+  bool,
+  count,
+  dur,
+  float,
+  held,
+  int,
+  type KindDefinition,
+  num,
+  offlineAlert,
+  onEvent,
+  oneOf,
+  REPORT_INTERVAL,
+  type RuleContext,
+  type Text,
+} from './types.ts'
+
+const n = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN)
+const stopped = (c: RuleContext) => c.s.moving === false
+const doorOpen = (c: RuleContext) => c.s.door === 'open' || c.s.door === 'opening'
+const code = (c: RuleContext) => c.s.fault_code
+/** Modes in which trapped/door rules do not alert (domain-catalog §6.3: inspection and fire modes). */
+const GATED_MODES = new Set(['inspection', 'fire_return', 'firefighter'])
+const serviceModeGate = (c: RuleContext) =>
+  typeof c.s.service_mode === 'string' && GATED_MODES.has(c.s.service_mode)
+    ? `service_mode:${c.s.service_mode}`
+    : undefined
+const rated = (c: RuleContext) => n(c.params.rated_speed)
+/** GB/T 24476-2017 event codes 42–47 → service mode; 40 is back to normal. */
+const MODE_OF_CODE: Record<number, string> = {
+  40: 'normal',
+  42: 'out_of_service',
+  43: 'inspection',
+  44: 'fire_return',
+  45: 'firefighter',
+  46: 'emergency_power',
+  47: 'earthquake',
+}
+const MODE_TEXT: Record<string, Text> = {
+  out_of_service: { zh: '停止服务', en: 'out of service' },
+  inspection: { zh: '检修', en: 'inspection' },
+  fire_return: { zh: '消防返回', en: 'fire return' },
+  firefighter: { zh: '消防员运行', en: 'firefighter operation' },
+  emergency_power: { zh: '应急电源运行', en: 'emergency power' },
+  earthquake: { zh: '地震', en: 'earthquake' },
+}
+const modeOf = (c: RuleContext): string | undefined => {
+  if (typeof c.s.service_mode === 'string' && c.s.service_mode !== 'normal') return c.s.service_mode
+  const m = MODE_OF_CODE[n(code(c))]
+  return m && m !== 'normal' ? m : undefined
+}
+/** Alerts that count as a fault for `frequent_faults`. */
+const FAULTS = [
+  'trapped',
+  'moving_door_open',
+  'overtravel_top',
+  'overtravel_bottom',
+  'overspeed',
+  'stopped_outside_zone',
+  'safety_circuit_open',
+  'door_fault',
+  'restart_blocked',
+  'power_loss',
+] as const
 
 /**
  * Passenger lift monitored by an IoT terminal (GB/T 24476-2017 §9 real-time status, §11 faults).
@@ -66,5 +129,246 @@ export const elevator = {
     bottom_floor: int('最低层', 'Bottom floor', -20, 300),
     top_floor: int('最高层', 'Top floor', -20, 300),
     rated_speed: float('额定速度', 'Rated speed', 0.1, 20, 'm/s'),
+  },
+  /** GB/T 24476-2017 §11 fault begin/end events fold into `fault_code`; mode events 40–47 into `service_mode`. */
+  foldEvent: (type, data, s) => {
+    if (type !== 'fault' || typeof data.code !== 'number') return
+    const active = data.active !== false
+    const mode = MODE_OF_CODE[data.code]
+    if (mode) s.service_mode = active ? mode : 'normal'
+    else if (data.code === 41) s.power_source = active ? 'battery' : 'mains'
+    else if (data.code !== 90) {
+      if (active) s.fault_code = data.code
+      else if (s.fault_code === data.code) s.fault_code = 0
+    }
+  },
+  // Thresholds: domain-catalog §1.5 (sources there); every one is an estate-overridable param.
+  alerts: {
+    trapped: {
+      severity: 'critical',
+      crew: 'elevator_contractor',
+      // The device clears it when the door opens; the incident stays open until rescue is confirmed.
+      latched: true,
+      title: { zh: '困人', en: 'Passenger trapped' },
+      message: {
+        zh: '{name} {floor}层困人({where}) 已持续 {held_s} 秒',
+        en: '{name}: passenger trapped at floor {floor} ({where}) for {held_s} s',
+      },
+      params: { for: dur('60s'), for_out_of_zone: dur('30s') },
+      triggers: [
+        held(
+          (c) => c.s.passenger === true && stopped(c) && c.s.door === 'closed' && c.s.in_door_zone !== false,
+        ),
+        held(
+          (c) => c.s.passenger === true && stopped(c) && c.s.door === 'closed' && c.s.in_door_zone === false,
+          {
+            for: 'for_out_of_zone',
+          },
+        ),
+      ],
+      suppressWhen: serviceModeGate,
+      vars: (c) =>
+        c.s.in_door_zone === false
+          ? { where: { zh: '非平层', en: 'between floors' }, subtype: 'out_of_zone' }
+          : { where: { zh: '平层', en: 'at floor level' }, subtype: 'in_zone' },
+    },
+    moving_door_open: {
+      severity: 'critical',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '开门走车', en: 'Moving with door open' },
+      message: {
+        zh: '{name} {floor}层 轿厢门开启状态下运行,建议立即停用',
+        en: '{name} moved with the door open at floor {floor}; take it out of service',
+      },
+      // `for` is the confirm window: sensor boxes detect stops late (domain-catalog §6.2). Code 5 (UCM) is immediate.
+      params: { for: dur('5s') },
+      triggers: [
+        held((c) => doorOpen(c) && c.s.moving === true && c.s.in_door_zone === false),
+        held((c) => code(c) === 5, { for: false }),
+      ],
+    },
+    overtravel_top: {
+      severity: 'critical',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '冲顶', en: 'Overtravel at top' },
+      message: { zh: '{name} 冲顶({floor}层)', en: '{name} overtravelled at the top (floor {floor})' },
+      params: { for: dur('20s') },
+      triggers: [
+        held(
+          (c) =>
+            n(c.s.floor) >= n(c.params.top_floor) && c.s.direction === 'up' && c.s.in_door_zone === false,
+        ),
+        held((c) => code(c) === 92, { for: false }),
+      ],
+    },
+    overtravel_bottom: {
+      severity: 'critical',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '蹲底', en: 'Overtravel at bottom' },
+      message: { zh: '{name} 蹲底({floor}层)', en: '{name} overtravelled into the pit (floor {floor})' },
+      params: { for: dur('20s') },
+      triggers: [
+        held(
+          (c) =>
+            n(c.s.floor) <= n(c.params.bottom_floor) &&
+            c.s.direction === 'down' &&
+            c.s.in_door_zone === false,
+        ),
+        held((c) => code(c) === 91, { for: false }),
+      ],
+    },
+    overspeed: {
+      severity: 'critical',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '超速', en: 'Overspeed' },
+      message: {
+        zh: '{name} 超速:{speed} m/s(额定 {rated_speed} m/s)',
+        en: '{name} overspeed: {speed} m/s (rated {rated_speed} m/s)',
+      },
+      // 1.2× sustained, 1.4× at once (one firmware's tiers, domain-catalog §1.3). Needs the device param rated_speed.
+      params: { ratio: num(1.2, 1, 5), ratio_instant: num(1.4, 1, 5), for: dur('3s') },
+      triggers: [
+        held((c) => n(c.s.speed) > c.p.ratio! * rated(c)),
+        held((c) => n(c.s.speed) > c.p.ratio_instant! * rated(c), { for: false }),
+      ],
+      vars: (c) => ({ rated_speed: rated(c) }),
+    },
+    stopped_outside_zone: {
+      severity: 'major',
+      crew: 'elevator_contractor',
+      latched: false,
+      title: { zh: '门区外停梯', en: 'Stopped outside door zone' },
+      message: {
+        zh: '{name} 在门区外停梯({floor}层附近)',
+        en: '{name} stopped outside the door zone (near floor {floor})',
+      },
+      params: { for: dur('45s') },
+      triggers: [
+        // With a passenger inside it is `trapped` (between floors) instead.
+        held((c) => stopped(c) && c.s.in_door_zone === false && c.s.passenger !== true),
+        held((c) => code(c) === 4, { for: false }),
+      ],
+      suppressWhen: serviceModeGate,
+    },
+    safety_circuit_open: {
+      severity: 'major',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '安全回路断路', en: 'Safety circuit open' },
+      message: {
+        zh: '{name} 运行中安全回路断路(故障代码 1)',
+        en: '{name}: safety circuit opened (fault code 1)',
+      },
+      params: {},
+      triggers: [held((c) => code(c) === 1)],
+    },
+    door_fault: {
+      severity: 'minor',
+      crew: 'elevator_contractor',
+      latched: false,
+      title: { zh: '门故障', en: 'Door fault' },
+      message: { zh: '{name} {floor}层 开关门故障', en: '{name}: door fault at floor {floor}' },
+      // Codes 2 (closing) / 3 (opening); or the door left open while stopped for `for` (platform default 120 s).
+      params: { for: dur('120s') },
+      triggers: [
+        held((c) => code(c) === 2 || code(c) === 3, { for: false }),
+        held((c) => stopped(c) && (c.s.door === 'open' || c.s.door === 'closing')),
+      ],
+      suppressWhen: serviceModeGate,
+    },
+    door_cycling: {
+      severity: 'minor',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '反复开关门', en: 'Door cycling' },
+      message: {
+        zh: '{name} {floor}层 反复开关门 {count} 次未运行(可能有遮挡)',
+        en: '{name}: door cycled {count} times at floor {floor} without running (obstruction?)',
+      },
+      params: { count: num(5, 2, 1000), window: dur('10m') },
+      triggers: [
+        count({
+          hit: (c) =>
+            c.input?.door !== undefined &&
+            doorOpen(c) &&
+            (c.prev.door === 'closed' || c.prev.door === 'closing') &&
+            c.s.moving !== true,
+          // A normal trip ends it.
+          clearWhen: (c) => c.s.moving === true,
+        }),
+      ],
+      suppressWhen: serviceModeGate,
+    },
+    restart_blocked: {
+      severity: 'major',
+      crew: 'elevator_contractor',
+      latched: true,
+      title: { zh: '阻止再启动故障', en: 'Restart blocked' },
+      message: {
+        zh: '{name} 阻止再启动故障(代码 {fault_code})',
+        en: '{name}: fault preventing restart (code {fault_code})',
+      },
+      // 6 motor run-time limiter, 7 floor position lost, 8 other fault preventing restart.
+      params: {},
+      triggers: [held((c) => code(c) === 6 || code(c) === 7 || code(c) === 8)],
+    },
+    power_loss: {
+      severity: 'major',
+      severityWhen: (c) => (c.s.passenger === true ? 'critical' : undefined),
+      crew: 'property_engineering',
+      latched: false,
+      title: { zh: '主电源断电', en: 'Main power lost' },
+      message: { zh: '{name} 主电源断电', en: '{name}: main power lost' },
+      params: {},
+      triggers: [held((c) => c.s.power_source === 'battery' || code(c) === 41)],
+    },
+    alarm_button: {
+      severity: 'critical',
+      crew: 'property_duty',
+      latched: true,
+      title: { zh: '报警按钮', en: 'Alarm button' },
+      message: {
+        zh: '{name} 轿厢报警按钮被按下({floor}层)',
+        en: '{name}: alarm button pressed (floor {floor})',
+      },
+      params: {},
+      triggers: [
+        onEvent(
+          (c) =>
+            c.event?.type === 'alarm_button' ||
+            (c.event?.type === 'fault' && c.event.data.code === 90 && c.event.data.active !== false) ||
+            c.input?.fault_code === 90,
+        ),
+      ],
+    },
+    mode_change: {
+      severity: 'info',
+      severityWhen: (c) => (modeOf(c) === 'fire_return' || modeOf(c) === 'firefighter' ? 'major' : undefined),
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '运行模式变更', en: 'Mode change' },
+      message: { zh: '{name} 进入{mode}模式', en: '{name} entered {mode} mode' },
+      params: {},
+      triggers: [held((c) => modeOf(c) !== undefined)],
+      vars: (c) => ({ mode: MODE_TEXT[modeOf(c) ?? ''] ?? { zh: '未知', en: 'unknown' } }),
+    },
+    frequent_faults: {
+      severity: 'major',
+      crew: 'community_grid',
+      latched: true,
+      title: { zh: '故障频发', en: 'Frequent faults' },
+      message: {
+        zh: '{name} {window_d} 天内故障 {count} 次,建议大修或更新',
+        en: '{name}: {count} faults within {window_d} days; consider overhaul or replacement',
+      },
+      params: { count: num(3, 2, 1000), window: dur('30d') },
+      triggers: [count({ onRaised: FAULTS })],
+      vars: (c) => ({ window_d: Math.round(c.p.window! / 86_400_000) }),
+    },
+    offline: offlineAlert(3, '30s'),
   },
 } as const satisfies KindDefinition

@@ -1,4 +1,18 @@
-import { BATTERY_PCT, bool, float, type KindDefinition, oneOf, REPORT_INTERVAL, text } from './types.ts'
+import {
+  BATTERY_PCT,
+  bool,
+  count,
+  dur,
+  float,
+  held,
+  type KindDefinition,
+  lowBatteryAlert,
+  num,
+  offlineAlert,
+  oneOf,
+  REPORT_INTERVAL,
+  text,
+} from './types.ts'
 
 /** A fire-passage (消防车通道) segment watched by a camera or a geomagnetic sensor (domain-catalog §2.3). */
 export const fire_passage = {
@@ -23,5 +37,63 @@ export const fire_passage = {
   params: {
     // Entrances and turning areas alert sooner (1 min vs 3 min, domain-catalog §2.4).
     entrance: bool('通道入口/转弯处', 'Entrance or turning area'),
+  },
+  // Thresholds: domain-catalog §2.4 (Suining 1 min at entrances, Ningbo 30 min / 3 times).
+  alerts: {
+    occupied: {
+      severity: 'warning',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '消防通道占用', en: 'Fire passage occupied' },
+      message: {
+        zh: '{name} 被{object_class}占用 已持续 {held_s} 秒',
+        en: '{name} occupied by {object_class} for {held_s} s',
+      },
+      params: { for: dur('3m'), for_entrance: dur('60s'), clear_for: dur('30s') },
+      triggers: [
+        held((c) => c.s.occupied === true && c.params.entrance !== true),
+        held((c) => c.s.occupied === true && c.params.entrance === true, { for: 'for_entrance' }),
+      ],
+    },
+    blocked: {
+      severity: 'major',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '消防通道堵塞', en: 'Fire passage blocked' },
+      message: {
+        zh: '{name} 被{object_class}堵塞 已持续 {held_min} 分钟,请立即清理',
+        en: '{name} blocked by {object_class} for {held_min} min; clear it now',
+      },
+      params: { for: dur('10m'), clear_for: dur('60s') },
+      triggers: [held((c) => c.s.occupied === true)],
+    },
+    persistent_blockage: {
+      severity: 'major',
+      crew: 'community_grid',
+      latched: true,
+      title: { zh: '消防通道长期堵塞', en: 'Persistent fire-passage blockage' },
+      message: {
+        zh: '{name} 长期或反复堵塞,需执法介入',
+        en: '{name} is blocked for long or again and again; refer for enforcement',
+      },
+      // ≥ 30 min at once, or `blocked` raised `count` times within `window` (Ningbo rule).
+      params: { for: dur('30m'), count: num(3, 2, 100), window: dur('24h') },
+      triggers: [held((c) => c.s.occupied === true), count({ onRaised: ['blocked'] })],
+    },
+    blocked_during_fire: {
+      severity: 'critical',
+      crew: 'fire_safety',
+      latched: false,
+      title: { zh: '火警期间消防通道被占', en: 'Fire passage occupied during a fire alarm' },
+      message: {
+        zh: '{name} 在火警期间被占用,请立即清理',
+        en: '{name} is occupied while a fire alarm is active in the estate; clear it now',
+      },
+      // Cross-device: any open, raised critical fire/smoke alert in the same estate (see src/rules/README.md).
+      params: {},
+      triggers: [held((c) => c.s.occupied === true && c.estateFire)],
+    },
+    low_battery: lowBatteryAlert(),
+    offline: offlineAlert(2, '5m'),
   },
 } as const satisfies KindDefinition

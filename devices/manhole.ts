@@ -1,4 +1,24 @@
-import { BATTERY_PCT, bool, float, type KindDefinition, REPORT_INTERVAL } from './types.ts'
+import {
+  BATTERY_PCT,
+  bool,
+  count,
+  dur,
+  float,
+  held,
+  type KindDefinition,
+  lowBatteryAlert,
+  num,
+  offlineAlert,
+  REPORT_INTERVAL,
+  type RuleContext,
+  rate,
+} from './types.ts'
+
+const tilt = (c: RuleContext) => (typeof c.s.tilt_deg === 'number' ? c.s.tilt_deg : Number.NaN)
+const limit = (c: RuleContext) =>
+  typeof c.params.water_limit_cm === 'number' ? c.params.water_limit_cm : c.p.limit_cm!
+const level = (c: RuleContext) => (typeof c.s.water_level_cm === 'number' ? c.s.water_level_cm : Number.NaN)
+const reseated = (c: RuleContext) => c.s.cover_open !== true && !(tilt(c) > c.p.clear_tilt_deg!)
 
 /** Smart manhole-cover monitor (GB/T 41401-2022; domain-catalog §3.3): tilt, cover switch, water level. */
 export const manhole = {
@@ -19,5 +39,94 @@ export const manhole = {
   params: {
     // Depth at which the well overflows onto the road; water_high compares against it.
     water_limit_cm: float('水位上限', 'Water limit', 1, 1000, 'cm'),
+  },
+  // Thresholds: domain-catalog §3.4 (GB/T 41401-2022; vendor defaults 10° / 90°, 30 s cloud rule).
+  alerts: {
+    cover_open: {
+      severity: 'critical',
+      crew: 'property_duty',
+      // The device's "recovered" message is not enough: a person confirms the cover was re-seated.
+      latched: true,
+      title: { zh: '井盖开启', en: 'Manhole cover open' },
+      message: {
+        zh: '{name} 井盖开启/移位(倾角 {tilt_deg}°),请先设置围挡',
+        en: '{name} cover open or displaced (tilt {tilt_deg}°); cordon it off first',
+      },
+      params: {
+        tilt_deg: num(10, 1, 90, '°'),
+        for: dur('30s'),
+        clear_tilt_deg: num(5, 0, 90, '°'),
+        clear_for: dur('60s'),
+      },
+      triggers: [
+        held((c) => tilt(c) > c.p.tilt_deg!, { clearWhen: reseated }),
+        held((c) => c.s.cover_open === true || tilt(c) > 90, { for: false, clearWhen: reseated }),
+      ],
+    },
+    cover_loose: {
+      severity: 'minor',
+      crew: 'property_engineering',
+      latched: false,
+      title: { zh: '井盖松动', en: 'Manhole cover loose' },
+      message: { zh: '{name} 井盖松动(倾角 {tilt_deg}°)', en: '{name} cover loose (tilt {tilt_deg}°)' },
+      // `count` movements that recover within `window` (vehicles rocking it), or a steady small tilt.
+      params: {
+        move_deg: num(5, 1, 90, '°'),
+        count: num(3, 2, 100),
+        window: dur('1h'),
+        steady_max_deg: num(10, 1, 90, '°'),
+        for_steady: dur('10m'),
+        clear_for: dur('24h'),
+      },
+      triggers: [
+        count({
+          hit: (c) =>
+            typeof c.input?.tilt_deg === 'number' &&
+            typeof c.prev.tilt_deg === 'number' &&
+            c.prev.tilt_deg > c.p.move_deg! &&
+            tilt(c) <= c.p.move_deg!,
+        }),
+        held((c) => tilt(c) >= c.p.move_deg! && tilt(c) <= c.p.steady_max_deg!, {
+          for: 'for_steady',
+          clearWhen: (c) => tilt(c) < c.p.move_deg!,
+        }),
+      ],
+    },
+    water_high: {
+      severity: 'major',
+      crew: 'utility_owner',
+      latched: false,
+      title: { zh: '水位超限', en: 'Water level high' },
+      message: {
+        zh: '{name} 水位超限:{water_level_cm} cm(上限 {limit_cm} cm)',
+        en: '{name} water level high: {water_level_cm} cm (limit {limit_cm} cm)',
+      },
+      // The device param water_limit_cm (well depth) wins over `limit_cm`; clears `clear_margin_cm` below it.
+      params: {
+        limit_cm: num(100, 1, 1000, 'cm'),
+        for: dur('30s'),
+        clear_margin_cm: num(5, 0, 500, 'cm'),
+        clear_for: dur('10m'),
+      },
+      triggers: [
+        held((c) => level(c) >= limit(c), { clearWhen: (c) => level(c) < limit(c) - c.p.clear_margin_cm! }),
+      ],
+      vars: (c) => ({ limit_cm: limit(c) }),
+    },
+    water_rising: {
+      severity: 'major',
+      crew: 'utility_owner',
+      latched: false,
+      title: { zh: '水位快速上涨', en: 'Water rising fast' },
+      message: {
+        zh: '{name} 水位 {window_min} 分钟内上涨 {rise} cm(现 {water_level_cm} cm)',
+        en: '{name} water rose {rise} cm within {window_min} min (now {water_level_cm} cm)',
+      },
+      params: { rise_cm: num(20, 1, 1000, 'cm'), window: dur('10m'), clear_for: dur('10m') },
+      triggers: [rate({ field: 'water_level_cm', rise: 'rise_cm', window: 'window' })],
+      vars: (c) => ({ window_min: Math.round(c.p.window! / 60_000) }),
+    },
+    low_battery: lowBatteryAlert(),
+    offline: offlineAlert(2, '1h'),
   },
 } as const satisfies KindDefinition

@@ -1,4 +1,17 @@
-import { BATTERY_PCT, bool, type KindDefinition, REPORT_INTERVAL, text } from './types.ts'
+import {
+  BATTERY_PCT,
+  bool,
+  count,
+  dur,
+  held,
+  type KindDefinition,
+  lowBatteryAlert,
+  num,
+  offlineAlert,
+  REPORT_INTERVAL,
+  text,
+  zone,
+} from './types.ts'
 
 /** In-ground geomagnetic parking-bay sensor: reports on change plus a daily-ish heartbeat (domain-catalog §4). */
 export const parking_bay = {
@@ -14,5 +27,67 @@ export const parking_bay = {
   params: {
     // Zone within the estate (e.g. "B1", "ground-east") for occupancy roll-ups.
     zone: text('车位分区', 'Zone', 64),
+  },
+  // Thresholds: domain-catalog §4.3.
+  alerts: {
+    overstay: {
+      severity: 'minor',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '车辆长时间停放', en: 'Vehicle overstay' },
+      message: {
+        zh: '{name} 车辆已停放 {held_h} 小时(疑似僵尸车)',
+        en: '{name}: vehicle parked for {held_h} h (abandoned?)',
+      },
+      params: { for: dur('72h') },
+      triggers: [held((c) => c.s.occupied === true)],
+    },
+    zone_full: {
+      severity: 'info',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '车位区已满', en: 'Parking zone full' },
+      message: {
+        zh: '{name} 区车位已满:{occupied}/{total}({percent}%)',
+        en: 'Parking zone {name} full: {occupied}/{total} ({percent}%)',
+      },
+      // Hysteresis: raise at ≥ full_pct held `for`, clear at ≤ clear_pct held `clear_for`.
+      params: {
+        full_pct: num(95, 1, 100, '%'),
+        clear_pct: num(90, 0, 100, '%'),
+        for: dur('5m'),
+        clear_for: dur('0s'),
+      },
+      triggers: [
+        zone({
+          field: 'occupied',
+          zoneParam: 'zone',
+          when: (agg, p) => agg.total > 0 && agg.percent >= p.full_pct!,
+          clearWhen: (agg, p) => agg.percent <= p.clear_pct!,
+        }),
+      ],
+    },
+    sensor_flapping: {
+      severity: 'warning',
+      crew: 'property_engineering',
+      latched: false,
+      title: { zh: '车位传感器抖动', en: 'Sensor flapping' },
+      message: {
+        zh: '{name} 传感器 {window_min} 分钟内状态变化 {count} 次,请重新标定',
+        en: '{name} sensor changed state {count} times within {window_min} min; recalibrate it',
+      },
+      params: { count: num(10, 2, 1000), window: dur('10m'), clear_for: dur('1h') },
+      triggers: [
+        count({
+          hit: (c) =>
+            typeof c.input?.occupied === 'boolean' &&
+            typeof c.prev.occupied === 'boolean' &&
+            c.input.occupied !== c.prev.occupied,
+        }),
+      ],
+      vars: (c) => ({ window_min: Math.round(c.p.window! / 60_000) }),
+    },
+    low_battery: lowBatteryAlert(),
+    offline: offlineAlert(2, '1h'),
   },
 } as const satisfies KindDefinition

@@ -51,6 +51,10 @@ export interface KindDefinition {
   settable: Fields
   /** Per-device installation parameters (estate YAML `params`), e.g. an elevator's top floor. */
   params: Fields
+  /** Alerts of this kind, keyed by type: the alert id is `<kind>.<type>` (declared below). */
+  alerts: Record<string, AlertDefinition>
+  /** Fold a discrete event into the device's last known state (e.g. a fault begin/end event sets `fault_code`). */
+  foldEvent?: (type: string, data: Record<string, unknown>, s: Record<string, unknown>) => void
 }
 
 export const bool = (zh: string, en: string): BoolField => ({ type: 'bool', label: { zh, en } })
@@ -84,3 +88,183 @@ export const text = (zh: string, en: string, maxLength: number): StringField => 
 export const BATTERY_PCT = float('电池电量', 'Battery', 0, 100, '%')
 /** Report interval is settable on every kind. */
 export const REPORT_INTERVAL = int('上报间隔', 'Report interval', 5, 86_400, 's')
+
+// ───────────────────────────── alerts ─────────────────────────────
+// Each kind declares its alerts next to its schemas, in one style: an alert is a severity, a crew,
+// named parameters with defaults, zh/en text templates and one or more triggers built from the
+// rule-engine primitives below (src/rules interprets them; see src/rules/README.md).
+
+export type Severity = 'critical' | 'major' | 'minor' | 'warning' | 'info'
+
+/** A tunable of an alert; an estate overrides it with `overrides.<estate>.<kind>.<type>.<param>`. */
+export type AlertParam =
+  | { type: 'duration'; default: string; label?: Text }
+  | { type: 'number'; default: number; unit?: string; min: number; max: number; label?: Text }
+
+/** `"90s"`, `"5m"`, `"2h"`, `"30d"`, `"500ms"`. */
+export const dur = (value: string): AlertParam => ({ type: 'duration', default: value })
+export const num = (value: number, min: number, max: number, unit?: string): AlertParam => ({
+  type: 'number',
+  default: value,
+  min,
+  max,
+  ...(unit ? { unit } : {}),
+})
+
+/** Resolved parameters: durations in ms, numbers as they are. */
+export type ParamValues = Record<string, number>
+
+/**
+ * What a predicate sees. `s` is the device's last known value of every field (devices report on
+ * change, so a reading only carries what changed); `input` the fields of the message being handled
+ * (undefined when a timer or another device triggered the evaluation); `prev` the value each field of
+ * `input` had before it.
+ */
+export interface RuleContext {
+  s: Record<string, unknown>
+  prev: Record<string, unknown>
+  input: Record<string, unknown> | undefined
+  event: { type: string; data: Record<string, unknown> } | undefined
+  p: ParamValues
+  /** The device's installation params (estate YAML `params`), e.g. `top_floor`. */
+  params: Record<string, unknown>
+  /** A critical fire/smoke alert is open and raised in the device's estate (cross-device condition). */
+  estateFire: boolean
+}
+export type Predicate = (c: RuleContext) => boolean
+
+/** Condition held continuously for `for` (fired by a timer), cleared after `!when` (or `clearWhen`) held for `clear_for`. */
+export interface HeldTrigger {
+  primitive: 'held'
+  when: Predicate
+  /** Hysteresis: a separate clear condition (default: `when` is false). */
+  clearWhen?: Predicate
+  /** Name of the hold parameter (default `for`; absent from `params` = 0); `false` = immediate. */
+  for?: string | false
+  /** Name of the quiet-time parameter (default `clear_for`; absent = 0). */
+  clearFor?: string
+}
+/** Raises on each matching message (a re-trigger increments occurrences); stays raised until resolved or `clear_for`. */
+export interface EventTrigger {
+  primitive: 'event'
+  on: Predicate
+  clearFor?: string
+}
+/** `count` hits within `window`; a hit is a matching message or a raise of one of `onRaised` (same device). */
+export interface CountTrigger {
+  primitive: 'count'
+  hit?: Predicate
+  onRaised?: readonly string[]
+  /** Clears when true (e.g. a normal trip), else after `clear_for` without a hit. */
+  clearWhen?: Predicate
+  count?: string
+  window?: string
+  clearFor?: string
+}
+/** A numeric field rose by at least `rise` within `window`; clears after `clear_for` without such a rise. */
+export interface RateTrigger {
+  primitive: 'rate'
+  field: string
+  rise: string
+  window: string
+  clearFor?: string
+}
+/** Per estate+zone aggregate of a boolean field (parking occupancy); raise/clear held for `for`/`clear_for`. */
+export interface ZoneAggregate {
+  estate: string
+  zone: string
+  total: number
+  occupied: number
+  free: number
+  unknown: number
+  /** occupied / total × 100, one decimal. */
+  percent: number
+}
+export interface ZoneTrigger {
+  primitive: 'zone'
+  /** The boolean state field counted (e.g. `occupied`). */
+  field: string
+  /** The device param naming the zone (devices without it count in zone `default`). */
+  zoneParam: string
+  when: (agg: ZoneAggregate, p: ParamValues) => boolean
+  clearWhen: (agg: ZoneAggregate, p: ParamValues) => boolean
+}
+/** No message for the kind's (or the device's announced) interval × `missed` + `grace`. */
+export interface OfflineTrigger {
+  primitive: 'offline'
+}
+export type Trigger = HeldTrigger | EventTrigger | CountTrigger | RateTrigger | ZoneTrigger | OfflineTrigger
+
+export interface AlertDefinition {
+  severity: Severity
+  /** Severity for this raise, e.g. power loss with a passenger inside is critical. */
+  severityWhen?: (c: RuleContext) => Severity | undefined
+  /** Default crew (domain-catalog §0.2). */
+  crew: string
+  /** Needs a person to resolve even after the condition cleared. */
+  latched: boolean
+  /** Counts as a fire alarm for cross-device conditions (fire passage blocked during a fire). */
+  fire?: boolean
+  title: Text
+  /** Templates: `{name}` device name, `{location}`, `{held_s}`, any state field, param or `vars` key. */
+  message: Text
+  params: Record<string, AlertParam>
+  /** Any trigger raises the alert; it clears when none is raised. */
+  triggers: readonly Trigger[]
+  /** Gating: a reason to record the alert as suppressed (e.g. elevator inspection mode). */
+  suppressWhen?: (c: RuleContext) => string | undefined
+  /** Extra template variables per language. */
+  vars?: (c: RuleContext) => Record<string, Text | string | number>
+}
+
+export const held = (when: Predicate, opts: Omit<HeldTrigger, 'primitive' | 'when'> = {}): HeldTrigger => ({
+  primitive: 'held',
+  when,
+  ...opts,
+})
+export const onEvent = (on: Predicate, opts: Omit<EventTrigger, 'primitive' | 'on'> = {}): EventTrigger => ({
+  primitive: 'event',
+  on,
+  ...opts,
+})
+export const count = (opts: Omit<CountTrigger, 'primitive'>): CountTrigger => ({
+  primitive: 'count',
+  ...opts,
+})
+export const rate = (opts: Omit<RateTrigger, 'primitive'>): RateTrigger => ({ primitive: 'rate', ...opts })
+export const zone = (opts: Omit<ZoneTrigger, 'primitive'>): ZoneTrigger => ({ primitive: 'zone', ...opts })
+export const OFFLINE: OfflineTrigger = { primitive: 'offline' }
+
+/** `<kind>.offline`, the same shape for every kind; defaults from domain-catalog §0.3. */
+export function offlineAlert(missed: number, grace: string): AlertDefinition {
+  return {
+    severity: 'warning',
+    crew: 'property_engineering',
+    latched: false,
+    title: { zh: '设备离线', en: 'Device offline' },
+    message: {
+      zh: '{name} 已离线:超过 {silent_min} 分钟未上报',
+      en: '{name} is offline: no report for over {silent_min} min',
+    },
+    params: { missed: num(missed, 1, 100), grace: dur(grace) },
+    triggers: [OFFLINE],
+  }
+}
+
+/** `<kind>.low_battery`: below `below_pct`, condition clears at `clear_pct` (hysteresis); a person confirms the swap. */
+export function lowBatteryAlert(field = 'battery_pct'): AlertDefinition {
+  const pct = (c: RuleContext) => c.s[field]
+  return {
+    severity: 'warning',
+    crew: 'property_engineering',
+    latched: true,
+    title: { zh: '电池电量低', en: 'Low battery' },
+    message: { zh: '{name} 电池电量低:{battery_pct}%', en: '{name} battery low: {battery_pct}%' },
+    params: { below_pct: num(20, 0, 100, '%'), clear_pct: num(30, 0, 100, '%') },
+    triggers: [
+      held((c) => typeof pct(c) === 'number' && (pct(c) as number) < c.p.below_pct!, {
+        clearWhen: (c) => typeof pct(c) === 'number' && (pct(c) as number) >= c.p.clear_pct!,
+      }),
+    ],
+  }
+}

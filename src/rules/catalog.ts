@@ -1,0 +1,114 @@
+import type { AlertDefinition, KindDefinition, ParamValues } from '../../devices/types.ts'
+import { ZhianError } from '../errors.ts'
+import { parseDuration } from './duration.ts'
+
+/** One alert of the catalogue, with its id and default parameters resolved. */
+export interface CatalogAlert {
+  /** `<kind>.<type>` */
+  id: string
+  kind: string
+  type: string
+  def: AlertDefinition
+  defaults: ParamValues
+  /** The alert raises on a zone aggregate, not on one device. */
+  zone: boolean
+  offline: boolean
+  /** Counts as a fire alarm for cross-device conditions. */
+  fire: boolean
+}
+
+export type Catalog = Map<string, CatalogAlert>
+/** `overrides.<estate>.<kind>.<type>.<param>` as the estate file gives them (loosely typed). */
+export type Overrides = Record<string, Record<string, Record<string, string | number | boolean>>>
+
+/**
+ * The fire alarms a fire passage listens to: any critical alert marked `fire: true`, or — for kinds
+ * not written yet (smoke detectors, fire panels) — whose type names fire or smoke.
+ */
+function isFire(kind: string, type: string, def: AlertDefinition): boolean {
+  if (def.fire !== undefined) return def.fire
+  return def.severity === 'critical' && kind !== 'fire_passage' && /fire|smoke/.test(type)
+}
+
+export function buildCatalog(kinds: Record<string, KindDefinition>): Catalog {
+  const out: Catalog = new Map()
+  for (const [kind, k] of Object.entries(kinds)) {
+    for (const [type, def] of Object.entries(k.alerts)) {
+      const id = `${kind}.${type}`
+      const defaults: ParamValues = {}
+      for (const [name, spec] of Object.entries(def.params)) {
+        const value = spec.type === 'duration' ? parseDuration(spec.default) : spec.default
+        if (value === undefined) throw new Error(`${id}.${name}: bad default duration "${spec.default}"`)
+        defaults[name] = value
+      }
+      out.set(id, {
+        id,
+        kind,
+        type,
+        def,
+        defaults,
+        zone: def.triggers.some((t) => t.primitive === 'zone'),
+        offline: def.triggers.some((t) => t.primitive === 'offline'),
+        fire: isFire(kind, type, def),
+      })
+    }
+  }
+  return out
+}
+
+/**
+ * Validate the estate file's overrides against the catalogue and resolve them: estate → alert id →
+ * full parameter set. An unknown alert, unknown parameter or bad value is a config error naming
+ * `overrides.<estate>.<alert>.<param>`.
+ */
+export function resolveOverrides(
+  catalog: Catalog,
+  overrides: Overrides,
+): Map<string, Map<string, ParamValues>> {
+  const out = new Map<string, Map<string, ParamValues>>()
+  for (const [estate, byAlert] of Object.entries(overrides)) {
+    const resolved = new Map<string, ParamValues>()
+    for (const [alertId, params] of Object.entries(byAlert)) {
+      const where = `overrides.${estate}.${alertId}`
+      const entry = catalog.get(alertId)
+      if (!entry) {
+        throw new ZhianError(
+          'ZHIAN_ERR_CONFIG_INVALID',
+          `${where}: unknown alert type "${alertId}" (use <kind>.<type>, e.g. fire_passage.blocked)`,
+        )
+      }
+      const values: ParamValues = { ...entry.defaults }
+      for (const [name, raw] of Object.entries(params)) {
+        const spec = entry.def.params[name]
+        if (!spec) {
+          const known = Object.keys(entry.def.params).join(', ') || 'none'
+          throw new ZhianError(
+            'ZHIAN_ERR_CONFIG_INVALID',
+            `${where}.${name}: unknown parameter "${name}" (known: ${known})`,
+          )
+        }
+        if (spec.type === 'duration') {
+          const ms = parseDuration(raw)
+          if (ms === undefined) {
+            throw new ZhianError(
+              'ZHIAN_ERR_CONFIG_INVALID',
+              `${where}.${name}: ${JSON.stringify(raw)} is not a duration (e.g. "90s", "5m", "2h")`,
+            )
+          }
+          values[name] = ms
+        } else {
+          if (typeof raw !== 'number' || raw < spec.min || raw > spec.max) {
+            throw new ZhianError(
+              'ZHIAN_ERR_CONFIG_INVALID',
+              `${where}.${name}: ${JSON.stringify(raw)} must be a number from ${spec.min} to ${spec.max}`,
+            )
+          }
+          values[name] = raw
+        }
+      }
+      resolved.set(alertId, values)
+    }
+    out.set(estate, resolved)
+  }
+  return out
+}

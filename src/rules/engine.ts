@@ -384,32 +384,34 @@ export class RuleEngine {
 
   /** The held / hysteresis state machine shared by device and zone triggers. */
   private step(t: TriggerRt, on: boolean, off: boolean, hold: number, quiet: number, at: number): void {
-    switch (t.phase) {
-      case IDLE:
-        if (!on) return
-        t.since = at
-        if (hold <= 0) return this.raiseTrigger(t, at)
-        t.phase = PENDING
-        this.arm(t, at + hold)
-        return this.touch(t)
-      case PENDING:
-        if (on) return
-        t.phase = IDLE
-        this.disarm(t)
-        return this.touch(t)
-      case RAISED:
-        if (!off) return
-        if (quiet <= 0) return this.clearTrigger(t, at)
-        t.phase = CLEARING
-        t.mark = at
-        this.arm(t, at + quiet)
-        return this.touch(t)
-      case CLEARING:
-        if (off) return
-        t.phase = RAISED
-        this.disarm(t)
-        return this.touch(t)
+    if (t.phase === IDLE) {
+      if (!on) return
+      t.since = at
+      if (hold <= 0) {
+        this.raiseTrigger(t, at)
+        return
+      }
+      t.phase = PENDING
+      this.arm(t, at + hold)
+    } else if (t.phase === PENDING) {
+      if (on) return
+      t.phase = IDLE
+      this.disarm(t)
+    } else if (t.phase === RAISED) {
+      if (!off) return
+      if (quiet <= 0) {
+        this.clearTrigger(t, at)
+        return
+      }
+      t.phase = CLEARING
+      t.mark = at
+      this.arm(t, at + quiet)
+    } else {
+      if (off) return
+      t.phase = RAISED
+      this.disarm(t)
     }
+    this.touch(t)
   }
 
   private onEventHit(t: TriggerRt, trig: EventTrigger, at: number): void {
@@ -426,7 +428,8 @@ export class RuleEngine {
     const p = t.alert.params
     const need = p[trig.count ?? 'count'] ?? 3
     const window = p[trig.window ?? 'window'] ?? 3_600_000
-    const hits = (t.hits ??= [])
+    if (!t.hits) t.hits = []
+    const hits = t.hits
     hits.push(at)
     while (hits.length > 0 && (hits[0]! <= at - window || hits.length > need)) hits.shift()
     t.mark = at
@@ -448,7 +451,8 @@ export class RuleEngine {
     if (typeof value !== 'number') return
     const p = t.alert.params
     const window = p[trig.window] ?? 600_000
-    const samples = (t.samples ??= [])
+    if (!t.samples) t.samples = []
+    const samples = t.samples
     samples.push([at, value])
     while (samples.length > 0 && (samples[0]![0] < at - window || samples.length > MAX_SAMPLES))
       samples.shift()
@@ -597,7 +601,10 @@ export class RuleEngine {
       sub.offlineTimer = undefined
       const now = this.clock.now()
       const due = sub.lastSeen + this.offlineWindow(sub)
-      if (now < due) return this.armOffline(sub)
+      if (now < due) {
+        this.armOffline(sub)
+        return
+      }
       const off = sub.offline!
       if (off.raised) return
       const t = off.triggers[0]!

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
 import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
@@ -7,7 +8,9 @@ import { Metrics } from './core/metrics.ts'
 import { ApiToken } from './http/api-token.ts'
 import { buildHttp } from './http/server.ts'
 import { Ingest } from './ingest/ingest.ts'
+import { LiveState } from './live/live-state.ts'
 import { Topics } from './mqtt/topics.ts'
+import { Realtime } from './realtime/realtime.ts'
 import { Registry } from './registry/registry.ts'
 import { type Db, openDb } from './store/db.ts'
 import { createLogger, type Logger } from './util/logger.ts'
@@ -24,6 +27,9 @@ export class Hub {
   readonly db: Db
   readonly registry: Registry
   readonly apiToken: ApiToken
+  readonly auth: Auth
+  readonly live: LiveState
+  readonly realtime: Realtime
   readonly ingest: Ingest
   readonly http: FastifyInstance
   readonly broker: Broker
@@ -31,6 +37,10 @@ export class Hub {
   overrides: EstateFile['overrides'] = {}
   /** A token generated at this start; main prints it once. */
   generatedApiToken: string | undefined
+  /** Password of the `admin` user created at first start; main prints it once. */
+  generatedAdminPassword: string | undefined
+  /** `ZHIAN_ADMIN_PASSWORD`: the first admin's password instead of a random one (set by main before start). */
+  adminPassword: string | undefined
   private readonly startedAt = Date.now()
 
   constructor(readonly config: HubConfig) {
@@ -39,6 +49,8 @@ export class Hub {
     this.db = openDb(config.dataDir)
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
+    this.auth = new Auth(this.db, this.apiToken)
+    this.live = new LiveState(this.bus, this.registry)
     this.ingest = new Ingest({
       registry: this.registry,
       bus: this.bus,
@@ -58,6 +70,16 @@ export class Hub {
         devices: this.registry.list().length,
       }),
       connectionsOf: (id) => this.broker.connectionsOf(id),
+      auth: this.auth,
+      live: this.live,
+    })
+    this.realtime = new Realtime({
+      httpServer: this.http.server,
+      auth: this.auth,
+      bus: this.bus,
+      live: this.live,
+      registry: this.registry,
+      log: this.log.child({ feature: 'realtime' }),
     })
     this.broker = new Broker({
       config,
@@ -80,6 +102,10 @@ export class Hub {
       this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
     }
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
+    this.auth.start()
+    this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
+    this.live.start()
+    this.realtime.start()
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host })
     await this.broker.start()
     this.log.info(
@@ -91,7 +117,10 @@ export class Hub {
   /** Graceful: stop accepting MQTT, announce offline, close clients, close HTTP, close the store. */
   async stop(): Promise<void> {
     await this.broker.stop()
+    await this.realtime.stop()
     await this.http.close()
+    this.live.stop()
+    this.auth.stop()
     this.registry.stop()
     this.db.close()
     this.log.info('hub stopped')

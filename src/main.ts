@@ -1,5 +1,6 @@
 import { Hub } from './app.ts'
 import { deviceCommand } from './cli/device.ts'
+import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
 import { loadEstateFile, serializeEstate } from './config/estate-file.ts'
 import { Bus } from './core/bus.ts'
@@ -16,12 +17,16 @@ const USAGE = `zhian — smart-safe estate hub
   zhian device list [--json]
   zhian device remove ID
   zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret
+  zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password PW]
+  zhian user passwd USERNAME [--password PW]
+  zhian user remove USERNAME | zhian user list
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
 `
 
 async function startHub(): Promise<number> {
   const hub = new Hub(configFromEnv())
+  hub.adminPassword = process.env.ZHIAN_ADMIN_PASSWORD || undefined
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -43,6 +48,10 @@ async function startHub(): Promise<number> {
       hub.broker.tlsPort ? `  MQTT over TLS on port ${hub.broker.tlsPort}` : '',
       `  HTTP http://${host}:${hub.httpPort}  (/healthz, /metrics, /api)`,
       hub.generatedApiToken ? `  admin API token (shown once): ${hub.generatedApiToken}` : '',
+      `  dashboard http://${host}:${hub.httpPort}/`,
+      hub.generatedAdminPassword
+        ? `  dashboard login (shown once): admin / ${hub.generatedAdminPassword}   (zhian user passwd admin to change)`
+        : '',
       '',
     ]
       .filter((l) => l !== '')
@@ -78,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return startHub()
     case 'device':
       return deviceCommand(configFromEnv(), rest)
+    case 'user':
+      return userCommand(configFromEnv(), rest)
     case 'config':
       return configCommand(rest)
     case 'help':

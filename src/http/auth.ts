@@ -10,6 +10,8 @@ export interface Principal {
   username: string
   role: Role
   scope: string | null
+  /** The crew a `crew` user works for (socket.io room, alert routing); null otherwise. */
+  team?: string | null | undefined
 }
 
 declare module 'fastify' {

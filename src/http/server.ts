@@ -6,12 +6,18 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { z } from 'zod'
+import type { Auth } from '../auth/auth.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
+import type { LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import { serveDashboard } from '../web/serve.ts'
 import type { ApiToken } from './api-token.ts'
+import { principalOf, requireRole } from './auth.ts'
+import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
+import { liveRoutes } from './routes/live.ts'
 
 export interface HttpContext {
   log: Logger
@@ -21,9 +27,12 @@ export interface HttpContext {
   /** Live facts for /healthz. */
   health: () => Record<string, unknown>
   connectionsOf: (deviceId: string) => number
+  /** Users, sessions and the API token: who is calling (dashboard issue #6). */
+  auth: Auth
+  live: LiveState
 }
 
-/** fastify 5 app: health and metrics are open; everything under /api needs the admin token. */
+/** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
 export function buildHttp(ctx: HttpContext): FastifyInstance {
   const app = Fastify({
     loggerInstance: ctx.log.child({ feature: 'http' }) as FastifyBaseLogger,
@@ -64,15 +73,45 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   app.decorateRequest('principal', null)
   app.register(async (api) => {
     api.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
-      const header = req.headers.authorization
-      const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined
-      if (!ctx.apiToken.check(token)) throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED')
-      req.principal = { username: 'api-token', role: 'admin', scope: null }
+      if ((req.routeOptions.config as { public?: boolean }).public) return
+      const credentials = ctx.auth.credentialsOf(req.headers)
+      const principal = ctx.auth.principalOfToken(credentials?.token)
+      if (!principal) throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED')
+      // The cookie rides along on any request the browser makes: refuse cross-site writes (CSRF).
+      if (credentials?.via === 'cookie' && !['GET', 'HEAD'].includes(req.method) && crossSite(req)) {
+        throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'cross-site request')
+      }
+      req.principal = principal
     })
-    api.get('/api/sites', async () => ctx.registry.sites())
-    await api.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })
+    api.get('/api/sites', async (req) => {
+      const p = principalOf(req)
+      if (p.scope === null) return ctx.registry.sites()
+      const below = ctx.registry.subtree(p.scope)
+      return ctx.registry.sites().filter((s) => below.has(s.id))
+    })
+    // Device management is the admin's (scoped users read devices through /api/live/devices).
+    await api.register(async (admin) => {
+      admin.addHook('onRequest', async (req) => {
+        requireRole(req, 'admin')
+        if (req.principal?.scope !== null) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'scoped admin')
+      })
+      await admin.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })
+    })
+    await api.register(authRoutes, { auth: ctx.auth })
+    await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
   })
+  app.register(serveDashboard)
   return app
+}
+
+function crossSite(req: FastifyRequest): boolean {
+  const origin = req.headers.origin
+  if (!origin) return false
+  try {
+    return new URL(origin).host !== req.headers.host
+  } catch {
+    return true
+  }
 }
 
 /** Parse a request part with zod; a failure is a coded 400 that changes nothing. */

@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { type Auth, principalOfUser, SESSION_COOKIE } from '../../auth/auth.ts'
+import { ZhianError } from '../../errors.ts'
+import { principalOf } from '../auth.ts'
+import { parseWith } from '../server.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Reachable without credentials (login). */
+    public?: boolean
+  }
+}
+
+const LOGIN_BODY = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+})
+
+/** Password login → session token (JSON, for API clients) and the same token as an httpOnly cookie (browsers). */
+export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Promise<void> {
+  const { auth } = opts
+
+  app.post('/api/auth/login', { config: { public: true } }, async (req, reply) => {
+    const body = parseWith(LOGIN_BODY, req.body)
+    const wait = auth.limiter.retryAfter(req.ip, body.username)
+    if (wait > 0) {
+      reply.header('retry-after', String(wait))
+      throw new ZhianError('ZHIAN_ERR_RATE_LIMITED', `too many failed logins, retry in ${wait} s`)
+    }
+    const user = await auth.users.verify(body.username, body.password)
+    if (!user) {
+      auth.limiter.fail(req.ip, body.username)
+      throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED', 'wrong username or password')
+    }
+    auth.limiter.succeed(body.username)
+    const { token, expiresAt } = auth.sessions.create(user.username)
+    setCookie(req, reply, token, Math.floor((expiresAt - Date.now()) / 1000))
+    return { token, expires_at: expiresAt, user: principalOfUser(user) }
+  })
+
+  app.post('/api/auth/logout', async (req, reply) => {
+    const credentials = auth.credentialsOf(req.headers)
+    if (credentials) auth.sessions.revoke(credentials.token)
+    setCookie(req, reply, '', 0)
+    return reply.status(204).send()
+  })
+
+  app.get('/api/auth/me', async (req) => principalOf(req))
+}
+
+function setCookie(req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number): void {
+  const secure = req.protocol === 'https' ? '; Secure' : ''
+  reply.header(
+    'set-cookie',
+    `${SESSION_COOKIE}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`,
+  )
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { inScope } from '../../auth/scope.ts'
+import { ZhianError } from '../../errors.ts'
+import type { LiveState } from '../../live/live-state.ts'
+import type { Registry } from '../../registry/registry.ts'
+import { principalOf } from '../auth.ts'
+import { parseWith } from '../server.ts'
+
+const DEVICES_QUERY = z.object({
+  estate: z.string().max(64).optional(),
+  q: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(2000),
+})
+const ID_PARAM = z.object({ id: z.string().max(64) })
+
+/** The dashboard's live picture, always cut to the caller's scope. */
+export async function liveRoutes(
+  app: FastifyInstance,
+  opts: { live: LiveState; registry: Registry },
+): Promise<void> {
+  const { live, registry } = opts
+
+  /** The cockpit: every site node in scope with its counts, and parking per estate/zone. */
+  app.get('/api/live', async (req) => {
+    const p = principalOf(req)
+    return { at: Date.now(), sites: live.rollup(p), parking: live.parking(p) }
+  })
+
+  app.get('/api/live/devices', async (req) => {
+    const p = principalOf(req)
+    const q = parseWith(DEVICES_QUERY, req.query)
+    const all = live.devices(p, { ...(q.estate ? { estate: q.estate } : {}), ...(q.q ? { q: q.q } : {}) })
+    return { total: all.length, devices: all.slice(0, q.limit) }
+  })
+
+  /** One estate at a glance: its devices with live values, parking zones and open alerts. */
+  app.get('/api/live/estates/:id', async (req) => {
+    const p = principalOf(req)
+    const { id } = parseWith(ID_PARAM, req.params)
+    const site = registry.site(id)
+    if (site?.type !== 'estate') throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
+    const path = sitePath(registry, id)
+    if (!inScope(p, path)) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', `estate ${id} is outside your scope`)
+    return {
+      site,
+      devices: live.devices(p, { estate: id }),
+      parking: live.parking(p, id),
+      alerts: live.openAlerts(p).filter((a) => a.estate === id),
+    }
+  })
+}
+
+/** street/community/estate ids above (and including) an estate. */
+export function sitePath(
+  registry: Registry,
+  estate: string,
+): { street?: string; community?: string; estate: string } {
+  const out: { street?: string; community?: string; estate: string } = { estate }
+  let parent = registry.site(estate)?.parent
+  while (parent) {
+    const s = registry.site(parent)
+    if (!s) break
+    if (s.type === 'community') out.community = s.id
+    if (s.type === 'street') out.street = s.id
+    parent = s.parent
+  }
+  return out
+}

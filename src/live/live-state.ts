@@ -1,0 +1,296 @@
+import { KINDS } from '../../devices/index.ts'
+import type { Alert, Severity } from '../alerts/types.ts'
+import { SEVERITIES } from '../alerts/types.ts'
+import { inScope, siteIds } from '../auth/scope.ts'
+import type { Bus, Device } from '../core/bus.ts'
+import type { Principal } from '../http/auth.ts'
+import type { Registry, Site } from '../registry/registry.ts'
+
+/** The dashboard's picture of one device: its last values merged, and whether it is alive. */
+export interface DeviceLive {
+  id: string
+  kind: Device['kind']
+  name: string | null
+  location: string | null
+  estate: string
+  building: string | null
+  site: Device['site']
+  params: Record<string, unknown>
+  /** Last value of every field the device ever reported (devices report on change). */
+  values: Record<string, unknown>
+  /** Device time of the last reading. */
+  ts: number | null
+  /** Hub time of the last message of any kind. */
+  last_seen: number | null
+  /** Since when each field has had its current value (fire-passage "blocked for 3 min"). */
+  since: Record<string, number>
+  online: boolean
+  open_alerts: number
+  worst_severity: Severity | null
+}
+
+export type SeverityCounts = Record<Severity, number>
+
+export interface SiteRollup extends Site {
+  devices: number
+  offline: number
+  open: SeverityCounts
+  parking: { total: number; free: number; unknown: number }
+}
+
+export interface ParkingZone {
+  estate: string
+  zone: string
+  total: number
+  occupied: number
+  free: number
+  /** Bays that never reported. */
+  unknown: number
+}
+
+interface DeviceState {
+  values: Record<string, unknown>
+  since: Record<string, number>
+  ts: number | null
+  lastSeen: number | null
+  availability: boolean | null
+  intervalS: number | null
+}
+
+/** Offline when the device said so, or when it missed two heartbeats of its kind (plus a minute of grace). */
+const MISSED_HEARTBEATS = 2
+const GRACE_MS = 60_000
+
+/**
+ * Live state for the dashboard: last reading per device, online/offline/last seen, parking occupancy per
+ * estate and zone, and roll-up counts per site node. Parking is computed here from `parking_bay` readings
+ * (the rule engine keeps its own zone aggregates for alerting; it does not publish them on the bus).
+ * Fed by the bus only; every update is O(1) so ingest never waits on the dashboard.
+ */
+export class LiveState {
+  private readonly state = new Map<string, DeviceState>()
+  private readonly alerts = new Map<string, Alert>()
+  private readonly dirty = new Set<string>()
+  private readonly off: (() => void)[] = []
+  /** Bumped on every change that can move a roll-up count. */
+  version = 0
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly registry: Registry,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.off.push(
+      this.bus.on('reading', (r) => {
+        const s = this.entry(r.device.id)
+        for (const [k, v] of Object.entries(r.values)) {
+          if (s.values[k] !== v) s.since[k] = r.ts
+          s.values[k] = v
+        }
+        s.ts = r.ts
+        this.seen(r.device.id, s, r.receivedAt)
+      }),
+      this.bus.on('device_event', (e) => this.seen(e.device.id, this.entry(e.device.id), e.receivedAt)),
+      this.bus.on('availability', (a) => {
+        const s = this.entry(a.device.id)
+        s.availability = a.online
+        if (a.online) s.lastSeen = a.at
+        this.touch(a.device.id)
+      }),
+      this.bus.on('device_info', (i) => {
+        const s = this.entry(i.device.id)
+        const interval = i.info.interval_s
+        if (typeof interval === 'number' && interval > 0) s.intervalS = interval
+        this.seen(i.device.id, s, i.at)
+      }),
+      this.bus.on('device_added', ({ device }) => this.touch(device.id)),
+      this.bus.on('device_removed', ({ id }) => {
+        this.state.delete(id)
+        this.version++
+      }),
+      this.bus.on('alert', ({ alert }) => this.track(alert)),
+    )
+  }
+
+  stop(): void {
+    for (const off of this.off.splice(0)) off()
+  }
+
+  /** Open alerts known at start (from the alert store), so counts are right before the first transition. */
+  seed(alerts: Alert[]): void {
+    for (const a of alerts) this.track(a, false)
+    this.version++
+  }
+
+  /** The previous version of an alert, if it was open (realtime needs the old team on reassignment). */
+  openAlert(id: string): Alert | undefined {
+    return this.alerts.get(id)
+  }
+
+  openAlerts(principal: Pick<Principal, 'scope'>): Alert[] {
+    return [...this.alerts.values()].filter((a) => inScope(principal, a))
+  }
+
+  /** Devices changed since the last call (for the throttled live push). */
+  drainDirty(): DeviceLive[] {
+    const out: DeviceLive[] = []
+    for (const id of this.dirty) {
+      const d = this.registry.get(id)
+      if (d) out.push(this.view(d))
+    }
+    this.dirty.clear()
+    return out
+  }
+
+  device(id: string): DeviceLive | undefined {
+    const d = this.registry.get(id)
+    return d ? this.view(d) : undefined
+  }
+
+  devices(principal: Pick<Principal, 'scope'>, filter: { estate?: string; q?: string } = {}): DeviceLive[] {
+    const q = filter.q?.trim().toLowerCase()
+    return this.registry
+      .list()
+      .filter((d) => inScope(principal, d.site))
+      .filter((d) => !filter.estate || d.estate === filter.estate)
+      .filter(
+        (d) =>
+          !q ||
+          [d.id, d.name, d.location, d.kind, KINDS[d.kind].names.zh, KINDS[d.kind].names.en].some((s) =>
+            s?.toLowerCase().includes(q),
+          ),
+      )
+      .map((d) => this.view(d))
+  }
+
+  parking(principal: Pick<Principal, 'scope'>, estate?: string): ParkingZone[] {
+    const zones = new Map<string, ParkingZone>()
+    for (const d of this.registry.list()) {
+      if (d.kind !== 'parking_bay' || !inScope(principal, d.site)) continue
+      if (estate && d.estate !== estate) continue
+      const zone = typeof d.params.zone === 'string' ? d.params.zone : '-'
+      const key = `${d.estate}\0${zone}`
+      const z = zones.get(key) ?? { estate: d.estate, zone, total: 0, occupied: 0, free: 0, unknown: 0 }
+      zones.set(key, z)
+      z.total++
+      const occupied = this.state.get(d.id)?.values.occupied
+      if (occupied === true) z.occupied++
+      else if (occupied === false) z.free++
+      else z.unknown++
+    }
+    return [...zones.values()].sort(
+      (a, b) => a.estate.localeCompare(b.estate) || a.zone.localeCompare(b.zone),
+    )
+  }
+
+  /** Every site node in scope with its counts (devices, offline, open alerts by severity, parking). */
+  rollup(principal: Pick<Principal, 'scope'>): SiteRollup[] {
+    const below = principal.scope === null ? undefined : this.registry.subtree(principal.scope)
+    const visible = this.registry.sites().filter((s) => !below || below.has(s.id))
+    const out = new Map<string, SiteRollup>()
+    for (const s of visible) {
+      out.set(s.id, {
+        ...s,
+        devices: 0,
+        offline: 0,
+        open: zeroCounts(),
+        parking: { total: 0, free: 0, unknown: 0 },
+      })
+    }
+    const t = this.now()
+    for (const d of this.registry.list()) {
+      const online = this.isOnline(d, t)
+      const occupied = d.kind === 'parking_bay' ? this.state.get(d.id)?.values.occupied : undefined
+      for (const id of siteIds(d.site)) {
+        const r = out.get(id)
+        if (!r) continue
+        r.devices++
+        if (!online) r.offline++
+        if (d.kind === 'parking_bay') {
+          r.parking.total++
+          if (occupied === false) r.parking.free++
+          else if (occupied !== true) r.parking.unknown++
+        }
+      }
+    }
+    for (const a of this.alerts.values()) {
+      for (const id of siteIds(a)) {
+        const r = out.get(id)
+        if (r) r.open[a.severity]++
+      }
+    }
+    return [...out.values()]
+  }
+
+  private track(alert: Alert, bump = true): void {
+    const before = this.alerts.get(alert.id)
+    if (alert.status === 'resolved') this.alerts.delete(alert.id)
+    else this.alerts.set(alert.id, alert)
+    if (bump) this.version++
+    for (const id of [before?.device_id, alert.device_id]) if (id) this.dirty.add(id)
+  }
+
+  private entry(id: string): DeviceState {
+    let s = this.state.get(id)
+    if (!s) {
+      s = { values: {}, since: {}, ts: null, lastSeen: null, availability: null, intervalS: null }
+      this.state.set(id, s)
+    }
+    return s
+  }
+
+  private seen(id: string, s: DeviceState, at: number): void {
+    s.lastSeen = at
+    // A device that talks is up, whatever its last will said.
+    if (s.availability === false) s.availability = true
+    this.touch(id)
+  }
+
+  private touch(id: string): void {
+    this.dirty.add(id)
+    this.version++
+  }
+
+  private isOnline(d: Device, t: number): boolean {
+    const s = this.state.get(d.id)
+    if (!s || s.lastSeen === null) return s?.availability === true
+    if (s.availability === false) return false
+    if (s.availability === true) return true
+    const interval = (s.intervalS ?? KINDS[d.kind].interval_s) * 1000
+    return t - s.lastSeen <= interval * MISSED_HEARTBEATS + GRACE_MS
+  }
+
+  private view(d: Device): DeviceLive {
+    const s = this.state.get(d.id)
+    let open = 0
+    let worst: Severity | null = null
+    for (const a of this.alerts.values()) {
+      if (a.device_id !== d.id) continue
+      open++
+      if (worst === null || SEVERITIES.indexOf(a.severity) < SEVERITIES.indexOf(worst)) worst = a.severity
+    }
+    return {
+      id: d.id,
+      kind: d.kind,
+      name: d.name ?? null,
+      location: d.location ?? null,
+      estate: d.estate,
+      building: d.building ?? null,
+      site: d.site,
+      params: d.params,
+      values: s?.values ?? {},
+      ts: s?.ts ?? null,
+      last_seen: s?.lastSeen ?? null,
+      since: s?.since ?? {},
+      online: this.isOnline(d, this.now()),
+      open_alerts: open,
+      worst_severity: worst,
+    }
+  }
+}
+
+function zeroCounts(): SeverityCounts {
+  return Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as SeverityCounts
+}

@@ -1,0 +1,216 @@
+import type http from 'node:http'
+import { Server, type Socket } from 'socket.io'
+import type { Alert, AuditEntry } from '../alerts/types.ts'
+import type { Auth } from '../auth/auth.ts'
+import { siteIds } from '../auth/scope.ts'
+import type { Bus } from '../core/bus.ts'
+import { ERRORS } from '../errors.ts'
+import type { Principal } from '../http/auth.ts'
+import type { LiveState } from '../live/live-state.ts'
+import type { Registry } from '../registry/registry.ts'
+import type { Logger } from '../util/logger.ts'
+import {
+  type ClientToServerEvents,
+  type ConnectErrorData,
+  LIVE_INTERVAL_MS,
+  ROLLUP_INTERVAL_MS,
+  type ServerToClientEvents,
+  type SocketData,
+} from './events.ts'
+
+type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+type Client = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+
+export interface RealtimeContext {
+  httpServer: http.Server
+  auth: Auth
+  bus: Bus
+  live: LiveState
+  registry: Registry
+  log: Logger
+}
+
+/** A socket whose outgoing buffer holds this many packets is not reading: drop it (it recovers or re-syncs). */
+const STALLED_PACKETS = 2000
+/** How long a dropped dashboard can come back and get what it missed (connection-state recovery). */
+const RECOVERY_MS = 2 * 60_000
+
+/**
+ * socket.io on the hub's own HTTP server (attached by hand: fastify-socket.io does not support fastify 5).
+ * Rooms: `scope:<node>` (or `scope:*`) per user scope for alerts and roll-ups, `crew:<team>@<node>` for
+ * crews (an alert goes to the union of its levels, which is the intersection of team and scope),
+ * `watch:<node>` for per-device live values. Everything leaves through bus listeners that only enqueue
+ * or emit, so a slow browser costs memory in its own buffer, never time in ingest.
+ */
+export class Realtime {
+  io: Io | undefined
+  private readonly off: (() => void)[] = []
+  private timers: NodeJS.Timeout[] = []
+  private rollupVersion = -1
+
+  constructor(private readonly ctx: RealtimeContext) {}
+
+  /** Before the HTTP server listens (engine.io re-orders the request listeners). */
+  start(): void {
+    const io: Io = new Server(this.ctx.httpServer, {
+      serveClient: false,
+      // The broker owns /mqtt upgrades and destroys foreign ones itself.
+      destroyUpgrade: false,
+      connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },
+      maxHttpBufferSize: 64 * 1024,
+    })
+    this.io = io
+    io.use((socket, next) => {
+      const principal = this.authenticate(socket)
+      if (!principal) return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
+      socket.data.principal = principal
+      next()
+    })
+    io.on('connection', (socket) => this.onConnection(socket))
+    this.off.push(this.ctx.bus.on('alert', (change) => this.onAlert(change)))
+    this.timers = [
+      setInterval(() => this.flushDevices(), LIVE_INTERVAL_MS),
+      setInterval(() => this.flushRollups(), ROLLUP_INTERVAL_MS),
+      setInterval(() => this.dropStalled(), 5000),
+    ]
+    for (const t of this.timers) t.unref()
+  }
+
+  /** Before the HTTP server closes: open WebSockets would keep close() waiting. */
+  async stop(): Promise<void> {
+    for (const off of this.off.splice(0)) off()
+    for (const t of this.timers.splice(0)) clearInterval(t)
+    const io = this.io
+    if (!io) return
+    io.local.disconnectSockets(true)
+    await io.of('/').adapter.close()
+    io.engine.close()
+  }
+
+  private authenticate(socket: Client): Principal | undefined {
+    const given = (socket.handshake.auth as { token?: unknown } | undefined)?.token
+    if (typeof given === 'string' && given) return this.ctx.auth.principalOfToken(given)
+    const credentials = this.ctx.auth.credentialsOf(socket.request.headers)
+    if (!credentials) return undefined
+    // A cookie rides along with any page's WebSocket: only our own origin may use it.
+    if (credentials.via === 'cookie' && crossSite(socket.request)) return undefined
+    return this.ctx.auth.principalOfToken(credentials.token)
+  }
+
+  private onConnection(socket: Client): void {
+    const p = socket.data.principal
+    // Recovered sockets get their rooms back; the user's scope may have changed since, so rebuild the
+    // scope rooms and keep only watches still in scope.
+    for (const room of socket.rooms) {
+      if (room === socket.id) continue
+      if (room.startsWith('watch:') && this.mayWatch(p, room.slice(6))) continue
+      socket.leave(room)
+    }
+    socket.join([alertRoom(p), `rollup:${p.scope ?? '*'}`])
+    socket.emit('hello', { user: p, recovered: socket.recovered, server_time: Date.now() })
+    socket.on('watch', (site, reply) => {
+      const ack = typeof reply === 'function' ? reply : () => {}
+      if (typeof site !== 'string' || !this.mayWatch(p, site)) {
+        ack({ ok: false, code: 'ZHIAN_ERR_FORBIDDEN', message: `site ${String(site)} is outside your scope` })
+        return
+      }
+      socket.join(`watch:${site}`)
+      ack({ ok: true })
+    })
+    socket.on('unwatch', (site) => {
+      if (typeof site === 'string') socket.leave(`watch:${site}`)
+    })
+    // A first roll-up right away, so a fresh screen does not wait for the next change.
+    socket.emit('live:rollup', {
+      at: Date.now(),
+      sites: this.ctx.live.rollup(p),
+      parking: this.ctx.live.parking(p),
+    })
+  }
+
+  private mayWatch(p: Principal, site: string): boolean {
+    if (!this.ctx.registry.site(site)) return false
+    if (p.scope === null) return true
+    return this.ctx.registry.subtree(p.scope).has(site)
+  }
+
+  private onAlert({ alert, entry }: { alert: Alert; entry: AuditEntry }): void {
+    const io = this.io
+    if (!io) return
+    const levels = siteIds(alert)
+    const rooms = ['scope:*', ...levels.map((id) => `scope:${id}`)]
+    const before = this.ctx.live.openAlert(alert.id)
+    const teams = new Set([alert.assigned_team ?? alert.crew, before?.assigned_team ?? before?.crew])
+    for (const team of teams) {
+      if (!team) continue
+      rooms.push(`crew:${team}@*`, ...levels.map((id) => `crew:${team}@${id}`))
+    }
+    io.to(rooms).emit('alert', { alert, entry })
+  }
+
+  private flushDevices(): void {
+    const io = this.io
+    if (!io) return
+    const changed = this.ctx.live.drainDirty()
+    if (changed.length === 0) return
+    // Group by estate: every device of an estate shares its rooms.
+    const byEstate = new Map<string, typeof changed>()
+    for (const d of changed) {
+      const list = byEstate.get(d.estate) ?? []
+      list.push(d)
+      byEstate.set(d.estate, list)
+    }
+    for (const list of byEstate.values()) {
+      const site = list[0]!.site
+      const rooms = ['watch:*', ...siteIds(site).map((id) => `watch:${id}`)]
+      io.to(rooms).volatile.emit('live:devices', list)
+    }
+  }
+
+  private flushRollups(): void {
+    const io = this.io
+    if (!io || this.ctx.live.version === this.rollupVersion) return
+    this.rollupVersion = this.ctx.live.version
+    for (const room of io.of('/').adapter.rooms.keys()) {
+      if (!room.startsWith('rollup:')) continue
+      const node = room.slice(7)
+      const scope = { scope: node === '*' ? null : node }
+      io.to(room).emit('live:rollup', {
+        at: Date.now(),
+        sites: this.ctx.live.rollup(scope),
+        parking: this.ctx.live.parking(scope),
+      })
+    }
+  }
+
+  private dropStalled(): void {
+    for (const socket of this.io?.of('/').sockets.values() ?? []) {
+      const buffered = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0
+      if (buffered > STALLED_PACKETS) {
+        this.ctx.log.warn({ user: socket.data.principal.username, buffered }, 'dropping a stalled dashboard')
+        socket.disconnect(true)
+      }
+    }
+  }
+}
+
+function alertRoom(p: Principal): string {
+  if (p.role === 'crew') return `crew:${p.team ?? '-'}@${p.scope ?? '*'}`
+  return `scope:${p.scope ?? '*'}`
+}
+
+function refusal(code: ConnectErrorData['code'], message: string): Error & { data: ConnectErrorData } {
+  const err = new Error(message) as Error & { data: ConnectErrorData }
+  err.data = { code, message_zh: ERRORS[code].zh }
+  return err
+}
+
+function crossSite(req: http.IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (!origin) return false
+  try {
+    return new URL(origin).host !== req.headers.host
+  } catch {
+    return true
+  }
+}

@@ -5,6 +5,7 @@ import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
 import { Bus } from './core/bus.ts'
 import { Metrics } from './core/metrics.ts'
+import { History } from './history/history.ts'
 import { ApiToken } from './http/api-token.ts'
 import { buildHttp } from './http/server.ts'
 import { Ingest } from './ingest/ingest.ts'
@@ -31,6 +32,8 @@ export class Hub {
   readonly live: LiveState
   readonly realtime: Realtime
   readonly ingest: Ingest
+  /** Durable journal before the PUBACK, and InfluxDB history. */
+  readonly history: History
   readonly http: FastifyInstance
   readonly broker: Broker
   /** Overrides from the estate file, for the rule engine. */
@@ -51,9 +54,18 @@ export class Hub {
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken)
     this.live = new LiveState(this.bus, this.registry)
+    this.history = new History({
+      history: config.history,
+      journal: config.journal,
+      dataDir: config.dataDir,
+      bus: this.bus,
+      metrics: this.metrics,
+      log: this.log.child({ feature: 'history' }),
+    })
     this.ingest = new Ingest({
       registry: this.registry,
-      bus: this.bus,
+      // Validated events reach the hub bus through the journal, once durable.
+      bus: this.history.ingestBus,
       metrics: this.metrics,
       topics: this.topics,
       log: this.log.child({ feature: 'ingest' }),
@@ -89,7 +101,12 @@ export class Hub {
       metrics: this.metrics,
       log: this.log.child({ feature: 'broker' }),
       httpServer: this.http.server,
-      onPublish: (deviceId, msg) => this.ingest.handle(deviceId, msg),
+      onPublish: (deviceId, msg) => {
+        const ok = this.ingest.handle(deviceId, msg)
+        // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit but never waits for it.
+        const durable = ok && msg.qos > 0 ? this.history.durable() : undefined
+        return durable ? durable.then(() => true) : ok
+      },
     })
   }
 
@@ -102,6 +119,7 @@ export class Hub {
       this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
     }
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
+    await this.history.start()
     this.auth.start()
     this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
     this.live.start()
@@ -117,6 +135,7 @@ export class Hub {
   /** Graceful: stop accepting MQTT, announce offline, close clients, close HTTP, close the store. */
   async stop(): Promise<void> {
     await this.broker.stop()
+    await this.history.stop()
     await this.realtime.stop()
     await this.http.close()
     this.live.stop()

@@ -26,8 +26,15 @@ export interface BrokerContext {
   metrics: Metrics
   log: Logger
   httpServer: http.Server
-  /** Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained. */
-  onPublish: (deviceId: string, msg: { topic: string; payload: Buffer }) => boolean | Promise<boolean>
+  /**
+   * Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained.
+   * Called synchronously in arrival order per client; a returned promise holds back only this
+   * message's PUBACK (the next message is processed meanwhile, so a journal can group-commit them).
+   */
+  onPublish: (
+    deviceId: string,
+    msg: { topic: string; payload: Buffer; qos: 0 | 1 | 2 },
+  ) => boolean | Promise<boolean>
 }
 
 /** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
@@ -42,8 +49,11 @@ export class Broker {
   private wss: WebSocketServer | undefined
   private readonly deviceOf = new WeakMap<Client, string>()
   private readonly clientsOf = new Map<string, Set<Client>>()
-  /** Per-client FIFO, so PUBACKs leave in the order PUBLISHes arrived [MQTT-4.6.0-2] even when processing waits. */
-  private readonly queues = new WeakMap<Client, Promise<void>>()
+  /**
+   * Per-client FIFOs: `started` orders the onPublish calls, `acked` the PUBACKs, which leave in the
+   * order PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
+   */
+  private readonly queues = new WeakMap<Client, { started: Promise<void>; acked: Promise<void> }>()
   private readonly limiter: RateLimiter
   private readonly loggedRefusals = new Set<string>()
   private readonly unsubscribe: (() => void)[] = []
@@ -186,27 +196,41 @@ export class Broker {
       return
     }
     const previous = this.queues.get(client)
-    const run = async () => {
-      const wait = this.limiter.take(deviceId)
-      if (wait > 0) {
-        this.ctx.metrics.rateLimited.inc({ kind: this.ctx.registry.get(deviceId)?.kind ?? 'unknown' })
-        await new Promise((r) => setTimeout(r, wait))
+    let markStarted!: () => void
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve
+    })
+    const run = async (): Promise<boolean> => {
+      try {
+        const wait = this.limiter.take(deviceId)
+        if (wait > 0) {
+          this.ctx.metrics.rateLimited.inc({ kind: this.ctx.registry.get(deviceId)?.kind ?? 'unknown' })
+          await new Promise((r) => setTimeout(r, wait))
+        }
+        const result = this.ctx.onPublish(deviceId, {
+          topic: packet.topic,
+          payload: packet.payload as Buffer,
+          qos: packet.qos,
+        })
+        markStarted()
+        return await result
+      } finally {
+        markStarted()
       }
-      const ok = await this.ctx.onPublish(deviceId, {
-        topic: packet.topic,
-        payload: packet.payload as Buffer,
-      })
-      if (!ok) refuseInPlace(packet)
     }
-    const next = (previous ? previous.then(run) : run()).then(
-      () => done(null),
+    const outcome = previous ? previous.started.then(run) : run()
+    const acked = (previous ? previous.acked.then(() => outcome) : outcome).then(
+      (ok) => {
+        if (!ok) refuseInPlace(packet)
+        done(null)
+      },
       (err: Error) => {
         // The message was not stored: close the connection without PUBACK, the device will resend [MQTT-3.3.5-2].
         this.ctx.log.error({ err, device: deviceId }, 'publish processing failed')
         done(err)
       },
     )
-    this.queues.set(client, next)
+    this.queues.set(client, { started, acked })
   }
 
   /** Devices may subscribe to their own `set` and `error` only. */

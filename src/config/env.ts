@@ -26,6 +26,31 @@ const ENV_SCHEMA = z.object({
   ZHIAN_DEVICE_RATE: z.coerce.number().min(0.1).max(1_000_000).default(20),
   ZHIAN_DEVICE_BURST: z.coerce.number().int().min(1).max(10_000_000).default(200),
   ZHIAN_API_TOKEN: optionalPath,
+  // History (InfluxDB) and the ingest journal; see README "History (InfluxDB) and Grafana".
+  ZHIAN_INFLUX_URL: optionalPath,
+  ZHIAN_INFLUX_API: z.enum(['v1', 'v2']).default('v1'),
+  ZHIAN_INFLUX_DB: z.string().min(1).default('zhian'),
+  ZHIAN_INFLUX_USER: optionalPath,
+  ZHIAN_INFLUX_PASSWORD: optionalPath,
+  ZHIAN_INFLUX_ORG: z.string().default(''),
+  ZHIAN_INFLUX_BUCKET: optionalPath,
+  ZHIAN_INFLUX_TOKEN: optionalPath,
+  ZHIAN_INFLUX_RETENTION: z
+    .string()
+    .regex(/^(\d+[smhdw])+$|^INF$|^$/, 'a duration like 90d, 12w or INF')
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  ZHIAN_INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  ZHIAN_INFLUX_BATCH_INTERVAL_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
+  ZHIAN_INFLUX_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  ZHIAN_INFLUX_TS_SKEW_S: z.coerce.number().min(0).default(300),
+  ZHIAN_INFLUX_TS_MAX_AGE_S: z.coerce
+    .number()
+    .min(0)
+    .default(7 * 86_400),
+  ZHIAN_JOURNAL: z.enum(['auto', 'on', 'off']).default('auto'),
+  ZHIAN_JOURNAL_BACKLOG_MB: z.coerce.number().min(1).max(1_048_576).default(2048),
+  ZHIAN_JOURNAL_COMMIT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(0),
 })
 
 export interface HubConfig {
@@ -41,6 +66,49 @@ export interface HubConfig {
   deviceRate: { perSecond: number; burst: number }
   /** Fixed admin API token (otherwise one is generated at first start and printed once). */
   apiToken: string | undefined
+  /** InfluxDB history; undefined = history off (the hub says so once). */
+  history?: HistoryConfig | undefined
+  /** The durable ingest journal in front of the PUBACK (defaults: see JOURNAL_DEFAULTS). */
+  journal?: Partial<JournalConfig> | undefined
+}
+
+export interface HistoryConfig {
+  api: 'v1' | 'v2'
+  url: string
+  /** v1 */
+  database: string
+  username: string | undefined
+  password: string | undefined
+  /** v1: duration of the hub's default retention policy (e.g. "90d"); undefined = leave the database as is. */
+  retention: string | undefined
+  /** v2 */
+  org: string
+  bucket: string
+  token: string | undefined
+  batchSize: number
+  batchIntervalMs: number
+  timeoutMs: number
+  backoff: { minMs: number; maxMs: number }
+  /** Device `ts` further than this ahead of / behind the receive time is replaced by the receive time. */
+  tsMaxFutureMs: number
+  tsMaxPastMs: number
+}
+
+export interface JournalConfig {
+  /** auto: on when history is configured. on without history: durable before PUBACK, then discarded. */
+  mode: 'auto' | 'on' | 'off'
+  /** Unshipped backlog limit; past it the oldest segments are dropped (counted, logged, alerted). */
+  maxBacklogBytes: number
+  /** Extra wait before a group commit (0: commit as soon as the disk is free). */
+  commitDelayMs: number
+  segmentBytes: number
+}
+
+export const JOURNAL_DEFAULTS: JournalConfig = {
+  mode: 'auto',
+  maxBacklogBytes: 2048 * 1024 ** 2,
+  commitDelayMs: 0,
+  segmentBytes: 16 * 1024 ** 2,
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
@@ -67,5 +135,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxPayloadBytes: e.ZHIAN_MAX_PAYLOAD_BYTES,
     deviceRate: { perSecond: e.ZHIAN_DEVICE_RATE, burst: e.ZHIAN_DEVICE_BURST },
     apiToken: e.ZHIAN_API_TOKEN,
+    history: e.ZHIAN_INFLUX_URL
+      ? {
+          api: e.ZHIAN_INFLUX_API,
+          url: e.ZHIAN_INFLUX_URL,
+          database: e.ZHIAN_INFLUX_DB,
+          username: e.ZHIAN_INFLUX_USER,
+          password: e.ZHIAN_INFLUX_PASSWORD,
+          retention: e.ZHIAN_INFLUX_RETENTION,
+          org: e.ZHIAN_INFLUX_ORG,
+          bucket: e.ZHIAN_INFLUX_BUCKET ?? e.ZHIAN_INFLUX_DB,
+          token: e.ZHIAN_INFLUX_TOKEN,
+          batchSize: e.ZHIAN_INFLUX_BATCH_SIZE,
+          batchIntervalMs: e.ZHIAN_INFLUX_BATCH_INTERVAL_MS,
+          timeoutMs: e.ZHIAN_INFLUX_TIMEOUT_MS,
+          backoff: { minMs: 200, maxMs: 30_000 },
+          tsMaxFutureMs: e.ZHIAN_INFLUX_TS_SKEW_S * 1000,
+          tsMaxPastMs: e.ZHIAN_INFLUX_TS_MAX_AGE_S * 1000,
+        }
+      : undefined,
+    journal: {
+      mode: e.ZHIAN_JOURNAL,
+      maxBacklogBytes: Math.round(e.ZHIAN_JOURNAL_BACKLOG_MB * 1024 ** 2),
+      commitDelayMs: e.ZHIAN_JOURNAL_COMMIT_DELAY_MS,
+    },
   }
 }

@@ -38,6 +38,48 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly journalCommits = new Counter({
+    name: 'zhian_journal_commits_total',
+    help: 'Group commits (write + fdatasync) of the ingest journal',
+    registers: [this.registry],
+  })
+  readonly journalRecords = new Counter({
+    name: 'zhian_journal_records_total',
+    help: 'Records committed to the ingest journal',
+    registers: [this.registry],
+  })
+  readonly journalCommitErrors = new Counter({
+    name: 'zhian_journal_commit_errors_total',
+    help: 'Journal commits that failed (their QoS 1 messages got no PUBACK)',
+    registers: [this.registry],
+  })
+  readonly historyBacklogBytes = new Gauge({
+    name: 'zhian_history_backlog_bytes',
+    help: 'Journal bytes not yet confirmed by InfluxDB',
+    registers: [this.registry],
+  })
+  readonly historyBacklogLimitBytes = new Gauge({
+    name: 'zhian_history_backlog_limit_bytes',
+    help: 'Backlog limit; past it the oldest unshipped records are dropped',
+    registers: [this.registry],
+  })
+  readonly historyPointsWritten = new Counter({
+    name: 'zhian_history_points_written_total',
+    help: 'Points confirmed by InfluxDB',
+    registers: [this.registry],
+  })
+  readonly historyWriteFailures = new Counter({
+    name: 'zhian_history_write_failures_total',
+    help: 'Failed InfluxDB write attempts (retried)',
+    registers: [this.registry],
+  })
+  readonly historyDropped = new Counter({
+    name: 'zhian_history_dropped_total',
+    help: 'History lost: points InfluxDB refused (reason=rejected), journal bytes dropped at the backlog limit (reason=backlog_full_bytes)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'zhian_' })
   }

@@ -1,0 +1,200 @@
+import path from 'node:path'
+import { type HistoryConfig, JOURNAL_DEFAULTS, type JournalConfig } from '../config/env.ts'
+import { Bus } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import { Journal } from '../journal/journal.ts'
+import type { Logger } from '../util/logger.ts'
+import { InfluxV1Writer } from './influx-v1.ts'
+import { InfluxV2Writer } from './influx-v2.ts'
+import { PointMapper, type PointRecord } from './schema.ts'
+import { Shipper } from './shipper.ts'
+import type { PointWriter } from './writer.ts'
+
+/**
+ * The history feature: ingest emits its validated events on `ingestBus`; each becomes a point
+ * record in the durable journal, and only once that record is committed is the event passed on to
+ * the hub bus (rules, live state, dashboard) and the QoS 1 PUBACK released (durable()). Alert
+ * transitions from the hub bus are journalled too. The shipper moves committed records to InfluxDB.
+ * With the journal off, events pass straight through.
+ */
+
+export interface HistoryContext {
+  history: HistoryConfig | undefined
+  journal: Partial<JournalConfig> | undefined
+  dataDir: string
+  /** The hub bus: events go out here (after commit); alert transitions come in from here. */
+  bus: Bus
+  metrics: Metrics
+  log: Logger
+  /** The backlog crossed 80 % of its limit (level 'filling') or dropped records ('dropping'); called once per episode. */
+  onBacklogWarning?: (info: {
+    level: 'filling' | 'dropping'
+    backlogBytes: number
+    limitBytes: number
+  }) => void
+}
+
+const WARN_AT = 0.8
+const CLEAR_AT = 0.5
+
+export class History {
+  /** Ingest's output; forwarded to the hub bus once durable. */
+  readonly ingestBus = new Bus()
+  readonly journal: Journal | undefined
+  readonly writer: PointWriter | undefined
+  private readonly shipper: Shipper | undefined
+  private readonly mapper: PointMapper
+  private readonly limit: number
+  private readonly unsubscribe: (() => void)[] = []
+  private warned = false
+
+  constructor(private readonly ctx: HistoryContext) {
+    const h = ctx.history
+    const j = { ...JOURNAL_DEFAULTS, ...ctx.journal }
+    this.limit = j.maxBacklogBytes
+    this.mapper = new PointMapper({
+      maxFutureMs: h?.tsMaxFutureMs ?? 300_000,
+      maxPastMs: h?.tsMaxPastMs ?? 7 * 86_400_000,
+    })
+    if (h) {
+      this.writer =
+        h.api === 'v2'
+          ? new InfluxV2Writer({
+              url: h.url,
+              org: h.org,
+              bucket: h.bucket,
+              token: h.token,
+              timeoutMs: h.timeoutMs,
+            })
+          : new InfluxV1Writer({
+              url: h.url,
+              database: h.database,
+              username: h.username,
+              password: h.password,
+              retention: h.retention,
+              timeoutMs: h.timeoutMs,
+            })
+    }
+    const journalOn = j.mode === 'on' || (j.mode === 'auto' && h !== undefined)
+    if (!journalOn) return
+    const metrics = ctx.metrics
+    this.journal = new Journal({
+      dir: path.join(ctx.dataDir, 'journal'),
+      maxDelayMs: j.commitDelayMs,
+      segmentBytes: j.segmentBytes,
+      maxBacklogBytes: j.maxBacklogBytes,
+      onBacklog: (bytes) => this.backlog(bytes),
+      onCommit: (records) => {
+        metrics.journalCommits.inc()
+        metrics.journalRecords.inc(records)
+      },
+      onDrop: (bytes) => {
+        metrics.historyDropped.inc({ reason: 'backlog_full_bytes' }, bytes)
+        ctx.log.error(
+          { droppedBytes: bytes, limitBytes: this.limit },
+          'history backlog full: the oldest unshipped readings were dropped from the journal',
+        )
+        ctx.onBacklogWarning?.({
+          level: 'dropping',
+          backlogBytes: this.journal!.backlogBytes(),
+          limitBytes: this.limit,
+        })
+      },
+      onError: (err) => {
+        metrics.journalCommitErrors.inc()
+        ctx.log.error({ err }, 'journal write failed')
+      },
+    })
+    this.shipper = new Shipper({
+      journal: this.journal,
+      writer: this.writer,
+      batchSize: h?.batchSize ?? 5000,
+      intervalMs: h?.batchIntervalMs ?? 1000,
+      backoff: h?.backoff ?? { minMs: 200, maxMs: 30_000 },
+      log: ctx.log,
+      onWritten: (n) => metrics.historyPointsWritten.inc(n),
+      onRejected: (n) => metrics.historyDropped.inc({ reason: 'rejected' }, n),
+      onFailure: () => metrics.historyWriteFailures.inc(),
+    })
+  }
+
+  async start(): Promise<void> {
+    const { bus, log, metrics } = this.ctx
+    metrics.historyBacklogLimitBytes.set(this.journal ? this.limit : 0)
+    if (!this.writer)
+      log.info('history is off: set ZHIAN_INFLUX_URL to keep telemetry and alerts in InfluxDB')
+    else log.info({ influx: this.writer.description }, 'history on')
+    await this.journal?.start()
+
+    const record =
+      <T>(toPoint: ((payload: T) => PointRecord) | undefined, forward: (payload: T) => void) =>
+      (payload: T) => {
+        const journal = this.journal
+        if (!journal) return forward(payload)
+        const line = toPoint ? JSON.stringify(toPoint(payload)) : '{}'
+        journal.append(line, () => forward(payload))
+      }
+    const ib = this.ingestBus
+    this.unsubscribe.push(
+      ib.on(
+        'reading',
+        record(
+          (r) => this.mapper.reading(r),
+          (p) => bus.emit('reading', p),
+        ),
+      ),
+      ib.on(
+        'device_event',
+        record(
+          (e) => this.mapper.deviceEvent(e),
+          (p) => bus.emit('device_event', p),
+        ),
+      ),
+      ib.on(
+        'availability',
+        record(
+          (a) => this.mapper.availability(a.device, a.online, a.at),
+          (p) => bus.emit('availability', p),
+        ),
+      ),
+      // Device info is not history, but goes through the journal to keep the order of a device's events.
+      ib.on(
+        'device_info',
+        record(undefined, (p) => bus.emit('device_info', p)),
+      ),
+      bus.on('alert', ({ alert, entry }) => {
+        if (!this.journal) return
+        this.journal.append(JSON.stringify(this.mapper.alert(alert, entry)))
+      }),
+    )
+    this.shipper?.start()
+  }
+
+  /** Resolves when everything ingested so far is durable (for the QoS 1 PUBACK). */
+  durable(): Promise<void> | undefined {
+    if (!this.journal) return undefined
+    return this.journal.commit()
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off()
+    await this.shipper?.stop()
+    await this.journal?.stop()
+    await this.writer?.close()
+  }
+
+  private backlog(bytes: number): void {
+    this.ctx.metrics.historyBacklogBytes.set(bytes)
+    if (!this.warned && bytes >= this.limit * WARN_AT) {
+      this.warned = true
+      this.ctx.log.warn(
+        { backlogBytes: bytes, limitBytes: this.limit },
+        'history backlog is filling: InfluxDB is not keeping up or unreachable',
+      )
+      this.ctx.onBacklogWarning?.({ level: 'filling', backlogBytes: bytes, limitBytes: this.limit })
+    } else if (this.warned && bytes < this.limit * CLEAR_AT) {
+      this.warned = false
+      this.ctx.log.info({ backlogBytes: bytes }, 'history backlog is draining normally again')
+    }
+  }
+}

@@ -1,0 +1,409 @@
+import fs from 'node:fs'
+import fsp, { type FileHandle } from 'node:fs/promises'
+import path from 'node:path'
+
+/**
+ * A durable, append-only journal: NDJSON records in numbered segment files, group-committed with
+ * one write + fdatasync per batch (in libuv's thread pool, so the event loop never waits on the disk).
+ * Records are committed and released in append order. One reader (the history shipper) consumes
+ * committed records from a cursor that only moves when the consumer acknowledges; fully consumed
+ * segments are deleted. The unconsumed backlog is bounded: past `maxBacklogBytes` the oldest
+ * segments are dropped (reported through `onDrop`).
+ *
+ * Crash safety: a record is durable once its batch's datasync returned, and only then is its
+ * commit promise resolved. A crash can leave a torn last line in the newest segment of the previous
+ * run; it was never acknowledged, so the reader skips it. Every run appends to a fresh segment.
+ */
+
+export interface JournalOptions {
+  dir: string
+  /** Most records per commit. */
+  maxBatchRecords?: number
+  /** Wait this long for more records before committing (0: commit as soon as the disk is free). */
+  maxDelayMs?: number
+  segmentBytes?: number
+  maxBacklogBytes?: number
+  /** Called when the backlog crossed `maxBacklogBytes` and old, unconsumed segments were deleted. */
+  onDrop?: (bytes: number) => void
+  /** Called after each commit, and after each acknowledgement, with the backlog size. */
+  onBacklog?: (bytes: number) => void
+  /** Called after each successful commit with its record count. */
+  onCommit?: (records: number) => void
+  /** Called when a commit failed (the affected records were not acknowledged). */
+  onError?: (err: Error) => void
+}
+
+export interface Position {
+  segment: number
+  offset: number
+}
+
+export interface ReadBatch {
+  lines: string[]
+  end: Position
+}
+
+interface Batch {
+  lines: string[]
+  after: (() => void)[]
+  promise: Promise<void>
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+const SEGMENT_RE = /^(\d{12})\.jnl$/
+const CURSOR_FILE = 'cursor.json'
+const NEWLINE = 10
+
+export class Journal {
+  private readonly maxBatchRecords: number
+  private readonly maxDelayMs: number
+  private readonly segmentBytes: number
+  private readonly maxBacklogBytes: number
+  /** Committed size of every live segment, oldest first (Map keeps insertion order). */
+  private readonly segments = new Map<number, number>()
+  private active: { id: number; fh: FileHandle; size: number; broken: boolean } | undefined
+  private open: Batch | undefined
+  private writing = false
+  private timer: NodeJS.Timeout | undefined
+  private immediate: NodeJS.Immediate | undefined
+  private cursor: Position = { segment: 0, offset: 0 }
+  private readPos: Position = { segment: 0, offset: 0 }
+  private readFh: { id: number; fh: FileHandle } | undefined
+  private cursorWrite: Promise<void> = Promise.resolve()
+  private cursorDirty = false
+  private waiters: (() => void)[] = []
+  private closed = false
+  private idle: (() => void) | undefined
+
+  constructor(private readonly options: JournalOptions) {
+    this.maxBatchRecords = options.maxBatchRecords ?? 10_000
+    this.maxDelayMs = options.maxDelayMs ?? 0
+    this.maxBacklogBytes = options.maxBacklogBytes ?? 2 * 1024 ** 3
+    this.segmentBytes = Math.max(
+      4096,
+      Math.min(options.segmentBytes ?? 16 * 1024 ** 2, Math.floor(this.maxBacklogBytes / 8)),
+    )
+  }
+
+  async start(): Promise<void> {
+    await fsp.mkdir(this.options.dir, { recursive: true })
+    this.cursor = await this.loadCursor()
+    const ids = (await fsp.readdir(this.options.dir))
+      .map((name) => SEGMENT_RE.exec(name)?.[1])
+      .filter((id): id is string => id !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b)
+    for (const id of ids) {
+      if (id < this.cursor.segment) {
+        await fsp.rm(this.segmentPath(id), { force: true })
+        continue
+      }
+      this.segments.set(id, (await fsp.stat(this.segmentPath(id))).size)
+    }
+    const first = ids.find((id) => id >= this.cursor.segment)
+    if (first !== undefined && first > this.cursor.segment) this.cursor = { segment: first, offset: 0 }
+    this.readPos = { ...this.cursor }
+    await this.rotate((ids.at(-1) ?? 0) + 1)
+    this.options.onBacklog?.(this.backlogBytes())
+  }
+
+  /** Flush what is pending, then close the files. Records appended later are refused. */
+  async stop(): Promise<void> {
+    if (this.closed) return
+    clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
+    if (this.open && !this.writing) await this.flush()
+    if (this.writing) await new Promise<void>((resolve) => (this.idle = resolve))
+    this.closed = true
+    await this.cursorWrite
+    if (this.cursorDirty) await this.writeCursor()
+    await this.active?.fh.close()
+    await this.readFh?.fh.close()
+    this.readFh = undefined
+    this.active = undefined
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  /**
+   * Add one record (a JSON line without newline) to the next commit. `after` runs once it is durable
+   * (also when the commit failed: the caller decides, via commit(), what the failure means).
+   */
+  append(line: string, after?: () => void): void {
+    if (this.closed) throw new Error('journal is closed')
+    let batch = this.open
+    if (!batch) {
+      let resolve!: () => void
+      let reject!: (err: Error) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      promise.catch(() => {}) // observed through commit(); never an unhandled rejection
+      batch = { lines: [], after: [], promise, resolve, reject }
+      this.open = batch
+    }
+    batch.lines.push(line)
+    if (after) batch.after.push(after)
+    this.schedule()
+  }
+
+  /** Resolves when everything appended so far is on disk. */
+  commit(): Promise<void> {
+    return this.open?.promise ?? this.lastCommit
+  }
+  private lastCommit: Promise<void> = Promise.resolve()
+
+  backlogBytes(): number {
+    let total = 0
+    for (const [id, size] of this.segments) if (id >= this.cursor.segment) total += size
+    return Math.max(0, total - this.cursor.offset)
+  }
+
+  /**
+   * Read up to `maxRecords` committed records after the last read position (not the cursor: records
+   * read but not yet acknowledged are not read again unless rewind() is called).
+   */
+  async read(maxRecords: number, maxBytes = 8 * 1024 ** 2): Promise<ReadBatch | undefined> {
+    for (;;) {
+      if (this.closed) return undefined
+      const { segment, offset } = this.readPos
+      const size = this.segments.get(segment)
+      const next = this.nextSegment(segment)
+      if (size === undefined) {
+        if (next === undefined) return undefined
+        this.readPos = { segment: next, offset: 0 }
+        continue
+      }
+      const available = size - offset
+      if (available <= 0) {
+        if (next === undefined || segment === this.active?.id) return undefined
+        this.readPos = { segment: next, offset: 0 }
+        continue
+      }
+      const want = Math.min(available, maxBytes)
+      const buf = Buffer.allocUnsafe(want)
+      const fh = await this.readHandle(segment)
+      if (!fh) {
+        this.readPos = { segment: next ?? segment + 1, offset: 0 }
+        continue
+      }
+      const { bytesRead } = await fh.read(buf, 0, want, offset)
+      let cut = -1
+      let count = 0
+      for (let i = buf.indexOf(NEWLINE); i !== -1 && i < bytesRead; i = buf.indexOf(NEWLINE, i + 1)) {
+        cut = i
+        if (++count >= maxRecords) break
+      }
+      if (cut === -1) {
+        if (want < available) return this.read(maxRecords, maxBytes * 2)
+        // A torn tail left by a crash in an older run (never acknowledged to anyone): skip it.
+        this.readPos = { segment: next ?? segment + 1, offset: 0 }
+        continue
+      }
+      const lines = buf.toString('utf8', 0, cut).split('\n')
+      this.readPos = { segment, offset: offset + cut + 1 }
+      return { lines, end: { ...this.readPos } }
+    }
+  }
+
+  /** Read again from the acknowledged cursor (after a consumer failure). */
+  rewind(): void {
+    this.readPos = { ...this.cursor }
+  }
+
+  /** The consumer has durably handled everything before `end`: move the cursor, delete old segments. */
+  ack(end: Position): void {
+    if (comparePositions(end, this.cursor) <= 0) return
+    this.cursor = { ...end }
+    if (comparePositions(this.readPos, this.cursor) < 0) this.readPos = { ...this.cursor }
+    this.prune()
+    this.persistCursor()
+    this.options.onBacklog?.(this.backlogBytes())
+  }
+
+  /** Resolves when new records are committed, or after `timeoutMs`. */
+  waitForData(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.waiters.push(done)
+    })
+  }
+
+  /** Release every waitForData() now (a consumer is stopping). */
+  wakeReaders(): void {
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  private schedule(): void {
+    if (this.writing) return
+    if (this.open && this.open.lines.length >= this.maxBatchRecords) {
+      void this.flush()
+      return
+    }
+    if (this.maxDelayMs > 0) {
+      this.timer ??= setTimeout(() => void this.flush(), this.maxDelayMs)
+    } else {
+      // After this turn of the event loop, so every PUBLISH of the same socket read joins the batch.
+      this.immediate ??= setImmediate(() => void this.flush())
+    }
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.immediate) clearImmediate(this.immediate)
+    this.immediate = undefined
+    const batch = this.open
+    if (!batch || this.writing) return
+    this.open = undefined
+    this.lastCommit = batch.promise
+    this.writing = true
+    try {
+      await this.write(batch.lines)
+      batch.resolve()
+    } catch (err) {
+      this.options.onError?.(err as Error)
+      batch.reject(err as Error)
+    }
+    for (const after of batch.after) after()
+    this.wakeReaders()
+    this.writing = false
+    if (this.open && !this.closed) this.schedule()
+    else if (this.idle) {
+      const idle = this.idle
+      this.idle = undefined
+      idle()
+    }
+  }
+
+  private async write(lines: string[]): Promise<void> {
+    let active = this.active
+    if (!active || active.broken || active.size >= this.segmentBytes) {
+      await this.rotate((active?.id ?? 0) + 1)
+      active = this.active!
+    }
+    const buf = Buffer.from(`${lines.join('\n')}\n`, 'utf8')
+    try {
+      let done = 0
+      while (done < buf.length) {
+        const { bytesWritten } = await active.fh.write(buf, done, buf.length - done, active.size + done)
+        done += bytesWritten
+      }
+      await active.fh.datasync()
+    } catch (err) {
+      // The file may now end in a partial line: continue in a fresh segment.
+      active.broken = true
+      throw err
+    }
+    active.size += buf.length
+    this.segments.set(active.id, active.size)
+    this.options.onCommit?.(lines.length)
+    this.enforceLimit()
+    this.options.onBacklog?.(this.backlogBytes())
+  }
+
+  private async rotate(id: number): Promise<void> {
+    const previous = this.active
+    const fh = await fsp.open(this.segmentPath(id), 'wx')
+    // The new directory entry must survive a crash too.
+    const dir = await fsp.open(this.options.dir, 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+    this.active = { id, fh, size: 0, broken: false }
+    this.segments.set(id, 0)
+    await previous?.fh.close()
+  }
+
+  private enforceLimit(): void {
+    let dropped = 0
+    while (this.backlogBytes() > this.maxBacklogBytes) {
+      const oldest = this.segments.keys().next().value
+      if (oldest === undefined || oldest === this.active?.id) break
+      const before = this.backlogBytes()
+      const next = this.nextSegment(oldest)!
+      this.cursor = { segment: next, offset: 0 }
+      if (comparePositions(this.readPos, this.cursor) < 0) this.readPos = { ...this.cursor }
+      dropped += before - this.backlogBytes()
+      this.prune()
+    }
+    if (dropped > 0) {
+      this.persistCursor()
+      this.options.onDrop?.(dropped)
+    }
+  }
+
+  private prune(): void {
+    for (const id of [...this.segments.keys()]) {
+      if (id >= this.cursor.segment) break
+      this.segments.delete(id)
+      if (this.readFh?.id === id) {
+        void this.readFh.fh.close().catch(() => {})
+        this.readFh = undefined
+      }
+      void fsp.rm(this.segmentPath(id), { force: true }).catch(() => {})
+    }
+  }
+
+  private nextSegment(id: number): number | undefined {
+    for (const other of this.segments.keys()) if (other > id) return other
+    return undefined
+  }
+
+  private async readHandle(id: number): Promise<FileHandle | undefined> {
+    if (this.readFh?.id === id) return this.readFh.fh
+    await this.readFh?.fh.close().catch(() => {})
+    this.readFh = undefined
+    try {
+      const fh = await fsp.open(this.segmentPath(id), 'r')
+      this.readFh = { id, fh }
+      return fh
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The cursor is a hint: if it is lost or stale, records are shipped again (writes are idempotent). */
+  private persistCursor(): void {
+    if (this.closed) return
+    this.cursorDirty = true
+    this.cursorWrite = this.cursorWrite.then(() => (this.cursorDirty ? this.writeCursor() : undefined))
+  }
+
+  private async writeCursor(): Promise<void> {
+    this.cursorDirty = false
+    const file = path.join(this.options.dir, CURSOR_FILE)
+    try {
+      await fsp.writeFile(`${file}.tmp`, JSON.stringify(this.cursor))
+      await fsp.rename(`${file}.tmp`, file)
+    } catch (err) {
+      this.options.onError?.(err as Error)
+    }
+  }
+
+  private async loadCursor(): Promise<Position> {
+    try {
+      const raw = JSON.parse(fs.readFileSync(path.join(this.options.dir, CURSOR_FILE), 'utf8')) as Position
+      if (Number.isSafeInteger(raw.segment) && Number.isSafeInteger(raw.offset) && raw.offset >= 0) return raw
+    } catch {
+      // missing or torn: start from the oldest segment
+    }
+    return { segment: 0, offset: 0 }
+  }
+
+  private segmentPath(id: number): string {
+    return path.join(this.options.dir, `${String(id).padStart(12, '0')}.jnl`)
+  }
+}
+
+export function comparePositions(a: Position, b: Position): number {
+  return a.segment - b.segment || a.offset - b.offset
+}

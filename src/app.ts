@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify'
+import { Gating } from './alerts/gating.ts'
+import { AlertStore } from './alerts/store.ts'
 import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
 import type { HubConfig } from './config/env.ts'
@@ -13,6 +15,7 @@ import { LiveState } from './live/live-state.ts'
 import { Topics } from './mqtt/topics.ts'
 import { Realtime } from './realtime/realtime.ts'
 import { Registry } from './registry/registry.ts'
+import { RuleService } from './rules/service.ts'
 import { type Db, openDb } from './store/db.ts'
 import { createLogger, type Logger } from './util/logger.ts'
 
@@ -36,6 +39,10 @@ export class Hub {
   readonly history: History
   readonly http: FastifyInstance
   readonly broker: Broker
+  /** Alert lifecycle store, silences/maintenance gating and the rule engine (issue 4). */
+  readonly alerts: AlertStore
+  readonly gating: Gating
+  readonly rules: RuleService
   /** Overrides from the estate file, for the rule engine. */
   overrides: EstateFile['overrides'] = {}
   /** A token generated at this start; main prints it once. */
@@ -72,6 +79,28 @@ export class Hub {
       maxPayloadBytes: config.maxPayloadBytes,
       reply: (topic, payload) => void this.broker.publish(topic, payload, { qos: 0, retain: false }),
     })
+    this.alerts = new AlertStore({
+      db: this.db,
+      bus: this.bus,
+      log: this.log.child({ feature: 'alerts' }),
+      publish: (alert, entry) => {
+        this.broker
+          .publish(this.topics.hub('alert'), JSON.stringify({ ...alert, event: entry }), {
+            qos: 1,
+            retain: false,
+          })
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'alert publish failed'))
+      },
+    })
+    this.gating = new Gating(this.db)
+    this.rules = new RuleService({
+      db: this.db,
+      bus: this.bus,
+      registry: this.registry,
+      alerts: this.alerts,
+      gates: this.gating,
+      log: this.log.child({ feature: 'rules' }),
+    })
     this.http = buildHttp({
       log: this.log,
       metrics: this.metrics,
@@ -82,6 +111,13 @@ export class Hub {
         devices: this.registry.list().length,
       }),
       connectionsOf: (id) => this.broker.connectionsOf(id),
+      rules: {
+        alerts: this.alerts,
+        gating: this.gating,
+        registry: this.registry,
+        catalog: () => this.rules.rules?.catalog,
+        zones: (estate) => this.rules.zones(estate),
+      },
       auth: this.auth,
       live: this.live,
     })
@@ -118,6 +154,10 @@ export class Hub {
       this.overrides = estate.overrides
       this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
     }
+    this.alerts.start()
+    this.gating.start()
+    // Validates the estate overrides against the alert catalogue; the rule engine subscribes to the bus here.
+    this.rules.start(this.overrides)
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
     await this.history.start()
     this.auth.start()
@@ -135,6 +175,7 @@ export class Hub {
   /** Graceful: stop accepting MQTT, announce offline, close clients, close HTTP, close the store. */
   async stop(): Promise<void> {
     await this.broker.stop()
+    this.rules.stop()
     await this.history.stop()
     await this.realtime.stop()
     await this.http.close()

@@ -44,6 +44,14 @@ export const ERRORS = {
   ZHIAN_ERR_FORBIDDEN: { status: 403, zh: '无权执行此操作', en: 'not allowed' },
   ZHIAN_ERR_NOT_FOUND: { status: 404, zh: '未找到', en: 'not found' },
   ZHIAN_ERR_INTERNAL: { status: 500, zh: '服务器内部错误', en: 'internal error' },
+  ZHIAN_ERR_UNKNOWN_ALERT: { status: 404, zh: '告警不存在', en: 'unknown alert' },
+  ZHIAN_ERR_ALERT_STATE: {
+    status: 409,
+    zh: '告警当前状态不允许此操作',
+    en: 'not allowed in the alert’s current state',
+  },
+  ZHIAN_ERR_UNKNOWN_SILENCE: { status: 404, zh: '屏蔽规则不存在或已结束', en: 'unknown or ended silence' },
+  ZHIAN_ERR_UNKNOWN_ALERT_TYPE: { status: 400, zh: '未知告警类型', en: 'unknown alert type' },
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

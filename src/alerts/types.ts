@@ -18,6 +18,8 @@ export interface Text {
 
 export interface Alert {
   id: string
+  /** What it is about: the device id, or `zone:<estate>:<zone>` for a zone aggregate (dedup key with `type`). */
+  subject: string
   /** `<kind>.<type>`, e.g. `elevator.trapped`; `hub.<type>` for the hub's own alerts. */
   type: string
   kind: KindId | 'hub'
@@ -31,6 +33,8 @@ export interface Alert {
   condition: AlertCondition
   /** Raised while gated (silence, maintenance, service mode): recorded, not notified. */
   suppressed: boolean
+  /** Why it was suppressed: `silence:<id>`, `maintenance`, `service_mode:<mode>`. */
+  suppressed_reason: string | null
   /** Needs a person to resolve even after the condition cleared. */
   latched: boolean
   /** Default crew from the catalogue (dispatch may route elsewhere). */

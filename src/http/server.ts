@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.ts'
 import { serveDashboard } from '../web/serve.ts'
 import type { ApiToken } from './api-token.ts'
 import { principalOf, requireRole } from './auth.ts'
+import { alertRoutes, type RulesHttp } from './routes/alerts.ts'
 import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { liveRoutes } from './routes/live.ts'
@@ -27,6 +28,8 @@ export interface HttpContext {
   /** Live facts for /healthz. */
   health: () => Record<string, unknown>
   connectionsOf: (deviceId: string) => number
+  /** Alerts, silences, maintenance mode, zone occupancy (rule engine, issue 4). */
+  rules?: RulesHttp
   /** Users, sessions and the API token: who is calling (dashboard issue #6). */
   auth: Auth
   live: LiveState
@@ -83,6 +86,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       }
       req.principal = principal
     })
+    if (ctx.rules) await api.register(alertRoutes, ctx.rules)
     api.get('/api/sites', async (req) => {
       const p = principalOf(req)
       if (p.scope === null) return ctx.registry.sites()

@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { ZoneAggregate } from '../../../devices/types.ts'
+import type { Gating } from '../../alerts/gating.ts'
+import type { AlertStore } from '../../alerts/store.ts'
+import { type Alert, SEVERITIES } from '../../alerts/types.ts'
+import { ZhianError } from '../../errors.ts'
+import { ID_PATTERN } from '../../mqtt/topics.ts'
+import type { Registry } from '../../registry/registry.ts'
+import type { Catalog } from '../../rules/catalog.ts'
+import { type Principal, requireRole } from '../auth.ts'
+import { parseWith } from '../server.ts'
+import { silenceRoutes } from './silences.ts'
+
+/** What the alert, silence, maintenance and zone routes need from the hub. */
+export interface RulesHttp {
+  alerts: AlertStore
+  gating: Gating
+  registry: Registry
+  /** The alert catalogue (for validating alert types in silences). */
+  catalog: () => Catalog | undefined
+  zones: (estate?: string) => ZoneAggregate[]
+}
+
+const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
+const ACTORS = ['admin', 'manager'] as const
+
+const csv = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(values)))
+const time = z.union([
+  z.coerce.number().int().min(0),
+  z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'not a time (epoch ms or ISO 8601)')
+    .transform((s) => Date.parse(s)),
+])
+const LIST_QUERY = z.strictObject({
+  status: csv(['active', 'acknowledged', 'resolved']).optional(),
+  severity: csv(SEVERITIES).optional(),
+  kind: z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .optional(),
+  type: z.string().max(100).optional(),
+  site: z.string().regex(ID_PATTERN).optional(),
+  device: z.string().regex(ID_PATTERN).optional(),
+  suppressed: z.enum(['true', 'false']).optional(),
+  from: time.optional(),
+  to: time.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+})
+const ID_PARAM = z.strictObject({ id: z.string().max(100) })
+const NOTE = z.string().trim().min(1).max(2000)
+const ACT_BODY = z.strictObject({ note: NOTE.optional() })
+const COMMENT_BODY = z.strictObject({ note: NOTE })
+const ASSIGN_BODY = z.strictObject({
+  team: z.string().regex(ID_PATTERN, 'team ids are [a-z0-9_-]{1,64}'),
+  note: NOTE.optional(),
+})
+
+/** Whether an alert lies in a principal's scope (null scope = everything). */
+export function inScope(
+  alert: Pick<Alert, 'street' | 'community' | 'estate' | 'building'>,
+  scope: string | null,
+): boolean {
+  return (
+    scope === null ||
+    alert.street === scope ||
+    alert.community === scope ||
+    alert.estate === scope ||
+    alert.building === scope
+  )
+}
+
+export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
+  const { alerts } = opts
+
+  /** The alert, or 404 — also when it exists outside the caller's scope (do not reveal it). */
+  const visible = (req: FastifyRequest, p: Principal): Alert => {
+    const { id } = parseWith(ID_PARAM, req.params)
+    const alert = alerts.get(id)
+    if (!alert || !inScope(alert, p.scope)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', id)
+    return alert
+  }
+  const by = (p: Principal, note: string | undefined) => ({
+    actor: p.username,
+    channel: 'http' as const,
+    note: note ?? null,
+  })
+
+  app.get('/api/alerts', async (req) => {
+    const p = requireRole(req, ...READERS)
+    const q = parseWith(LIST_QUERY, req.query ?? {})
+    const { items, total } = alerts.list({
+      status: q.status,
+      severity: q.severity,
+      kind: q.kind,
+      type: q.type,
+      site: q.site,
+      device: q.device,
+      suppressed: q.suppressed === undefined ? undefined : q.suppressed === 'true',
+      from: q.from,
+      to: q.to,
+      scope: p.scope,
+      limit: q.limit,
+      offset: q.offset,
+    })
+    return { items, total, limit: q.limit, offset: q.offset }
+  })
+
+  app.get('/api/alerts/:id', async (req) => {
+    const p = requireRole(req, ...READERS)
+    const alert = visible(req, p)
+    return { ...alert, audit: alerts.audit(alert.id) }
+  })
+
+  app.post('/api/alerts/:id/ack', async (req) => {
+    const p = requireRole(req, ...ACTORS)
+    const alert = visible(req, p)
+    const body = parseWith(ACT_BODY, req.body ?? {})
+    return alerts.acknowledge(alert.id, by(p, body.note))
+  })
+
+  app.post('/api/alerts/:id/resolve', async (req) => {
+    const p = requireRole(req, ...ACTORS)
+    const alert = visible(req, p)
+    const body = parseWith(ACT_BODY, req.body ?? {})
+    return alerts.resolve(alert.id, by(p, body.note))
+  })
+
+  app.post('/api/alerts/:id/comment', async (req) => {
+    const p = requireRole(req, ...ACTORS)
+    const alert = visible(req, p)
+    const body = parseWith(COMMENT_BODY, req.body ?? {})
+    return alerts.comment(alert.id, by(p, body.note))
+  })
+
+  app.post('/api/alerts/:id/assign', async (req) => {
+    const p = requireRole(req, ...ACTORS)
+    const alert = visible(req, p)
+    const body = parseWith(ASSIGN_BODY, req.body ?? {})
+    return alerts.assign(alert.id, body.team, by(p, body.note))
+  })
+
+  await app.register(silenceRoutes, opts)
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { Device } from '../../core/bus.ts'
+import { ZhianError } from '../../errors.ts'
+import { ID_PATTERN } from '../../mqtt/topics.ts'
+import { parseDuration } from '../../rules/duration.ts'
+import { type Principal, requireRole } from '../auth.ts'
+import { parseWith } from '../server.ts'
+import type { RulesHttp } from './alerts.ts'
+
+/** Silences, device maintenance mode and zone occupancy: the gating and aggregates of the rule engine. */
+
+const MAX_SILENCE_MS = 30 * 86_400_000
+const id = z.string().regex(ID_PATTERN, 'ids are [a-z0-9_-]{1,64}')
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s)
+  if (ms === undefined || ms <= 0 || ms > MAX_SILENCE_MS) {
+    ctx.addIssue({ code: 'custom', message: 'a duration from "1m" to "30d", e.g. "2h"' })
+    return z.NEVER
+  }
+  return ms
+})
+const SILENCE_BODY = z
+  .strictObject({
+    device: id.optional(),
+    site: id.optional(),
+    types: z.array(z.string().max(100)).min(1).max(100).optional(),
+    duration: duration.optional(),
+    until: z.number().int().min(0).optional(),
+    reason: z.string().trim().min(1).max(500),
+  })
+  .refine((b) => (b.device === undefined) !== (b.site === undefined), {
+    message: 'give exactly one of device or site',
+  })
+  .refine((b) => (b.duration === undefined) !== (b.until === undefined), {
+    message: 'give exactly one of duration or until',
+  })
+const MAINTENANCE_BODY = z.strictObject({
+  on: z.boolean(),
+  reason: z.string().trim().min(1).max(500).optional(),
+  duration: duration.optional(),
+})
+const ID_PARAM = z.strictObject({ id: z.string().max(100) })
+const ZONE_QUERY = z.strictObject({ estate: id.optional() })
+
+const ACTORS = ['admin', 'manager'] as const
+const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
+
+export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
+  const { gating, registry } = opts
+  const inScope = (p: Principal, siteIds: (string | undefined)[]) =>
+    p.scope === null || siteIds.some((s) => s !== undefined && registry.subtree(p.scope!).has(s))
+  const deviceInScope = (p: Principal, deviceId: string): Device => {
+    const device = registry.get(deviceId)
+    if (!device || !inScope(p, [device.estate])) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', deviceId)
+    return device
+  }
+
+  app.get('/api/silences', async (req) => {
+    const p = requireRole(req, ...READERS)
+    return gating.activeSilences().filter((s) => {
+      if (p.scope === null) return true
+      if (s.device_id)
+        return registry.get(s.device_id) !== undefined && inScope(p, [registry.get(s.device_id)!.estate])
+      return inScope(p, [s.site_id ?? undefined])
+    })
+  })
+
+  app.post('/api/silences', async (req, reply) => {
+    const p = requireRole(req, ...ACTORS)
+    const body = parseWith(SILENCE_BODY, req.body)
+    if (body.device) deviceInScope(p, body.device)
+    if (body.site && (!registry.site(body.site) || !inScope(p, [body.site]))) {
+      throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', body.site)
+    }
+    const catalog = opts.catalog()
+    for (const t of body.types ?? []) {
+      if (catalog && !catalog.has(t)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT_TYPE', t)
+    }
+    const now = Date.now()
+    const endsAt = body.until ?? now + body.duration!
+    if (endsAt <= now) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: must be in the future')
+    if (endsAt - now > MAX_SILENCE_MS)
+      throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: at most 30 days ahead')
+    const silence = gating.addSilence({
+      device_id: body.device ?? null,
+      site_id: body.site ?? null,
+      types: body.types ?? null,
+      reason: body.reason,
+      created_by: p.username,
+      ends_at: endsAt,
+    })
+    return reply.status(201).send(silence)
+  })
+
+  app.delete('/api/silences/:id', async (req, reply) => {
+    const p = requireRole(req, ...ACTORS)
+    const { id: silenceId } = parseWith(ID_PARAM, req.params)
+    const silence = gating.getSilence(silenceId)
+    const visible =
+      silence &&
+      (silence.device_id
+        ? registry.get(silence.device_id) === undefined ||
+          inScope(p, [registry.get(silence.device_id)!.estate])
+        : inScope(p, [silence.site_id ?? undefined]))
+    if (!silence || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', silenceId)
+    gating.endSilence(silenceId)
+    return reply.status(204).send()
+  })
+
+  app.get('/api/devices/:id/maintenance', async (req) => {
+    const p = requireRole(req, ...READERS)
+    const { id: deviceId } = parseWith(ID_PARAM, req.params)
+    deviceInScope(p, deviceId)
+    const m = gating.maintenanceOf(deviceId)
+    return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
+  })
+
+  /** Maintenance mode on/off: alerts of the device are recorded as suppressed while it is on. */
+  app.post('/api/devices/:id/maintenance', async (req) => {
+    const p = requireRole(req, ...ACTORS)
+    const { id: deviceId } = parseWith(ID_PARAM, req.params)
+    const body = parseWith(MAINTENANCE_BODY, req.body)
+    deviceInScope(p, deviceId)
+    const until = body.duration ? Date.now() + body.duration : null
+    gating.setMaintenance(deviceId, body.on, p.username, body.reason ?? null, until)
+    const m = gating.maintenanceOf(deviceId)
+    return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
+  })
+
+  /** Parking occupancy per estate and zone: occupied, free, unknown, total, percent. */
+  app.get('/api/zones', async (req) => {
+    const p = requireRole(req, ...READERS)
+    const q = parseWith(ZONE_QUERY, req.query ?? {})
+    const below = p.scope === null ? undefined : registry.subtree(p.scope)
+    return opts.zones(q.estate).filter((z) => !below || below.has(z.estate))
+  })
+}

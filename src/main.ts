@@ -1,5 +1,6 @@
 import { Hub } from './app.ts'
 import { deviceCommand } from './cli/device.ts'
+import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
 import { loadEstateFile, serializeEstate } from './config/estate-file.ts'
@@ -22,6 +23,7 @@ const USAGE = `zhian — smart-safe estate hub
   zhian user remove USERNAME | zhian user list
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
+  zhian simulate [--scenario NAME] [--speed N] [--devices N] …   simulated devices (zhian simulate --help)
 `
 
 async function startHub(): Promise<number> {
@@ -91,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return userCommand(configFromEnv(), rest)
     case 'config':
       return configCommand(rest)
+    case 'simulate':
+      return simulateCommand(rest)
     case 'help':
     case '--help':
       console.log(USAGE)

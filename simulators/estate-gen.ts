@@ -1,0 +1,116 @@
+import type { KindId } from '../devices/index.ts'
+import type { DeviceEntry, EstateFile, SiteNode } from '../src/config/estate-file.ts'
+
+/**
+ * Scaled estates for load and scale runs: the base estate (if any) plus synthesised devices, in
+ * estates of at most 1,000 devices, with the mix of a real estate (per 100 devices: 6 lifts, 4 fire
+ * passage segments, 15 manholes, 75 parking bays). Ids and secrets follow from the index alone, so the
+ * hub (`ZHIAN_CONFIG=big.yaml`) and the simulators (`--devices N`) agree without sharing anything else.
+ */
+
+const PER_ESTATE = 1000
+const MIX: [KindId, string, number][] = [
+  ['elevator', 'elev', 6],
+  ['fire_passage', 'fp', 4],
+  ['manhole', 'mh', 15],
+  ['parking_bay', 'pb', 75],
+]
+
+export function syntheticSecret(id: string): string {
+  return `sim-secret-${id}`
+}
+
+function kindAt(i: number): [KindId, string] {
+  let slot = i % 100
+  for (const [kind, abbr, n] of MIX) {
+    if (slot < n) return [kind, abbr]
+    slot -= n
+  }
+  return ['parking_bay', 'pb']
+}
+
+function params(kind: KindId, i: number): Record<string, unknown> {
+  switch (kind) {
+    case 'elevator':
+      return { bottom_floor: -1, top_floor: 6 + (i % 28), rated_speed: [1, 1.5, 1.75, 2.5][i % 4] }
+    case 'fire_passage':
+      return { entrance: i % 2 === 0 }
+    case 'manhole':
+      return { water_limit_cm: 80 }
+    case 'parking_bay':
+      return { zone: ['ground', 'b1', 'b2'][i % 3] }
+  }
+}
+
+/**
+ * An estate file with `total` devices: the base's devices first (cut to `total` if it has more), then
+ * synthesised ones. Without a base, a street `sim_street` with one community holds the estates.
+ */
+export function generateEstate(total: number, base?: EstateFile): EstateFile {
+  const out: EstateFile = structuredClone(
+    base ?? {
+      sites: [
+        {
+          id: 'sim_street',
+          type: 'street',
+          name: '模拟街道',
+          children: [{ id: 'sim_community', type: 'community', name: '模拟社区', children: [] }],
+        },
+      ],
+      devices: [],
+      users: [],
+      overrides: {},
+    },
+  )
+  if (out.devices.length >= total) {
+    out.devices = out.devices.slice(0, total)
+    return out
+  }
+  const community = findCommunity(out.sites) ?? addCommunity(out)
+  community.children ??= []
+  const extra = total - out.devices.length
+  for (let e = 0; e * PER_ESTATE < extra; e++) {
+    const estate = `sim_estate_${String(e + 1).padStart(3, '0')}`
+    community.children.push({
+      id: estate,
+      type: 'estate',
+      name: `模拟小区${e + 1}`,
+      children: [1, 2, 3, 4].map((b) => ({
+        id: `${estate}_b${b}`,
+        type: 'building' as const,
+        name: `${b}号楼`,
+      })),
+    })
+  }
+  for (let i = 0; i < extra; i++) {
+    const [kind, abbr] = kindAt(i)
+    const id = `sim_${abbr}_${String(i).padStart(6, '0')}`
+    const estate = `sim_estate_${String(Math.floor(i / PER_ESTATE) + 1).padStart(3, '0')}`
+    const device: DeviceEntry = {
+      id,
+      kind,
+      estate,
+      ...(kind === 'elevator' ? { building: `${estate}_b${(i % 4) + 1}` } : {}),
+      name: id,
+      secret: syntheticSecret(id),
+      params: params(kind, i),
+    }
+    out.devices.push(device)
+  }
+  return out
+}
+
+function findCommunity(nodes: SiteNode[]): SiteNode | undefined {
+  for (const n of nodes) {
+    if (n.type === 'community') return n
+    const deeper = findCommunity(n.children ?? [])
+    if (deeper) return deeper
+  }
+  return undefined
+}
+
+function addCommunity(estate: EstateFile): SiteNode {
+  const community: SiteNode = { id: 'sim_community', type: 'community', name: '模拟社区', children: [] }
+  estate.sites.push({ id: 'sim_street', type: 'street', name: '模拟街道', children: [community] })
+  return community
+}

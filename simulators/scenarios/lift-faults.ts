@@ -1,0 +1,44 @@
+import type { Scenario } from './types.ts'
+
+export const liftFaults: Scenario = {
+  name: 'lift-faults',
+  title: '电梯故障巡礼 / Every elevator fault, one after another',
+  description:
+    'The six demo lifts go through the sensor-derived faults of domain-catalog §1.3/§1.5, spaced so each ' +
+    'lift finishes one before the next begins: trapped at level and between floors, moving with the door ' +
+    'open, overspeed, overtravel top and bottom, stopped outside the door zone, a door stuck open, door ' +
+    'cycling, power loss, inspection mode, the alarm button.',
+  estate: 'simulators/estates/demo.yaml',
+  start: '13:00:00',
+  duration: '30m',
+  seed: 8,
+  faultRate: 0,
+  expect: [
+    'elevator.trapped',
+    'elevator.moving_door_open',
+    'elevator.overspeed',
+    'elevator.overtravel_top',
+    'elevator.overtravel_bottom',
+    'elevator.stopped_outside_zone',
+    'elevator.door_fault',
+    'elevator.door_cycling',
+    'elevator.power_loss',
+    'elevator.mode_change',
+    'elevator.alarm_button',
+  ],
+  exact: true,
+  steps: [
+    { at: '+1m', target: 'elev_b1_1', do: 'trapped', with: { for: '3m' } },
+    { at: '+1m', target: 'elev_b1_2', do: 'trapped', with: { for: '3m', between_floors: true } },
+    { at: '+1m', target: 'elev_b1_3', do: 'moving_door_open', with: { for: '8s' } },
+    { at: '+1m', target: 'elev_b2_1', do: 'overspeed', with: { factor: 1.5, for: '4s' } },
+    { at: '+1m', target: 'elev_b2_2', do: 'overtravel_top', with: { for: '25s' } },
+    { at: '+1m', target: 'elev_b2_3', do: 'overtravel_bottom', with: { for: '25s' } },
+    { at: '+6m', target: 'elev_b1_3', do: 'stopped_outside_zone', with: { for: '2m' } },
+    { at: '+6m', target: 'elev_b2_1', do: 'door_fault', with: { for: '3m' } },
+    { at: '+6m', target: 'elev_b2_2', do: 'door_cycling', with: { cycles: 7 } },
+    { at: '+6m', target: 'elev_b2_3', do: 'power_loss', with: { for: '2m' } },
+    { at: '+12m', target: 'elev_b1_1', do: 'mode', with: { mode: 'inspection', for: '5m' } },
+    { at: '+12m', target: 'elev_b1_2', do: 'alarm_button' },
+  ],
+}

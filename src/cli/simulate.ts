@@ -1,0 +1,188 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { generateEstate } from '../../simulators/estate-gen.ts'
+import { Fleet } from '../../simulators/fleet.ts'
+import { runLoad } from '../../simulators/loadgen.ts'
+import {
+  findScenario,
+  REPO_ROOT,
+  scenarioFleetOptions,
+  scheduleScenario,
+} from '../../simulators/scenario-runner.ts'
+import { SCENARIOS } from '../../simulators/scenarios/index.ts'
+import { parseDuration } from '../../simulators/time.ts'
+import { loadEstateFile, serializeEstate } from '../config/estate-file.ts'
+
+/**
+ * `zhian simulate`: simulated devices against any MQTT broker (default: a hub on localhost), a
+ * scenario, a speed factor, scale, dry runs, scaled estate files and the load generator.
+ * Documented with examples in simulators/README.md.
+ */
+
+export const SIMULATE_USAGE = `zhian simulate — devices without hardware
+
+  zhian simulate [--estate FILE] [--url mqtt://HOST:1883] [--scenario NAME] [--speed N]
+                 [--devices N] [--duration 30m] [--seed N] [--fault-rate R] [--qos 0|1]
+                 [--ts] [--no-seq] [--connect-rate N] [--malformed] [--quiet]
+  zhian simulate --dry-run [--scenario NAME] [--duration 10m]    print the timeline as JSON lines, no broker
+  zhian simulate --generate-estate N [--estate BASE] > big.yaml  a scaled estate file (BASE + synthesised devices)
+  zhian simulate --load --publishers N [--qos 0|1] [--inflight K] [--duration 10s] [--url …]
+                                                                 closed-loop load generator, JSON report on stdout
+  zhian simulate --list                                          list the scenarios
+`
+
+const DEFAULT_ESTATE = 'simulators/estates/demo.yaml'
+
+export async function simulateCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      estate: { type: 'string' },
+      url: { type: 'string' },
+      scenario: { type: 'string' },
+      speed: { type: 'string' },
+      devices: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      'fault-rate': { type: 'string' },
+      qos: { type: 'string' },
+      ts: { type: 'boolean' },
+      'no-seq': { type: 'boolean' },
+      'connect-rate': { type: 'string' },
+      'base-topic': { type: 'string' },
+      malformed: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      'generate-estate': { type: 'string' },
+      load: { type: 'boolean' },
+      publishers: { type: 'string' },
+      inflight: { type: 'string' },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    console.log(SIMULATE_USAGE)
+    return 0
+  }
+  const num = (name: string, v: string | undefined, fallback?: number) => {
+    if (v === undefined) return fallback
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number, got "${v}"`)
+    return n
+  }
+  const estatePath = (p: string) => (path.isAbsolute(p) || fs.existsSync(p) ? p : path.resolve(REPO_ROOT, p))
+
+  if (values.list) {
+    for (const s of Object.values(SCENARIOS)) {
+      console.log(
+        `${s.name.padEnd(16)} ${s.title}\n${''.padEnd(16)} expects: ${s.expect.join(', ') || '(no alerts)'}`,
+      )
+    }
+    return 0
+  }
+
+  if (values['generate-estate'] !== undefined) {
+    const total = num('generate-estate', values['generate-estate'])!
+    const base = loadEstateFile(estatePath(values.estate ?? DEFAULT_ESTATE))
+    process.stdout.write(serializeEstate(generateEstate(Math.floor(total), base)))
+    return 0
+  }
+
+  const baseTopic = values['base-topic'] ?? process.env.ZHIAN_BASE_TOPIC ?? 'zhian'
+  const url = values.url ?? `mqtt://localhost:${process.env.ZHIAN_MQTT_PORT ?? 1883}`
+  const qos = num('qos', values.qos, 1) === 0 ? 0 : 1
+
+  if (values.load) {
+    const report = await runLoad({
+      url,
+      estate: loadEstateFile(estatePath(values.estate ?? DEFAULT_ESTATE)),
+      publishers: Math.floor(num('publishers', values.publishers, 10)!),
+      qos,
+      inflight: Math.floor(num('inflight', values.inflight, 1)!),
+      durationMs: parseDuration(values.duration ?? '10s'),
+      connectRate: num('connect-rate', values['connect-rate'], 500)!,
+      baseTopic,
+      seed: num('seed', values.seed, 1)!,
+    })
+    console.log(JSON.stringify(report))
+    return report.connected === report.publishers ? 0 : 1
+  }
+
+  const scenario = values.scenario ? findScenario(values.scenario) : undefined
+  const fromScenario = scenario ? scenarioFleetOptions(scenario) : undefined
+  const estate = values.estate
+    ? loadEstateFile(estatePath(values.estate))
+    : (fromScenario?.estate ?? loadEstateFile(estatePath(DEFAULT_ESTATE)))
+  const dryRun = values['dry-run'] ?? false
+  const quiet = values.quiet ?? dryRun
+  const fleet = new Fleet({
+    ...fromScenario,
+    estate,
+    url: dryRun ? undefined : url,
+    record: (m) =>
+      process.stdout.write(
+        `${JSON.stringify({ at: new Date(m.t).toISOString(), topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain })}\n`,
+      ),
+    baseTopic,
+    speed: num('speed', values.speed, 1)!,
+    devices: num('devices', values.devices, fromScenario?.devices),
+    seed: num('seed', values.seed, fromScenario?.seed ?? 1)!,
+    faultRate: num('fault-rate', values['fault-rate'], fromScenario?.faultRate ?? 0.5)!,
+    ts: values.ts ?? false,
+    seq: !values['no-seq'],
+    qos,
+    connectRate: num('connect-rate', values['connect-rate'], 200)!,
+    malformed: values.malformed ?? false,
+  })
+  const log = (line: string) => {
+    if (!quiet)
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}[sim ${clockOf(fleet.clock.now())}] ${line}\n`)
+  }
+  if (fleet.skippedIds.length > 0)
+    log(`${fleet.skippedIds.length} devices have only secret_hash in the estate file; not simulated`)
+  const durationMs = values.duration
+    ? parseDuration(values.duration)
+    : scenario && dryRun
+      ? parseDuration(scenario.duration)
+      : undefined
+
+  if (dryRun) {
+    await fleet.start()
+    if (scenario) scheduleScenario(fleet, scenario)
+    fleet.clock.advance(durationMs ?? parseDuration('10m'))
+    await fleet.stop()
+    return 0
+  }
+
+  log(
+    `${fleet.size} devices → ${url}${scenario ? `, scenario ${scenario.name}` : ''}, speed ×${fleet.clock.speed}`,
+  )
+  if (scenario) scheduleScenario(fleet, scenario, log)
+  fleet.clock.run()
+  const started = fleet.start()
+  const progress = setInterval(
+    () => {
+      if (quiet) return
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${fleet.progress()}`)
+      else process.stderr.write(`${fleet.progress()}\n`)
+    },
+    process.stderr.isTTY ? 1000 : 10_000,
+  )
+  await new Promise<void>((resolve) => {
+    const done = () => resolve()
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+    if (durationMs !== undefined) fleet.clock.after(durationMs, done)
+  })
+  clearInterval(progress)
+  await started
+  log(`stopping: ${fleet.progress()}`)
+  await fleet.stop()
+  return 0
+}
+
+function clockOf(t: number): string {
+  return new Date(t).toTimeString().slice(0, 8)
+}

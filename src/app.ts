@@ -60,7 +60,7 @@ export class Hub {
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken)
-    this.live = new LiveState(this.bus, this.registry)
+    this.live = new LiveState(this.bus, this.registry, Date.now, (estate) => this.rules.zones(estate))
     this.history = new History({
       history: config.history,
       journal: config.journal,
@@ -162,6 +162,7 @@ export class Hub {
     await this.history.start()
     this.auth.start()
     this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
+    this.live.seed(this.alerts.openAlerts())
     this.live.start()
     this.realtime.start()
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host })

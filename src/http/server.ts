@@ -18,6 +18,7 @@ import { principalOf, requireRole } from './auth.ts'
 import { alertRoutes, type RulesHttp } from './routes/alerts.ts'
 import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
+import { exportRoutes } from './routes/export.ts'
 import { liveRoutes } from './routes/live.ts'
 
 export interface HttpContext {
@@ -86,6 +87,8 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       }
       req.principal = principal
     })
+    // Before the alert routes' `/api/alerts/:id`; a static path wins in fastify's router anyway.
+    if (ctx.rules) await api.register(exportRoutes, { alerts: ctx.rules.alerts })
     if (ctx.rules) await api.register(alertRoutes, ctx.rules)
     api.get('/api/sites', async (req) => {
       const p = principalOf(req)

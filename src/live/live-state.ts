@@ -1,4 +1,5 @@
 import { KINDS } from '../../devices/index.ts'
+import type { ZoneAggregate } from '../../devices/types.ts'
 import type { Alert, Severity } from '../alerts/types.ts'
 import { SEVERITIES } from '../alerts/types.ts'
 import { inScope, siteIds } from '../auth/scope.ts'
@@ -63,8 +64,8 @@ const GRACE_MS = 60_000
 
 /**
  * Live state for the dashboard: last reading per device, online/offline/last seen, parking occupancy per
- * estate and zone, and roll-up counts per site node. Parking is computed here from `parking_bay` readings
- * (the rule engine keeps its own zone aggregates for alerting; it does not publish them on the bus).
+ * estate and zone, and roll-up counts per site node. Parking per zone is the rule engine's own aggregate
+ * when it runs (one source for the numbers and the parking alerts); roll-ups count bays from readings here.
  * Fed by the bus only; every update is O(1) so ingest never waits on the dashboard.
  */
 export class LiveState {
@@ -79,6 +80,8 @@ export class LiveState {
     private readonly bus: Bus,
     private readonly registry: Registry,
     private readonly now: () => number = Date.now,
+    /** The rule engine's zone aggregates, when it runs: the same numbers its parking alerts use. */
+    private readonly zones?: (estate?: string) => ZoneAggregate[],
   ) {}
 
   start(): void {
@@ -166,6 +169,19 @@ export class LiveState {
   }
 
   parking(principal: Pick<Principal, 'scope'>, estate?: string): ParkingZone[] {
+    if (this.zones) {
+      return this.zones(estate)
+        .filter((z) => principal.scope === null || this.pathOf(z.estate).includes(principal.scope))
+        .map(({ estate, zone, total, occupied, free, unknown }) => ({
+          estate,
+          zone,
+          total,
+          occupied,
+          free,
+          unknown,
+        }))
+        .sort((a, b) => a.estate.localeCompare(b.estate) || a.zone.localeCompare(b.zone))
+    }
     const zones = new Map<string, ParkingZone>()
     for (const d of this.registry.list()) {
       if (d.kind !== 'parking_bay' || !inScope(principal, d.site)) continue
@@ -222,6 +238,12 @@ export class LiveState {
       }
     }
     return [...out.values()]
+  }
+
+  private pathOf(estate: string): string[] {
+    const out: string[] = []
+    for (let id: string | undefined = estate; id; id = this.registry.site(id)?.parent) out.push(id)
+    return out
   }
 
   private track(alert: Alert, bump = true): void {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { inScope } from '../../auth/scope.ts'
+import { crewSees, inScope } from '../../auth/scope.ts'
 import { ZhianError } from '../../errors.ts'
 import type { LiveState } from '../../live/live-state.ts'
 import type { Registry } from '../../registry/registry.ts'
@@ -25,6 +25,16 @@ export async function liveRoutes(
   app.get('/api/live', async (req) => {
     const p = principalOf(req)
     return { at: Date.now(), sites: live.rollup(p), parking: live.parking(p) }
+  })
+
+  /**
+   * Open alerts in scope (a crew sees its team's): what the dashboard re-syncs from after a reconnect
+   * that socket.io could not recover. Newest first.
+   */
+  app.get('/api/live/alerts', async (req) => {
+    const p = principalOf(req)
+    const open = live.openAlerts(p).filter((a) => p.role !== 'crew' || crewSees(p, a))
+    return open.sort((a, b) => b.last_at - a.last_at)
   })
 
   app.get('/api/live/devices', async (req) => {

@@ -1,0 +1,87 @@
+import type { Alert, AuditEntry } from '../../alerts/types.ts'
+import type { Principal } from '../../http/auth.ts'
+import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
+import type { Site } from '../../registry/registry.ts'
+
+/** The hub's HTTP API as the dashboard uses it. The session rides in the httpOnly cookie set at login. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly messageZh: string,
+  ) {
+    super(message)
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  })
+  if (res.status === 204) return undefined as T
+  const data = (await res.json().catch(() => ({}))) as Record<string, string>
+  if (!res.ok) {
+    if (res.status === 401 && !path.endsWith('/login')) onUnauthorized()
+    throw new ApiError(
+      res.status,
+      data.code ?? 'ZHIAN_ERR_INTERNAL',
+      data.message ?? res.statusText,
+      data.message_zh ?? '',
+    )
+  }
+  return data as T
+}
+
+let onUnauthorized: () => void = () => {}
+export function whenUnauthorized(fn: () => void): void {
+  onUnauthorized = fn
+}
+
+export interface AlertPage {
+  items: Alert[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export const api = {
+  login: (username: string, password: string) =>
+    call<{ token: string; user: Principal }>('POST', '/api/auth/login', { username, password }),
+  logout: () => call<void>('POST', '/api/auth/logout'),
+  me: () => call<Principal>('GET', '/api/auth/me'),
+  sites: () => call<Site[]>('GET', '/api/sites'),
+  live: () => call<{ at: number; sites: SiteRollup[]; parking: ParkingZone[] }>('GET', '/api/live'),
+  openAlerts: () => call<Alert[]>('GET', '/api/live/alerts'),
+  devices: (query: { estate?: string; q?: string } = {}) =>
+    call<{ total: number; devices: DeviceLive[] }>('GET', `/api/live/devices?${new URLSearchParams(query)}`),
+  estate: (id: string) =>
+    call<{ site: Site; devices: DeviceLive[]; parking: ParkingZone[]; alerts: Alert[] }>(
+      'GET',
+      `/api/live/estates/${encodeURIComponent(id)}`,
+    ),
+  alerts: (query: Record<string, string>) =>
+    call<AlertPage>('GET', `/api/alerts?${new URLSearchParams(query)}`),
+  alert: (id: string) =>
+    call<Alert & { audit: AuditEntry[] }>('GET', `/api/alerts/${encodeURIComponent(id)}`),
+  ack: (id: string, note?: string) =>
+    call<Alert>('POST', `/api/alerts/${encodeURIComponent(id)}/ack`, note ? { note } : {}),
+  resolve: (id: string, note?: string) =>
+    call<Alert>('POST', `/api/alerts/${encodeURIComponent(id)}/resolve`, note ? { note } : {}),
+  comment: (id: string, note: string) =>
+    call<Alert>('POST', `/api/alerts/${encodeURIComponent(id)}/comment`, { note }),
+  assign: (id: string, team: string, note?: string) =>
+    call<Alert>('POST', `/api/alerts/${encodeURIComponent(id)}/assign`, note ? { team, note } : { team }),
+  silence: (alert: Alert, duration: string, reason: string) =>
+    call<unknown>('POST', '/api/silences', {
+      ...(alert.device_id ? { device: alert.device_id } : { site: alert.estate }),
+      types: [alert.type],
+      duration,
+      reason,
+    }),
+  exportUrl: (query: Record<string, string>) => `/api/alerts/export.csv?${new URLSearchParams(query)}`,
+}

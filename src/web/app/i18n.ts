@@ -1,0 +1,159 @@
+import { ref } from 'vue'
+
+/** zh-CN first (the people on duty), English second; the choice sticks in localStorage. */
+export type Lang = 'zh' | 'en'
+
+const stored = typeof localStorage === 'undefined' ? null : localStorage.getItem('zhian.lang')
+export const lang = ref<Lang>(stored === 'en' ? 'en' : 'zh')
+
+export function setLang(next: Lang): void {
+  lang.value = next
+  localStorage.setItem('zhian.lang', next)
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en'
+}
+
+const MESSAGES = {
+  app: ['智安 · 社区安全监测', 'zhian · estate safety monitor'],
+  login: ['登录', 'Log in'],
+  logout: ['退出', 'Log out'],
+  username: ['用户名', 'Username'],
+  password: ['密码', 'Password'],
+  login_failed: ['用户名或密码错误', 'Wrong username or password'],
+  login_throttled: ['失败次数过多,请稍后再试', 'Too many failed attempts, try again later'],
+  nav_console: ['实时告警', 'Live alerts'],
+  nav_sites: ['区域总览', 'Site roll-up'],
+  nav_devices: ['设备列表', 'Devices'],
+  nav_history: ['告警历史', 'Alert history'],
+  connected: ['实时连接', 'Live'],
+  disconnected: ['连接中断', 'Disconnected'],
+  mute: ['静音', 'Mute'],
+  unmute: ['声音', 'Sound'],
+  role_admin: ['管理员', 'Admin'],
+  role_manager: ['物业经理', 'Manager'],
+  role_crew: ['维修班组', 'Crew'],
+  role_viewer: ['只读', 'Viewer'],
+  all_sites: ['全部区域', 'all sites'],
+  open_alerts: ['未处理告警', 'Open alerts'],
+  no_alerts: ['暂无告警', 'No alerts'],
+  severity: ['级别', 'Severity'],
+  status: ['状态', 'Status'],
+  kind: ['类型', 'Kind'],
+  site: ['区域', 'Site'],
+  device: ['设备', 'Device'],
+  time: ['时间', 'Time'],
+  first_at: ['首次发生', 'First seen'],
+  last_at: ['最近发生', 'Last seen'],
+  occurrences: ['次数', 'Count'],
+  alert: ['告警', 'Alert'],
+  all: ['全部', 'All'],
+  open: ['未关闭', 'Open'],
+  search: ['搜索', 'Search'],
+  ack: ['确认', 'Acknowledge'],
+  assign: ['派单', 'Assign'],
+  resolve: ['关闭', 'Resolve'],
+  comment: ['备注', 'Comment'],
+  silence: ['静默 2 小时', 'Silence 2 h'],
+  send: ['提交', 'Send'],
+  cancel: ['取消', 'Cancel'],
+  team: ['班组', 'Team'],
+  note: ['说明', 'Note'],
+  details: ['详情', 'Details'],
+  audit_log: ['处理记录', 'Audit log'],
+  trigger_values: ['触发数据', 'Triggering values'],
+  actor: ['操作人', 'By'],
+  channel: ['渠道', 'Via'],
+  action: ['操作', 'Action'],
+  assigned_to: ['已派给', 'Assigned to'],
+  condition: ['现场状态', 'Condition'],
+  cond_raised: ['持续中', 'ongoing'],
+  cond_cleared: ['已恢复', 'cleared'],
+  st_active: ['待确认', 'active'],
+  st_acknowledged: ['已确认', 'acknowledged'],
+  st_resolved: ['已关闭', 'resolved'],
+  sev_critical: ['紧急', 'critical'],
+  sev_major: ['重要', 'major'],
+  sev_minor: ['次要', 'minor'],
+  sev_warning: ['提示', 'warning'],
+  sev_info: ['信息', 'info'],
+  suppressed: ['已静默', 'silenced'],
+  latched: ['需人工关闭', 'latched'],
+  devices: ['设备', 'Devices'],
+  offline: ['离线', 'Offline'],
+  online: ['在线', 'Online'],
+  last_seen: ['最后上报', 'Last seen'],
+  never: ['从未上报', 'never'],
+  battery: ['电量', 'Battery'],
+  parking: ['停车位', 'Parking'],
+  free: ['空闲', 'free'],
+  occupied_n: ['占用', 'occupied'],
+  unknown: ['未知', 'unknown'],
+  zone: ['分区', 'Zone'],
+  elevators: ['电梯运行', 'Elevators'],
+  fire_passages: ['消防通道', 'Fire passages'],
+  manholes: ['井盖', 'Manholes'],
+  floor: ['楼层', 'Floor'],
+  door: ['门', 'Door'],
+  mode: ['模式', 'Mode'],
+  fault: ['故障', 'Fault'],
+  none: ['无', 'none'],
+  passage_free: ['畅通', 'free'],
+  passage_occupied: ['占用', 'occupied'],
+  passage_blocked: ['堵塞', 'blocked'],
+  since: ['持续', 'for'],
+  tilt: ['倾角', 'Tilt'],
+  water: ['水位', 'Water'],
+  cover: ['井盖', 'Cover'],
+  cover_open: ['开启', 'open'],
+  cover_closed: ['关闭', 'closed'],
+  export_csv: ['导出 CSV', 'Export CSV'],
+  from: ['开始', 'From'],
+  to: ['结束', 'To'],
+  apply: ['查询', 'Apply'],
+  prev: ['上一页', 'Previous'],
+  next: ['下一页', 'Next'],
+  total: ['共', 'Total'],
+  back: ['返回', 'Back'],
+  estate_view: ['小区详情', 'Estate'],
+  resynced: ['已重新同步', 'Re-synced'],
+  forbidden: ['无权执行此操作', 'Not allowed'],
+  alerts_by_severity: ['各小区未处理告警', 'Open alerts per estate'],
+  parking_by_zone: ['车位占用', 'Parking occupancy'],
+} as const
+
+export type MessageKey = keyof typeof MESSAGES
+
+export function t(key: MessageKey): string {
+  return MESSAGES[key][lang.value === 'zh' ? 0 : 1]
+}
+
+/** Pick the language of a `{zh, en}` text from the hub (alert titles, device labels). */
+export function tx(text: { zh: string; en: string } | undefined | null): string {
+  if (!text) return ''
+  return lang.value === 'zh' ? text.zh : text.en
+}
+
+export function fmtTime(ms: number | null | undefined): string {
+  if (!ms) return '—'
+  return new Date(ms).toLocaleString(lang.value === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false })
+}
+
+/** "3 min" / "3 分钟" since a time. */
+export function fmtAgo(ms: number | null | undefined, now = Date.now()): string {
+  if (!ms) return t('never')
+  const s = Math.max(0, Math.round((now - ms) / 1000))
+  const zh = lang.value === 'zh'
+  if (s < 60) return zh ? `${s} 秒前` : `${s} s ago`
+  if (s < 3600) return zh ? `${Math.floor(s / 60)} 分钟前` : `${Math.floor(s / 60)} min ago`
+  if (s < 86_400) return zh ? `${Math.floor(s / 3600)} 小时前` : `${Math.floor(s / 3600)} h ago`
+  return zh ? `${Math.floor(s / 86_400)} 天前` : `${Math.floor(s / 86_400)} d ago`
+}
+
+export function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  const zh = lang.value === 'zh'
+  if (s < 60) return zh ? `${s} 秒` : `${s} s`
+  if (s < 3600) return zh ? `${Math.floor(s / 60)} 分 ${s % 60} 秒` : `${Math.floor(s / 60)} min ${s % 60} s`
+  return zh
+    ? `${Math.floor(s / 3600)} 小时 ${Math.floor((s % 3600) / 60)} 分`
+    : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+}

@@ -1,0 +1,140 @@
+import { io, type Socket } from 'socket.io-client'
+import { computed, reactive, shallowRef } from 'vue'
+import type { Alert, AuditEntry } from '../../alerts/types.ts'
+import type { Principal } from '../../http/auth.ts'
+import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
+import type { ClientToServerEvents, ServerToClientEvents } from '../../realtime/events.ts'
+import type { Site } from '../../registry/registry.ts'
+import { api } from './api.ts'
+
+/**
+ * The dashboard's live state: open alerts, roll-up, watched devices. socket.io keeps it current;
+ * after a reconnect the server could not recover (`hello.recovered === false`) it re-syncs over HTTP.
+ */
+export const store = reactive({
+  user: null as Principal | null,
+  connected: false,
+  /** Open alerts by id. */
+  alerts: new Map<string, Alert>(),
+  rollup: [] as SiteRollup[],
+  parking: [] as ParkingZone[],
+  devices: new Map<string, DeviceLive>(),
+  sites: new Map<string, Site>(),
+  /** The last transition seen, for views that show one alert. */
+  lastChange: null as { alert: Alert; entry: AuditEntry } | null,
+  muted: localStorage.getItem('zhian.muted') === '1',
+  resyncs: 0,
+})
+
+const socket = shallowRef<Socket<ServerToClientEvents, ClientToServerEvents> | null>(null)
+const watching = new Set<string>()
+
+export const openAlerts = computed(() => [...store.alerts.values()].sort((a, b) => b.last_at - a.last_at))
+
+export function siteName(id: string | null | undefined): string {
+  if (!id) return '—'
+  return store.sites.get(id)?.name ?? id
+}
+
+export function deviceName(id: string | null | undefined): string {
+  if (!id) return '—'
+  return store.devices.get(id)?.name ?? id
+}
+
+export async function resync(): Promise<void> {
+  const [alerts, live, sites] = await Promise.all([api.openAlerts(), api.live(), api.sites()])
+  store.alerts = new Map(alerts.map((a) => [a.id, a]))
+  store.rollup = live.sites
+  store.parking = live.parking
+  store.sites = new Map(sites.map((s) => [s.id, s]))
+  store.resyncs++
+}
+
+export function connect(user: Principal): void {
+  store.user = user
+  socket.value?.disconnect()
+  // Same origin: the httpOnly session cookie authenticates the handshake.
+  const s: Socket<ServerToClientEvents, ClientToServerEvents> = io({
+    transports: ['websocket'],
+    withCredentials: true,
+  })
+  socket.value = s
+  s.on('connect', () => {
+    store.connected = true
+  })
+  s.on('disconnect', () => {
+    store.connected = false
+  })
+  s.on('connect_error', () => {
+    store.connected = false
+  })
+  s.on('hello', ({ recovered }) => {
+    if (!recovered) {
+      void resync()
+      for (const site of watching) s.emit('watch', site, () => {})
+    }
+  })
+  s.on('alert', (change) => {
+    const { alert, entry } = change
+    if (alert.status === 'resolved') store.alerts.delete(alert.id)
+    else store.alerts.set(alert.id, alert)
+    store.lastChange = change
+    if (entry.action === 'raised' && alert.severity === 'critical' && !alert.suppressed) beep()
+  })
+  s.on('live:rollup', (snap) => {
+    store.rollup = snap.sites
+    store.parking = snap.parking
+  })
+  s.on('live:devices', (devices) => {
+    for (const d of devices) store.devices.set(d.id, d)
+  })
+}
+
+export function disconnect(): void {
+  socket.value?.disconnect()
+  socket.value = null
+  store.user = null
+  store.connected = false
+  store.alerts = new Map()
+  watching.clear()
+}
+
+/** Receive per-device live values for a site node while a view shows it. */
+export function watch(site: string): () => void {
+  watching.add(site)
+  socket.value?.emit('watch', site, () => {})
+  return () => {
+    watching.delete(site)
+    socket.value?.emit('unwatch', site)
+  }
+}
+
+export function mergeDevices(devices: DeviceLive[]): void {
+  for (const d of devices) store.devices.set(d.id, d)
+}
+
+export function toggleMute(): void {
+  store.muted = !store.muted
+  localStorage.setItem('zhian.muted', store.muted ? '1' : '0')
+}
+
+let audio: AudioContext | undefined
+/** Two short tones for a new critical alert (no sound file to ship). */
+export function beep(): void {
+  if (store.muted) return
+  try {
+    audio ??= new AudioContext()
+    for (const [i, freq] of [880, 660].entries()) {
+      const osc = audio.createOscillator()
+      const gain = audio.createGain()
+      osc.frequency.value = freq
+      gain.gain.value = 0.15
+      osc.connect(gain).connect(audio.destination)
+      const at = audio.currentTime + i * 0.25
+      osc.start(at)
+      osc.stop(at + 0.2)
+    }
+  } catch {
+    // Autoplay policy: no sound until the user interacted with the page; the title badge still shows.
+  }
+}

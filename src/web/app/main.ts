@@ -1,0 +1,24 @@
+import { createApp } from 'vue'
+import { createRouter, createWebHashHistory } from 'vue-router'
+import AlertConsole from './AlertConsole.vue'
+import AlertDetail from './AlertDetail.vue'
+import AlertHistory from './AlertHistory.vue'
+import AppShell from './AppShell.vue'
+import DeviceList from './DeviceList.vue'
+import EstateView from './EstateView.vue'
+import SiteCockpit from './SiteCockpit.vue'
+
+/** Hash routes: the hub serves one index.html and never needs to know the dashboard's paths. */
+const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', component: AlertConsole, name: 'console' },
+    { path: '/sites', component: SiteCockpit, name: 'sites' },
+    { path: '/estates/:id', component: EstateView, name: 'estate', props: true },
+    { path: '/devices', component: DeviceList, name: 'devices' },
+    { path: '/history', component: AlertHistory, name: 'history' },
+    { path: '/alerts/:id', component: AlertDetail, name: 'alert', props: true },
+  ],
+})
+
+createApp(AppShell).use(router).mount('#app')

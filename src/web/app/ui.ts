@@ -1,0 +1,53 @@
+import { KINDS } from '../../../devices/index.ts'
+import type { Severity } from '../../alerts/types.ts'
+import { type MessageKey, t, tx } from './i18n.ts'
+
+/** Severity colours, the same on every view (and in the ECharts series). */
+export const SEV_COLOR: Record<Severity, string> = {
+  critical: '#e5484d',
+  major: '#f76b15',
+  minor: '#ffc53d',
+  warning: '#3e93de',
+  info: '#8b949e',
+}
+
+export const SEVERITY_LIST: Severity[] = ['critical', 'major', 'minor', 'warning', 'info']
+
+export function sevLabel(s: Severity): string {
+  return t(`sev_${s}` as MessageKey)
+}
+
+export function statusLabel(s: string): string {
+  return t(`st_${s}` as MessageKey)
+}
+
+/** Kind names and field labels come from the device catalogue (devices/), like everywhere else. */
+export function kindName(kind: string): string {
+  return kind in KINDS ? tx(KINDS[kind as keyof typeof KINDS].names) : kind
+}
+
+export function fieldLabel(kind: string, field: string): string {
+  const def = KINDS[kind as keyof typeof KINDS]
+  const spec = def ? (def.state as Record<string, { label: { zh: string; en: string } }>)[field] : undefined
+  return spec ? tx(spec.label) : field
+}
+
+/** An enum value in the user's language (e.g. elevator door `open` → 开). */
+export function valueLabel(kind: string, field: string, value: unknown): string {
+  const def = KINDS[kind as keyof typeof KINDS]
+  const spec = def
+    ? (
+        def.state as Record<
+          string,
+          { valueLabels?: Record<string, { zh: string; en: string }>; unit?: string }
+        >
+      )[field]
+    : undefined
+  if (value === undefined || value === null) return '—'
+  if (typeof value === 'boolean') return value ? '✓' : '✗'
+  const label = spec?.valueLabels?.[String(value)]
+  if (label) return tx(label)
+  return spec?.unit ? `${value} ${spec.unit}` : String(value)
+}
+
+export const KIND_IDS = Object.keys(KINDS)

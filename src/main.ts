@@ -1,5 +1,6 @@
 import { Hub } from './app.ts'
 import { deviceCommand } from './cli/device.ts'
+import { demoCommand } from './cli/demo.ts'
 import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
@@ -23,6 +24,7 @@ const USAGE = `zhian — smart-safe estate hub
   zhian user remove USERNAME | zhian user list
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
+  zhian demo                          hub + simulated demo estate with alerts (npm run demo)
   zhian simulate [--scenario NAME] [--speed N] [--devices N] …   simulated devices (zhian simulate --help)
 `
 
@@ -95,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
       return configCommand(rest)
     case 'simulate':
       return simulateCommand(rest)
+    case 'demo':
+      return demoCommand(rest)
     case 'help':
     case '--help':
       console.log(USAGE)

@@ -26,6 +26,8 @@ const serviceModeGate = (c: RuleContext) =>
     ? `service_mode:${c.s.service_mode}`
     : undefined
 const rated = (c: RuleContext) => n(c.params.rated_speed)
+/** 1.2 × 1.5 is 1.7999999999999998 in floating point; "above" means above the printed value. */
+const EPSILON = 1e-9
 /** GB/T 24476-2017 event codes 42–47 → service mode; 40 is back to normal. */
 const MODE_OF_CODE: Record<number, string> = {
   40: 'normal',
@@ -232,8 +234,8 @@ export const elevator = {
       // 1.2× sustained, 1.4× at once (one firmware's tiers, domain-catalog §1.3). Needs the device param rated_speed.
       params: { ratio: num(1.2, 1, 5), ratio_instant: num(1.4, 1, 5), for: dur('3s') },
       triggers: [
-        held((c) => n(c.s.speed) > c.p.ratio! * rated(c)),
-        held((c) => n(c.s.speed) > c.p.ratio_instant! * rated(c), { for: false }),
+        held((c) => n(c.s.speed) > c.p.ratio! * rated(c) + EPSILON),
+        held((c) => n(c.s.speed) > c.p.ratio_instant! * rated(c) + EPSILON, { for: false }),
       ],
       vars: (c) => ({ rated_speed: rated(c) }),
     },

@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Gating } from '../../../src/alerts/gating.ts'
+import { AlertStore } from '../../../src/alerts/store.ts'
+import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
+import { Bus } from '../../../src/core/bus.ts'
+import type { Db } from '../../../src/store/db.ts'
+import { openDb } from '../../../src/store/db.ts'
+import { createLogger } from '../../../src/util/logger.ts'
+import { tempDir } from '../../helpers/hub.ts'
+import { device, MIN, rig, S } from './harness.ts'
+
+/** The lifecycle store on a real SQLite file, fed by the real rule engine on a fake clock. */
+const dbs: Db[] = []
+afterEach(() => {
+  for (const db of dbs.splice(0)) db.close()
+})
+
+function setup(dataDir = tempDir('zhian-alerts-')) {
+  const db = openDb(dataDir)
+  dbs.push(db)
+  const bus = new Bus()
+  const events: { alert: Alert; entry: AuditEntry }[] = []
+  bus.on('alert', (e) => events.push(e))
+  const published: string[] = []
+  const store = new AlertStore({
+    db,
+    bus,
+    log: createLogger('silent'),
+    publish: (alert, entry) => published.push(`${alert.type}:${entry.action}`),
+  })
+  store.start()
+  const gating = new Gating(db)
+  gating.start()
+  const fp = device('fp1', 'fire_passage')
+  const mh = device('mh1', 'manhole')
+  const r = rig({ devices: [fp, mh], gates: gating })
+  r.engine.takeSnapshot()
+  // The engine's signals go to the store, as in the hub.
+  const feed = () => {
+    for (const s of r.signals.splice(0)) store.apply(s)
+  }
+  return { db, dataDir, store, gating, r, fp, mh, events, published, feed }
+}
+
+describe('alert store lifecycle', () => {
+  it('keeps one open alert per device and type; a re-trigger increments occurrences and last_at', () => {
+    const { store, r, mh, feed } = setup()
+    r.send(mh, { cover_open: true })
+    r.send(mh, { cover_open: false, tilt_deg: 0 })
+    r.advance(MIN)
+    r.send(mh, { cover_open: true })
+    feed()
+    const open = store.openAlerts()
+    expect(open).toHaveLength(1)
+    expect(open[0]).toMatchObject({
+      type: 'manhole.cover_open',
+      occurrences: 2,
+      condition: 'raised',
+      status: 'active',
+    })
+    expect(open[0]!.last_at - open[0]!.first_at).toBe(MIN)
+    expect(store.list({ limit: 10, offset: 0 }).total).toBe(1)
+  })
+
+  it('auto-resolves an auto-clear alert when its condition clears, and a new episode is a new alert', () => {
+    const { store, r, fp, feed } = setup()
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    r.send(fp, { occupied: false })
+    r.advance(MIN)
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    feed()
+    const blocked = store.list({ type: 'fire_passage.blocked', limit: 10, offset: 0 }).items
+    expect(blocked.map((a) => a.status)).toEqual(['active', 'resolved'])
+    expect(store.audit(blocked[1]!.id).map((e) => e.action)).toEqual(['raised', 'cleared', 'resolved'])
+  })
+
+  it('walks active → acknowledged → resolved with an audit entry and a bus event per step', () => {
+    const { store, r, mh, feed, events, published } = setup()
+    r.send(mh, { cover_open: true })
+    feed()
+    const [alert] = store.openAlerts()
+    store.acknowledge(alert!.id, { actor: 'wang', channel: 'http', note: '已到场' })
+    store.assign(alert!.id, 'utility_owner', { actor: 'wang', channel: 'http' })
+    store.comment(alert!.id, { actor: 'li', channel: 'socket', note: '已设围挡' })
+    store.resolve(alert!.id, { actor: 'wang', channel: 'http', note: '井盖复位' })
+    expect(events.map((e) => e.entry.action)).toEqual([
+      'raised',
+      'acknowledged',
+      'assigned',
+      'commented',
+      'resolved',
+    ])
+    expect(events.at(-1)!.alert).toMatchObject({ status: 'resolved', assigned_team: 'utility_owner' })
+    expect(store.audit(alert!.id).map((e) => [e.actor, e.channel])).toEqual([
+      ['rule', 'rule'],
+      ['wang', 'http'],
+      ['wang', 'http'],
+      ['li', 'socket'],
+      ['wang', 'http'],
+    ])
+    expect(published).toEqual([
+      'manhole.cover_open:raised',
+      'manhole.cover_open:acknowledged',
+      'manhole.cover_open:assigned',
+      'manhole.cover_open:commented',
+      'manhole.cover_open:resolved',
+    ])
+    expect(store.openAlerts()).toHaveLength(0)
+    expect(() => store.acknowledge(alert!.id, { actor: 'x', channel: 'http' })).toThrow(/resolved/)
+    expect(() => store.resolve(alert!.id, { actor: 'x', channel: 'http' })).toThrow(/already resolved/)
+  })
+
+  it('records a suppressed alert without publishing it', () => {
+    const { store, gating, r, mh, feed, published } = setup()
+    gating.setMaintenance('mh1', true, 'wang', '换井盖', null)
+    r.send(mh, { cover_open: true })
+    feed()
+    const [alert] = store.openAlerts()
+    expect(alert).toMatchObject({ suppressed: true, suppressed_reason: 'maintenance' })
+    expect(store.audit(alert!.id)[0]!.action).toBe('suppressed')
+    expect(published).toEqual([])
+  })
+
+  it('reloads open alerts from the database at start', () => {
+    const first = setup()
+    first.r.send(first.mh, { cover_open: true })
+    first.feed()
+    const id = first.store.openAlerts()[0]!.id
+    const again = new AlertStore({ db: first.db, bus: new Bus(), log: createLogger('silent') })
+    again.start()
+    expect(again.openFor('mh1', 'manhole.cover_open')?.id).toBe(id)
+  })
+})
+
+describe('silences', () => {
+  it('cover a device or a site node, for some or all types, until they end or are deleted', () => {
+    const { gating } = setup()
+    const fp = device('fp1', 'fire_passage')
+    const now = Date.now()
+    const s1 = gating.addSilence({
+      device_id: 'fp1',
+      site_id: null,
+      types: ['fire_passage.blocked'],
+      reason: '演练',
+      created_by: 'wang',
+      ends_at: now + 60_000,
+    })
+    expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now)).toBe(`silence:${s1.id}`)
+    expect(gating.suppression(fp, 'e1', 'fire_passage.occupied', now)).toBeUndefined()
+    expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now + 60_000)).toBeUndefined()
+    const s2 = gating.addSilence({
+      device_id: null,
+      site_id: 'c1',
+      types: null,
+      reason: 'x',
+      created_by: 'w',
+      ends_at: now + 60_000,
+    })
+    expect(gating.suppression(fp, 'e1', 'fire_passage.occupied', now)).toBe(`silence:${s2.id}`)
+    gating.endSilence(s2.id)
+    expect(gating.suppression(fp, 'e1', 'fire_passage.occupied', now)).toBeUndefined()
+    expect(() => gating.endSilence(s2.id)).toThrow(/unknown or ended silence/)
+  })
+})

@@ -7,7 +7,7 @@ import type { Db } from '../../../src/store/db.ts'
 import { openDb } from '../../../src/store/db.ts'
 import { createLogger } from '../../../src/util/logger.ts'
 import { tempDir } from '../../helpers/hub.ts'
-import { device, MIN, rig, S } from './harness.ts'
+import { device, MIN, rig } from './harness.ts'
 
 /** The lifecycle store on a real SQLite file, fed by the real rule engine on a fake clock. */
 const dbs: Db[] = []

@@ -127,11 +127,6 @@ export class LiveState {
     this.version++
   }
 
-  /** The previous version of an alert, if it was open (realtime needs the old team on reassignment). */
-  openAlert(id: string): Alert | undefined {
-    return this.alerts.get(id)
-  }
-
   openAlerts(principal: Pick<Principal, 'scope'>): Alert[] {
     return [...this.alerts.values()].filter((a) => inScope(principal, a))
   }

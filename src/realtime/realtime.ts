@@ -47,6 +47,8 @@ export class Realtime {
   private readonly off: (() => void)[] = []
   private timers: NodeJS.Timeout[] = []
   private rollupVersion = -1
+  /** The team each open alert was routed to when last sent: a reassignment also tells the old team. */
+  private readonly teams = new Map<string, string>()
 
   constructor(private readonly ctx: RealtimeContext) {}
 
@@ -67,6 +69,7 @@ export class Realtime {
       next()
     })
     io.on('connection', (socket) => this.onConnection(socket))
+    for (const a of this.ctx.live.openAlerts({ scope: null })) this.teams.set(a.id, a.assigned_team ?? a.crew)
     this.off.push(this.ctx.bus.on('alert', (change) => this.onAlert(change)))
     this.timers = [
       setInterval(() => this.flushDevices(), LIVE_INTERVAL_MS),
@@ -139,8 +142,10 @@ export class Realtime {
     if (!io) return
     const levels = siteIds(alert)
     const rooms = ['scope:*', ...levels.map((id) => `scope:${id}`)]
-    const before = this.ctx.live.openAlert(alert.id)
-    const teams = new Set([alert.assigned_team ?? alert.crew, before?.assigned_team ?? before?.crew])
+    const team = alert.assigned_team ?? alert.crew
+    const teams = new Set([team, this.teams.get(alert.id)])
+    if (alert.status === 'resolved') this.teams.delete(alert.id)
+    else this.teams.set(alert.id, team)
     for (const team of teams) {
       if (!team) continue
       rooms.push(`crew:${team}@*`, ...levels.map((id) => `crew:${team}@${id}`))

@@ -65,6 +65,7 @@ export function socketOf(
 /** Resolves on connect, rejects with the connect_error. */
 export function connected(socket: DashboardSocket): Promise<DashboardSocket> {
   return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve(socket)
     socket.once('connect', () => resolve(socket))
     socket.once('connect_error', reject)
   })

@@ -1,0 +1,157 @@
+import fs from 'node:fs'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildHub, connectDevice, type TestHub } from '../helpers/hub.ts'
+import { DASHBOARD_ESTATE, USERS } from '../integration/dashboard/session.ts'
+import { launch, logIn, session, shot } from './browser.ts'
+
+/**
+ * The dashboard as a property manager uses it, in a real browser against a real hub: log in, watch an
+ * alert raised over MQTT arrive, acknowledge it, see a second session follow, switch language, export.
+ */
+describe('dashboard in a real browser', () => {
+  let browser: Browser
+  let hub: TestHub
+
+  beforeAll(async () => {
+    browser = await launch()
+    hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('shows an MQTT-raised alert within 2 s, acks it, a second session follows, English, CSV export', async () => {
+    const manager = await session(browser)
+    await logIn(manager.page, hub.httpUrl, 'mgr_e1', USERS.mgr_e1)
+    await expect.poll(() => manager.page.textContent('[data-test=who]')).toContain('物业经理')
+    // A laptop on the community officer's desk: read-only, whole community.
+    const officer = await session(browser, { width: 1366, height: 768 })
+    await logIn(officer.page, hub.httpUrl, 'officer_c1', USERS.officer_c1)
+
+    // The estate comes alive: lifts move, bays fill, a passage is occupied.
+    const lift = await connectDevice(hub.mqttUrl, 'lift1')
+    await lift.publishAsync(
+      'zhian/elevator/lift1/state',
+      JSON.stringify({
+        floor: 7,
+        direction: 'up',
+        door: 'closed',
+        moving: true,
+        service_mode: 'normal',
+        fault_code: 0,
+      }),
+      { qos: 1 },
+    )
+    const lift2 = await connectDevice(hub.mqttUrl, 'lift2')
+    await lift2.publishAsync(
+      'zhian/elevator/lift2/state',
+      JSON.stringify({
+        floor: 1,
+        direction: 'none',
+        door: 'open',
+        moving: false,
+        service_mode: 'normal',
+        fault_code: 0,
+      }),
+      { qos: 1 },
+    )
+    const bay = await connectDevice(hub.mqttUrl, 'pb1')
+    await bay.publishAsync('zhian/parking_bay/pb1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    const bay2 = await connectDevice(hub.mqttUrl, 'pb2')
+    await bay2.publishAsync('zhian/parking_bay/pb2/state', JSON.stringify({ occupied: false }), { qos: 1 })
+    const passage = await connectDevice(hub.mqttUrl, 'fp1')
+    await passage.publishAsync(
+      'zhian/fire_passage/fp1/state',
+      JSON.stringify({ occupied: true, object_class: 'car' }),
+      { qos: 1 },
+    )
+
+    // A manhole cover opens: critical, raised by the rule engine without delay.
+    const manhole = await connectDevice(hub.mqttUrl, 'mh1')
+    const sent = Date.now()
+    await manhole.publishAsync(
+      'zhian/manhole/mh1/state',
+      JSON.stringify({ cover_open: true, tilt_deg: 35, water_level_cm: 20, battery_pct: 87 }),
+      { qos: 1 },
+    )
+    const row = manager.page.locator('tr.alert-row', { hasText: '井盖开启' })
+    await row.waitFor({ timeout: 2000 })
+    const seenAfter = Date.now() - sent
+    expect(seenAfter).toBeLessThan(2000)
+    await expect.poll(() => manager.page.title()).toMatch(/^\(1\) /)
+    const officerRow = officer.page.locator('tr.alert-row', { hasText: '井盖开启' })
+    await officerRow.waitFor({ timeout: 2000 })
+    expect(await officerRow.getAttribute('data-status')).toBe('active')
+    // The officer is a viewer: no buttons to act with.
+    expect(await officerRow.locator('[data-test=ack]').count()).toBe(0)
+    await shot(manager.page, '1-console-zh')
+
+    // Acknowledge in the manager's session; the officer's screen follows within 2 s.
+    await row.locator('[data-test=ack]').click()
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 2000 }).toBe('acknowledged')
+    await expect.poll(() => officerRow.getAttribute('data-status'), { timeout: 2000 }).toBe('acknowledged')
+    await shot(officer.page, '2-console-laptop-officer')
+
+    // Comment inline, then read the audit log in the detail view.
+    await row.locator('[data-test=comment]').click()
+    await row.locator('[data-test=comment-input]').fill('已设置围挡,等待维修')
+    await row.locator('[data-test=send]').click()
+    await row.locator('a.title').click()
+    const audit = manager.page.locator('[data-test=audit-log]')
+    await expect.poll(() => audit.textContent()).toContain('已设置围挡,等待维修')
+    expect(await audit.textContent()).toContain('mgr_e1')
+    await shot(manager.page, '3-alert-detail')
+
+    // Cockpit, estate view and device list.
+    await manager.page.click('[data-test=nav-sites]')
+    await manager.page.waitForSelector('[data-site-card=e1]')
+    await expect.poll(() => manager.page.textContent('[data-site-card=e1] [data-test=open-count]')).toBe('1')
+    await shot(manager.page, '4-site-cockpit')
+    await manager.page.click('[data-site-card=e1] a.name')
+    await manager.page.waitForSelector('[data-device=lift1]')
+    await expect.poll(() => manager.page.textContent('[data-device=lift1] [data-test=floor]')).toBe('7')
+    await expect.poll(() => manager.page.textContent('[data-zone=ground] [data-test=parking-free]')).toBe('1')
+    // Live: the lift moves on and the screen follows within a second.
+    await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ floor: 9 }), { qos: 1 })
+    await expect
+      .poll(() => manager.page.textContent('[data-device=lift1] [data-test=floor]'), { timeout: 1000 })
+      .toBe('9')
+    await shot(manager.page, '5-estate-view')
+    await manager.page.click('[data-test=nav-devices]')
+    await manager.page.waitForSelector('[data-device=mh1]')
+    await manager.page.fill('[data-test=device-search]', '井盖')
+    await expect.poll(() => manager.page.locator('[data-test=device-table] tbody tr').count()).toBe(1)
+    await manager.page.fill('[data-test=device-search]', '')
+    await shot(manager.page, '6-devices')
+
+    // English.
+    await manager.page.click('[data-test=lang]')
+    await expect.poll(() => manager.page.textContent('[data-test=nav-console]')).toContain('Live alerts')
+    expect(await manager.page.getAttribute('html', 'lang')).toBe('en')
+    await manager.page.click('[data-test=nav-console]')
+    await manager.page.locator('tr.alert-row', { hasText: 'Manhole cover open' }).waitFor()
+    await shot(manager.page, '7-console-en')
+
+    // History and CSV export.
+    await manager.page.click('[data-test=nav-history]')
+    await manager.page.waitForSelector('[data-test=history-table] tbody tr')
+    await shot(manager.page, '8-history')
+    const [download] = await Promise.all([
+      manager.page.waitForEvent('download'),
+      manager.page.click('[data-test=export-csv]'),
+    ])
+    const bytes = fs.readFileSync((await download.path())!)
+    // A UTF-8 BOM first, so Excel opens the Chinese titles right.
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const lines = bytes.subarray(3).toString('utf8').trim().split('\r\n')
+    expect(lines[0]).toMatch(/^id,type,severity,status/)
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toContain('manhole.cover_open')
+    expect(lines[1]).toContain('井盖开启')
+    expect(lines[1]).toContain('acknowledged')
+
+    await manager.context.close()
+    await officer.context.close()
+  })
+})

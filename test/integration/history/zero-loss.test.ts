@@ -117,9 +117,7 @@ describe('history: every acknowledged QoS 1 reading reaches InfluxDB exactly onc
     // Ingest carries on: the PUBACKs keep coming while InfluxDB is down.
     await publish(200, 700)
     await until(
-      () =>
-        (hub.metrics.historyWriteFailures as unknown as { hashMap: Record<string, { value: number }> })
-          .hashMap['']?.value,
+      async () => ((await hub.metrics.historyWriteFailures.get()).values[0]?.value ?? 0) > 0,
       'a failed write attempt',
       10_000,
     )

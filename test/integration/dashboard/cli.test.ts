@@ -1,0 +1,100 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { buildHub, tempDir, until } from '../../helpers/hub.ts'
+import { as, DASHBOARD_ESTATE, login } from './session.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '../../..')
+const run = promisify(execFile)
+
+function zhian(dataDir: string, ...args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ZHIAN_DATA_DIR: dataDir },
+  })
+}
+
+/** `zhian start` as a new user runs it; resolves with what it printed once the banner is out. */
+async function start(env: Record<string, string>): Promise<{ out: () => string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ZHIAN_HTTP_PORT: '0',
+      ZHIAN_HTTP_HOST: '127.0.0.1',
+      ZHIAN_MQTT_PORT: '0',
+      ZHIAN_MQTT_HOST: '127.0.0.1',
+      ZHIAN_LOG_LEVEL: 'silent',
+      ...env,
+    },
+  })
+  onTestFinished(() => {
+    child.kill('SIGTERM')
+  })
+  let out = ''
+  child.stdout.on('data', (d) => {
+    out += d
+  })
+  child.stderr.on('data', (d) => {
+    out += d
+  })
+  await until(() => out.includes('dashboard http'), 'the start banner', 20_000)
+  return { out: () => out, child }
+}
+
+describe('zhian user … and the first admin', () => {
+  it('adds a user a running hub accepts, changes the password (ending sessions), removes the user', async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const added = await zhian(hub.dataDir, 'user', 'add', 'duty1', '--role', 'manager', '--scope', 'e1')
+    const password = /password \(shown once\): (\S+)/.exec(added.stdout)?.[1]
+    expect(added.stdout).toContain('added manager duty1, scope e1')
+    expect(password).toBeDefined()
+    const res = await login(hub.httpUrl, 'duty1', password!)
+    expect(res.status).toBe(200)
+    const { token } = (await res.json()) as { token: string }
+    expect(await (await as(hub.httpUrl, token)('/api/auth/me')).json()).toMatchObject({
+      role: 'manager',
+      scope: 'e1',
+    })
+
+    await zhian(hub.dataDir, 'user', 'passwd', 'duty1', '--password', 'a-new-password-1')
+    expect((await as(hub.httpUrl, token)('/api/auth/me')).status).toBe(401)
+    expect((await login(hub.httpUrl, 'duty1', password!)).status).toBe(401)
+    const again = await login(hub.httpUrl, 'duty1', 'a-new-password-1')
+    expect(again.status).toBe(200)
+    const token2 = ((await again.json()) as { token: string }).token
+
+    const listed = await zhian(hub.dataDir, 'user', 'list')
+    expect(listed.stdout).toMatch(/^duty1\tmanager\te1\t-\tcli$/m)
+    await zhian(hub.dataDir, 'user', 'remove', 'duty1')
+    expect((await as(hub.httpUrl, token2)('/api/auth/me')).status).toBe(401)
+    expect((await login(hub.httpUrl, 'duty1', 'a-new-password-1')).status).toBe(401)
+
+    await expect(zhian(hub.dataDir, 'user', 'add', 'x1', '--role', 'boss')).rejects.toThrow(
+      /--role is one of/,
+    )
+    await expect(
+      zhian(hub.dataDir, 'user', 'add', 'x2', '--role', 'viewer', '--scope', 'nowhere'),
+    ).rejects.toThrow(/ZHIAN_ERR_UNKNOWN_SITE/)
+  })
+
+  it('zhian start prints a random admin password once; ZHIAN_ADMIN_PASSWORD sets it instead', async () => {
+    const dataDir = tempDir()
+    const first = await start({ ZHIAN_DATA_DIR: dataDir })
+    const password = /dashboard login \(shown once\): admin \/ (\S+)/.exec(first.out())?.[1]
+    const port = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(first.out())?.[1]
+    expect(password).toMatch(/^[\w-]{16}$/)
+    expect((await login(`http://127.0.0.1:${port}`, 'admin', password!)).status).toBe(200)
+    first.child.kill('SIGTERM')
+    await new Promise((r) => first.child.once('exit', r))
+    const second = await start({ ZHIAN_DATA_DIR: dataDir })
+    expect(second.out()).not.toContain('dashboard login')
+    second.child.kill('SIGTERM')
+
+    const fixed = await start({ ZHIAN_DATA_DIR: tempDir(), ZHIAN_ADMIN_PASSWORD: 'wall-screen-pass' })
+    expect(fixed.out()).not.toContain('dashboard login')
+    const fixedPort = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(fixed.out())?.[1]
+    expect((await login(`http://127.0.0.1:${fixedPort}`, 'admin', 'wall-screen-pass')).status).toBe(200)
+  })
+})

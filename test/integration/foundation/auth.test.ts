@@ -94,15 +94,19 @@ describe('device authentication and ACL', () => {
     const readings: Reading[] = []
     t.hub.bus.on('reading', (r) => readings.push(r))
     const port = String(t.hub.broker.mqttPort)
+    const aedes = (t.hub.broker as unknown as { aedes: { once: (e: 'subscribe', l: () => void) => void } })
+      .aedes
+    const subscribed = new Promise<void>((r) => aedes.once('subscribe', () => r()))
     const sub = spawn('mosquitto_sub', [
       ...['-h', '127.0.0.1', '-p', port, '-u', 'mh1', '-P', secretOf('mh1')],
-      ...['-t', 'zhian/manhole/mh1/error', '-C', '1', '-W', '10'],
+      ...['-t', 'zhian/manhole/mh1/error', '-C', '1', '-W', '20'],
     ])
+    const subClosed = new Promise((r) => sub.once('close', r))
     let subOut = ''
     sub.stdout.on('data', (d) => {
       subOut += d
     })
-    await new Promise((r) => setTimeout(r, 500))
+    await subscribed // publish only once the hub holds the subscription
     const base = ['-h', '127.0.0.1', '-p', port, '-u', 'mh1', '-P', secretOf('mh1'), '-q', '1']
     await run('mosquitto_pub', [
       ...base,
@@ -112,8 +116,9 @@ describe('device authentication and ACL', () => {
       '{"tilt_deg":2.5,"battery_pct":91}',
     ])
     await run('mosquitto_pub', [...base, '-t', 'zhian/manhole/mh1/state', '-m', '{"tilt_deg":"x"}'])
-    await new Promise((r) => sub.on('close', r))
-    expect(JSON.parse(subOut).code).toBe('ZHIAN_ERR_WRONG_TYPE')
+    await subClosed
+    const reply = subOut.split('\n').find((line) => line.startsWith('{'))
+    expect(JSON.parse(reply ?? '{}').code).toBe('ZHIAN_ERR_WRONG_TYPE')
     await until(() => readings.length === 1, 'the mosquitto_pub reading')
     expect(readings[0]!.values).toEqual({ tilt_deg: 2.5, battery_pct: 91 })
     const refused = await run('mosquitto_pub', [

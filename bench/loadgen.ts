@@ -1,0 +1,185 @@
+import { parseArgs } from 'node:util'
+import mqtt, { type MqttClient } from 'mqtt'
+import { KIND_IDS, KINDS, type KindId } from '../devices/index.ts'
+import type { FieldSpec } from '../devices/types.ts'
+import { Topics } from '../src/mqtt/topics.ts'
+
+/**
+ * Closed-loop MQTT load generator, run as its own process by bench/run.ts: N publishers, each keeping
+ * a window of publishes in flight (about 1,000 in flight per process, as the baseline harness did),
+ * realistic state payloads of the four kinds derived from devices/. Prints one JSON line of counts.
+ */
+
+const topics = new Topics('zhian')
+
+export function deviceId(prefix: string, i: number): { id: string; kind: KindId } {
+  const kind = KIND_IDS[i % KIND_IDS.length]!
+  return { id: `${prefix}_${kind}_${i}`, kind }
+}
+
+/** A valid value for a field, varying with `n` (so payloads are not all identical). */
+function valueOf(spec: FieldSpec, n: number): unknown {
+  switch (spec.type) {
+    case 'bool':
+      return n % 2 === 0
+    case 'int':
+      return spec.min + (n % Math.max(1, Math.min(50, spec.max - spec.min)))
+    case 'float':
+      return Math.round((spec.min + ((n * 7.3) % Math.max(1, spec.max - spec.min))) * 10) / 10
+    case 'enum':
+      return spec.values[n % spec.values.length]
+    case 'string':
+      return `v${n % 1000}`.slice(0, spec.maxLength)
+  }
+}
+
+export function payloadFor(kind: KindId, n: number): string {
+  const body: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(KINDS[kind].state)) {
+    // Keep values inside what the rules consider normal-ish: no faults, lifts in normal service.
+    if (name === 'fault_code') body[name] = 0
+    else if (name === 'service_mode') body[name] = 'normal'
+    else if (name === 'plate') continue
+    else body[name] = valueOf(spec, n)
+  }
+  body.seq = n
+  return JSON.stringify(body)
+}
+
+async function main() {
+  const { values: opt } = parseArgs({
+    options: {
+      url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      publishers: { type: 'string', default: '10' },
+      qos: { type: 'string', default: '1' },
+      seconds: { type: 'string', default: '10' },
+      /** Messages per second for the whole process (0 = as fast as the window allows). */
+      rate: { type: 'string', default: '0' },
+      secret: { type: 'string', default: '' },
+      prefix: { type: 'string', default: 'bench' },
+    },
+  })
+
+  const N = Number(opt.publishers)
+  const QOS = Number(opt.qos) as 0 | 1
+  const SECONDS = Number(opt.seconds)
+  const RATE = Number(opt.rate)
+  // Bounded: whatever happens, the generator ends by itself.
+  setTimeout(() => process.exit(3), (SECONDS + 330) * 1000).unref()
+  const clients: MqttClient[] = []
+  let errors = 0
+  // Stagger connects: 200 in flight, like the baseline harness.
+  for (let start = 0; start < N; start += 200) {
+    const batch = []
+    for (let i = start; i < Math.min(N, start + 200); i++) {
+      const { id } = deviceId(opt.prefix!, i)
+      batch.push(
+        mqtt
+          .connectAsync(opt.url!, {
+            clientId: `${id}-c`,
+            username: opt.secret ? id : undefined,
+            password: opt.secret || undefined,
+            protocolVersion: 4,
+            keepalive: 60,
+            reconnectPeriod: 0,
+            connectTimeout: 30_000,
+          })
+          .then((c) => {
+            clients[i] = c
+          }),
+      )
+    }
+    await Promise.all(batch)
+  }
+  const window = Math.max(1, Math.ceil(1000 / N))
+  let published = 0
+  let acked = 0
+  let stop = false
+  let skipped = 0
+  const started = Date.now()
+  const deadline = started + SECONDS * 1000
+  const loops = RATE > 0 ? openLoop() : closedLoop()
+
+  /** Closed loop: every publisher keeps `window` publishes in flight, as fast as the broker acks. */
+  function closedLoop(): Promise<unknown> {
+    return Promise.all(
+      clients.map(async (client, i) => {
+        const { id, kind } = deviceId(opt.prefix!, i)
+        const topic = topics.device(kind, id, 'state')
+        let n = 0
+        const one = async () => {
+          while (!stop) {
+            published++
+            try {
+              await client.publishAsync(topic, payloadFor(kind, n++), { qos: QOS })
+              acked++
+            } catch {
+              errors++
+            }
+          }
+        }
+        await Promise.all(Array.from({ length: window }, one))
+      }),
+    )
+  }
+
+  /** Open loop: RATE messages/s spread over the publishers, whatever the broker does (a publisher skips when it already has 4 × window unacknowledged). */
+  function openLoop(): Promise<unknown> {
+    const inflight = new Array<number>(N).fill(0)
+    const seqs = new Array<number>(N).fill(0)
+    let next = 0
+    return new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.floor(((Date.now() - started) / 1000) * RATE) - published - skipped
+        for (let k = 0; k < due; k++) {
+          const i = next++ % N
+          if (inflight[i]! >= window * 4) {
+            skipped++
+            continue
+          }
+          const { id, kind } = deviceId(opt.prefix!, i)
+          inflight[i]!++
+          published++
+          clients[i]!.publish(
+            topics.device(kind, id, 'state'),
+            payloadFor(kind, seqs[i]!++),
+            { qos: QOS },
+            (err) => {
+              inflight[i]!--
+              if (err) errors++
+              else acked++
+            },
+          )
+        }
+        if (stop) {
+          clearInterval(tick)
+          const drain = setInterval(() => {
+            if (inflight.every((x) => x === 0)) {
+              clearInterval(drain)
+              resolve()
+            }
+          }, 20)
+        }
+      }, 10)
+    })
+  }
+  while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  stop = true
+  const stoppedAt = Date.now()
+  await Promise.race([loops, new Promise((r) => setTimeout(r, 30_000))])
+  // Let the broker take in the last QoS 0 messages: Aedes may drop a client's unprocessed chunk on DISCONNECT.
+  await new Promise((r) => setTimeout(r, 1000))
+  // A graceful DISCONNECT: the broker reads everything sent before it (a forced close would discard QoS 0 still in the socket).
+  await Promise.all(clients.map((c) => c.endAsync(false).catch(() => undefined)))
+  process.stdout.write(
+    `${JSON.stringify({ published, acked, errors, skipped, started, stopped: stoppedAt, finished: Date.now(), publishers: N, qos: QOS })}\n`,
+  )
+  process.exit(0)
+}
+
+if (process.argv[1]?.endsWith('loadgen.ts')) {
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,407 @@
+import { fork, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { hashGeneratedSecret } from '../src/util/secrets.ts'
+import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
+import {
+  BENCH_SECRET,
+  benchEstate,
+  ROOT,
+  startBareAedes,
+  startMosquitto,
+  startZhian,
+  type Target,
+} from './targets.ts'
+
+/**
+ * `npm run bench [-- --quick] [-- --json FILE]`: every target started fresh on loopback, driven by the
+ * load generator in its own process, several reps, medians with the spread. Ratios are the figures to
+ * trust on a shared 2-core box (research/baseline-perf.md).
+ */
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    md: { type: 'string' },
+    only: { type: 'string' },
+  },
+})
+const QUICK = opt.quick!
+const REPS = QUICK ? 1 : 3
+const SECONDS = QUICK ? 4 : 10
+const TSX = ['--import', 'tsx']
+
+interface GenResult {
+  published: number
+  acked: number
+  errors: number
+  started: number
+  stopped: number
+  finished: number
+}
+
+export interface ThroughputRep {
+  target: string
+  qos: 0 | 1
+  publishers: number
+  received_per_s: number
+  published_per_s: number
+  acked: number
+  received: number
+  lost: number
+  broker_cpu_pct: number
+  gen_cpu_pct: number
+  machine_busy_pct: number
+  broker_rss_mib: number
+}
+
+function runGenerator(args: string[]): { pid: number; done: Promise<GenResult> } {
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/loadgen.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (d) => {
+    out += d
+  })
+  const done = new Promise<GenResult>((resolve, reject) =>
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').at(-1)
+      if (code !== 0 || !line) reject(new Error(`load generator exited ${code}: ${out}`))
+      else resolve(JSON.parse(line) as GenResult)
+    }),
+  )
+  return { pid: child.pid!, done }
+}
+
+/** Wait until the target's count stops moving (2 s unchanged, 30 s at most); returns count and when it last moved. */
+async function settle(target: Target): Promise<{ count: number; at: number }> {
+  let last = await target.count()
+  let at = Date.now()
+  const end = Date.now() + 30_000
+  while (Date.now() < end && Date.now() - at < 2000) {
+    await new Promise((r) => setTimeout(r, 200))
+    const now = await target.count()
+    if (now !== last) {
+      last = now
+      at = Date.now()
+    }
+  }
+  return { count: last, at }
+}
+
+async function throughputRep(
+  start: () => Promise<Target>,
+  qos: 0 | 1,
+  publishers: number,
+  auth: boolean,
+): Promise<ThroughputRep> {
+  const target = await start()
+  try {
+    await waitIdle(QUICK ? 4000 : 20_000)
+    const before = await target.count()
+    const cpu0 = cpuSeconds(target.pid)
+    const busy0 = machineBusySeconds()
+    const gen = runGenerator([
+      ...['--url', target.mqttUrl, '--publishers', String(publishers), '--qos', String(qos)],
+      ...['--seconds', String(SECONDS), ...(auth ? ['--secret', BENCH_SECRET] : [])],
+    ])
+    let genCpu = 0
+    const sampler = setInterval(() => {
+      try {
+        genCpu = cpuSeconds(gen.pid)
+      } catch {
+        // generator exited
+      }
+    }, 200)
+    const result = await gen.done
+    clearInterval(sampler)
+    const settled = await settle(target)
+    const window = (result.stopped - result.started) / 1000
+    const received = settled.count - before
+    const brokerCpu = cpuSeconds(target.pid) - cpu0
+    const busy = machineBusySeconds() - busy0
+    const elapsed = Math.max(window, (settled.at - result.started) / 1000)
+    return {
+      target: target.name,
+      qos,
+      publishers,
+      received_per_s: Math.round(received / elapsed),
+      published_per_s: Math.round(result.acked / window),
+      acked: result.acked,
+      received,
+      lost: Math.max(0, result.acked - received),
+      broker_cpu_pct: Math.round((brokerCpu / elapsed) * 100),
+      gen_cpu_pct: Math.round((genCpu / window) * 100),
+      machine_busy_pct: Math.round((busy / elapsed) * 100),
+      broker_rss_mib: Math.round(rssKiB(target.pid) / 1024),
+    }
+  } finally {
+    await target.stop()
+  }
+}
+
+export interface ConnectionRep {
+  target: string
+  connections: number
+  connected: number
+  failed: number
+  connect_s: number
+  rss_idle_mib: number
+  rss_per_conn_kib: number
+  idle_cpu_pct: number
+  still_connected: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** N idle devices with keepalive: time to connect all, broker RSS per connection, CPU at idle. */
+async function connectionRep(start: () => Promise<Target>, n: number, auth: boolean): Promise<ConnectionRep> {
+  const target = await start()
+  try {
+    await sleep(2000)
+    const rssIdle = rssKiB(target.pid)
+    const child = fork(
+      path.join(ROOT, 'bench/conn-clients.ts'),
+      ['--url', target.mqttUrl, '--count', String(n), ...(auth ? ['--secret', BENCH_SECRET] : [])],
+      {
+        execArgv: TSX,
+        stdio: 'inherit',
+      },
+    )
+    const up = await new Promise<{ connected: number; failed: number; seconds: number }>((r) =>
+      child.once('message', r as never),
+    )
+    await sleep(QUICK ? 3000 : 10_000)
+    const rssSettled = rssKiB(target.pid)
+    const cpu0 = cpuSeconds(target.pid)
+    await sleep(5000)
+    const idleCpu = ((cpuSeconds(target.pid) - cpu0) / 5) * 100
+    const alive = await new Promise<number>((r) => {
+      child.once('message', (m: { alive: number }) => r(m.alive))
+      child.send({ type: 'alive' })
+    })
+    child.kill('SIGTERM')
+    return {
+      target: target.name,
+      connections: n,
+      connected: up.connected,
+      failed: up.failed,
+      connect_s: Math.round(up.seconds * 10) / 10,
+      rss_idle_mib: Math.round(rssIdle / 1024),
+      rss_per_conn_kib: Math.round(((rssSettled - rssIdle) / Math.max(1, up.connected)) * 10) / 10,
+      idle_cpu_pct: Math.round(idleCpu * 10) / 10,
+      still_connected: alive,
+    }
+  } finally {
+    await target.stop()
+  }
+}
+
+export interface GrowthRow {
+  load: string
+  rate: number
+  received_per_s: number
+  broker_cpu_pct: number
+  cpu_us_per_msg: number
+  broker_rss_mib: number
+  lost: number
+}
+
+/** The same open-loop load at 1×, 2×, 4×: how zhian's cost grows with load. */
+async function growthRow(start: () => Promise<Target>, factor: number, rate: number): Promise<GrowthRow> {
+  const target = await start()
+  try {
+    const before = await target.count()
+    const cpu0 = cpuSeconds(target.pid)
+    const gen = runGenerator([
+      ...['--url', target.mqttUrl, '--publishers', '100', '--qos', '1', '--seconds', String(SECONDS)],
+      ...['--rate', String(rate), '--secret', BENCH_SECRET],
+    ])
+    const result = await gen.done
+    const settled = await settle(target)
+    const received = settled.count - before
+    const elapsed = Math.max((result.stopped - result.started) / 1000, (settled.at - result.started) / 1000)
+    const cpu = cpuSeconds(target.pid) - cpu0
+    return {
+      load: `${factor}×`,
+      rate,
+      received_per_s: Math.round(received / elapsed),
+      broker_cpu_pct: Math.round((cpu / elapsed) * 100),
+      cpu_us_per_msg: Math.round((cpu / Math.max(1, received)) * 1e6 * 10) / 10,
+      broker_rss_mib: Math.round(rssKiB(target.pid) / 1024),
+      lost: Math.max(0, result.acked - received),
+    }
+  } finally {
+    await target.stop()
+  }
+}
+
+export interface Summary {
+  machine: Record<string, unknown>
+  throughput: Record<string, { median: number; min: number; max: number; reps: ThroughputRep[] }>
+  ratio_qos1: number
+  ratio_qos0: number
+  connections: ConnectionRep[]
+  growth: GrowthRow[]
+  rss_per_conn_kb: number
+  lost: number
+  goals: Record<string, { goal: string; value: number; met: boolean }>
+}
+
+function spread(reps: ThroughputRep[]) {
+  const v = reps.map((r) => r.received_per_s)
+  return { median: median(v), min: Math.min(...v), max: Math.max(...v), reps }
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-bench-'))
+  const hash = hashGeneratedSecret(BENCH_SECRET)
+  const t0 = Date.now()
+  const publisherCounts = QUICK ? [10] : [10, 1000]
+  const connectionCounts = QUICK ? [2000] : [10_000]
+  const estate = benchEstate(work, Math.max(...publisherCounts, ...connectionCounts), hash)
+  const targets: [string, (qos: 0 | 1) => () => Promise<Target>, boolean][] = [
+    ['zhian', () => () => startZhian({ estateFile: estate }), true],
+    ['bare-aedes', () => () => startBareAedes(), false],
+    ['mosquitto', (qos) => () => startMosquitto(qos), false],
+  ]
+  const throughput: Summary['throughput'] = {}
+  for (const qos of [1, 0] as const) {
+    for (const n of publisherCounts) {
+      for (const [name, factory, auth] of targets) {
+        if (QUICK && name === 'mosquitto' && qos === 0) continue
+        const reps: ThroughputRep[] = []
+        for (let i = 0; i < REPS; i++) {
+          const rep = await throughputRep(factory(qos), qos, n, auth)
+          console.error(
+            `${name} qos${qos} n=${n} rep ${i + 1}: ${rep.received_per_s} msg/s, lost ${rep.lost}, broker ${rep.broker_cpu_pct}% gen ${rep.gen_cpu_pct}%`,
+          )
+          reps.push(rep)
+        }
+        throughput[`${name}/qos${qos}/n${n}`] = spread(reps)
+      }
+    }
+  }
+  const ratio = (qos: 0 | 1, n: number) =>
+    Math.round(
+      ((throughput[`zhian/qos${qos}/n${n}`]?.median ?? Number.NaN) /
+        (throughput[`bare-aedes/qos${qos}/n${n}`]?.median ?? Number.NaN)) *
+        100,
+    ) / 100
+  const connections: ConnectionRep[] = []
+  for (const n of connectionCounts) {
+    for (const [name, factory, auth] of targets) {
+      if (name === 'mosquitto' && QUICK) continue
+      const rep = await connectionRep(factory(1), n, auth)
+      console.error(
+        `${name} ${n} idle connections: ${rep.connect_s} s to connect, ${rep.rss_per_conn_kib} KiB each`,
+      )
+      connections.push(rep)
+    }
+  }
+  const capacity = throughput['zhian/qos1/n10']?.median ?? 10_000
+  const base = Math.max(500, Math.round((capacity * 0.2) / 100) * 100)
+  const growth: GrowthRow[] = []
+  for (const factor of QUICK ? [1, 2] : [1, 2, 4]) {
+    const row = await growthRow(targets[0]![1](1), factor, base * factor)
+    console.error(`growth ${factor}×: ${row.received_per_s} msg/s at ${row.broker_cpu_pct}% CPU`)
+    growth.push(row)
+  }
+  const lost =
+    Object.values(throughput)
+      .flatMap((t) => t.reps)
+      .reduce((s, r) => s + r.lost, 0) + growth.reduce((s, r) => s + r.lost, 0)
+  const zhianConn = connections.find((c) => c.target === 'zhian')
+  const summary: Summary = {
+    machine: {
+      cores: CORES,
+      cpu: os.cpus()[0]?.model,
+      memory_gib: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    throughput,
+    ratio_qos1: ratio(1, 10),
+    ratio_qos0: ratio(0, 10),
+    connections,
+    growth,
+    rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
+    lost,
+    goals: {},
+  }
+  summary.goals.ratio_qos1 = {
+    goal: '≥ 0.5 × bare Aedes (QoS 1, journal on)',
+    value: summary.ratio_qos1,
+    met: summary.ratio_qos1 >= 0.5,
+  }
+  summary.goals.rss = {
+    goal: '≤ 40 KB RSS per idle device connection',
+    value: summary.rss_per_conn_kb,
+    met: summary.rss_per_conn_kb <= 40,
+  }
+  summary.goals.lost = { goal: 'no message lost in any run', value: lost, met: lost === 0 }
+  const md = renderMarkdown(summary, (Date.now() - t0) / 1000)
+  console.log(md)
+  if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ ...flatten(summary), summary }, null, 2))
+  if (opt.md) fs.writeFileSync(opt.md, md)
+  fs.rmSync(work, { recursive: true, force: true })
+}
+
+function flatten(s: Summary): Record<string, unknown> {
+  return {
+    ratio_qos1: s.ratio_qos1,
+    ratio_qos0: s.ratio_qos0,
+    rss_per_conn_kb: s.rss_per_conn_kb,
+    lost: s.lost,
+  }
+}
+
+function renderMarkdown(s: Summary, seconds: number): string {
+  const rows = Object.entries(s.throughput).map(([key, t]) => {
+    const r = t.reps
+    const m = (f: (x: ThroughputRep) => number) => median(r.map(f))
+    const genBound = m((x) => x.gen_cpu_pct) >= 90 ? ' (generator-bound)' : ''
+    return `| ${key} | ${t.median.toLocaleString('en')} [${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}]${genBound} | ${r.reduce((a, x) => a + x.lost, 0)} | ${m((x) => x.broker_cpu_pct)} | ${m((x) => x.gen_cpu_pct)} | ${m((x) => x.machine_busy_pct)} | ${m((x) => x.broker_rss_mib)} |`
+  })
+  const goals = Object.values(s.goals).map(
+    (g) => `| ${g.goal} | ${g.value} | ${g.met ? 'met' : '**not met**'} |`,
+  )
+  return [
+    `### zhian benchmark (${REPS} rep(s) per row, ${SECONDS} s of load each, ${Math.round(seconds)} s in all; ${s.machine.cores} cores, ${s.machine.cpu})`,
+    '',
+    '| target/QoS/publishers | msg/s fully processed, median [min–max] | lost | broker CPU % | generator CPU % | machine busy % (of 200) | broker RSS MiB |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**`,
+    '',
+    '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
+    '|---|---|---|---|---|---|---|---|',
+    ...s.connections.map(
+      (c) =>
+        `| ${c.target} | ${c.connections} | ${c.connected} (${c.failed} failed) | ${c.connect_s} | ${c.rss_idle_mib} | ${c.rss_per_conn_kib} | ${c.idle_cpu_pct} | ${c.still_connected} |`,
+    ),
+    '',
+    '| zhian load (QoS 1, 100 publishers, open loop) | offered msg/s | processed msg/s | hub CPU % | hub CPU µs/msg | hub RSS MiB | lost |',
+    '|---|---|---|---|---|---|---|',
+    ...s.growth.map(
+      (g) =>
+        `| ${g.load} | ${g.rate} | ${g.received_per_s} | ${g.broker_cpu_pct} | ${g.cpu_us_per_msg} | ${g.broker_rss_mib} | ${g.lost} |`,
+    ),
+    '',
+    '| goal | value | |',
+    '|---|---|---|',
+    ...goals,
+    '',
+  ].join('\n')
+}
+
+if (process.argv[1]?.endsWith('run.ts')) {
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+}

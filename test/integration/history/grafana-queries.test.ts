@@ -98,6 +98,7 @@ async function publishHistory(h: TestHub): Promise<void> {
   ): Alert => ({
     id,
     type,
+    subject: deviceId,
     kind: type.split('.')[0] as Alert['kind'],
     device_id: deviceId,
     street: 's1',
@@ -108,6 +109,7 @@ async function publishHistory(h: TestHub): Promise<void> {
     status: 'active',
     condition: 'raised',
     suppressed: false,
+    suppressed_reason: null,
     latched: false,
     crew: 'property_duty',
     assigned_team: null,

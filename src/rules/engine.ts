@@ -138,7 +138,9 @@ export class RuleEngine {
   private readonly byEstate = new Map<string, Set<Subject>>()
   private readonly fires = new Map<string, Set<string>>()
   private readonly dirtyTriggers = new Set<TriggerRt>()
+  /** Devices whose values changed (flushed every time) and those only seen (flushed now and then). */
   private readonly dirtyDevices = new Set<Subject>()
+  private readonly seenDevices = new Set<Subject>()
   private restored: RuleSnapshot = { devices: new Map(), triggers: new Map() }
   private loading = false
   private readonly clock: Clock
@@ -224,13 +226,17 @@ export class RuleEngine {
 
   /** A validated telemetry message (the hot path). */
   reading(device: Device, values: Record<string, unknown>, at = this.clock.now()): void {
-    const sub = this.subjects.get(device.id) ?? this.added(device)
+    const sub = this.fresh(device)
     if (!sub) return
     const { s, prev } = sub.ctx
+    let changed = false
     for (const k in values) {
+      const v = values[k]
       prev[k] = s[k]
-      s[k] = values[k]
+      if (s[k] !== v) changed = true
+      s[k] = v
     }
+    if (changed) this.dirtyDevices.add(sub)
     this.seen(sub, at)
     sub.ctx.input = values
     sub.ctx.event = undefined
@@ -241,9 +247,10 @@ export class RuleEngine {
 
   /** A discrete device event: folded into the state by the kind, then the rules see it. */
   event(device: Device, type: string, data: Record<string, unknown>, at = this.clock.now()): void {
-    const sub = this.subjects.get(device.id) ?? this.added(device)
+    const sub = this.fresh(device)
     if (!sub) return
     sub.kind.foldEvent?.(type, data, sub.ctx.s)
+    this.dirtyDevices.add(sub)
     this.seen(sub, at)
     sub.ctx.event = { type, data }
     this.evaluate(sub, at)
@@ -252,10 +259,11 @@ export class RuleEngine {
 
   /** Device info (`interval_s` replaces the kind's interval for the offline rule) and availability count as life signs. */
   info(device: Device, info: Record<string, unknown>, at = this.clock.now()): void {
-    const sub = this.subjects.get(device.id) ?? this.added(device)
+    const sub = this.fresh(device)
     if (!sub) return
     if (typeof info.interval_s === 'number' && info.interval_s !== sub.intervalS) {
       sub.intervalS = info.interval_s
+      this.dirtyDevices.add(sub)
       this.clock.clearTimer(sub.offlineTimer)
       sub.offlineTimer = undefined
     }
@@ -264,7 +272,7 @@ export class RuleEngine {
 
   availability(device: Device, online: boolean, at = this.clock.now()): void {
     if (!online) return // the will says the TCP link dropped; the heartbeat rule decides (battery devices sleep)
-    const sub = this.subjects.get(device.id) ?? this.added(device)
+    const sub = this.fresh(device)
     if (sub) this.seen(sub, at)
   }
 
@@ -304,10 +312,16 @@ export class RuleEngine {
     return this.subjects.get(deviceId)?.ctx.s
   }
 
-  /** State changed since the last call (or everything, for a final flush). */
-  takeSnapshot(all = false): RuleSnapshot {
+  /**
+   * State changed since the last call: trigger states and changed device values always; devices
+   * that were only seen (last-seen time) when `seen` is set, so a chatty device that repeats itself
+   * costs one row now and then, not one per flush. `all` = everything (tests, export).
+   */
+  takeSnapshot(opts: { all?: boolean; seen?: boolean } = {}): RuleSnapshot {
+    const all = opts.all === true
     const devices = new Map<string, DeviceData>()
     const triggers = new Map<string, TriggerData | null>()
+    if (opts.seen && !all) for (const sub of this.seenDevices) this.dirtyDevices.add(sub)
     const subs = all ? this.subjects.values() : this.dirtyDevices.values()
     for (const sub of subs) {
       devices.set(sub.key, { last_seen: sub.lastSeen, interval_s: sub.intervalS, values: { ...sub.ctx.s } })
@@ -328,13 +342,16 @@ export class RuleEngine {
           : null,
       )
     }
+    for (const sub of this.dirtyDevices) this.seenDevices.delete(sub)
+    if (opts.seen || all) this.seenDevices.clear()
     this.dirtyDevices.clear()
     this.dirtyTriggers.clear()
     return { devices, triggers }
   }
 
-  get dirty(): boolean {
-    return this.dirtyDevices.size > 0 || this.dirtyTriggers.size > 0
+  /** Something to flush (with `seen`: also last-seen times). */
+  dirty(seen = false): boolean {
+    return this.dirtyDevices.size > 0 || this.dirtyTriggers.size > 0 || (seen && this.seenDevices.size > 0)
   }
 
   /** Cancel every timer (the hub is stopping). */
@@ -574,7 +591,7 @@ export class RuleEngine {
 
   private seen(sub: Subject, at: number): void {
     sub.lastSeen = at
-    this.dirtyDevices.add(sub)
+    this.seenDevices.add(sub)
     const off = sub.offline
     if (!off) return
     if (off.raised) {
@@ -711,9 +728,47 @@ export class RuleEngine {
 
   // ───────────────────────── plumbing ─────────────────────────
 
-  private added(device: Device): Subject | undefined {
+  /**
+   * The subject of a device, added on first sight. The registry hands out new Device objects after a
+   * reload; an identity check (cheap) notices, and the device is re-attached with its state when its
+   * estate or params changed.
+   */
+  private fresh(device: Device): Subject | undefined {
+    const sub = this.subjects.get(device.id)
+    if (sub && sub.device === device) return sub
+    if (!sub) {
+      this.addDevice(device)
+      return this.subjects.get(device.id)
+    }
+    const old = sub.device!
+    if (old.estate === device.estate && JSON.stringify(old.params) === JSON.stringify(device.params)) {
+      sub.device = device
+      sub.site = device.site
+      return sub
+    }
+    this.restored.devices.set(device.id, {
+      last_seen: sub.lastSeen,
+      interval_s: sub.intervalS,
+      values: { ...sub.ctx.s },
+    })
+    for (const [key, data] of this.takeSubjectTriggers(sub)) this.restored.triggers.set(key, data)
     this.addDevice(device)
     return this.subjects.get(device.id)
+  }
+
+  /** The trigger states of one subject, for moving it (estate or params changed). */
+  private takeSubjectTriggers(sub: Subject): [string, TriggerData][] {
+    const out: [string, TriggerData][] = []
+    for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
+      for (const t of a.triggers) {
+        if (t.phase === IDLE && !t.hits?.length) continue
+        out.push([
+          triggerKey(sub.key, a.entry.id, t.idx),
+          { phase: t.phase, since: t.since, mark: t.mark, ...(t.hits ? { hits: [...t.hits] } : {}) },
+        ])
+      }
+    }
+    return out
   }
 
   private newSubject(

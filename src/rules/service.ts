@@ -38,6 +38,9 @@ export const RULE_MIGRATIONS = [
    );`,
 ] as const
 
+/** Last-seen times alone (a device repeating itself) are written at most this often; changes every flush. */
+const SEEN_FLUSH_MS = 30_000
+
 export interface RuleServiceOptions {
   db: Db
   bus: Bus
@@ -55,6 +58,7 @@ export class RuleService {
   private readonly off: (() => void)[] = []
   private flushTimer: NodeJS.Timeout | undefined
   private readonly clock: Clock
+  private seenFlushedAt = 0
 
   constructor(private readonly opts: RuleServiceOptions) {
     this.clock = opts.clock ?? new RealClock()
@@ -131,7 +135,7 @@ export class RuleService {
     for (const off of this.off.splice(0)) off()
     clearInterval(this.flushTimer)
     this.engine?.stop()
-    this.flush()
+    this.flush(true)
   }
 
   /** Parking occupancy per estate and zone (the dashboard reads it through GET /api/zones). */
@@ -144,10 +148,13 @@ export class RuleService {
   }
 
   /** Write what changed since the last flush, in one transaction. */
-  flush(): void {
+  flush(final = false): void {
     const engine = this.engine
-    if (!engine?.dirty) return
-    const snap = engine.takeSnapshot()
+    const now = this.clock.now()
+    const seen = final || now - this.seenFlushedAt >= SEEN_FLUSH_MS
+    if (!engine?.dirty(seen)) return
+    if (seen) this.seenFlushedAt = now
+    const snap = engine.takeSnapshot({ seen })
     const db = this.opts.db
     try {
       db.transaction(() => {

@@ -34,7 +34,6 @@ function setup(dataDir = tempDir('zhian-alerts-')) {
   const fp = device('fp1', 'fire_passage')
   const mh = device('mh1', 'manhole')
   const r = rig({ devices: [fp, mh], gates: gating })
-  r.engine.takeSnapshot()
   // The engine's signals go to the store, as in the hub.
   const feed = () => {
     for (const s of r.signals.splice(0)) store.apply(s)

@@ -265,7 +265,7 @@ describe('rule state survives a restart', () => {
     const before = rig({ devices: [fp], clock })
     before.send(fp, { occupied: true })
     clock.advance(4 * MIN)
-    const snapshot = before.engine.takeSnapshot()
+    const snapshot = before.engine.takeSnapshot({ seen: true })
     before.engine.stop()
     clock.advance(MIN) // the hub is down for a minute
     const after = rig({ devices: [fp], clock, snapshot })
@@ -284,7 +284,7 @@ describe('rule state survives a restart', () => {
       before.send(l, { door: 'open' })
       before.send(l, { door: 'closed' })
     }
-    const snapshot = before.engine.takeSnapshot()
+    const snapshot = before.engine.takeSnapshot({ seen: true })
     before.engine.stop()
     const after = rig({ devices: [l], clock, snapshot })
     expect(after.engine.stateOf('lift1')).toMatchObject({ floor: 7, door: 'closed' })
@@ -300,7 +300,7 @@ describe('rule state survives a restart', () => {
     const before = rig({ devices: [fp], clock })
     before.send(fp, { occupied: true })
     clock.advance(10 * MIN)
-    const snapshot = before.engine.takeSnapshot()
+    const snapshot = before.engine.takeSnapshot({ seen: true })
     before.engine.stop()
     const after = rig({ devices: [fp], clock, snapshot })
     after.send(fp, { occupied: true })
@@ -313,13 +313,34 @@ describe('rule state survives a restart', () => {
   it('only reports what changed since the last snapshot, and nothing for idle devices', () => {
     const fp = device('fp1', 'fire_passage')
     const r = rig({ devices: [fp] })
-    r.engine.takeSnapshot()
-    expect(r.engine.dirty).toBe(false)
+    r.engine.takeSnapshot({ seen: true })
+    expect(r.engine.dirty(true)).toBe(false)
     r.send(fp, { occupied: true })
     const snap = r.engine.takeSnapshot()
     expect([...snap.devices.keys()]).toEqual(['fp1'])
     expect(snap.triggers.size).toBeGreaterThan(0)
     expect(r.engine.takeSnapshot().triggers.size).toBe(0)
+    // The same value again only moves the last-seen time: written with the next `seen` flush, not now.
+    r.send(fp, { occupied: true })
+    expect(r.engine.dirty()).toBe(false)
+    expect(r.engine.dirty(true)).toBe(true)
+    expect([...r.engine.takeSnapshot({ seen: true }).devices.keys()]).toEqual(['fp1'])
+  })
+})
+
+describe('devices changed in the registry', () => {
+  it('keeps the state of a device the registry reloaded, and moves a parking bay to its new zone', () => {
+    const b = device('pb1', 'parking_bay', { zone: 'north' })
+    const r = rig({ devices: [b] })
+    r.send(b, { occupied: true })
+    r.send({ ...b }, { battery_pct: 90 })
+    expect(r.engine.stateOf('pb1')).toMatchObject({ occupied: true, battery_pct: 90 })
+    const moved = { ...b, params: { zone: 'south' } }
+    r.send(moved, { battery_pct: 89 })
+    expect(r.engine.zoneAggregates().map((z) => [z.zone, z.total, z.occupied])).toEqual([
+      ['north', 0, 0],
+      ['south', 1, 1],
+    ])
   })
 })
 

@@ -1,6 +1,6 @@
 import { Hub } from './app.ts'
-import { deviceCommand } from './cli/device.ts'
 import { demoCommand } from './cli/demo.ts'
+import { deviceCommand } from './cli/device.ts'
 import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'

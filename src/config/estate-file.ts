@@ -3,6 +3,7 @@ import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify } from '
 import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
+import { checkDispatch, DISPATCH_SECTIONS } from '../dispatch/config.ts'
 import { ZhianError } from '../errors.ts'
 import { ID_PATTERN } from '../mqtt/topics.ts'
 
@@ -70,14 +71,19 @@ const ESTATE_FILE = z.strictObject({
   devices: z.array(DEVICE).default([]),
   users: z.array(USER).default([]),
   overrides: z.record(id, z.record(z.string(), z.record(z.string(), PARAM_VALUE))).default({}),
+  // Dispatch (issue 7): teams, duty roster, routing; see src/dispatch/config.ts and README.
+  ...DISPATCH_SECTIONS,
 })
 
-export type EstateFile = z.infer<typeof ESTATE_FILE>
+type ParsedEstate = z.infer<typeof ESTATE_FILE>
+type DispatchKeys = keyof typeof DISPATCH_SECTIONS
+/** Dispatch sections are optional for code that builds an estate (registry export, generators). */
+export type EstateFile = Omit<ParsedEstate, DispatchKeys> & Partial<Pick<ParsedEstate, DispatchKeys>>
 export type DeviceEntry = EstateFile['devices'][number]
 export type UserEntry = EstateFile['users'][number]
 
 /** Parse and validate an estate YAML text; `source` names the file in messages. */
-export function parseEstate(text: string, source = 'estate file'): EstateFile {
+export function parseEstate(text: string, source = 'estate file'): ParsedEstate {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const where = (offset: number | undefined) => {
@@ -109,7 +115,7 @@ export function parseEstate(text: string, source = 'estate file'): EstateFile {
   return parsed.data
 }
 
-export function loadEstateFile(file: string): EstateFile {
+export function loadEstateFile(file: string): ParsedEstate {
   let text: string
   try {
     text = fs.readFileSync(file, 'utf8')
@@ -147,7 +153,7 @@ interface Problem {
 }
 
 /** Rules zod cannot express: tree order, unique ids, references between sections. */
-function crossCheck(estate: EstateFile): Problem | undefined {
+function crossCheck(estate: ParsedEstate): Problem | undefined {
   const sites = new Map<string, { type: SiteType; parent: string | undefined }>()
   const walk = (nodes: SiteNode[], parent: SiteNode | undefined, path: string[]): Problem | undefined => {
     for (const [i, node] of nodes.entries()) {
@@ -201,5 +207,5 @@ function crossCheck(estate: EstateFile): Problem | undefined {
       return { path: ['overrides', estateId], message: `"${estateId}" is not an estate` }
     }
   }
-  return undefined
+  return checkDispatch(estate, (siteId) => sites.has(siteId))
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { KindId } from '../../devices/index.ts'
 import type { Alert, AuditEntry } from '../alerts/types.ts'
+import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 
 /** A registered device as the hot path sees it, with its place in the site tree resolved. */
 export interface Device {
@@ -48,6 +49,8 @@ export interface BusEvents {
   device_removed: { id: string }
   /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
   alert: { alert: Alert; entry: AuditEntry }
+  /** Every work-order change (dispatch, issue 7), after it is stored: the order as it is now and the event that changed it. */
+  work_order: { work_order: WorkOrder; event: WorkOrderEvent }
 }
 
 export class Bus {

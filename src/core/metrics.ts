@@ -80,6 +80,37 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  // Dispatch (issue 7): work orders, SLA breaches, escalations, the notification outbox.
+  readonly workOrdersOpened = new Counter({
+    name: 'zhian_work_orders_opened_total',
+    help: 'Work orders opened, by alert type and how (auto, manual)',
+    labelNames: ['type', 'via'] as const,
+    registers: [this.registry],
+  })
+  readonly slaBreaches = new Counter({
+    name: 'zhian_work_order_sla_breaches_total',
+    help: 'Work-order SLA breaches, by alert type and stage (accept, arrive, resolve)',
+    labelNames: ['type', 'stage'] as const,
+    registers: [this.registry],
+  })
+  readonly escalations = new Counter({
+    name: 'zhian_work_order_escalations_total',
+    help: 'Escalation steps taken on work orders not accepted in time, by team',
+    labelNames: ['team'] as const,
+    registers: [this.registry],
+  })
+  readonly notifications = new Counter({
+    name: 'zhian_notifications_total',
+    help: 'Notification attempts, by channel and result (delivered, error = will retry or fall back, failed = gave up)',
+    labelNames: ['channel', 'result'] as const,
+    registers: [this.registry],
+  })
+  readonly outboxPending = new Gauge({
+    name: 'zhian_outbox_pending',
+    help: 'Notifications in the outbox not yet delivered',
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'zhian_' })
   }

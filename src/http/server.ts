@@ -8,6 +8,7 @@ import Fastify, {
 import type { z } from 'zod'
 import type { Auth } from '../auth/auth.ts'
 import type { Metrics } from '../core/metrics.ts'
+import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
 import type { LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
@@ -20,6 +21,8 @@ import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
 import { liveRoutes } from './routes/live.ts'
+import { teamRoutes } from './routes/teams.ts'
+import { workOrderRoutes } from './routes/work-orders.ts'
 
 export interface HttpContext {
   log: Logger
@@ -34,6 +37,8 @@ export interface HttpContext {
   /** Users, sessions and the API token: who is calling (dashboard issue #6). */
   auth: Auth
   live: LiveState
+  /** Work orders and teams (dispatch, issue 7). */
+  dispatch?: Dispatcher
 }
 
 /** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
@@ -106,6 +111,10 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
+    if (ctx.dispatch && ctx.rules) {
+      await api.register(workOrderRoutes, { dispatch: ctx.dispatch, alerts: ctx.rules.alerts })
+      await api.register(teamRoutes, { dispatch: ctx.dispatch, registry: ctx.registry })
+    }
   })
   app.register(serveDashboard)
   return app

@@ -1,0 +1,636 @@
+import type { AlertStore } from '../alerts/store.ts'
+import type { Alert, AuditEntry, Severity } from '../alerts/types.ts'
+import type { Bus } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import { ZhianError } from '../errors.ts'
+import { type Clock, RealClock, type TimerHandle } from '../rules/clock.ts'
+import type { Db } from '../store/db.ts'
+import type { Logger } from '../util/logger.ts'
+import type { Message } from './channels.ts'
+import type { DispatchConfig, MemberConfig, TeamConfig } from './config.ts'
+import { Outbox, type RetryPolicy } from './outbox.ts'
+import { Router } from './routing.ts'
+import { type NewEvent, newWorkOrderId, WorkOrderStore } from './store.ts'
+import {
+  type Delivery,
+  type NotificationPurpose,
+  OPEN_STATUSES,
+  type SlaStage,
+  type WorkOrder,
+  type WorkOrderStatus,
+} from './types.ts'
+
+/**
+ * Dispatch as a hub feature: alerts in (bus `alert`), work orders out. Routes each alert that needs
+ * one to a team, notifies the on-duty member through the outbox, runs the SLA, reminder and
+ * escalation timers on an injected clock, and keeps the alert and its work order in step (resolving
+ * one resolves the other). Timers are derived from the stored order, so a restart loses none.
+ */
+
+export interface DispatcherOptions {
+  db: Db
+  bus: Bus
+  alerts: AlertStore
+  log: Logger
+  metrics?: Metrics | undefined
+  /** Work-order timers (SLA, reminders, escalation). */
+  clock?: Clock | undefined
+  /** The outbox worker's clock (default: the same). */
+  outboxClock?: Clock | undefined
+  retry?: Partial<RetryPolicy> | undefined
+  /** Base URL of the dashboard, for links in messages. */
+  linkBase: () => string
+}
+
+/** Who acts on a work order (an HTTP principal, or `dispatch` / `rule` for the hub itself). */
+export interface WorkOrderActor {
+  username: string
+  note?: string | null | undefined
+}
+
+const SEVERITY_TEXT: Record<Severity, { zh: string; en: string }> = {
+  critical: { zh: '紧急', en: 'critical' },
+  major: { zh: '重要', en: 'major' },
+  minor: { zh: '一般', en: 'minor' },
+  warning: { zh: '提示', en: 'warning' },
+  info: { zh: '信息', en: 'info' },
+}
+const STAGE_TEXT: Record<SlaStage, { zh: string; en: string }> = {
+  accept: { zh: '接单', en: 'accept' },
+  arrive: { zh: '到场', en: 'arrive on site' },
+  resolve: { zh: '完成', en: 'resolve' },
+}
+const STAGE_DONE: Record<SlaStage, keyof WorkOrder> = {
+  accept: 'accepted_at',
+  arrive: 'on_site_at',
+  resolve: 'resolved_at',
+}
+const SYSTEM = 'dispatch'
+
+const ref = (team: string, member: string) => `${team}/${member}`
+const minutes = (ms: number) => `${Math.round(ms / 6000) / 10}`
+
+export class Dispatcher {
+  readonly store: WorkOrderStore
+  readonly outbox: Outbox
+  router = new Router({ teams: [], roster: [], routing: [] })
+  private readonly clock: Clock
+  private readonly timers = new Map<string, TimerHandle>()
+  private off: (() => void) | undefined
+  private running = false
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.clock = opts.clock ?? new RealClock()
+    this.store = new WorkOrderStore(opts.db, opts.bus, opts.log)
+    this.outbox = new Outbox({
+      db: opts.db,
+      clock: opts.outboxClock ?? this.clock,
+      log: opts.log,
+      metrics: opts.metrics,
+      retry: opts.retry,
+      onSettled: (d, id) => this.settled(d, id),
+    })
+  }
+
+  /** After the alert store started (work orders follow alerts). */
+  start(config: DispatchConfig): void {
+    this.router = new Router(config)
+    this.store.open()
+    this.outbox.open()
+    this.running = true
+    this.off = this.opts.bus.on('alert', (change) => {
+      // After every listener saw this transition: changing the alert from inside its own event would
+      // reorder what the dashboard and history see.
+      queueMicrotask(() => this.onAlert(change.alert, change.entry))
+    })
+    for (const wo of this.store.openOrders()) this.arm(wo)
+    // Alerts raised while the hub was down between the alert and its order (crash): dispatch them now.
+    for (const alert of this.opts.alerts.openAlerts()) this.maybeOpen(alert)
+    this.outbox.start()
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    this.off?.()
+    for (const t of this.timers.values()) this.clock.clearTimer(t)
+    this.timers.clear()
+    await this.outbox.stop()
+  }
+
+  get(id: string): WorkOrder | undefined {
+    return this.store.get(id)
+  }
+
+  /** The order with its event log, delivery status per recipient and report times. */
+  deliveries(id: string): Delivery[] {
+    return this.outbox.forWorkOrder(id)
+  }
+
+  /** `<team>/<member>` refs of the members a dashboard user is (teams' `user:`). */
+  membersOf(username: string): string[] {
+    const refs: string[] = []
+    for (const t of this.router.config.teams)
+      for (const m of t.members) if (m.user === username) refs.push(ref(t.id, m.id))
+    return refs
+  }
+
+  // ───────────────────────────── opening ─────────────────────────────
+
+  /** Open a work order for an alert: by hand (`by` a user, optionally to another team) or automatically. */
+  open(alert: Alert, by: WorkOrderActor, teamId?: string): WorkOrder {
+    if (alert.status === 'resolved')
+      throw new ZhianError('ZHIAN_ERR_ALERT_STATE', `alert ${alert.id} is resolved`)
+    if (this.store.openFor(alert.id))
+      throw new ZhianError('ZHIAN_ERR_WORK_ORDER_STATE', `alert ${alert.id} already has an open work order`)
+    const route = this.router.route(alert)
+    let team = route.team
+    if (teamId) {
+      team = this.router.team(teamId)
+      if (!team) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', teamId)
+    }
+    const now = this.clock.now()
+    const onDuty = team ? this.router.onDuty(team, alert, now) : []
+    const first = onDuty[0]
+    const wo: WorkOrder = {
+      id: newWorkOrderId(now),
+      alert_id: alert.id,
+      alert_type: alert.type,
+      kind: alert.kind,
+      severity: alert.severity,
+      street: alert.street,
+      community: alert.community,
+      estate: alert.estate,
+      building: alert.building,
+      device_id: alert.device_id,
+      title: alert.title,
+      message: alert.message,
+      team: team?.id ?? teamId ?? route.teamId,
+      assignee: first && team ? ref(team.id, first.id) : null,
+      participants: first && team ? [ref(team.id, first.id)] : [],
+      status: 'dispatched',
+      created_by: by.username,
+      opened_at: alert.first_at,
+      dispatched_at: now,
+      acknowledged_at: alert.acknowledged_at,
+      accepted_at: null,
+      on_site_at: null,
+      resolved_at: null,
+      cancelled_at: null,
+      sla: route.sla,
+      breaches: [],
+      escalation: {
+        steps: route.escalation.steps,
+        remind_every: route.escalation.remindEvery,
+        remind_max: route.escalation.remindMax,
+      },
+      escalation_level: 0,
+      reminders_sent: 0,
+    }
+    const teamName = team?.name ?? wo.team
+    const note =
+      first && team
+        ? `派给 ${teamName} ${first.name} / dispatched to ${teamName}: ${first.name}`
+        : team
+          ? `${teamName} 当前无人值班 / nobody of ${teamName} is on duty`
+          : `未配置班组 ${wo.team} / no team ${wo.team} configured`
+    const events: NewEvent[] = [
+      { action: 'dispatched', actor: by.username, note: by.note ? `${note}; ${by.note}` : note, at: now },
+    ]
+    this.store.save(
+      wo,
+      events,
+      () => {
+        if (first && team) this.notify(wo, team, first, 'dispatch', 0)
+      },
+      true,
+    )
+    this.opts.metrics?.workOrdersOpened.inc({
+      type: wo.alert_type,
+      via: by.username === SYSTEM ? 'auto' : 'manual',
+    })
+    if (alert.assigned_team !== wo.team) {
+      this.onAlertStore(() =>
+        this.opts.alerts.assign(alert.id, wo.team, {
+          actor: SYSTEM,
+          channel: 'dispatch',
+          note: `工单 ${wo.id}`,
+        }),
+      )
+    }
+    this.arm(wo)
+    return wo
+  }
+
+  private maybeOpen(alert: Alert): void {
+    if (alert.suppressed || alert.status === 'resolved' || alert.condition !== 'raised') return
+    if (!this.router.route(alert).autoWorkOrder || this.store.anyFor(alert.id)) return
+    try {
+      this.open(alert, { username: SYSTEM })
+    } catch (err) {
+      this.opts.log.error({ err, alert: alert.id }, 'work order not opened')
+    }
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  accept(id: string, by: WorkOrderActor): WorkOrder {
+    const wo = this.mustGet(id, ['dispatched'])
+    const now = this.clock.now()
+    const member = this.memberRef(wo, by.username)
+    wo.status = 'accepted'
+    wo.accepted_at = now
+    if (member) {
+      wo.assignee = member
+      if (!wo.participants.includes(member)) wo.participants.push(member)
+    }
+    const events = [...this.lateBreaches(wo, now), this.event('accepted', by, now)]
+    this.store.save(wo, events)
+    this.arm(wo)
+    // Accepting the order acknowledges the alert (time to acknowledge).
+    const alert = wo.alert_id ? this.opts.alerts.get(wo.alert_id) : undefined
+    if (alert?.status === 'active') {
+      const acked = this.onAlertStore(() =>
+        this.opts.alerts.acknowledge(alert.id, {
+          actor: by.username,
+          channel: 'dispatch',
+          note: `工单已接单 / work order accepted${by.note ? `: ${by.note}` : ''}`,
+        }),
+      )
+      if (acked && wo.acknowledged_at === null) {
+        wo.acknowledged_at = acked.acknowledged_at
+        this.store.save(wo, [])
+      }
+    }
+    return wo
+  }
+
+  arrive(id: string, by: WorkOrderActor): WorkOrder {
+    const wo = this.mustGet(id, ['accepted'])
+    const now = this.clock.now()
+    wo.status = 'on_site'
+    wo.on_site_at = now
+    this.store.save(wo, [...this.lateBreaches(wo, now), this.event('on_site', by, now)])
+    this.arm(wo)
+    return wo
+  }
+
+  /** Resolve the order, and its alert unless `fromAlert` (the alert was resolved first). */
+  resolve(id: string, by: WorkOrderActor, fromAlert = false): WorkOrder {
+    const wo = this.mustGet(id, OPEN_STATUSES)
+    const now = this.clock.now()
+    wo.status = 'resolved'
+    wo.resolved_at = now
+    this.store.save(wo, [...this.lateBreaches(wo, now), this.event('resolved', by, now)])
+    this.disarm(wo.id)
+    const alert = wo.alert_id ? this.opts.alerts.get(wo.alert_id) : undefined
+    if (!fromAlert && alert && alert.status !== 'resolved') {
+      this.onAlertStore(() =>
+        this.opts.alerts.resolve(alert.id, {
+          actor: by.username,
+          channel: 'dispatch',
+          note: `工单 ${wo.id} 已完成 / work order resolved${by.note ? `: ${by.note}` : ''}`,
+        }),
+      )
+    }
+    return wo
+  }
+
+  cancel(id: string, by: WorkOrderActor): WorkOrder {
+    const wo = this.mustGet(id, OPEN_STATUSES)
+    const now = this.clock.now()
+    wo.status = 'cancelled'
+    wo.cancelled_at = now
+    this.store.save(wo, [this.event('cancelled', by, now)])
+    this.disarm(wo.id)
+    return wo
+  }
+
+  comment(id: string, by: WorkOrderActor): WorkOrder {
+    const wo = this.store.get(id)
+    if (!wo) throw new ZhianError('ZHIAN_ERR_UNKNOWN_WORK_ORDER', id)
+    this.store.save(wo, [this.event('commented', by, this.clock.now())])
+    return wo
+  }
+
+  private event(action: NewEvent['action'], by: WorkOrderActor, at: number): NewEvent {
+    return { action, actor: by.username, note: by.note ?? null, at }
+  }
+
+  private mustGet(id: string, from: readonly WorkOrderStatus[]): WorkOrder {
+    const wo = this.store.get(id)
+    if (!wo) throw new ZhianError('ZHIAN_ERR_UNKNOWN_WORK_ORDER', id)
+    if (!from.includes(wo.status))
+      throw new ZhianError('ZHIAN_ERR_WORK_ORDER_STATE', `work order ${id} is ${wo.status}`)
+    return wo
+  }
+
+  /** The member a user is in this order's team, else in any team. */
+  private memberRef(wo: WorkOrder, username: string): string | undefined {
+    const refs = this.membersOf(username)
+    return refs.find((r) => r.startsWith(`${wo.team}/`)) ?? refs[0]
+  }
+
+  // ───────────────────────────── alerts → work orders ─────────────────────────────
+
+  private onAlert(alert: Alert, entry: AuditEntry): void {
+    if (!this.running || entry.channel === 'dispatch') return
+    try {
+      if (entry.action === 'raised' || entry.action === 'retriggered') this.maybeOpen(alert)
+      const wo = this.store.openFor(alert.id)
+      if (!wo) return
+      if (entry.action === 'acknowledged' && wo.acknowledged_at === null) {
+        wo.acknowledged_at = entry.at
+        this.store.save(wo, [])
+      } else if (entry.action === 'resolved') {
+        const how = entry.actor === 'rule' ? '告警已自动恢复 / alert cleared' : '告警已解决 / alert resolved'
+        this.resolve(wo.id, { username: entry.actor, note: entry.note ? `${how}: ${entry.note}` : how }, true)
+      }
+    } catch (err) {
+      this.opts.log.error({ err, alert: alert.id }, 'dispatch failed for an alert change')
+    }
+  }
+
+  /** Calls into the alert store fail on a race (resolved meanwhile): log, never throw to the caller. */
+  private onAlertStore<T>(fn: () => T): T | undefined {
+    try {
+      return fn()
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'alert store refused a dispatch change')
+      return undefined
+    }
+  }
+
+  // ───────────────────────────── timers: SLA, reminders, escalation ─────────────────────────────
+
+  /** The next moment something is due for an open order. */
+  private nextDue(wo: WorkOrder): number | undefined {
+    const due: number[] = []
+    for (const stage of ['accept', 'arrive', 'resolve'] as const) {
+      const limit = wo.sla[stage]
+      if (limit === null || wo[STAGE_DONE[stage]] !== null || wo.breaches.some((b) => b.stage === stage))
+        continue
+      due.push(wo.opened_at + limit)
+    }
+    if (wo.status === 'dispatched') {
+      const step = this.stepDue(wo)
+      if (step !== undefined) due.push(step)
+      if (wo.reminders_sent < wo.escalation.remind_max && wo.escalation.remind_every > 0)
+        due.push(wo.dispatched_at + wo.escalation.remind_every * (wo.reminders_sent + 1))
+    }
+    return due.length ? Math.min(...due) : undefined
+  }
+
+  private stepDue(wo: WorkOrder): number | undefined {
+    const steps = wo.escalation.steps
+    if (wo.escalation_level >= steps.length) return undefined
+    return wo.dispatched_at + steps.slice(0, wo.escalation_level + 1).reduce((sum, s) => sum + s.after, 0)
+  }
+
+  private arm(wo: WorkOrder): void {
+    this.disarm(wo.id)
+    if (!this.running || !OPEN_STATUSES.includes(wo.status)) return
+    const due = this.nextDue(wo)
+    if (due === undefined) return
+    this.timers.set(
+      wo.id,
+      this.clock.setTimer(due, () => {
+        this.timers.delete(wo.id)
+        try {
+          this.tick(wo.id)
+        } catch (err) {
+          this.opts.log.error({ err, work_order: wo.id }, 'work-order timer failed')
+        }
+      }),
+    )
+  }
+
+  private disarm(id: string): void {
+    this.clock.clearTimer(this.timers.get(id))
+    this.timers.delete(id)
+  }
+
+  /** Everything due now: SLA breaches, escalation steps, one reminder. */
+  private tick(id: string): void {
+    const wo = this.store.get(id)
+    if (!wo || !OPEN_STATUSES.includes(wo.status)) return
+    const now = this.clock.now()
+    const events: NewEvent[] = this.lateBreaches(wo, now, true)
+    const sends: (() => void)[] = []
+    const team = this.router.team(wo.team)
+    for (let due = this.stepDue(wo); wo.status === 'dispatched' && due !== undefined && due <= now; ) {
+      const step = wo.escalation.steps[wo.escalation_level]!
+      wo.escalation_level++
+      const waited = minutes(now - wo.dispatched_at)
+      const target = this.escalationTarget(wo, team, step.to)
+      if (target) {
+        const r = ref(target.team.id, target.member.id)
+        if (!wo.participants.includes(r)) wo.participants.push(r)
+        if (step.to === 'next_on_duty') wo.assignee = r
+        const level = wo.escalation_level
+        sends.push(() => this.notify(wo, target.team, target.member, 'escalation', level))
+        events.push({
+          action: 'escalated',
+          actor: SYSTEM,
+          at: now,
+          note: `${waited} 分钟未接单,升级至 ${target.team.name} ${target.member.name} (${step.to}) / not accepted after ${waited} min, escalated to ${target.team.name}: ${target.member.name} (${step.to})`,
+        })
+        this.opts.metrics?.escalations.inc({ team: wo.team })
+      } else {
+        events.push({
+          action: 'escalated',
+          actor: SYSTEM,
+          at: now,
+          note: `升级步骤 ${step.to} 无可通知的人,跳过 / escalation step ${step.to}: nobody to notify, skipped`,
+        })
+      }
+      due = this.stepDue(wo)
+    }
+    if (wo.status === 'dispatched') {
+      let reminded = false
+      const { remind_every: every, remind_max: max } = wo.escalation
+      while (
+        every > 0 &&
+        wo.reminders_sent < max &&
+        wo.dispatched_at + every * (wo.reminders_sent + 1) <= now
+      ) {
+        wo.reminders_sent++
+        reminded = true
+      }
+      if (reminded) {
+        const n = wo.reminders_sent
+        for (const r of wo.participants) {
+          const [teamId, memberId] = r.split('/') as [string, string]
+          const t = this.router.team(teamId)
+          const m = t?.members.find((x) => x.id === memberId)
+          if (t && m) sends.push(() => this.notify(wo, t, m, 'reminder', n))
+        }
+        events.push({
+          action: 'reminded',
+          actor: SYSTEM,
+          at: now,
+          note: `第 ${n}/${max} 次提醒 / reminder ${n} of ${max}`,
+        })
+      }
+    }
+    if (events.length > 0) {
+      this.store.save(wo, events, () => {
+        for (const send of sends) send()
+      })
+      // The alert's audit log shows escalations too.
+      const alert = wo.alert_id ? this.opts.alerts.get(wo.alert_id) : undefined
+      if (alert && alert.status !== 'resolved') {
+        for (const e of events.filter((x) => x.action === 'escalated' || x.action === 'sla_breached')) {
+          this.onAlertStore(() =>
+            this.opts.alerts.comment(alert.id, {
+              actor: SYSTEM,
+              channel: 'dispatch',
+              note: `工单 ${wo.id}: ${e.note}`,
+            }),
+          )
+        }
+      }
+    }
+    this.arm(wo)
+  }
+
+  /** SLA stages past due and not yet recorded; `open` = still not done (timer), else done late. */
+  private lateBreaches(wo: WorkOrder, now: number, openOnly = false): NewEvent[] {
+    const events: NewEvent[] = []
+    for (const stage of ['accept', 'arrive', 'resolve'] as const) {
+      const limit = wo.sla[stage]
+      if (limit === null || wo.breaches.some((b) => b.stage === stage)) continue
+      const done = wo[STAGE_DONE[stage]] as number | null
+      const due = wo.opened_at + limit
+      const late = openOnly ? done === null && due <= now : done !== null && done > due
+      // A stage completing now (accept/arrive/resolve) is checked by the caller after it set the time.
+      const completingLate = !openOnly && done === null && due <= now
+      if (!late && !completingLate) continue
+      wo.breaches.push({ stage, due_at: due, at: now })
+      this.opts.metrics?.slaBreaches.inc({ type: wo.alert_type, stage })
+      const text = STAGE_TEXT[stage]
+      events.push({
+        action: 'sla_breached',
+        actor: SYSTEM,
+        at: now,
+        note: `超过${text.zh}时限 ${minutes(limit)} 分钟 / ${text.en} SLA of ${minutes(limit)} min breached`,
+      })
+    }
+    return events
+  }
+
+  private escalationTarget(
+    wo: WorkOrder,
+    team: TeamConfig | undefined,
+    to: string,
+  ): { team: TeamConfig; member: MemberConfig } | undefined {
+    const place = wo
+    if (to === 'next_on_duty') {
+      if (!team) return undefined
+      const next = this.router
+        .onDuty(team, place, this.clock.now())
+        .find((m) => !wo.participants.includes(ref(team.id, m.id)))
+      return next ? { team, member: next } : undefined
+    }
+    if (to === 'lead') {
+      const lead = team?.lead ? team.members.find((m) => m.id === team.lead) : undefined
+      return team && lead ? { team, member: lead } : undefined
+    }
+    const other = this.router.team(to.slice('team:'.length))
+    if (!other || !this.router.serves(other, place)) return undefined
+    // Another team (estate manager, community grid): its lead, else whoever is on duty there.
+    const member =
+      (other.lead ? other.members.find((m) => m.id === other.lead) : undefined) ??
+      this.router.onDuty(other, place, this.clock.now())[0]
+    return member ? { team: other, member } : undefined
+  }
+
+  // ───────────────────────────── notifications ─────────────────────────────
+
+  /** Queue one notification (inside the caller's transaction). */
+  private notify(
+    wo: WorkOrder,
+    team: TeamConfig,
+    member: MemberConfig,
+    purpose: NotificationPurpose,
+    n: number,
+  ): void {
+    const who = ref(team.id, member.id)
+    const key = `${wo.id}:${purpose}:${n}:${who}`
+    this.outbox.enqueue({
+      key,
+      work_order_id: wo.id,
+      member: who,
+      purpose,
+      channels: member.channels,
+      message: this.message(wo, team, member, purpose, n, key),
+    })
+  }
+
+  private message(
+    wo: WorkOrder,
+    team: TeamConfig,
+    member: MemberConfig,
+    purpose: NotificationPurpose,
+    n: number,
+    key: string,
+  ): Message {
+    const link = `${this.opts.linkBase()}/#/work-orders/${wo.id}`
+    const sev = SEVERITY_TEXT[wo.severity]
+    const prefix: Record<NotificationPurpose, string> = {
+      dispatch: '【智安工单】',
+      reminder: `【工单提醒 ${n}】`,
+      escalation: '【工单升级】',
+      closed: '【工单关闭】',
+    }
+    const place = [wo.estate, wo.building, wo.device_id].filter(Boolean).join(' / ')
+    const lines = [
+      `${wo.message.zh}`,
+      `级别:${sev.zh}  位置:${place}  班组:${team.name}  接收人:${member.name}`,
+      purpose === 'escalation'
+        ? `工单 ${minutes(this.clock.now() - wo.dispatched_at)} 分钟未接单,已升级,请立即处理。`
+        : '请尽快接单并前往现场。',
+      `${wo.title.en}: ${wo.message.en} (severity ${sev.en}, ${place})`,
+      purpose === 'escalation'
+        ? 'Not accepted in time: escalated to you. Please act now.'
+        : 'Please accept and go on site.',
+    ]
+    return {
+      key,
+      event: `work_order.${purpose === 'dispatch' ? 'dispatched' : purpose === 'escalation' ? 'escalated' : purpose}`,
+      title: `${prefix[purpose]}${wo.title.zh} ${wo.title.en}`,
+      lines,
+      link,
+      data: {
+        purpose,
+        recipient: { team: team.id, member: member.id, name: member.name },
+        work_order: {
+          id: wo.id,
+          status: wo.status,
+          team: wo.team,
+          alert_id: wo.alert_id,
+          alert_type: wo.alert_type,
+          severity: wo.severity,
+          estate: wo.estate,
+          building: wo.building,
+          device_id: wo.device_id,
+          title: wo.title,
+          message: wo.message,
+          opened_at: wo.opened_at,
+          dispatched_at: wo.dispatched_at,
+          sla: wo.sla,
+        },
+      },
+    }
+  }
+
+  /** A notification reached its end: it is part of the work order's life. */
+  private settled(d: Delivery, workOrderId: string): void {
+    const wo = this.store.get(workOrderId)
+    if (!wo) return
+    const note =
+      d.status === 'delivered'
+        ? `${d.purpose} 已送达 ${d.member} (${d.channel}) / delivered to ${d.member} via ${d.channel}`
+        : `${d.purpose} 发送失败 ${d.member} / delivery to ${d.member} failed: ${d.last_error}`
+    this.store.save(wo, [{ action: 'notified', actor: SYSTEM, note, at: this.clock.now() }])
+  }
+}

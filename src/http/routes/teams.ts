@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { Dispatcher } from '../../dispatch/dispatcher.ts'
+import { ID_PATTERN } from '../../mqtt/topics.ts'
+import type { Registry } from '../../registry/registry.ts'
+import { requireRole } from '../auth.ts'
+import { parseWith } from '../server.ts'
+
+/**
+ * Teams from the estate file, read-only: members (channel types only: URLs and secrets never leave
+ * the hub), who is on duty now (for an estate, `?estate=`), and the routing rules.
+ */
+export interface TeamHttp {
+  dispatch: Dispatcher
+  registry: Registry
+}
+
+const QUERY = z.strictObject({ estate: z.string().regex(ID_PATTERN).optional() })
+
+export async function teamRoutes(app: FastifyInstance, opts: TeamHttp): Promise<void> {
+  app.get('/api/teams', async (req) => {
+    const p = requireRole(req, 'admin', 'manager', 'crew', 'viewer')
+    const q = parseWith(QUERY, req.query ?? {})
+    const { router } = opts.dispatch
+    const below = p.scope === null ? undefined : opts.registry.subtree(p.scope)
+    const place = q.estate ? siteOf(opts.registry, q.estate) : undefined
+    const teams = router.config.teams.filter(
+      (t) => !below || !t.estates || t.estates.some((e) => below.has(e)) || t.estates.includes(p.scope!),
+    )
+    return teams.map((t) => ({
+      id: t.id,
+      name: t.name,
+      crew: t.crew ?? t.id,
+      estates: t.estates ?? null,
+      lead: t.lead ?? null,
+      timezone: t.timezone,
+      members: t.members.map((m) => ({
+        id: m.id,
+        name: m.name,
+        user: m.user ?? null,
+        channels: m.channels.map((c) => c.type),
+      })),
+      on_duty: place
+        ? router.serves(t, place)
+          ? router.onDuty(t, place, Date.now()).map((m) => m.id)
+          : []
+        : null,
+    }))
+  })
+
+  app.get('/api/routing', async (req) => {
+    requireRole(req, 'admin', 'manager')
+    return opts.dispatch.router.config.routing
+  })
+}
+
+function siteOf(registry: Registry, estate: string) {
+  const sites = registry.sites()
+  const byId = new Map(sites.map((s) => [s.id, s]))
+  const path: { street: string | null; community: string | null; estate: string | null; building: null } = {
+    street: null,
+    community: null,
+    estate,
+    building: null,
+  }
+  let node = byId.get(estate) as { parent?: string | null } | undefined
+  while (node?.parent) {
+    const parent = byId.get(node.parent) as { id: string; type: string; parent?: string | null } | undefined
+    if (parent?.type === 'community') path.community = parent.id
+    if (parent?.type === 'street') path.street = parent.id
+    node = parent
+  }
+  return path
+}

@@ -176,14 +176,24 @@ export class Realtime {
     const io = this.io
     if (!io || this.ctx.live.version === this.rollupVersion) return
     this.rollupVersion = this.ctx.live.version
-    for (const room of io.of('/').adapter.rooms.keys()) {
-      if (!room.startsWith('rollup:')) continue
+    const rooms = [...io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('rollup:'))
+    if (rooms.length === 0) return
+    // One pass over every device and alert, then cut per scope: a street wall screen and sixty
+    // estate managers cost one roll-up, not sixty-one.
+    const sites = this.ctx.live.rollup({ scope: null })
+    const parking = this.ctx.live.parking({ scope: null })
+    const at = Date.now()
+    for (const room of rooms) {
       const node = room.slice(7)
-      const scope = { scope: node === '*' ? null : node }
+      if (node === '*') {
+        io.to(room).emit('live:rollup', { at, sites, parking })
+        continue
+      }
+      const below = this.ctx.registry.subtree(node)
       io.to(room).emit('live:rollup', {
-        at: Date.now(),
-        sites: this.ctx.live.rollup(scope),
-        parking: this.ctx.live.parking(scope),
+        at,
+        sites: sites.filter((s) => below.has(s.id)),
+        parking: parking.filter((z) => below.has(z.estate)),
       })
     }
   }

@@ -20,6 +20,8 @@ export interface Silence {
   reason: string
   created_by: string
   created_at: number
+  /** A silence starting later is a maintenance window. */
+  starts_at: number
   ends_at: number
   ended_at: number | null
 }
@@ -65,7 +67,7 @@ export class Gating implements Gates {
     }
     const site = device?.site
     for (const s of this.silences) {
-      if (s.ends_at <= at || s.ended_at !== null) continue
+      if (s.ends_at <= at || s.starts_at > at || s.ended_at !== null) continue
       if (s.types && !s.types.includes(alert)) continue
       const hit = s.device_id
         ? s.device_id === device?.id
@@ -93,18 +95,21 @@ export class Gating implements Gates {
     types: string[] | null
     reason: string
     created_by: string
+    starts_at?: number | undefined
     ends_at: number
   }): Silence {
+    const now = this.now()
     const silence: Silence = {
       id: `si_${crypto.randomBytes(6).toString('hex')}`,
       ...input,
-      created_at: this.now(),
+      starts_at: input.starts_at ?? now,
+      created_at: now,
       ended_at: null,
     }
     this.db
       .prepare(
-        `INSERT INTO silences (id, device_id, site_id, types, reason, created_by, created_at, ends_at, ended_at)
-         VALUES (@id, @device_id, @site_id, @types, @reason, @created_by, @created_at, @ends_at, NULL)`,
+        `INSERT INTO silences (id, device_id, site_id, types, reason, created_by, created_at, starts_at, ends_at, ended_at)
+         VALUES (@id, @device_id, @site_id, @types, @reason, @created_by, @created_at, @starts_at, @ends_at, NULL)`,
       )
       .run({ ...silence, types: silence.types ? JSON.stringify(silence.types) : null })
     this.silences.push(silence)

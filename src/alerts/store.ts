@@ -73,6 +73,8 @@ export const ALERT_MIGRATIONS = [
      since INTEGER NOT NULL,
      until INTEGER
    );`,
+  // A silence that starts later is a maintenance window.
+  'ALTER TABLE silences ADD COLUMN starts_at INTEGER NOT NULL DEFAULT 0;',
 ] as const
 
 interface AlertRow {

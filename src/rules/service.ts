@@ -114,7 +114,12 @@ export class RuleService {
       ),
       bus.on(
         'device_removed',
-        guard('device_removed', ({ id }) => engine.removeDevice(id)),
+        guard('device_removed', ({ id }) => {
+          engine.removeDevice(id)
+          // Rare (a person removed the device): forget its rule state at once.
+          db.prepare('DELETE FROM rule_devices WHERE device_id = ?').run(id)
+          db.prepare('DELETE FROM rule_triggers WHERE subject = ?').run(id)
+        }),
       ),
       bus.on(
         'alert',

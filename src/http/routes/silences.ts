@@ -25,6 +25,8 @@ const SILENCE_BODY = z
     device: id.optional(),
     site: id.optional(),
     types: z.array(z.string().max(100)).min(1).max(100).optional(),
+    /** Start later (epoch ms): a maintenance window. `duration` counts from the start. */
+    from: z.number().int().min(0).optional(),
     duration: duration.optional(),
     until: z.number().int().min(0).optional(),
     reason: z.string().trim().min(1).max(500),
@@ -78,8 +80,9 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
       if (catalog && !catalog.has(t)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT_TYPE', t)
     }
     const now = Date.now()
-    const endsAt = body.until ?? now + body.duration!
-    if (endsAt <= now) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: must be in the future')
+    const startsAt = Math.max(now, body.from ?? now)
+    const endsAt = body.until ?? startsAt + body.duration!
+    if (endsAt <= startsAt) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: must be after the start')
     if (endsAt - now > MAX_SILENCE_MS)
       throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: at most 30 days ahead')
     const silence = gating.addSilence({
@@ -88,6 +91,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
       types: body.types ?? null,
       reason: body.reason,
       created_by: p.username,
+      starts_at: startsAt,
       ends_at: endsAt,
     })
     return reply.status(201).send(silence)

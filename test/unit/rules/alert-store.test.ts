@@ -137,7 +137,7 @@ describe('silences', () => {
   it('cover a device or a site node, for some or all types, until they end or are deleted', () => {
     const { gating } = setup()
     const fp = device('fp1', 'fire_passage')
-    const now = Date.now()
+    const now = Date.now() + 1000 // a moment after the silences start
     const s1 = gating.addSilence({
       device_id: 'fp1',
       site_id: null,
@@ -161,5 +161,23 @@ describe('silences', () => {
     gating.endSilence(s2.id)
     expect(gating.suppression(fp, 'e1', 'fire_passage.occupied', now)).toBeUndefined()
     expect(() => gating.endSilence(s2.id)).toThrow(/unknown or ended silence/)
+  })
+
+  it('can start later: a maintenance window suppresses only between its start and end', () => {
+    const { gating } = setup()
+    const fp = device('fp1', 'fire_passage')
+    const now = Date.now()
+    const w = gating.addSilence({
+      device_id: null,
+      site_id: 'e1',
+      types: null,
+      reason: '周三例行维保',
+      created_by: 'wang',
+      starts_at: now + 3_600_000,
+      ends_at: now + 7_200_000,
+    })
+    expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now)).toBeUndefined()
+    expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now + 3_600_000)).toBe(`silence:${w.id}`)
+    expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now + 7_200_000)).toBeUndefined()
   })
 })

@@ -154,4 +154,34 @@ describe('dashboard in a real browser', () => {
     await manager.context.close()
     await officer.context.close()
   })
+
+  it('re-syncs open alerts over HTTP after a reconnect socket.io could not recover', async () => {
+    const { page, context } = await session(browser, { width: 1366, height: 768 })
+    await logIn(page, hub.httpUrl, 'street_admin', USERS.street_admin)
+    const conn = page.locator('[data-test=connection]')
+    await expect.poll(() => conn.getAttribute('data-resyncs')).toBe('1')
+    const io = hub.hub.realtime.io!
+    // The network goes away for longer than the recovery window: refuse new transports, drop the
+    // connection and forget its session, as 2 minutes of outage would.
+    const allow = io.engine.opts.allowRequest
+    io.engine.opts.allowRequest = (_req, callback) => callback('outage', false)
+    for (const s of io.of('/').sockets.values()) s.conn.close()
+    await page.waitForSelector('[data-test=connection].down')
+    ;(io.of('/').adapter as unknown as { sessions: Map<string, unknown> }).sessions.clear()
+
+    // Meanwhile a lift in e2 moves unintendedly: an alert no socket session is left to replay.
+    const lift = await connectDevice(hub.mqttUrl, 'e2_lift1')
+    await lift.publishAsync('zhian/elevator/e2_lift1/state', JSON.stringify({ fault_code: 5 }), { qos: 1 })
+    await expect.poll(() => hub.hub.alerts.openAlerts().some((a) => a.device_id === 'e2_lift1')).toBe(true)
+    expect(await page.locator('tr.alert-row[data-alert]').count()).toBe(
+      hub.hub.alerts.openAlerts().filter((a) => a.device_id !== 'e2_lift1').length,
+    )
+
+    io.engine.opts.allowRequest = allow
+    await page.waitForSelector('[data-test=connection].up', { timeout: 15_000 })
+    await expect.poll(() => conn.getAttribute('data-resyncs')).toBe('2')
+    const id = hub.hub.alerts.openAlerts().find((a) => a.device_id === 'e2_lift1')!.id
+    await page.locator(`tr.alert-row[data-alert="${id}"]`).waitFor({ timeout: 2000 })
+    await context.close()
+  })
 })

@@ -121,6 +121,10 @@ export class Outbox {
 
   start(): void {
     this.running = true
+    // A restart is a good moment to retry: do not sit out a long backoff from before the stop.
+    this.opts.db
+      .prepare("UPDATE outbox SET next_at = ? WHERE status = 'pending' AND next_at > ?")
+      .run(this.opts.clock.now(), this.opts.clock.now())
     this.schedule()
   }
 

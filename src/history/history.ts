@@ -3,6 +3,7 @@ import { type HistoryConfig, JOURNAL_DEFAULTS, type JournalConfig } from '../con
 import { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { Journal } from '../journal/journal.ts'
+import type { RuleSignal } from '../rules/engine.ts'
 import type { Logger } from '../util/logger.ts'
 import { InfluxV1Writer } from './influx-v1.ts'
 import { InfluxV2Writer } from './influx-v2.ts'
@@ -26,12 +27,44 @@ export interface HistoryContext {
   bus: Bus
   metrics: Metrics
   log: Logger
-  /** The backlog crossed 80 % of its limit (level 'filling') or dropped records ('dropping'); called once per episode. */
-  onBacklogWarning?: (info: {
-    level: 'filling' | 'dropping'
-    backlogBytes: number
-    limitBytes: number
-  }) => void
+  /**
+   * The backlog crossed 80 % of its limit ('filling', once per episode), records were dropped at the
+   * limit ('dropping'), or it fell back under 50 % after a warning ('cleared').
+   */
+  onBacklogWarning?: (info: BacklogWarning) => void
+}
+
+export interface BacklogWarning {
+  level: 'filling' | 'dropping' | 'cleared'
+  backlogBytes: number
+  limitBytes: number
+}
+
+/** The hub's own `hub.history_backlog` warning alert, as a signal for the alert store. */
+export function backlogAlert(w: BacklogWarning, at: number): RuleSignal {
+  const mb = (n: number) => `${Math.round(n / 1024 ** 2)} MB`
+  const dropping = w.level === 'dropping'
+  return {
+    op: w.level === 'cleared' ? 'clear' : 'raise',
+    alert: 'hub.history_backlog',
+    kind: 'hub',
+    subject: 'hub',
+    device: undefined,
+    // The hub is above every estate: only a global scope sees this alert.
+    site: { street: undefined, community: undefined, estate: null as unknown as string, building: undefined },
+    severity: 'warning',
+    latched: false,
+    crew: 'property_duty',
+    title: { zh: '历史数据积压', en: 'History backlog filling up' },
+    message: {
+      zh: `InfluxDB 未能及时写入,待写数据 ${mb(w.backlogBytes)} / 上限 ${mb(w.limitBytes)}${dropping ? ',最早的数据已被丢弃' : ''}`,
+      en: `InfluxDB is not keeping up: ${mb(w.backlogBytes)} of ${mb(w.limitBytes)} waiting${dropping ? '; the oldest records were dropped' : ''}`,
+    },
+    values: { backlog_bytes: w.backlogBytes, limit_bytes: w.limitBytes, dropping },
+    at,
+    suppressed: null,
+    retrigger: dropping,
+  }
 }
 
 const WARN_AT = 0.8
@@ -195,6 +228,7 @@ export class History {
     } else if (this.warned && bytes < this.limit * CLEAR_AT) {
       this.warned = false
       this.ctx.log.info({ backlogBytes: bytes }, 'history backlog is draining normally again')
+      this.ctx.onBacklogWarning?.({ level: 'cleared', backlogBytes: bytes, limitBytes: this.limit })
     }
   }
 }

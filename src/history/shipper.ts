@@ -52,6 +52,14 @@ export class Shipper {
 
   private async run(): Promise<void> {
     const { journal, batchSize, intervalMs } = this.options
+    if (!this.options.writer) {
+      // History off: the journal only makes PUBACKs durable; committed records need no reading.
+      while (!this.stopped) {
+        journal.ack(journal.committedEnd())
+        await journal.waitForData(1000)
+      }
+      return
+    }
     let lastWrite = 0
     while (!this.stopped) {
       const lines: string[] = []

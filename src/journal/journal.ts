@@ -72,6 +72,7 @@ export class Journal {
   private readFh: { id: number; fh: FileHandle } | undefined
   private cursorWrite: Promise<void> = Promise.resolve()
   private cursorDirty = false
+  private cursorTimer: NodeJS.Timeout | undefined
   private waiters: (() => void)[] = []
   private closed = false
   private idle: (() => void) | undefined
@@ -116,6 +117,8 @@ export class Journal {
     if (this.open && !this.writing) await this.flush()
     if (this.writing) await new Promise<void>((resolve) => (this.idle = resolve))
     this.closed = true
+    clearTimeout(this.cursorTimer)
+    this.cursorTimer = undefined
     await this.cursorWrite
     if (this.cursorDirty) await this.writeCursor()
     await this.active?.fh.close()
@@ -181,7 +184,8 @@ export class Journal {
         this.readPos = { segment: next, offset: 0 }
         continue
       }
-      const want = Math.min(available, maxBytes)
+      // Records are ~100–400 bytes: do not read megabytes to return a few thousand of them.
+      const want = Math.min(available, maxBytes, Math.max(64 * 1024, maxRecords * 512))
       const buf = Buffer.allocUnsafe(want)
       const fh = await this.readHandle(segment)
       if (!fh) {
@@ -196,7 +200,7 @@ export class Journal {
         if (++count >= maxRecords) break
       }
       if (cut === -1) {
-        if (want < available) return this.read(maxRecords, maxBytes * 2)
+        if (want < available) return this.read(maxRecords, want * 2)
         // A torn tail left by a crash in an older run (never acknowledged to anyone): skip it.
         this.readPos = { segment: next ?? segment + 1, offset: 0 }
         continue
@@ -205,6 +209,12 @@ export class Journal {
       this.readPos = { segment, offset: offset + cut + 1 }
       return { lines, end: { ...this.readPos } }
     }
+  }
+
+  /** Everything committed so far ends here (a consumer that discards acknowledges up to it). */
+  committedEnd(): Position {
+    const id = this.active?.id ?? this.cursor.segment
+    return { segment: id, offset: this.segments.get(id) ?? 0 }
   }
 
   /** Read again from the acknowledged cursor (after a consumer failure). */
@@ -375,7 +385,11 @@ export class Journal {
   private persistCursor(): void {
     if (this.closed) return
     this.cursorDirty = true
-    this.cursorWrite = this.cursorWrite.then(() => (this.cursorDirty ? this.writeCursor() : undefined))
+    // At most every 200 ms: a stale cursor only means records are shipped again.
+    this.cursorTimer ??= setTimeout(() => {
+      this.cursorTimer = undefined
+      this.cursorWrite = this.cursorWrite.then(() => (this.cursorDirty ? this.writeCursor() : undefined))
+    }, 200)
   }
 
   private async writeCursor(): Promise<void> {

@@ -52,6 +52,10 @@ describe('history: the on-disk backlog is bounded', () => {
     const backlog = await metric(hub, 'zhian_history_backlog_bytes')
     expect(backlog).toBeLessThanOrEqual(limit + limit / 8)
     expect(backlog).toBeGreaterThan(limit / 2)
+    // The hub's own warning alert, in the alert store like any other.
+    const warning = hub.alerts.openFor('hub', 'hub.history_backlog')
+    expect(warning).toMatchObject({ kind: 'hub', severity: 'warning', status: 'active', estate: null })
+    expect(warning!.values).toMatchObject({ limit_bytes: limit, dropping: true })
     await influx.start()
     await until(
       async () =>
@@ -61,6 +65,7 @@ describe('history: the on-disk backlog is bounded', () => {
       20_000,
     )
     await until(() => hub.history.journal!.backlogBytes() === 0, 'backlog drained', 10_000)
+    expect(hub.alerts.openFor('hub', 'hub.history_backlog')).toBeUndefined()
     const rows = await influx.rows('SELECT "seq" FROM manhole', db)
     const seqs = rows.map((r) => Number(r.seq))
     // The newest are all there, contiguous up to the last one; the oldest were dropped.

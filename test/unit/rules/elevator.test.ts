@@ -361,3 +361,51 @@ describe('elevator.offline', () => {
     expect(r.clears('elevator.offline')).toHaveLength(1)
   })
 })
+
+describe('GB/T 24476-2017 code mapping', () => {
+  const MAP: [number, string][] = [
+    [1, 'elevator.safety_circuit_open'],
+    [2, 'elevator.door_fault'],
+    [3, 'elevator.door_fault'],
+    [4, 'elevator.stopped_outside_zone'],
+    [5, 'elevator.moving_door_open'],
+    [6, 'elevator.restart_blocked'],
+    [7, 'elevator.restart_blocked'],
+    [8, 'elevator.restart_blocked'],
+    [41, 'elevator.power_loss'],
+    [42, 'elevator.mode_change'],
+    [43, 'elevator.mode_change'],
+    [44, 'elevator.mode_change'],
+    [45, 'elevator.mode_change'],
+    [46, 'elevator.mode_change'],
+    [47, 'elevator.mode_change'],
+    [90, 'elevator.alarm_button'],
+  ]
+
+  it('raises the mapped alert, and only that one, for every code sent as a fault event', () => {
+    for (const [code, alert] of MAP) {
+      const { r, l } = started()
+      r.event(l, 'fault', { code, active: true })
+      expect(
+        r.signals.map((s) => s.alert),
+        `code ${code}`,
+      ).toEqual([alert])
+    }
+  })
+
+  it('raises the same alerts for codes reported in the state’s fault_code', () => {
+    for (const [code, alert] of MAP) {
+      const { r, l } = started()
+      r.send(l, { fault_code: code })
+      expect(r.raises(alert).length, `code ${code}`).toBe(1)
+    }
+  })
+
+  it('ends a mode with code 40 (back to normal service)', () => {
+    const { r, l } = started()
+    r.event(l, 'fault', { code: 45, active: true })
+    r.event(l, 'fault', { code: 40, active: true })
+    expect(r.clears('elevator.mode_change')).toHaveLength(1)
+    expect(r.engine.stateOf('lift1')?.service_mode).toBe('normal')
+  })
+})

@@ -88,6 +88,11 @@ export class SimulatedDevice {
     return this.intervalMs / 1000
   }
 
+  /** The heartbeat interval in wall-clock seconds (what the hub observes at speed N), announced in `info`. */
+  get wallInterval_s(): number {
+    return Math.max(1, Math.round(this.intervalMs / 1000 / this.options.clock.speed))
+  }
+
   attach(link: Link): void {
     this.link = link
   }
@@ -115,7 +120,7 @@ export class SimulatedDevice {
   /** The link (re)connected: announce, describe, and report everything once. */
   connected(): void {
     this.send('availability', 'online', { qos: 1, retain: true })
-    const info = { ...this.behaviour.info, interval_s: this.interval_s }
+    const info = { ...this.behaviour.info, interval_s: this.wallInterval_s }
     this.send('info', JSON.stringify(info), { qos: 1, retain: true })
     this.publishFull()
   }

@@ -1,5 +1,6 @@
-import type { KindId } from '../devices/index.ts'
+import { KIND_IDS, KINDS, type KindDefinition, type KindId } from '../devices/index.ts'
 import type { DeviceEntry, EstateFile, SiteNode } from '../src/config/estate-file.ts'
+import { parseDuration } from './time.ts'
 
 /**
  * Scaled estates for load and scale runs: the base estate (if any) plus synthesised devices, in
@@ -113,4 +114,42 @@ function addCommunity(estate: EstateFile): SiteNode {
   const community: SiteNode = { id: 'sim_community', type: 'community', name: '模拟社区', children: [] }
   estate.sites.push({ id: 'sim_street', type: 'street', name: '模拟街道', children: [community] })
   return community
+}
+
+/**
+ * Rules on the simulated clock: with the simulators at speed N, the hub's hold times, quiet times and
+ * windows (every duration parameter of every alert in devices/) divided by N, written as estate
+ * overrides for every estate of the file. A hub loaded with this file judges a ×N simulation as it
+ * would judge real time. (Offline detection follows by itself: simulated devices announce their
+ * wall-clock heartbeat interval in `info.interval_s`.)
+ */
+export function compressRules(estate: EstateFile, speed: number): EstateFile {
+  if (!(speed > 0)) throw new Error('speed must be > 0')
+  const out = structuredClone(estate)
+  const scaled: Record<string, Record<string, string>> = {}
+  for (const kind of KIND_IDS) {
+    const alerts = (KINDS[kind] as KindDefinition).alerts ?? {}
+    for (const [type, def] of Object.entries(alerts)) {
+      const params: Record<string, string> = {}
+      for (const [name, spec] of Object.entries(def.params ?? {})) {
+        if (spec.type === 'duration')
+          params[name] = `${Math.max(1, Math.round(parseDuration(spec.default) / speed))}ms`
+      }
+      if (Object.keys(params).length > 0) scaled[`${kind}.${type}`] = params
+    }
+  }
+  const estates: string[] = []
+  const walk = (nodes: SiteNode[]) => {
+    for (const n of nodes) {
+      if (n.type === 'estate') estates.push(n.id)
+      walk(n.children ?? [])
+    }
+  }
+  walk(out.sites)
+  for (const id of estates) {
+    const mine = out.overrides[id] ?? {}
+    out.overrides[id] = mine
+    for (const [alert, params] of Object.entries(scaled)) mine[alert] = { ...params, ...(mine[alert] ?? {}) }
+  }
+  return out
 }

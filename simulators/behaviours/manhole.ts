@@ -61,7 +61,7 @@ export function manholeBehaviour(ctx: BehaviourContext<'manhole'>): Behaviour {
 
   const nextVehicle = () => {
     const h = hourOfDay(clock.now())
-    const mean = h >= 6 && h < 22 ? 12 * 60_000 : 90 * 60_000
+    const mean = h >= 6 && h < 22 ? 45 * 60_000 : 180 * 60_000
     traffic = clock.after(rng.exp(mean), () => {
       if (held === null) rollOver()
       nextVehicle()

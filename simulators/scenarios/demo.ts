@@ -20,6 +20,7 @@ export const demo: Scenario = {
   expect: [
     'manhole.cover_open',
     'manhole.low_battery',
+    'manhole.water_rising',
     'manhole.water_high',
     'manhole.cover_loose',
     'elevator.trapped',

@@ -11,7 +11,7 @@ export const flood: Scenario = {
   duration: '60m',
   seed: 4,
   faultRate: 0,
-  expect: ['manhole.water_high'],
+  expect: ['manhole.water_rising', 'manhole.water_high'],
   exact: true,
   steps: [
     {

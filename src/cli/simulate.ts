@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateEstate } from '../../simulators/estate-gen.ts'
+import { compressRules, generateEstate } from '../../simulators/estate-gen.ts'
 import { Fleet } from '../../simulators/fleet.ts'
 import { runLoad } from '../../simulators/loadgen.ts'
 import {
@@ -27,6 +27,7 @@ export const SIMULATE_USAGE = `zhian simulate — devices without hardware
                  [--ts] [--no-seq] [--connect-rate N] [--malformed] [--quiet]
   zhian simulate --dry-run [--scenario NAME] [--duration 10m]    print the timeline as JSON lines, no broker
   zhian simulate --generate-estate N [--estate BASE] > big.yaml  a scaled estate file (BASE + synthesised devices)
+  zhian simulate --rules-speed N [--generate-estate M] > x.yaml  the estate with every rule duration ÷ N (for --speed N)
   zhian simulate --load --publishers N [--qos 0|1] [--inflight K] [--duration 10s] [--url …]
                                                                  closed-loop load generator, JSON report on stdout
   zhian simulate --list                                          list the scenarios
@@ -55,6 +56,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
       quiet: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       'generate-estate': { type: 'string' },
+      'rules-speed': { type: 'string' },
       load: { type: 'boolean' },
       publishers: { type: 'string' },
       inflight: { type: 'string' },
@@ -83,10 +85,13 @@ export async function simulateCommand(args: string[]): Promise<number> {
     return 0
   }
 
-  if (values['generate-estate'] !== undefined) {
-    const total = num('generate-estate', values['generate-estate'])!
+  if (values['generate-estate'] !== undefined || values['rules-speed'] !== undefined) {
     const base = loadEstateFile(estatePath(values.estate ?? DEFAULT_ESTATE))
-    process.stdout.write(serializeEstate(generateEstate(Math.floor(total), base)))
+    const total = num('generate-estate', values['generate-estate'], base.devices.length)!
+    let estate = generateEstate(Math.floor(total), base)
+    const rulesSpeed = num('rules-speed', values['rules-speed'])
+    if (rulesSpeed) estate = compressRules(estate, rulesSpeed)
+    process.stdout.write(serializeEstate(estate))
     return 0
   }
 

@@ -297,6 +297,37 @@ export class RuleEngine {
     else this.evaluate(sub, at)
   }
 
+  /**
+   * Reconcile with the alert store after a restart: an alert the store holds open and raised is
+   * raised here too — even if the last rule-state flush missed it (a crash within a second) — so its
+   * clear is not lost. Re-evaluated at once: a condition that is gone clears after its quiet time.
+   */
+  adopt(subject: string, alert: string): void {
+    const sub = this.subjects.get(subject) ?? this.zones.get(subject)
+    if (!sub) return
+    const a = sub.offline?.entry.id === alert ? sub.offline : sub.alerts.find((x) => x.entry.id === alert)
+    if (!a || a.raised) return
+    const at = this.clock.now()
+    const t = a.triggers[0]!
+    this.disarm(t)
+    t.phase = RAISED
+    t.since = at
+    t.mark = at
+    a.raised = true
+    this.touch(t)
+    if (a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, true)
+    if (a === sub.offline) {
+      this.clock.clearTimer(sub.offlineTimer)
+      sub.offlineTimer = undefined
+      return
+    }
+    this.rearm(t)
+    sub.ctx.input = undefined
+    sub.ctx.event = undefined
+    if (sub.agg) this.evaluateZone(sub, at)
+    else this.evaluate(sub, at)
+  }
+
   // ───────────────────────── outputs ─────────────────────────
 
   /** Parking (or any zone-counted) occupancy per estate and zone. */

@@ -131,6 +131,9 @@ export class RuleService {
       ),
     )
     engine.start(this.opts.registry.list(), this.load())
+    for (const alert of this.opts.alerts.openAlerts()) {
+      if (alert.condition === 'raised') engine.adopt(alert.subject, alert.type)
+    }
     const flushMs = this.opts.flushMs ?? 1000
     this.flushTimer = setInterval(() => this.flush(), flushMs)
     this.flushTimer.unref()

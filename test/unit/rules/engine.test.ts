@@ -310,6 +310,31 @@ describe('rule state survives a restart', () => {
     expect(after.clears('fire_passage.blocked')).toHaveLength(1)
   })
 
+  it('adopts an alert the store holds open but the rule state missed (crash before a flush), and clears it', () => {
+    const fp = device('fp1', 'fire_passage')
+    const r = rig({ devices: [fp] })
+    r.send(fp, { occupied: false })
+    r.engine.adopt('fp1', 'fire_passage.blocked')
+    r.engine.adopt('fp1', 'fire_passage.occupied')
+    expect(r.raises('fire_passage.blocked')).toHaveLength(0)
+    r.advance(MIN)
+    expect(r.clears('fire_passage.blocked')).toHaveLength(1)
+    expect(r.clears('fire_passage.occupied')).toHaveLength(1)
+  })
+
+  it('keeps an adopted alert raised while its condition still holds', () => {
+    const fp = device('fp1', 'fire_passage')
+    const r = rig({ devices: [fp] })
+    r.send(fp, { occupied: true })
+    r.engine.adopt('fp1', 'fire_passage.blocked')
+    r.advance(H)
+    expect(r.raises('fire_passage.blocked')).toHaveLength(0)
+    expect(r.clears('fire_passage.blocked')).toHaveLength(0)
+    r.send(fp, { occupied: false })
+    r.advance(MIN)
+    expect(r.clears('fire_passage.blocked')).toHaveLength(1)
+  })
+
   it('only reports what changed since the last snapshot, and nothing for idle devices', () => {
     const fp = device('fp1', 'fire_passage')
     const r = rig({ devices: [fp] })

@@ -1,3 +1,5 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
 import { startInflux, type TestInflux } from '../../helpers/influx.ts'
@@ -50,6 +52,44 @@ describe('history: every acknowledged QoS 1 reading reaches InfluxDB exactly onc
     const first = await influx.rows(`SELECT "seq" FROM "elevator" WHERE seq = 0`, db)
     expect(Math.floor(Number(first[0]!.time) / 1e6)).toBe(ts)
     expect(hub.metrics.registry.getSingleMetric('zhian_history_points_written_total')).toBeDefined()
+  })
+
+  it('keeps PUBACKs in arrival order when refused messages (no journal wait) are pipelined between valid ones', async () => {
+    const db = 'ack_order'
+    const { mqttUrl } = await buildHub({
+      config: { history: influx.history(db), journal: { commitDelayMs: 5 } },
+    })
+    const lift = await connectDevice(mqttUrl, 'lift2')
+    const acked: number[] = []
+    const sent: Promise<void>[] = []
+    for (let i = 0; i < 300; i++) {
+      // Every third one is refused by ingest (out of range) and would be acknowledged at once.
+      const body = i % 3 === 2 ? JSON.stringify({ floor: 9999 }) : JSON.stringify({ floor: i % 18, seq: i })
+      sent.push(
+        new Promise((resolve, reject) =>
+          lift.publish('zhian/elevator/lift2/state', body, { qos: 1 }, (err) => {
+            if (err) reject(err)
+            acked.push(i)
+            resolve()
+          }),
+        ),
+      )
+    }
+    await Promise.all(sent)
+    expect(acked).toEqual([...Array(300).keys()])
+    await until(async () => (await count(db, 'elevator', 'seq')) >= 200, 'valid points', 10_000)
+    expect(await count(db, 'elevator', 'seq')).toBe(200)
+  })
+
+  it('runs without InfluxDB configured: no journal, PUBACKs and bus events as before', async () => {
+    const { mqttUrl, hub, dataDir } = await buildHub()
+    expect(hub.history.journal).toBeUndefined()
+    const seen: number[] = []
+    hub.bus.on('reading', (r) => seen.push(r.seq!))
+    const lift = await connectDevice(mqttUrl, 'lift1')
+    await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ floor: 2, seq: 7 }), { qos: 1 })
+    expect(seen).toEqual([7])
+    expect(fs.existsSync(path.join(dataDir, 'journal'))).toBe(false)
   })
 
   it('stores tags from the site tree and typed fields derived from the device kinds', async () => {

@@ -23,6 +23,7 @@ export class Auth {
   readonly sessions: Sessions
   readonly limiter = new LoginLimiter()
   private purge: NodeJS.Timeout | undefined
+  private readonly revoked = new Set<(token: string) => void>()
 
   constructor(
     private readonly db: Db,
@@ -46,6 +47,17 @@ export class Auth {
 
   stop(): void {
     clearInterval(this.purge)
+  }
+
+  /** End a session (logout); live connections made with it are told to go (see Realtime). */
+  revoke(token: string): void {
+    this.sessions.revoke(token)
+    for (const listener of this.revoked) listener(token)
+  }
+
+  onRevoke(listener: (token: string) => void): () => void {
+    this.revoked.add(listener)
+    return () => this.revoked.delete(listener)
   }
 
   credentialsOf(headers: IncomingHttpHeaders): Credentials | undefined {

@@ -71,6 +71,8 @@ const GRACE_MS = 60_000
 export class LiveState {
   private readonly state = new Map<string, DeviceState>()
   private readonly alerts = new Map<string, Alert>()
+  /** Open alert ids per device, so a device's view does not scan every alert. */
+  private readonly byDevice = new Map<string, Set<string>>()
   private readonly dirty = new Set<string>()
   private readonly off: (() => void)[] = []
   /** Bumped on every change that can move a roll-up count. */
@@ -243,8 +245,16 @@ export class LiveState {
 
   private track(alert: Alert, bump = true): void {
     const before = this.alerts.get(alert.id)
+    if (before?.device_id) this.byDevice.get(before.device_id)?.delete(alert.id)
     if (alert.status === 'resolved') this.alerts.delete(alert.id)
-    else this.alerts.set(alert.id, alert)
+    else {
+      this.alerts.set(alert.id, alert)
+      if (alert.device_id) {
+        const ids = this.byDevice.get(alert.device_id) ?? new Set<string>()
+        ids.add(alert.id)
+        this.byDevice.set(alert.device_id, ids)
+      }
+    }
     if (bump) this.version++
     for (const id of [before?.device_id, alert.device_id]) if (id) this.dirty.add(id)
   }
@@ -283,8 +293,9 @@ export class LiveState {
     const s = this.state.get(d.id)
     let open = 0
     let worst: Severity | null = null
-    for (const a of this.alerts.values()) {
-      if (a.device_id !== d.id) continue
+    for (const id of this.byDevice.get(d.id) ?? []) {
+      const a = this.alerts.get(id)
+      if (!a) continue
       open++
       if (worst === null || SEVERITIES.indexOf(a.severity) < SEVERITIES.indexOf(worst)) worst = a.severity
     }

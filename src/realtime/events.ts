@@ -28,6 +28,8 @@ export interface ClientToServerEvents {
 
 export interface SocketData {
   principal: Principal
+  /** The credential the socket authenticated with (memory only), re-checked while it stays connected. */
+  token: string
 }
 
 /** Error `data` on a refused handshake (`connect_error`). */

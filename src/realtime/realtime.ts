@@ -32,6 +32,8 @@ export interface RealtimeContext {
 
 /** A socket whose outgoing buffer holds this many packets is not reading: drop it (it recovers or re-syncs). */
 const STALLED_PACKETS = 2000
+/** Sessions ended by the CLI (passwd, remove) or by expiry close their sockets within this time. */
+const RECHECK_MS = 30_000
 /** How long a dropped dashboard can come back and get what it missed (connection-state recovery). */
 const RECOVERY_MS = 2 * 60_000
 
@@ -63,18 +65,26 @@ export class Realtime {
     })
     this.io = io
     io.use((socket, next) => {
-      const principal = this.authenticate(socket)
-      if (!principal) return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
-      socket.data.principal = principal
+      const auth = this.authenticate(socket)
+      if (!auth) return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
+      socket.data.principal = auth.principal
+      socket.data.token = auth.token
       next()
     })
     io.on('connection', (socket) => this.onConnection(socket))
     for (const a of this.ctx.live.openAlerts({ scope: null })) this.teams.set(a.id, a.assigned_team ?? a.crew)
-    this.off.push(this.ctx.bus.on('alert', (change) => this.onAlert(change)))
+    this.off.push(
+      this.ctx.bus.on('alert', (change) => this.onAlert(change)),
+      // Logout closes the sockets of that session at once.
+      this.ctx.auth.onRevoke((token) => {
+        for (const s of io.of('/').sockets.values()) if (s.data.token === token) s.disconnect(true)
+      }),
+    )
     this.timers = [
       setInterval(() => this.flushDevices(), LIVE_INTERVAL_MS),
       setInterval(() => this.flushRollups(), ROLLUP_INTERVAL_MS),
       setInterval(() => this.dropStalled(), 5000),
+      setInterval(() => this.recheck(), RECHECK_MS),
     ]
     for (const t of this.timers) t.unref()
   }
@@ -90,14 +100,28 @@ export class Realtime {
     io.engine.close()
   }
 
-  private authenticate(socket: Client): Principal | undefined {
+  private authenticate(socket: Client): { principal: Principal; token: string } | undefined {
     const given = (socket.handshake.auth as { token?: unknown } | undefined)?.token
-    if (typeof given === 'string' && given) return this.ctx.auth.principalOfToken(given)
-    const credentials = this.ctx.auth.credentialsOf(socket.request.headers)
-    if (!credentials) return undefined
-    // A cookie rides along with any page's WebSocket: only our own origin may use it.
-    if (credentials.via === 'cookie' && crossSite(socket.request)) return undefined
-    return this.ctx.auth.principalOfToken(credentials.token)
+    let token: string | undefined
+    if (typeof given === 'string' && given) token = given
+    else {
+      const credentials = this.ctx.auth.credentialsOf(socket.request.headers)
+      // A cookie rides along with any page's WebSocket: only our own origin may use it.
+      if (credentials?.via === 'cookie' && crossSite(socket.request)) return undefined
+      token = credentials?.token
+    }
+    const principal = this.ctx.auth.principalOfToken(token)
+    return principal && token ? { principal, token } : undefined
+  }
+
+  /** Drop sockets whose session ended, or whose user's role or scope changed (they reconnect with the new one). */
+  private recheck(): void {
+    for (const s of this.io?.of('/').sockets.values() ?? []) {
+      const now = this.ctx.auth.principalOfToken(s.data.token)
+      const was = s.data.principal
+      if (!now || now.role !== was.role || now.scope !== was.scope || now.team !== was.team)
+        s.disconnect(true)
+    }
   }
 
   private onConnection(socket: Client): void {

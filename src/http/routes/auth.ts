@@ -41,7 +41,7 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
 
   app.post('/api/auth/logout', async (req, reply) => {
     const credentials = auth.credentialsOf(req.headers)
-    if (credentials) auth.sessions.revoke(credentials.token)
+    if (credentials) auth.revoke(credentials.token)
     setCookie(req, reply, '', 0)
     return reply.status(204).send()
   })

@@ -62,8 +62,14 @@ export function connect(user: Principal): void {
   s.on('connect', () => {
     store.connected = true
   })
-  s.on('disconnect', () => {
+  s.on('disconnect', (reason) => {
     store.connected = false
+    // The hub closed it: session ended (→ login form via the 401) or role/scope changed (→ reconnect).
+    if (reason === 'io server disconnect')
+      void api.me().then(
+        () => s.connect(),
+        () => {},
+      )
   })
   s.on('connect_error', () => {
     store.connected = false

@@ -77,7 +77,7 @@ describe('zhian user … and the first admin', () => {
     await expect(
       zhian(hub.dataDir, 'user', 'add', 'x2', '--role', 'viewer', '--scope', 'nowhere'),
     ).rejects.toThrow(/ZHIAN_ERR_UNKNOWN_SITE/)
-  })
+  }, 90_000)
 
   it('zhian start prints a random admin password once; ZHIAN_ADMIN_PASSWORD sets it instead', async () => {
     const dataDir = tempDir()
@@ -96,5 +96,5 @@ describe('zhian user … and the first admin', () => {
     expect(fixed.out()).not.toContain('dashboard login')
     const fixedPort = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(fixed.out())?.[1]
     expect((await login(`http://127.0.0.1:${fixedPort}`, 'admin', 'wall-screen-pass')).status).toBe(200)
-  })
+  }, 90_000)
 })

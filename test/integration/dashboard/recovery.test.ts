@@ -36,8 +36,9 @@ describe('socket.io reconnects', () => {
     expect((socket as unknown as { recovered: boolean }).recovered).toBe(true)
     await until(() => alerts.some((c) => c.entry.action === 'raised'), 'the missed alert replayed')
 
-    // Logged out elsewhere: the next recovery runs the auth middleware again and is refused.
-    await as(hub.httpUrl, token)('/api/auth/logout', { method: 'POST' })
+    // The session expires while the tab is connected; the next recovery runs the auth middleware
+    // again (skipMiddlewares: false) and is refused.
+    hub.hub.db.prepare('UPDATE sessions SET expires_at = ?').run(Date.now() - 1)
     const refused = new Promise<Error>((resolve) => socket.once('connect_error', resolve))
     ;[...hub.hub.realtime.io!.of('/').sockets.values()][0]!.conn.close()
     expect((await refused).message).toBe('unauthorized')
@@ -99,5 +100,20 @@ describe('socket.io reconnects', () => {
     expect(buffered).toBeLessThan(50)
     expect(ingestMs).toBeLessThan(10_000)
     ws.terminate()
+  })
+})
+
+describe('sessions end live connections too', () => {
+  it('logging out closes the sockets of that session at once, and only those', async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const a = await tokenOf(hub.httpUrl, 'mgr_e1')
+    const b = await tokenOf(hub.httpUrl, 'mgr_e1')
+    const first = await connected(socketOf(hub.httpUrl, { token: a }))
+    const second = await connected(socketOf(hub.httpUrl, { token: b }))
+    const reason = new Promise<string>((resolve) => first.once('disconnect', resolve))
+    await as(hub.httpUrl, a)('/api/auth/logout', { method: 'POST' })
+    expect(await reason).toBe('io server disconnect')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(second.connected).toBe(true)
   })
 })

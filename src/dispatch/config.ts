@@ -38,6 +38,8 @@ const CHANNEL = z.discriminatedUnion('type', [
   }),
 ])
 export type ChannelConfig = z.infer<typeof CHANNEL>
+/** A member's channel list (fallback order), for other sections that notify through the outbox (reports). */
+export const CHANNELS_SCHEMA = z.array(CHANNEL).max(10)
 
 const STEP_TARGET = z.union([
   z.literal('next_on_duty'),
@@ -65,7 +67,7 @@ const MEMBER = z.strictObject({
   name: z.string().min(1).max(128),
   /** The dashboard user who is this member (crew app, "my tasks"). */
   user: id.optional(),
-  channels: z.array(CHANNEL).max(10).default([]),
+  channels: CHANNELS_SCHEMA.default([]),
 })
 
 const TEAM = z.strictObject({

@@ -65,6 +65,12 @@ const STAGE_DONE: Record<SlaStage, keyof WorkOrder> = {
   arrive: 'on_site_at',
   resolve: 'resolved_at',
 }
+const PURPOSE_TEXT: Record<NotificationPurpose, { zh: string; en: string }> = {
+  dispatch: { zh: '派单通知', en: 'dispatch' },
+  reminder: { zh: '提醒', en: 'reminder' },
+  escalation: { zh: '升级通知', en: 'escalation' },
+  closed: { zh: '关闭通知', en: 'closing notice' },
+}
 const SYSTEM = 'dispatch'
 
 const ref = (team: string, member: string) => `${team}/${member}`
@@ -627,10 +633,13 @@ export class Dispatcher {
   private settled(d: Delivery, workOrderId: string): void {
     const wo = this.store.get(workOrderId)
     if (!wo) return
+    const [teamId, memberId] = d.member.split('/')
+    const name = this.router.team(teamId ?? '')?.members.find((m) => m.id === memberId)?.name ?? d.member
+    const what = PURPOSE_TEXT[d.purpose]
     const note =
       d.status === 'delivered'
-        ? `${d.purpose} 已送达 ${d.member} (${d.channel}) / delivered to ${d.member} via ${d.channel}`
-        : `${d.purpose} 发送失败 ${d.member} / delivery to ${d.member} failed: ${d.last_error}`
+        ? `${what.zh}已送达 ${name} (${d.channel}) / ${what.en} delivered to ${d.member} via ${d.channel}`
+        : `${what.zh}发送失败 ${name} / ${what.en} to ${d.member} failed: ${d.last_error}`
     this.store.save(wo, [{ action: 'notified', actor: SYSTEM, note, at: this.clock.now() }])
   }
 }

@@ -80,6 +80,7 @@ export class History {
   private readonly limit: number
   private readonly unsubscribe: (() => void)[] = []
   private warned = false
+  private warnedDropping = false
 
   constructor(private readonly ctx: HistoryContext) {
     const h = ctx.history
@@ -123,9 +124,12 @@ export class History {
       },
       onDrop: (bytes) => {
         metrics.historyDropped.inc({ reason: 'backlog_full_bytes' }, bytes)
+        // Log and alert once per episode: an outage must not flood the log or the alert's audit trail.
+        if (this.warnedDropping) return
+        this.warnedDropping = true
         ctx.log.error(
           { droppedBytes: bytes, limitBytes: this.limit },
-          'history backlog full: the oldest unshipped readings were dropped from the journal',
+          'history backlog full: the oldest unshipped readings are being dropped from the journal',
         )
         ctx.onBacklogWarning?.({
           level: 'dropping',
@@ -227,6 +231,7 @@ export class History {
       this.ctx.onBacklogWarning?.({ level: 'filling', backlogBytes: bytes, limitBytes: this.limit })
     } else if (this.warned && bytes < this.limit * CLEAR_AT) {
       this.warned = false
+      this.warnedDropping = false
       this.ctx.log.info({ backlogBytes: bytes }, 'history backlog is draining normally again')
       this.ctx.onBacklogWarning?.({ level: 'cleared', backlogBytes: bytes, limitBytes: this.limit })
     }

@@ -120,6 +120,8 @@ export class Shipper {
         return true
       } catch (err) {
         const e = err instanceof WriteError ? err : new WriteError((err as Error).message, true)
+        // "database not found": it was dropped or never created; try creating it again.
+        if (e.status === 404) this.prepared = false
         this.options.onFailure?.(e)
         if (!this.failing) {
           this.options.log.warn(

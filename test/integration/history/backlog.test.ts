@@ -77,7 +77,7 @@ describe('history: the on-disk backlog is bounded', () => {
     expect(seqs).not.toContain(1000)
   })
 
-  it('warns once (log line and the hub warning hook) when the backlog passes 80 % of its limit', async () => {
+  it('warns once (log line and the hub warning hook) when the backlog passes 80 % of its limit, and once when it drops', async () => {
     const lines: string[] = []
     const log = pino(
       { level: 'info' },
@@ -130,6 +130,8 @@ describe('history: the on-disk backlog is bounded', () => {
     expect(warnings.map((w) => w.level)).toContain('filling')
     expect(warnings.filter((w) => w.level === 'filling')).toHaveLength(1)
     expect(lines.filter((l) => l.includes('history backlog is filling'))).toHaveLength(1)
-    expect(lines.some((l) => l.includes('history backlog full'))).toBe(true)
+    // Dropping is logged and alerted once per episode, not at every commit.
+    expect(lines.filter((l) => l.includes('history backlog full'))).toHaveLength(1)
+    expect(warnings.filter((w) => w.level === 'dropping')).toHaveLength(1)
   })
 })

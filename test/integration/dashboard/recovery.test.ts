@@ -21,14 +21,17 @@ describe('socket.io reconnects', () => {
     await until(() => hellos.length === 1, 'first hello')
     expect(hellos).toEqual([false])
 
-    // The network drops (server side closes the transport); an alert is raised while the tab is away.
-    const server = [...hub.hub.realtime.io!.of('/').sockets.values()][0]!
-    server.conn.close()
+    // The network drops (no new transports, the open one closes); an alert is raised while the tab is away.
+    const io = hub.hub.realtime.io!
+    const allow = io.engine.opts.allowRequest
+    io.engine.opts.allowRequest = (_req, callback) => callback('outage', false)
+    ;[...io.of('/').sockets.values()][0]!.conn.close()
     await until(() => !socket.connected, 'client notices the drop')
     const mh1 = await connectDevice(hub.mqttUrl, 'mh1')
     await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
     await until(() => hub.hub.alerts.openAlerts().length === 1, 'the alert stored')
     expect(alerts).toHaveLength(0)
+    io.engine.opts.allowRequest = allow
 
     // Back within the recovery window: same session, and the missed alert is replayed.
     await until(() => hellos.length === 2, 'second hello', 5000)

@@ -17,6 +17,8 @@ import { LiveState } from './live/live-state.ts'
 import { Topics } from './mqtt/topics.ts'
 import { Realtime } from './realtime/realtime.ts'
 import { Registry } from './registry/registry.ts'
+import type { ReportsConfig } from './reports/config.ts'
+import { ReportService } from './reports/service.ts'
 import { RuleService } from './rules/service.ts'
 import { type Db, openDb } from './store/db.ts'
 import { createLogger, type Logger } from './util/logger.ts'
@@ -48,6 +50,9 @@ export class Hub {
   /** Work orders, routing, notifications and escalation (issue 7). */
   readonly dispatch: Dispatcher
   dispatchConfig: DispatchConfig = { teams: [], roster: [], routing: [] }
+  /** One-click reports and their schedule (issue 9). */
+  readonly reports: ReportService
+  reportsConfig: ReportsConfig | undefined
   /** Overrides from the estate file, for the rule engine. */
   overrides: EstateFile['overrides'] = {}
   /** A token generated at this start; main prints it once. */
@@ -117,8 +122,21 @@ export class Hub {
       linkBase: () =>
         `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host}:${this.httpPort}`,
     })
+    this.reports = new ReportService({
+      db: this.db,
+      registry: this.registry,
+      overrides: () => this.overrides,
+      history: config.history,
+      tz: config.reportTz,
+      log: this.log.child({ feature: 'reports' }),
+      outbox: this.dispatch.outbox,
+      teams: () => this.dispatchConfig.teams,
+      linkBase: () =>
+        `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host}:${this.httpPort}`,
+    })
     this.http = buildHttp({
       dispatch: this.dispatch,
+      reports: this.reports,
       log: this.log,
       metrics: this.metrics,
       registry: this.registry,
@@ -170,6 +188,7 @@ export class Hub {
       await this.registry.applyEstate(estate)
       this.overrides = estate.overrides
       this.dispatchConfig = { teams: estate.teams, roster: estate.roster, routing: estate.routing }
+      this.reportsConfig = estate.reports
       this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
     }
     this.alerts.start()
@@ -177,6 +196,7 @@ export class Hub {
     // Validates the estate overrides against the alert catalogue; the rule engine subscribes to the bus here.
     this.rules.start(this.overrides)
     this.dispatch.start(this.dispatchConfig)
+    this.reports.start(this.reportsConfig)
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
     await this.history.start()
     this.auth.start()
@@ -196,6 +216,7 @@ export class Hub {
   async stop(): Promise<void> {
     await this.broker.stop()
     this.rules.stop()
+    this.reports.stop()
     await this.dispatch.stop()
     await this.history.stop()
     await this.realtime.stop()

@@ -59,6 +59,9 @@ export const ERRORS = {
     en: 'not allowed in the work order’s current state',
   },
   ZHIAN_ERR_UNKNOWN_TEAM: { status: 400, zh: '班组不存在', en: 'unknown team' },
+  ZHIAN_ERR_REPORT_PERIOD: { status: 400, zh: '报表周期无效', en: 'invalid report period' },
+  ZHIAN_ERR_REPORT_SCOPE: { status: 403, zh: '无权查看该范围的报表', en: 'report scope is outside your scope' },
+  ZHIAN_ERR_REPORT_FORMAT: { status: 400, zh: '报表格式无效', en: 'invalid report format' },
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,6 +1,7 @@
 import { Hub } from './app.ts'
 import { demoCommand } from './cli/demo.ts'
 import { deviceCommand } from './cli/device.ts'
+import { reportCommand } from './cli/report.ts'
 import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
@@ -24,6 +25,7 @@ const USAGE = `zhian — smart-safe estate hub
   zhian user remove USERNAME | zhian user list
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
+  zhian report --scope SITE --period week --out FILE.xlsx   one-click report (zhian report --help)
   zhian demo                          hub + simulated demo estate with alerts (npm run demo)
   zhian simulate [--scenario NAME] [--speed N] [--devices N] …   simulated devices (zhian simulate --help)
 `
@@ -95,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
       return userCommand(configFromEnv(), rest)
     case 'config':
       return configCommand(rest)
+    case 'report':
+      return reportCommand(configFromEnv(), rest)
     case 'simulate':
       return simulateCommand(rest)
     case 'demo':

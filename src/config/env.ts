@@ -48,6 +48,7 @@ const ENV_SCHEMA = z.object({
     .number()
     .min(0)
     .default(7 * 86_400),
+  ZHIAN_REPORT_TZ: z.string().min(1).max(64).default('Asia/Shanghai'),
   ZHIAN_JOURNAL: z.enum(['auto', 'on', 'off']).default('auto'),
   ZHIAN_JOURNAL_BACKLOG_MB: z.coerce.number().min(1).max(1_048_576).default(2048),
   ZHIAN_JOURNAL_COMMIT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(0),
@@ -70,6 +71,8 @@ export interface HubConfig {
   history?: HistoryConfig | undefined
   /** The durable ingest journal in front of the PUBACK (defaults: see JOURNAL_DEFAULTS). */
   journal?: Partial<JournalConfig> | undefined
+  /** Time zone of report periods and schedules (`ZHIAN_REPORT_TZ`, default Asia/Shanghai). */
+  reportTz?: string | undefined
 }
 
 export interface HistoryConfig {
@@ -154,6 +157,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
           tsMaxPastMs: e.ZHIAN_INFLUX_TS_MAX_AGE_S * 1000,
         }
       : undefined,
+    reportTz: e.ZHIAN_REPORT_TZ,
     journal: {
       mode: e.ZHIAN_JOURNAL,
       maxBacklogBytes: Math.round(e.ZHIAN_JOURNAL_BACKLOG_MB * 1024 ** 2),

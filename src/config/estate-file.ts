@@ -6,6 +6,7 @@ import { SCHEMAS } from '../../devices/schema.ts'
 import { checkDispatch, DISPATCH_SECTIONS } from '../dispatch/config.ts'
 import { ZhianError } from '../errors.ts'
 import { ID_PATTERN } from '../mqtt/topics.ts'
+import { REPORTS_SECTION } from '../reports/config.ts'
 
 /**
  * The estate YAML (`ZHIAN_CONFIG`): site tree, devices, users and per-estate rule overrides.
@@ -73,6 +74,8 @@ const ESTATE_FILE = z.strictObject({
   overrides: z.record(id, z.record(z.string(), z.record(z.string(), PARAM_VALUE))).default({}),
   // Dispatch (issue 7): teams, duty roster, routing; see src/dispatch/config.ts and README.
   ...DISPATCH_SECTIONS,
+  // Scheduled reports (issue 9): see src/reports/config.ts and README "Reports".
+  reports: REPORTS_SECTION,
 })
 
 type ParsedEstate = z.infer<typeof ESTATE_FILE>

@@ -12,6 +12,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
 import type { LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
+import type { ReportService } from '../reports/service.ts'
 import type { Logger } from '../util/logger.ts'
 import { serveDashboard } from '../web/serve.ts'
 import type { ApiToken } from './api-token.ts'
@@ -21,6 +22,7 @@ import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
 import { liveRoutes } from './routes/live.ts'
+import { reportRoutes } from './routes/reports.ts'
 import { teamRoutes } from './routes/teams.ts'
 import { workOrderRoutes } from './routes/work-orders.ts'
 
@@ -39,6 +41,8 @@ export interface HttpContext {
   live: LiveState
   /** Work orders and teams (dispatch, issue 7). */
   dispatch?: Dispatcher
+  /** One-click reports (issue 9). */
+  reports?: ReportService
 }
 
 /** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
@@ -111,6 +115,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
+    if (ctx.reports) await api.register(reportRoutes, { reports: ctx.reports, registry: ctx.registry })
     if (ctx.dispatch && ctx.rules) {
       await api.register(workOrderRoutes, { dispatch: ctx.dispatch, alerts: ctx.rules.alerts })
       await api.register(teamRoutes, { dispatch: ctx.dispatch, registry: ctx.registry })

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { ID_PATTERN } from '../../mqtt/topics.ts'
+import type { Registry } from '../../registry/registry.ts'
+import { authorizeScope } from '../../reports/scope.ts'
+import { formatOf, type ReportService } from '../../reports/service.ts'
+import { principalOf } from '../auth.ts'
+import { parseWith } from '../server.ts'
+
+/**
+ * `GET /api/reports?scope=e1&period=week&format=json|html|csv|xlsx&lang=zh|en[&tz=Asia/Shanghai]`:
+ * a scope at or below the caller's own (403 ZHIAN_ERR_REPORT_SCOPE otherwise), periods as in
+ * src/reports/period.ts. JSON is what the dashboard page renders; HTML is the printable page.
+ */
+export interface ReportHttp {
+  reports: ReportService
+  registry: Registry
+}
+
+const QUERY = z.strictObject({
+  scope: z.string().regex(ID_PATTERN, 'a site id').optional(),
+  period: z.string().min(1).max(64).default('week'),
+  format: z.string().max(8).optional(),
+  lang: z.enum(['zh', 'en']).default('zh'),
+  tz: z.string().min(1).max(64).optional(),
+})
+
+export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Promise<void> {
+  app.get('/api/reports', async (req, reply) => {
+    const q = parseWith(QUERY, req.query ?? {})
+    const format = formatOf(q.format)
+    const scope = authorizeScope(opts.registry, principalOf(req), q.scope)
+    const report = await opts.reports.build({ scope, period: q.period, tz: q.tz })
+    const self = (lang: string, fmt: string) => {
+      const p = new URLSearchParams({ scope, period: report.period.id, format: fmt, lang })
+      if (q.tz) p.set('tz', q.tz)
+      return `/api/reports?${p}`
+    }
+    const out = await opts.reports.render(report, format, q.lang, { self })
+    reply.header('content-type', out.contentType)
+    reply.header('cache-control', 'no-store')
+    if (format === 'csv' || format === 'xlsx') {
+      reply.header('content-disposition', `attachment; filename="${out.filename}"`)
+    }
+    return reply.send(out.body)
+  })
+}

@@ -1,0 +1,584 @@
+import { KINDS } from '../../devices/index.ts'
+import type { Severity, Text } from '../alerts/types.ts'
+import { SEVERITIES } from '../alerts/types.ts'
+import type { HistoryConfig } from '../config/env.ts'
+import type { EstateFile } from '../config/estate-file.ts'
+import type { Device } from '../core/bus.ts'
+import { timesOf, type WorkOrder } from '../dispatch/types.ts'
+import { ZhianError } from '../errors.ts'
+import type { Registry } from '../registry/registry.ts'
+import { buildCatalog, type Catalog, resolveOverrides } from '../rules/catalog.ts'
+import type { Db } from '../store/db.ts'
+import type {
+  AlertTypeRow,
+  BatteryRow,
+  CountRow,
+  LiftRow,
+  ManholeRow,
+  OfflineRow,
+  OpenAlertRow,
+  OpenWorkOrderRow,
+  OverstayRow,
+  PassageRow,
+  Report,
+  ResponseRow,
+  SlaStat,
+  Stat,
+} from './model.ts'
+import { type Period, resolvePeriod } from './period.ts'
+import { parkingOccupancy } from './telemetry.ts'
+
+/**
+ * Builds a report from the alert store and work orders (exact counts, read-only SQL on their
+ * tables) and from InfluxDB for telemetry aggregates. Pure reads: safe from the CLI while a hub runs.
+ */
+
+export interface ReportSources {
+  db: Db
+  registry: Registry
+  overrides: () => EstateFile['overrides']
+  history: HistoryConfig | undefined
+  now?: () => number
+}
+
+export interface ReportRequest {
+  scope: string
+  period: string
+  tz?: string | undefined
+}
+
+interface AlertRow {
+  id: string
+  type: string
+  kind: string
+  device_id: string | null
+  estate: string | null
+  building: string | null
+  severity: Severity
+  status: string
+  suppressed: number
+  title: string
+  vals: string
+  occurrences: number
+  first_at: number
+  cleared_at: number | null
+  acknowledged_at: number | null
+  resolved_at: number | null
+}
+
+const KIND_NAMES: Record<string, Text> = {
+  ...Object.fromEntries(Object.entries(KINDS).map(([id, k]) => [id, k.names as Text])),
+  hub: { zh: '平台', en: 'Hub' },
+}
+const SEVERITY_NAMES: Record<Severity, Text> = {
+  critical: { zh: '紧急', en: 'Critical' },
+  major: { zh: '重要', en: 'Major' },
+  minor: { zh: '次要', en: 'Minor' },
+  warning: { zh: '警告', en: 'Warning' },
+  info: { zh: '提示', en: 'Info' },
+}
+const SITE_TYPE_NAMES: Record<string, Text> = {
+  street: { zh: '街道', en: 'street' },
+  community: { zh: '社区', en: 'community' },
+  estate: { zh: '小区', en: 'estate' },
+  building: { zh: '楼栋', en: 'building' },
+}
+const UNIT_NAMES: Record<Period['unit'], Text> = {
+  day: { zh: '日报', en: 'Daily report' },
+  week: { zh: '周报', en: 'Weekly report' },
+  month: { zh: '月报', en: 'Monthly report' },
+  range: { zh: '报表', en: 'Report' },
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!
+}
+
+/** The median (mean of the two middle values for an even count). */
+export function median(sorted: number[]): number | null {
+  const n = sorted.length
+  if (n === 0) return null
+  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2
+}
+
+function stat(ms: (number | null)[]): Stat {
+  const s = ms.filter((v): v is number => v !== null && v >= 0).sort((a, b) => a - b)
+  const sec = (v: number | null) => (v === null ? null : Math.round(v / 100) / 10)
+  return { n: s.length, median_s: sec(median(s)), p90_s: sec(percentile(s, 0.9)) }
+}
+
+/** Minutes of [a, b) inside [from, to). */
+const overlapMin = (a: number, b: number, from: number, to: number) =>
+  Math.max(0, Math.min(b, to) - Math.max(a, from)) / 60_000
+const round1 = (v: number) => Math.round(v * 10) / 10
+
+export class ReportBuilder {
+  private catalog: Catalog | undefined
+
+  constructor(private readonly src: ReportSources) {}
+
+  private now(): number {
+    return (this.src.now ?? Date.now)()
+  }
+
+  /** Site check only; who may ask is the caller's (see `authorize` in scope.ts). */
+  async build(req: ReportRequest): Promise<Report> {
+    const site = this.src.registry.site(req.scope)
+    if (!site) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', req.scope)
+    const now = this.now()
+    const period = resolvePeriod(req.period, now, req.tz)
+    const below = this.src.registry.subtree(site.id)
+    const estates = this.src.registry
+      .sites()
+      .filter((s) => s.type === 'estate' && below.has(s.id))
+      .map((s) => ({ id: s.id, name: s.name }))
+    const devices = this.src.registry
+      .list()
+      .filter((d) => [d.site.street, d.site.community, d.site.estate, d.site.building].includes(site.id))
+    const deviceById = new Map(devices.map((d) => [d.id, d]))
+    const nameOf = (id: string | null) => (id ? (deviceById.get(id)?.name ?? id) : '')
+
+    // Every alert that touches the period or the one before, in scope: one read, the rest in memory.
+    const rows = this.src.db
+      .prepare(
+        `SELECT id, type, kind, device_id, estate, building, severity, status, suppressed, title, vals,
+                occurrences, first_at, cleared_at, acknowledged_at, resolved_at
+         FROM alerts
+         WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
+           AND first_at < ? AND (resolved_at IS NULL OR resolved_at >= ? OR first_at >= ?)`,
+      )
+      .all(site.id, site.id, site.id, site.id, period.to, period.prevFrom, period.prevFrom) as AlertRow[]
+    const inPeriod = rows.filter((r) => r.first_at >= period.from && r.first_at < period.to)
+    const raised = inPeriod.filter((r) => r.suppressed === 0)
+    const prevRaised = rows.filter(
+      (r) => r.suppressed === 0 && r.first_at >= period.prevFrom && r.first_at < period.prevTo,
+    )
+    const end = Math.min(period.to, now)
+    const endOf = (r: AlertRow) => r.cleared_at ?? r.resolved_at ?? end
+
+    // Alerts by type, kind and severity, against the previous period.
+    const byType = new Map<string, AlertTypeRow>()
+    const typeRow = (r: AlertRow) => {
+      let row = byType.get(r.type)
+      if (!row) {
+        row = {
+          type: r.type,
+          kind: r.kind,
+          severity: r.severity,
+          title: JSON.parse(r.title) as Text,
+          count: 0,
+          occurrences: 0,
+          prev: 0,
+          change: 0,
+          change_pct: null,
+        }
+        byType.set(r.type, row)
+      }
+      return row
+    }
+    for (const r of raised) {
+      const row = typeRow(r)
+      row.count++
+      row.occurrences += r.occurrences
+    }
+    for (const r of prevRaised) typeRow(r).prev++
+    for (const row of byType.values()) {
+      row.change = row.count - row.prev
+      row.change_pct = row.prev ? Math.round(((row.count - row.prev) / row.prev) * 1000) / 10 : null
+    }
+    const alertRows = [...byType.values()].sort(
+      (a, b) =>
+        SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
+        b.count - a.count ||
+        a.type.localeCompare(b.type),
+    )
+    const countBy = (key: (r: AlertRow) => string, names: (k: string) => Text, order: string[]) => {
+      const out = new Map<string, CountRow>()
+      const row = (k: string) => {
+        let v = out.get(k)
+        if (!v) {
+          v = { key: k, name: names(k), count: 0, prev: 0 }
+          out.set(k, v)
+        }
+        return v
+      }
+      for (const r of raised) row(key(r)).count++
+      for (const r of prevRaised) row(key(r)).prev++
+      return [...out.values()].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key))
+    }
+    const byKind = countBy(
+      (r) => r.kind,
+      (k) => KIND_NAMES[k] ?? { zh: k, en: k },
+      [...Object.keys(KINDS), 'hub'],
+    )
+    const bySeverity = countBy(
+      (r) => r.severity,
+      (k) => SEVERITY_NAMES[k as Severity],
+      [...SEVERITIES],
+    )
+
+    // Work orders opened in the period (response times, SLA), and those open at its end.
+    const orders = this.workOrders(site.id, period.to)
+    const opened = orders.filter((o) => o.opened_at >= period.from && o.opened_at < period.to)
+    const response = this.response(opened, raised, end)
+
+    const lifts = this.lifts(devices, raised, nameOf)
+    const passages = this.passages(devices, raised, period.from, end, endOf)
+    const manholes = this.manholes(devices, raised)
+    const bays = devices.filter((d) => d.kind === 'parking_bay')
+    const overstays = this.overstays(bays, rows, period.from, end, endOf)
+
+    // Devices offline longest (offline alerts overlapping the period) and batteries to replace.
+    const offline = new Map<string, OfflineRow>()
+    for (const r of rows) {
+      if (r.type !== `${r.kind}.offline` || !r.device_id || r.suppressed) continue
+      const minutes = overlapMin(r.first_at, endOf(r), period.from, end)
+      if (minutes <= 0 && !(r.first_at >= period.from && r.first_at < period.to)) continue
+      let row = offline.get(r.device_id)
+      if (!row) {
+        row = {
+          device_id: r.device_id,
+          name: nameOf(r.device_id),
+          kind: r.kind,
+          estate: r.estate ?? '',
+          episodes: 0,
+          offline_minutes: 0,
+          still_offline: false,
+        }
+        offline.set(r.device_id, row)
+      }
+      row.episodes++
+      row.offline_minutes = round1(row.offline_minutes + minutes)
+      if (r.cleared_at === null && (r.resolved_at === null || r.resolved_at >= period.to))
+        row.still_offline = true
+    }
+    const batteries: BatteryRow[] = rows
+      .filter(
+        (r) =>
+          r.type === `${r.kind}.low_battery` &&
+          r.device_id &&
+          !r.suppressed &&
+          (r.resolved_at === null || r.resolved_at >= period.to),
+      )
+      .map((r) => {
+        const pct = (JSON.parse(r.vals) as Record<string, unknown>).battery_pct
+        return {
+          device_id: r.device_id!,
+          name: nameOf(r.device_id),
+          kind: r.kind,
+          estate: r.estate ?? '',
+          battery_pct: typeof pct === 'number' ? pct : null,
+          since: r.first_at,
+        }
+      })
+      .sort((a, b) => (a.battery_pct ?? 101) - (b.battery_pct ?? 101) || a.since - b.since)
+
+    const openAlerts: OpenAlertRow[] = rows
+      .filter(
+        (r) =>
+          !r.suppressed && r.first_at < period.to && (r.resolved_at === null || r.resolved_at >= period.to),
+      )
+      .sort(
+        (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.first_at - b.first_at,
+      )
+      .map((r) => ({
+        id: r.id,
+        type: r.type,
+        severity: r.severity,
+        title: JSON.parse(r.title) as Text,
+        device_id: r.device_id,
+        estate: r.estate,
+        first_at: r.first_at,
+        // The status it had at the period end (a later acknowledgement does not count).
+        status: r.acknowledged_at !== null && r.acknowledged_at < period.to ? 'acknowledged' : 'active',
+      }))
+    const openOrders: OpenWorkOrderRow[] = orders
+      .filter(
+        (o) =>
+          (o.resolved_at === null || o.resolved_at >= period.to) &&
+          (o.cancelled_at === null || o.cancelled_at >= period.to),
+      )
+      .map((o) => ({
+        id: o.id,
+        alert_type: o.alert_type,
+        team: o.team,
+        estate: o.estate,
+        // Stage reached by the period end.
+        status:
+          o.on_site_at !== null && o.on_site_at < period.to
+            ? 'on_site'
+            : o.accepted_at !== null && o.accepted_at < period.to
+              ? 'accepted'
+              : 'dispatched',
+        opened_at: o.opened_at,
+      }))
+      .sort((a, b) => a.opened_at - b.opened_at)
+
+    const scopeName = `${site.name}`
+    const unit = UNIT_NAMES[period.unit]
+    return {
+      title: {
+        zh: `${scopeName}${unit.zh}(${period.label})`,
+        en: `${unit.en}: ${scopeName} (${period.label})`,
+      },
+      generated_at: now,
+      scope: { id: site.id, type: site.type, name: site.name, estates },
+      period,
+      summary: {
+        alerts: raised.length,
+        alerts_prev: prevRaised.length,
+        critical: raised.filter((r) => r.severity === 'critical').length,
+        suppressed: inPeriod.length - raised.length,
+        work_orders_opened: opened.length,
+        work_orders_resolved: orders.filter(
+          (o) => o.resolved_at !== null && o.resolved_at >= period.from && o.resolved_at < period.to,
+        ).length,
+        open_alerts_at_end: openAlerts.length,
+        open_work_orders_at_end: openOrders.length,
+        lifts_blacklisted: lifts.rows.filter((l) => l.blacklisted).length,
+      },
+      alerts: alertRows,
+      alerts_by_kind: byKind,
+      alerts_by_severity: bySeverity,
+      response,
+      lifts,
+      fire_passages: passages,
+      manholes,
+      parking: {
+        overstays,
+        bays_total: bays.length,
+        telemetry: await parkingOccupancy(this.src.history, site, bays, period, end),
+      },
+      devices: {
+        offline: [...offline.values()]
+          .sort((a, b) => b.offline_minutes - a.offline_minutes || b.episodes - a.episodes)
+          .slice(0, 20),
+        batteries,
+      },
+      open_at_end: { alerts: openAlerts, work_orders: openOrders },
+    }
+  }
+
+  private workOrders(site: string, to: number): WorkOrder[] {
+    const table = this.src.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'work_orders'")
+      .get()
+    if (!table) return []
+    return (
+      this.src.db
+        .prepare(
+          `SELECT doc FROM work_orders WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
+           AND opened_at < ? ORDER BY opened_at`,
+        )
+        .all(site, site, site, site, to) as { doc: string }[]
+    ).map((r) => JSON.parse(r.doc) as WorkOrder)
+  }
+
+  private response(opened: WorkOrder[], raised: AlertRow[], end: number): ResponseRow[] {
+    const sla = (os: WorkOrder[], stage: 'accept' | 'arrive' | 'resolve'): SlaStat => {
+      const at = { accept: 'accepted_at', arrive: 'on_site_at', resolve: 'resolved_at' } as const
+      let due = 0
+      let met = 0
+      for (const o of os) {
+        const limit = o.sla[stage]
+        if (limit === null) continue
+        const reached = o[at[stage]]
+        if (reached !== null && reached <= end) {
+          due++
+          if (reached - o.opened_at <= limit) met++
+        } else if (o.status !== 'cancelled' && o.opened_at + limit <= end) due++
+      }
+      return { due, met, attainment: due ? Math.round((met / due) * 1000) / 10 : null }
+    }
+    const row = (team: string, name: string, os: WorkOrder[]): ResponseRow => {
+      const times = os.map(timesOf)
+      return {
+        team,
+        name,
+        orders: os.length,
+        acknowledge: stat(times.map((t) => t.to_acknowledge_ms)),
+        accept: stat(times.map((t) => t.to_accept_ms)),
+        arrive: stat(times.map((t) => t.to_arrive_ms)),
+        resolve: stat(times.map((t) => t.to_resolve_ms)),
+        sla: { accept: sla(os, 'accept'), arrive: sla(os, 'arrive'), resolve: sla(os, 'resolve') },
+      }
+    }
+    const teams = [...new Set(opened.map((o) => o.team))].sort()
+    const none: Stat = { n: 0, median_s: null, p90_s: null }
+    const noSla: SlaStat = { due: 0, met: 0, attainment: null }
+    return [
+      ...teams.map((t) =>
+        row(
+          t,
+          t,
+          opened.filter((o) => o.team === t),
+        ),
+      ),
+      row('*', '全部工单 / All work orders', opened),
+      {
+        team: 'alerts',
+        name: '全部告警 / All alerts',
+        orders: raised.length,
+        acknowledge: stat(
+          raised.map((r) => (r.acknowledged_at === null ? null : r.acknowledged_at - r.first_at)),
+        ),
+        accept: none,
+        arrive: none,
+        resolve: stat(raised.map((r) => (r.resolved_at === null ? null : r.resolved_at - r.first_at))),
+        sla: { accept: noSla, arrive: noSla, resolve: noSla },
+      },
+    ]
+  }
+
+  /** `elevator.frequent_faults` count per estate (its overrides) and the fault types it counts. */
+  private faultRule(): { faults: Set<string>; threshold: (estate: string) => number } {
+    this.catalog ??= buildCatalog(KINDS)
+    const entry = this.catalog.get('elevator.frequent_faults')
+    const trigger = entry?.def.triggers.find((t) => t.primitive === 'count') as
+      | { onRaised?: readonly string[] }
+      | undefined
+    const faults = new Set((trigger?.onRaised ?? []).map((t) => `elevator.${t}`))
+    const resolved = resolveOverrides(this.catalog, this.src.overrides())
+    const fallback = Number(entry?.defaults.count ?? 3)
+    return {
+      faults,
+      threshold: (estate) => Number(resolved.get(estate)?.get('elevator.frequent_faults')?.count ?? fallback),
+    }
+  }
+
+  private lifts(
+    devices: Device[],
+    raised: AlertRow[],
+    nameOf: (id: string | null) => string,
+  ): Report['lifts'] {
+    const rule = this.faultRule()
+    const lifts = devices.filter((d) => d.kind === 'elevator')
+    const rows: LiftRow[] = []
+    for (const d of lifts) {
+      const mine = raised.filter((r) => r.device_id === d.id)
+      const faults = mine.filter((r) => rule.faults.has(r.type))
+      const byType: Record<string, number> = {}
+      for (const r of faults) {
+        const t = r.type.slice('elevator.'.length)
+        byType[t] = (byType[t] ?? 0) + 1
+      }
+      const threshold = rule.threshold(d.estate)
+      const ff = mine.some((r) => r.type === 'elevator.frequent_faults')
+      if (faults.length === 0 && !ff) continue
+      rows.push({
+        rank: 0,
+        device_id: d.id,
+        name: nameOf(d.id),
+        estate: d.estate,
+        building: d.building ?? null,
+        faults: faults.length,
+        trapped: mine.filter((r) => r.type === 'elevator.trapped').length,
+        by_type: byType,
+        threshold,
+        blacklisted: faults.length >= threshold || ff,
+        frequent_faults_alert: ff,
+      })
+    }
+    rows.sort(
+      (a, b) => b.faults - a.faults || b.trapped - a.trapped || a.device_id.localeCompare(b.device_id),
+    )
+    rows.forEach((r, i) => {
+      r.rank = i + 1
+    })
+    return {
+      rows,
+      lifts_total: lifts.length,
+      threshold_note: {
+        zh: '故障 = 困人、开门走车、冲顶、蹲底、超速、非平层停梯、安全回路断开、门故障、阻止再启动、停电等告警(不含被屏蔽的);达到本小区 elevator.frequent_faults 次数阈值或触发“故障频发”即列入黑名单',
+        en: 'Faults = the alerts elevator.frequent_faults counts (trapped, moving door open, overtravel, overspeed, stopped outside the door zone, safety circuit, door fault, restart blocked, power loss), suppressed ones excluded; a lift reaching its estate’s frequent_faults count in the period, or raising “frequent faults”, is on the black list',
+      },
+    }
+  }
+
+  private passages(
+    devices: Device[],
+    raised: AlertRow[],
+    from: number,
+    end: number,
+    endOf: (r: AlertRow) => number,
+  ): Report['fire_passages'] {
+    const segments = devices.filter((d) => d.kind === 'fire_passage')
+    const rows: PassageRow[] = []
+    for (const d of segments) {
+      const mine = raised.filter((r) => r.device_id === d.id)
+      const blocked = mine.filter((r) => r.type === 'fire_passage.blocked')
+      const occupied = mine.filter((r) => r.type === 'fire_passage.occupied').length
+      const persistent = mine.filter((r) => r.type === 'fire_passage.persistent_blockage').length
+      if (blocked.length === 0 && occupied === 0 && persistent === 0) continue
+      rows.push({
+        device_id: d.id,
+        name: d.name ?? d.id,
+        estate: d.estate,
+        location: d.location ?? null,
+        blocked: blocked.length,
+        blocked_minutes: round1(blocked.reduce((s, r) => s + overlapMin(r.first_at, endOf(r), from, end), 0)),
+        occupied,
+        persistent,
+        repeat_offender: blocked.length >= 2 || persistent > 0,
+      })
+    }
+    rows.sort((a, b) => b.blocked_minutes - a.blocked_minutes || b.blocked - a.blocked)
+    return { rows, segments_total: segments.length }
+  }
+
+  private manholes(devices: Device[], raised: AlertRow[]): Report['manholes'] {
+    const all = devices.filter((d) => d.kind === 'manhole')
+    const rows: ManholeRow[] = []
+    for (const d of all) {
+      const n = (t: string) => raised.filter((r) => r.device_id === d.id && r.type === `manhole.${t}`).length
+      const row = {
+        device_id: d.id,
+        name: d.name ?? d.id,
+        estate: d.estate,
+        location: d.location ?? null,
+        cover_open: n('cover_open'),
+        cover_loose: n('cover_loose'),
+        water_high: n('water_high'),
+        water_rising: n('water_rising'),
+      }
+      if (row.cover_open + row.cover_loose + row.water_high + row.water_rising > 0) rows.push(row)
+    }
+    rows.sort((a, b) => b.cover_open + b.water_high - (a.cover_open + a.water_high))
+    return { rows, manholes_total: all.length }
+  }
+
+  private overstays(
+    bays: Device[],
+    rows: AlertRow[],
+    from: number,
+    end: number,
+    endOf: (r: AlertRow) => number,
+  ): OverstayRow[] {
+    const out: OverstayRow[] = []
+    for (const d of bays) {
+      const mine = rows.filter(
+        (r) =>
+          r.device_id === d.id &&
+          r.type === 'parking_bay.overstay' &&
+          !r.suppressed &&
+          (overlapMin(r.first_at, endOf(r), from, end) > 0 || (r.first_at >= from && r.first_at < end)),
+      )
+      if (mine.length === 0) continue
+      out.push({
+        device_id: d.id,
+        name: d.name ?? d.id,
+        estate: d.estate,
+        zone: typeof d.params.zone === 'string' ? d.params.zone : null,
+        overstays: mine.length,
+        overstay_hours: round1(
+          mine.reduce((s, r) => s + overlapMin(r.first_at, endOf(r), from, end), 0) / 60,
+        ),
+      })
+    }
+    return out.sort((a, b) => b.overstay_hours - a.overstay_hours)
+  }
+}
+
+export { KIND_NAMES, SEVERITY_NAMES, SITE_TYPE_NAMES }

@@ -34,6 +34,12 @@ export interface FleetOptions {
   qos?: 0 | 1
   /** New connections per wall second (staggered connects). */
   connectRate?: number
+  /**
+   * At most this many connections waiting for their CONNACK at once (default 100): a hub checks each
+   * device's secret on first connect, so this paces the fleet to what the broker can take instead of
+   * running into connect timeouts.
+   */
+  maxPendingConnects?: number
   /** Total devices: the estate's, cut or extended with synthesised ones (see estate-gen.ts). */
   devices?: number | undefined
   backoff?: { baseMs: number; maxMs: number }
@@ -96,6 +102,7 @@ export class Fleet {
             rng: rng.fork('net'),
             stats: this.stats,
             ...(o.backoff ? { backoff: o.backoff } : {}),
+            onSettled: () => this.connectSettled(),
             onConnect: () => {
               device.connected()
               if (o.malformed) this.sendMalformed(entry.id)
@@ -153,20 +160,32 @@ export class Fleet {
       for (const m of members) m.device.connected()
       return
     }
+    const maxPending = this.o.maxPendingConnects ?? 100
+    const queue = members.map((m) => m.link as MqttLink)
+    const interval = 1000 / rate
     await new Promise<void>((resolve) => {
-      if (members.length === 0) resolve()
-      members.forEach((m, i) => {
-        this.connectTimers.push(
-          setTimeout(
-            () => {
-              ;(m.link as MqttLink).start()
-              if (i === members.length - 1) resolve()
-            },
-            Math.floor((i / rate) * 1000),
-          ),
-        )
-      })
+      let next = performance.now()
+      const pump = () => {
+        // Start every connect that is due by the rate, while the CONNACK window has room.
+        while (queue.length > 0 && this.pendingConnects < maxPending && performance.now() >= next) {
+          this.pendingConnects++
+          queue.shift()!.start()
+          next += interval
+        }
+        if (queue.length === 0) {
+          resolve()
+          return
+        }
+        next = Math.max(next, performance.now() - interval) // no catch-up burst after a full window
+        this.connectTimers.push(setTimeout(pump, Math.max(1, Math.min(50, next - performance.now()))))
+      }
+      pump()
     })
+  }
+
+  private pendingConnects = 0
+  private connectSettled(): void {
+    this.pendingConnects--
   }
 
   /** Resolves when `count` (default all) devices are connected, or rejects after `timeoutMs`. */

@@ -14,6 +14,8 @@ export class LinkStats {
   /** Connection errors (refused CONNACK, socket errors, timeouts). */
   errors = 0
   lastError: string | undefined
+  /** Connection errors by message (e.g. "Connection refused: Not authorized"). */
+  readonly errorsByMessage = new Map<string, number>()
   readonly rejectedByCode = new Map<string, number>()
 }
 
@@ -29,6 +31,8 @@ export interface MqttLinkOptions {
   backoff?: { baseMs: number; maxMs: number }
   mqtt?: IClientOptions
   onConnect: () => void
+  /** Called once, when the first connection attempt succeeded or failed (for connect pacing). */
+  onSettled?: () => void
   onCommand: (values: Record<string, unknown>) => void
   onRejected?: (error: { code: string; message: string; topic: string }) => void
 }
@@ -46,8 +50,15 @@ export class MqttLink implements Link {
   private up = false
   private silenced = false
   private stopped = false
+  private settled = false
 
   constructor(private readonly o: MqttLinkOptions) {}
+
+  private settle(): void {
+    if (this.settled) return
+    this.settled = true
+    this.o.onSettled?.()
+  }
 
   get connected(): boolean {
     return this.up
@@ -75,6 +86,7 @@ export class MqttLink implements Link {
     })
     this.client = client
     client.on('connect', () => {
+      this.settle()
       this.attempt = 0
       this.up = true
       this.o.stats.connected++
@@ -86,8 +98,10 @@ export class MqttLink implements Link {
     client.on('error', (err) => {
       this.o.stats.errors++
       this.o.stats.lastError = `${this.o.id}: ${err.message}`
+      this.o.stats.errorsByMessage.set(err.message, (this.o.stats.errorsByMessage.get(err.message) ?? 0) + 1)
     })
     client.on('close', () => {
+      this.settle()
       if (this.up) this.o.stats.connected--
       this.up = false
       if (!this.stopped && !this.silenced) this.scheduleReconnect()

@@ -37,6 +37,7 @@ test('2,000 simulated devices from a generated estate connect and report without
   const progress = fleet.progress()
   await fleet.stop()
 
+  expect(Object.fromEntries(fleet.stats.errorsByMessage)).toEqual({})
   expect(fleet.stats.errors).toBe(0)
   expect(fleet.stats.rejected).toBe(0)
   expect(fleet.stats.connects).toBe(2000) // nobody had to reconnect

@@ -14,7 +14,7 @@ export interface ServerToClientEvents {
   alert: (change: { alert: Alert; entry: AuditEntry }) => void
   /** Changed devices of the sites this socket watches, at most every LIVE_INTERVAL_MS. */
   'live:devices': (devices: DeviceLive[]) => void
-  /** The roll-up of the user's scope, when it changed (at most once a second). */
+  /** The roll-up of the user's scope, when it changed (at most every ROLLUP_INTERVAL_MS), and every 10 s. */
   'live:rollup': (snapshot: { at: number; sites: SiteRollup[]; parking: ParkingZone[] }) => void
 }
 
@@ -39,4 +39,4 @@ export interface ConnectErrorData {
 }
 
 export const LIVE_INTERVAL_MS = 250
-export const ROLLUP_INTERVAL_MS = 1000
+export const ROLLUP_INTERVAL_MS = 500

@@ -49,6 +49,7 @@ export class Realtime {
   private readonly off: (() => void)[] = []
   private timers: NodeJS.Timeout[] = []
   private rollupVersion = -1
+  private rollupAt = 0
   /** The team each open alert was routed to when last sent: a reassignment also tells the old team. */
   private readonly teams = new Map<string, string>()
 
@@ -198,8 +199,12 @@ export class Realtime {
 
   private flushRollups(): void {
     const io = this.io
-    if (!io || this.ctx.live.version === this.rollupVersion) return
+    if (!io) return
+    // Also every 10 s without a change: devices go offline by silence, which no event announces.
+    const stale = Date.now() - this.rollupAt > 10_000
+    if (this.ctx.live.version === this.rollupVersion && !stale) return
     this.rollupVersion = this.ctx.live.version
+    this.rollupAt = Date.now()
     const rooms = [...io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('rollup:'))
     if (rooms.length === 0) return
     // One pass over every device and alert, then cut per scope: a street wall screen and sixty

@@ -286,7 +286,9 @@ export class Dispatcher {
     const now = this.clock.now()
     wo.status = 'resolved'
     wo.resolved_at = now
-    this.store.save(wo, [...this.lateBreaches(wo, now), this.event('resolved', by, now)])
+    this.store.save(wo, [...this.lateBreaches(wo, now), this.event('resolved', by, now)], () =>
+      this.notifyClosed(wo, by),
+    )
     this.disarm(wo.id)
     const alert = wo.alert_id ? this.opts.alerts.get(wo.alert_id) : undefined
     if (!fromAlert && alert && alert.status !== 'resolved') {
@@ -306,9 +308,21 @@ export class Dispatcher {
     const now = this.clock.now()
     wo.status = 'cancelled'
     wo.cancelled_at = now
-    this.store.save(wo, [this.event('cancelled', by, now)])
+    this.store.save(wo, [this.event('cancelled', by, now)], () => this.notifyClosed(wo, by))
     this.disarm(wo.id)
     return wo
+  }
+
+  /** Everyone notified about an order hears that it is closed, except whoever closed it. */
+  private notifyClosed(wo: WorkOrder, by: WorkOrderActor): void {
+    const own = new Set(this.membersOf(by.username))
+    for (const r of wo.participants) {
+      if (own.has(r)) continue
+      const [teamId, memberId] = r.split('/') as [string, string]
+      const team = this.router.team(teamId)
+      const member = team?.members.find((m) => m.id === memberId)
+      if (team && member) this.notify(wo, team, member, 'closed', 0)
+    }
   }
 
   comment(id: string, by: WorkOrderActor): WorkOrder {
@@ -422,6 +436,8 @@ export class Dispatcher {
     const now = this.clock.now()
     const events: NewEvent[] = this.lateBreaches(wo, now, true)
     const sends: (() => void)[] = []
+    // Whoever an escalation just reached gets no reminder in the same breath.
+    const notifiedNow = new Set<string>()
     const team = this.router.team(wo.team)
     for (let due = this.stepDue(wo); wo.status === 'dispatched' && due !== undefined && due <= now; ) {
       const step = wo.escalation.steps[wo.escalation_level]!
@@ -432,6 +448,7 @@ export class Dispatcher {
         const r = ref(target.team.id, target.member.id)
         if (!wo.participants.includes(r)) wo.participants.push(r)
         if (step.to === 'next_on_duty') wo.assignee = r
+        notifiedNow.add(r)
         const level = wo.escalation_level
         sends.push(() => this.notify(wo, target.team, target.member, 'escalation', level))
         events.push({
@@ -465,6 +482,7 @@ export class Dispatcher {
       if (reminded) {
         const n = wo.reminders_sent
         for (const r of wo.participants) {
+          if (notifiedNow.has(r)) continue
           const [teamId, memberId] = r.split('/') as [string, string]
           const t = this.router.team(teamId)
           const m = t?.members.find((x) => x.id === memberId)
@@ -589,16 +607,22 @@ export class Dispatcher {
       closed: '【工单关闭】',
     }
     const place = [wo.estate, wo.building, wo.device_id].filter(Boolean).join(' / ')
+    const closed = wo.status === 'resolved' ? ['已完成', 'resolved'] : ['已取消', 'cancelled']
+    const ask: Record<NotificationPurpose, [string, string]> = {
+      dispatch: ['请尽快接单并前往现场。', 'Please accept and go on site.'],
+      reminder: ['工单仍未接单,请尽快接单。', 'Still not accepted: please accept.'],
+      escalation: [
+        `工单 ${minutes(this.clock.now() - wo.dispatched_at)} 分钟未接单,已升级,请立即处理。`,
+        'Not accepted in time: escalated to you. Please act now.',
+      ],
+      closed: [`工单${closed[0]},无需再处理。`, `Work order ${closed[1]}: no action needed.`],
+    }
     const lines = [
       `${wo.message.zh}`,
       `级别:${sev.zh}  位置:${place}  班组:${team.name}  接收人:${member.name}`,
-      purpose === 'escalation'
-        ? `工单 ${minutes(this.clock.now() - wo.dispatched_at)} 分钟未接单,已升级,请立即处理。`
-        : '请尽快接单并前往现场。',
+      ask[purpose][0],
       `${wo.title.en}: ${wo.message.en} (severity ${sev.en}, ${place})`,
-      purpose === 'escalation'
-        ? 'Not accepted in time: escalated to you. Please act now.'
-        : 'Please accept and go on site.',
+      ask[purpose][1],
     ]
     return {
       key,

@@ -78,16 +78,22 @@ describe('simulated lift to work order', () => {
       'on_site',
       'resolved',
     ])
+    // Five notified on the way up; each then hears it is closed (the admin token is none of them).
     await until(
-      async () => (await detail(h, wo.id)).deliveries.filter((d) => d.status === 'delivered').length === 5,
-      'five deliveries',
+      async () => (await detail(h, wo.id)).deliveries.filter((d) => d.status === 'delivered').length === 10,
+      'ten deliveries',
     )
-    expect((await detail(h, wo.id)).deliveries.map((d) => [d.member, d.channel])).toEqual([
+    const deliveries = (await detail(h, wo.id)).deliveries
+    expect(deliveries.filter((d) => d.purpose !== 'closed').map((d) => [d.member, d.channel])).toEqual([
       ['lift_a/wang', 'webhook'],
       ['lift_a/li', 'dingtalk'],
       ['lift_a/boss', 'wecom'],
       ['property_duty/manager', 'webhook'],
       ['community_grid/grid1', 'webhook'],
     ])
+    expect(deliveries.filter((d) => d.purpose === 'closed')).toHaveLength(5)
+    const closing = rx.to('/grid').at(-1)!.json as { event: string; text: string }
+    expect(closing.event).toBe('work_order.closed')
+    expect(closing.text).toContain('无需再处理')
   })
 })

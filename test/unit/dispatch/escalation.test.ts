@@ -143,6 +143,9 @@ describe('SLA, reminders and escalation on a fake clock', () => {
     expect(last).toMatchObject({ action: 'resolved', actor: 'mgr_e1' })
     expect(last.note).toContain('误报')
     expect(() => r.dispatcher.accept(wo!.id, { username: 'crew_wang' })).toThrow(/resolved/)
+    // wang was told about it, and is told it is closed.
+    await until(() => rx.to('/wang').length === 2, 'closing notice to wang')
+    expect((rx.to('/wang')[1]!.json as { event: string }).event).toBe('work_order.closed')
   })
 
   it('picks up timers again after a restart: a breach due while the hub was down is recorded at start', async () => {
@@ -156,10 +159,39 @@ describe('SLA, reminders and escalation on a fake clock', () => {
     const r2 = await dispatchRig(rx, { dataDir: r.dataDir, clock: r.clock })
     r.clock.advance(0)
     await until(() => rx.to('/li-ding').length === 1, 'the overdue escalation after restart')
+    // The missed reminders become one, to wang only (li was just escalated to).
+    await until(() => rx.to('/wang').length === 2, 'one catch-up reminder to wang')
+    await new Promise((res) => setTimeout(res, 200))
+    expect(rx.to('/li-ding')).toHaveLength(1)
     const after = r2.dispatcher.get(wo!.id)!
     expect(after.breaches.map((b) => b.stage)).toEqual(['accept'])
     expect(after.reminders_sent).toBe(2)
     expect(after.escalation_level).toBe(1)
     expect(alert.id).toBe(after.alert_id)
+  })
+})
+
+describe('which alerts open work orders', () => {
+  it('a suppressed (silenced) alert opens none; the re-trigger outside the silence does', async () => {
+    const rx = await new Receiver().start()
+    const r = await dispatchRig(rx)
+    const alert = await r.raise({ suppressed: 'silence:s1' })
+    expect(r.dispatcher.store.query({ alert: alert.id })).toHaveLength(0)
+    r.clock.advance(MIN)
+    await r.raise({ retrigger: true })
+    const [wo] = r.dispatcher.store.query({ alert: alert.id })
+    expect(wo).toMatchObject({ status: 'dispatched', assignee: 'lift_a/wang' })
+    await until(() => rx.to('/wang').length === 1, 'dispatch after the silence')
+  })
+
+  it('a minor alert opens none by itself; a manager opens one by hand, to another team', async () => {
+    const rx = await new Receiver().start()
+    const r = await dispatchRig(rx)
+    const alert = await r.raise({ severity: 'minor', alert: 'elevator.door_fault' })
+    expect(r.dispatcher.store.query({ alert: alert.id })).toHaveLength(0)
+    const wo = r.dispatcher.open(alert, { username: 'mgr_e1', note: '顺便检查' }, 'property_duty')
+    expect(wo).toMatchObject({ team: 'property_duty', assignee: 'property_duty/duty1', created_by: 'mgr_e1' })
+    await until(() => rx.to('/sms').length === 1, 'sms to duty1')
+    expect(() => r.dispatcher.open(alert, { username: 'mgr_e1' })).toThrow(/already has an open work order/)
   })
 })

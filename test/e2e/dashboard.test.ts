@@ -23,6 +23,14 @@ describe('dashboard in a real browser', () => {
 
   it('shows an MQTT-raised alert within 2 s, acks it, a second session follows, English, CSV export', async () => {
     const manager = await session(browser)
+    await manager.page.goto(hub.httpUrl)
+    await manager.page.waitForSelector('input[name=username]')
+    await shot(manager.page, '0-login')
+    // A wrong password is refused on the form, in Chinese.
+    await manager.page.fill('input[name=username]', 'mgr_e1')
+    await manager.page.fill('input[name=password]', 'not-the-password')
+    await manager.page.click('[data-test=login]')
+    await expect.poll(() => manager.page.textContent('[data-test=login-error]')).toBe('用户名或密码错误')
     await logIn(manager.page, hub.httpUrl, 'mgr_e1', USERS.mgr_e1)
     await expect.poll(() => manager.page.textContent('[data-test=who]')).toContain('物业经理')
     // A laptop on the community officer's desk: read-only, whole community.

@@ -102,8 +102,11 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     api.get('/api/sites', async (req) => {
       const p = principalOf(req)
       if (p.scope === null) return ctx.registry.sites()
-      const below = ctx.registry.subtree(p.scope)
-      return ctx.registry.sites().filter((s) => below.has(s.id))
+      // The scope's subtree, plus the nodes above it (their names label the path, nothing more).
+      const visible = ctx.registry.subtree(p.scope)
+      for (let id = ctx.registry.site(p.scope)?.parent; id; id = ctx.registry.site(id)?.parent)
+        visible.add(id)
+      return ctx.registry.sites().filter((s) => visible.has(s.id))
     })
     // Device management is the admin's (scoped users read devices through /api/live/devices).
     await api.register(async (admin) => {

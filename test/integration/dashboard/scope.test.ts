@@ -58,7 +58,8 @@ describe('every role × scope over HTTP', () => {
     expect(devices.devices.map((d) => d.id)).not.toContain('e2_lift1')
     expect(devices.devices).toHaveLength(6)
     const sites = (await (await mgr('/api/sites')).json()) as { id: string }[]
-    expect(sites.map((s) => s.id).sort()).toEqual(['e1', 'e1_b1', 'e1_b2'])
+    // Its subtree, and the street and community above it (for names), not the sibling estate.
+    expect(sites.map((s) => s.id).sort()).toEqual(['c1', 'e1', 'e1_b1', 'e1_b2', 's1'])
     const rollup = (await (await mgr('/api/live')).json()) as {
       sites: { id: string; open: { critical: number } }[]
     }

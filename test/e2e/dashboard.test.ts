@@ -101,6 +101,22 @@ describe('dashboard in a real browser', () => {
     await expect.poll(() => officerRow.getAttribute('data-status'), { timeout: 2000 }).toBe('acknowledged')
     await shot(officer.page, '2-console-laptop-officer')
 
+    // Assign to another crew and silence repeats for 2 h, inline.
+    await row.locator('[data-test=assign]').click()
+    await row.locator('[data-test=assign-input]').fill('drainage_co')
+    await row.locator('[data-test=send]').click()
+    await expect.poll(() => officerRow.textContent(), { timeout: 2000 }).toContain('drainage_co')
+    await row.locator('[data-test=silence]').click()
+    await expect
+      .poll(async () => {
+        const list = (await (await hub.api('/api/silences')).json()) as {
+          device?: string
+          device_id?: string
+        }[]
+        return list.some((x) => (x.device ?? x.device_id) === 'mh1')
+      })
+      .toBe(true)
+
     // Comment inline, then read the audit log in the detail view.
     await row.locator('[data-test=comment]').click()
     await row.locator('[data-test=comment-input]').fill('已设置围挡,等待维修')
@@ -158,6 +174,17 @@ describe('dashboard in a real browser', () => {
     expect(lines[1]).toContain('manhole.cover_open')
     expect(lines[1]).toContain('井盖开启')
     expect(lines[1]).toContain('acknowledged')
+
+    // Resolve it from the console: that alert leaves both screens within 2 s. (The cover is still
+    // open, so the rule engine raises a fresh one straight away: a resolve does not hide a hazard.)
+    await manager.page.click('[data-test=nav-console]')
+    const enRow = manager.page.locator('tr.alert-row', { hasText: 'Manhole cover open' })
+    const id = await enRow.getAttribute('data-alert')
+    await enRow.locator('[data-test=resolve]').click()
+    await manager.page.locator(`tr[data-alert="${id}"]`).waitFor({ state: 'detached', timeout: 2000 })
+    await officer.page.locator(`tr[data-alert="${id}"]`).waitFor({ state: 'detached', timeout: 2000 })
+    const resolved = (await (await hub.api(`/api/alerts/${id}`)).json()) as { status: string }
+    expect(resolved.status).toBe('resolved')
 
     await manager.context.close()
     await officer.context.close()

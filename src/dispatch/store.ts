@@ -92,8 +92,24 @@ export class WorkOrderStore {
       .all(id) as WorkOrderEvent[]
   }
 
-  /** Newest first. */
-  query(f: WorkOrderFilter): WorkOrder[] {
+  /** Newest first; `page` pages in SQL. */
+  query(f: WorkOrderFilter, page?: { limit: number; offset: number }): WorkOrder[] {
+    const { clause, args } = this.where(f)
+    const rows = this.db
+      .prepare(
+        `SELECT doc FROM work_orders ${clause} ORDER BY opened_at DESC, id DESC${page ? ' LIMIT ? OFFSET ?' : ''}`,
+      )
+      .all(...args, ...(page ? [page.limit, page.offset] : [])) as { doc: string }[]
+    return rows.map((r) => JSON.parse(r.doc) as WorkOrder)
+  }
+
+  count(f: WorkOrderFilter): number {
+    const { clause, args } = this.where(f)
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM work_orders ${clause}`).get(...args) as { n: number })
+      .n
+  }
+
+  private where(f: WorkOrderFilter): { clause: string; args: unknown[] } {
     const where: string[] = []
     const args: unknown[] = []
     if (f.status?.length) {
@@ -113,12 +129,7 @@ export class WorkOrderStore {
       where.push('(street = ? OR community = ? OR estate = ? OR building = ?)')
       args.push(site, site, site, site)
     }
-    const rows = this.db
-      .prepare(
-        `SELECT doc FROM work_orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC`,
-      )
-      .all(...args) as { doc: string }[]
-    return rows.map((r) => JSON.parse(r.doc) as WorkOrder)
+    return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', args }
   }
 
   /**

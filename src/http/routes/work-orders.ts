@@ -80,11 +80,16 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
     const p = requireRole(req, ...READERS)
     const q = parseWith(LIST_QUERY, req.query ?? {})
     const onlyMine = q.mine === '1' || q.mine === 'true'
-    const all = dispatch.store
-      .query({ status: q.status, team: q.team, site: q.site, alert: q.alert, scope: p.scope })
-      .filter((wo) => sees(p, wo) && (!onlyMine || mine(p, wo)))
+    const filter = { status: q.status, team: q.team, site: q.site, alert: q.alert, scope: p.scope }
+    const withTimes = (wo: WorkOrder) => ({ ...wo, times: timesOf(wo) })
+    if (p.role !== 'crew' && !onlyMine) {
+      // Scope is all there is to check: page in SQL.
+      const items = dispatch.store.query(filter, { limit: q.limit, offset: q.offset }).map(withTimes)
+      return { items, total: dispatch.store.count(filter), limit: q.limit, offset: q.offset }
+    }
+    const all = dispatch.store.query(filter).filter((wo) => sees(p, wo) && (!onlyMine || mine(p, wo)))
     return {
-      items: all.slice(q.offset, q.offset + q.limit).map((wo) => ({ ...wo, times: timesOf(wo) })),
+      items: all.slice(q.offset, q.offset + q.limit).map(withTimes),
       total: all.length,
       limit: q.limit,
       offset: q.offset,

@@ -155,8 +155,19 @@ describe('dispatch end to end (real hub, MQTT, rule engine, loopback receivers)'
     const unknown = await post(h, '/api/work-orders', { alert_id: alert.id, team: 'nobody' })
     expect(unknown.status).toBe(400)
     expect(((await unknown.json()) as { code: string }).code).toBe('ZHIAN_ERR_UNKNOWN_TEAM')
-    expect((await post(h, '/api/work-orders', { alert_id: alert.id, team: 'community_grid' })).status).toBe(
-      201,
-    )
+    const again2 = await post(h, '/api/work-orders', { alert_id: alert.id, team: 'community_grid' })
+    expect(again2.status).toBe(201)
+    const second = (await again2.json()) as { id: string }
+    // Newest first, paged.
+    type Page = { items: { id: string; status: string }[]; total: number }
+    const p1 = (await (await h.api('/api/work-orders?limit=1')).json()) as Page
+    const p2 = (await (await h.api('/api/work-orders?limit=1&offset=1')).json()) as Page
+    expect([p1.total, p1.items.map((w) => w.id), p2.items.map((w) => w.id)]).toEqual([
+      2,
+      [second.id],
+      [wo.id],
+    ])
+    const cancelled = (await (await h.api('/api/work-orders?status=cancelled')).json()) as Page
+    expect(cancelled.items.map((w) => w.id)).toEqual([wo.id])
   })
 })

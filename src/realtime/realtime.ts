@@ -75,7 +75,14 @@ export class Realtime {
     io.on('connection', (socket) => this.onConnection(socket))
     for (const a of this.ctx.live.openAlerts({ scope: null })) this.teams.set(a.id, a.assigned_team ?? a.crew)
     this.off.push(
-      this.ctx.bus.on('alert', (change) => this.onAlert(change)),
+      this.ctx.bus.on('alert', (change) => {
+        // The bus is synchronous: a failure here must not travel back into the alert store.
+        try {
+          this.onAlert(change)
+        } catch (err) {
+          this.ctx.log.error({ err, alert: change.alert.id }, 'alert push failed')
+        }
+      }),
       // Logout closes the sockets of that session at once.
       this.ctx.auth.onRevoke((token) => {
         for (const s of io.of('/').sockets.values()) if (s.data.token === token) s.disconnect(true)

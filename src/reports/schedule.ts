@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import type { Message } from '../dispatch/channels.ts'
 import type { ChannelConfig, TeamConfig } from '../dispatch/config.ts'
 import type { Outbox } from '../dispatch/outbox.ts'
@@ -31,7 +32,7 @@ export interface SchedulerOptions {
 }
 
 export interface Recipient {
-  /** `<team>/<member>` or `report:<name>` */
+  /** `<team>/<member>`, or `inline-<hash of the name>` (ASCII: it goes into the idempotency header) */
   ref: string
   channels: ChannelConfig[]
 }
@@ -181,7 +182,10 @@ export class ReportScheduler {
           if (r.member && m.id !== r.member) continue
           out.push({ ref: `${r.team}/${m.id}`, channels: m.channels })
         }
-      } else out.push({ ref: `report:${r.name}`, channels: r.channels })
+      } else {
+        const hash = crypto.createHash('sha256').update(r.name).digest('hex').slice(0, 12)
+        out.push({ ref: `inline-${hash}`, channels: r.channels })
+      }
     }
     return out
   }

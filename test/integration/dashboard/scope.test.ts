@@ -256,6 +256,10 @@ describe('every role × scope over socket.io', () => {
     await connected(socket)
     const outside = await socket.emitWithAck('watch', 'e2')
     expect(outside).toMatchObject({ ok: false, code: 'ZHIAN_ERR_FORBIDDEN' })
+    // Bad input over socket.io gets a coded refusal and changes nothing.
+    const bad = await socket.emitWithAck('watch', { $ne: 1 } as unknown as string)
+    expect(bad).toMatchObject({ ok: false, code: 'ZHIAN_ERR_FORBIDDEN' })
+    socket.emit('unwatch', 42 as unknown as string)
     expect(await socket.emitWithAck('watch', 'e1')).toEqual({ ok: true })
     const floors: unknown[] = []
     const seen = new Set<string>()

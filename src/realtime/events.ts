@@ -21,7 +21,7 @@ export interface ServerToClientEvents {
 export type WatchReply = { ok: true } | { ok: false; code: string; message: string }
 
 export interface ClientToServerEvents {
-  /** Start receiving `live:devices` for a site node (street, community or estate) in scope. */
+  /** Start receiving `live:devices` for a site node in scope (`*`: all sites, unscoped users only). */
   watch: (site: string, reply: (r: WatchReply) => void) => void
   unwatch: (site: string) => void
 }

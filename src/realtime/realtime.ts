@@ -164,6 +164,8 @@ export class Realtime {
   }
 
   private mayWatch(p: Principal, site: string): boolean {
+    // `*` is every site: for unscoped users only.
+    if (site === '*') return p.scope === null
     if (!this.ctx.registry.site(site)) return false
     if (p.scope === null) return true
     return this.ctx.registry.subtree(p.scope).has(site)

@@ -260,6 +260,7 @@ describe('every role × scope over socket.io', () => {
     const bad = await socket.emitWithAck('watch', { $ne: 1 } as unknown as string)
     expect(bad).toMatchObject({ ok: false, code: 'ZHIAN_ERR_FORBIDDEN' })
     socket.emit('unwatch', 42 as unknown as string)
+    expect(await socket.emitWithAck('watch', '*')).toMatchObject({ ok: false })
     expect(await socket.emitWithAck('watch', 'e1')).toEqual({ ok: true })
     const floors: unknown[] = []
     const seen = new Set<string>()
@@ -280,5 +281,16 @@ describe('every role × scope over socket.io', () => {
     expect(Date.now() - t0).toBeLessThan(1000)
     await new Promise((r) => setTimeout(r, 400))
     expect(seen.has('e2_lift1')).toBe(false)
+
+    // An unscoped admin's device list watches everything.
+    const admin = socketOf(hub.httpUrl, { token: 'test-api-token-0123456789' })
+    await connected(admin)
+    expect(await admin.emitWithAck('watch', '*')).toEqual({ ok: true })
+    const adminSeen = new Set<string>()
+    admin.on('live:devices', (ds) => {
+      for (const d of ds) adminSeen.add(d.id)
+    })
+    await other.publishAsync('zhian/elevator/e2_lift1/state', JSON.stringify({ floor: 4 }), { qos: 1 })
+    await until(() => adminSeen.has('e2_lift1'), 'the e2 lift at the admin')
   })
 })

@@ -63,7 +63,7 @@ describe('scheduled reports', () => {
     clock.advance(1_000)
     await s1.idle()
     const [hook] = await until(
-      () => rx.to('/street-office').length && rx.to('/street-office'),
+      () => (rx.to('/street-office').length ? rx.to('/street-office') : undefined),
       'street office webhook',
     )
     const [ding] = await until(

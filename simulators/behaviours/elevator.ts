@@ -62,7 +62,15 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
   const d = (key: string, fallback: string, args: ActionArgs) =>
     durationArg(args, key, parseDuration(fallback), parseDuration)
 
-  let floor = rng.int(bottom, Math.min(top, bottom + 3))
+  // Landings as the building labels them: basements are negative and there is no floor 0.
+  const levels: number[] = []
+  for (let l = bottom; l <= top; l++) if (!(bottom < 0 && l === 0)) levels.push(l)
+  const indexOf = (label: number) => Math.max(0, levels.indexOf(label))
+  const levelAt = (i: number) => levels[Math.max(0, Math.min(levels.length - 1, i))]!
+  /** A landing between two labels (inclusive), uniformly. */
+  const pickBetween = (lo: number, hi: number) => levelAt(rng.int(indexOf(lo), indexOf(hi)))
+  const last = levels[levels.length - 1]!
+  let floor = levelAt(rng.int(0, Math.min(levels.length - 1, 3)))
   let mode: Mode = 'normal'
   /** Bumped whenever a fault takes over, so the interrupted trip's timers fall silent. */
   let generation = 0
@@ -101,15 +109,16 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
     }
     // Mornings people go down to the lobby; evenings they come home from it.
     const h = hourOfDay(clock.now())
-    const lobby = Math.max(bottom, 1)
+    const lobby = levels.includes(1) ? 1 : levels[0]!
+    const above = levelAt(indexOf(lobby) + 1)
     const from =
-      h < 12 && rng.chance(0.7) ? rng.int(lobby + 1, top) : rng.chance(0.6) ? lobby : rng.int(bottom, top)
-    const to = from === lobby ? rng.int(lobby + 1, top) : rng.chance(0.8) ? lobby : pickOther(from)
+      h < 12 && rng.chance(0.7) ? pickBetween(above, last) : rng.chance(0.6) ? lobby : pickOther(-999)
+    const to = from === lobby ? pickBetween(above, last) : rng.chance(0.8) ? lobby : pickOther(from)
     travel(from, false, () => board(to))
   }
   const pickOther = (f: number) => {
-    let t = rng.int(bottom, top)
-    while (t === f) t = rng.int(bottom, top)
+    let t = pickBetween(levels[0]!, last)
+    while (t === f) t = pickBetween(levels[0]!, last)
     return t
   }
   const board = (to: number) => {
@@ -146,8 +155,8 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
       return
     }
     const dir = to > floor ? 1 : -1
-    let pos = (floor - bottom) * FLOOR_HEIGHT_M
-    const target = (to - bottom) * FLOOR_HEIGHT_M
+    let pos = indexOf(floor) * FLOOR_HEIGHT_M
+    const target = indexOf(to) * FLOOR_HEIGHT_M
     let v = 0
     ctx.set({
       passenger,
@@ -161,7 +170,7 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
       v = Math.min(v + ACCEL_MS2, rated, Math.sqrt(2 * ACCEL_MS2 * remaining))
       const move = Math.min(remaining, Math.max(v, 0.1))
       pos += dir * move
-      floor = bottom + Math.round(pos / FLOOR_HEIGHT_M)
+      floor = levelAt(Math.round(pos / FLOOR_HEIGHT_M))
       if (Math.abs(target - pos) < 0.01) {
         floor = to
         atRest()
@@ -227,7 +236,7 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
             passenger: true,
           }),
         () => {
-          floor = Math.min(top, floor + 1)
+          floor = levelAt(indexOf(floor) + 1)
           releaseAtLevel()
         },
       ),
@@ -244,7 +253,7 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
             speed: rated * Number(args.factor ?? 1.45),
           }),
         () => {
-          floor = Math.max(bottom, floor - 1)
+          floor = levelAt(indexOf(floor) - 1)
           atRest()
         },
       ),
@@ -253,7 +262,7 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
       fault(
         d('for', '25s', args),
         () => {
-          floor = top
+          floor = last
           ctx.set({ floor, moving: true, direction: 'up', speed: 0.3, in_door_zone: false, door: 'closed' })
         },
         atRest,
@@ -263,7 +272,7 @@ export function elevatorBehaviour(ctx: BehaviourContext<'elevator'>): Behaviour 
       fault(
         d('for', '25s', args),
         () => {
-          floor = bottom
+          floor = levels[0]!
           ctx.set({ floor, moving: true, direction: 'down', speed: 0.3, in_door_zone: false, door: 'closed' })
         },
         atRest,

@@ -75,6 +75,9 @@ export class LiveState {
   private readonly byDevice = new Map<string, Set<string>>()
   private readonly dirty = new Set<string>()
   private readonly off: (() => void)[] = []
+  /** registry.list() sorts every device (150 ms at 120k): reuse it, refreshed on add/remove or every 5 s. */
+  private devicesCache: Device[] | undefined
+  private devicesCachedAt = 0
   /** Bumped on every change that can move a roll-up count. */
   version = 0
 
@@ -110,8 +113,12 @@ export class LiveState {
         if (typeof interval === 'number' && interval > 0) s.intervalS = interval
         this.seen(i.device.id, s, i.at)
       }),
-      this.bus.on('device_added', ({ device }) => this.touch(device.id)),
+      this.bus.on('device_added', ({ device }) => {
+        this.devicesCache = undefined
+        this.touch(device.id)
+      }),
       this.bus.on('device_removed', ({ id }) => {
+        this.devicesCache = undefined
         this.state.delete(id)
         this.version++
       }),
@@ -151,8 +158,7 @@ export class LiveState {
 
   devices(principal: Pick<Principal, 'scope'>, filter: { estate?: string; q?: string } = {}): DeviceLive[] {
     const q = filter.q?.trim().toLowerCase()
-    return this.registry
-      .list()
+    return this.allDevices()
       .filter((d) => inScope(principal, d.site))
       .filter((d) => !filter.estate || d.estate === filter.estate)
       .filter(
@@ -180,7 +186,7 @@ export class LiveState {
         .sort((a, b) => a.estate.localeCompare(b.estate) || a.zone.localeCompare(b.zone))
     }
     const zones = new Map<string, ParkingZone>()
-    for (const d of this.registry.list()) {
+    for (const d of this.allDevices()) {
       if (d.kind !== 'parking_bay' || !inScope(principal, d.site)) continue
       if (estate && d.estate !== estate) continue
       const zone = typeof d.params.zone === 'string' ? d.params.zone : '-'
@@ -213,7 +219,7 @@ export class LiveState {
       })
     }
     const t = this.now()
-    for (const d of this.registry.list()) {
+    for (const d of this.allDevices()) {
       const online = this.isOnline(d, t)
       const occupied = d.kind === 'parking_bay' ? this.state.get(d.id)?.values.occupied : undefined
       for (const id of siteIds(d.site)) {
@@ -235,6 +241,15 @@ export class LiveState {
       }
     }
     return [...out.values()]
+  }
+
+  private allDevices(): Device[] {
+    const t = this.now()
+    if (!this.devicesCache || t - this.devicesCachedAt > 5000) {
+      this.devicesCache = this.registry.list()
+      this.devicesCachedAt = t
+    }
+    return this.devicesCache
   }
 
   private pathOf(estate: string): string[] {

@@ -88,9 +88,12 @@ export class SimulatedDevice {
     return this.intervalMs / 1000
   }
 
-  /** The heartbeat interval in wall-clock seconds (what the hub observes at speed N), announced in `info`. */
+  /**
+   * The heartbeat interval in wall-clock seconds (what the hub observes at speed N), announced in
+   * `info`; never below 5 s, so a busy machine's pauses at high speed do not read as outages.
+   */
   get wallInterval_s(): number {
-    return Math.max(1, Math.round(this.intervalMs / 1000 / this.options.clock.speed))
+    return Math.max(5, Math.round(this.intervalMs / 1000 / this.options.clock.speed))
   }
 
   attach(link: Link): void {

@@ -20,6 +20,7 @@ describe.each([
   ['flood', 90],
   ['rollover', 30],
   ['lift-faults', 45],
+  ['gateway-outage', 300],
 ])('scenario %s (×%i, rule durations ÷ the same factor)', (name, speed) => {
   test('raises the alert types it declares and no others', { timeout: 150_000 }, async () => {
     const scenario = findScenario(name)

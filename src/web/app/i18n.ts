@@ -24,6 +24,7 @@ const MESSAGES = {
   nav_sites: ['区域总览', 'Site roll-up'],
   nav_devices: ['设备列表', 'Devices'],
   nav_history: ['告警历史', 'Alert history'],
+  nav_tasks: ['工单', 'Work orders'],
   connected: ['实时连接', 'Live'],
   disconnected: ['连接中断', 'Disconnected'],
   mute: ['静音', 'Mute'],

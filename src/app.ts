@@ -183,6 +183,8 @@ export class Hub {
 
   async start(): Promise<void> {
     this.registry.start()
+    // Users in the estate file may name a crew team: auth's column must exist before the file is applied.
+    this.auth.open()
     if (this.config.estateFile) {
       const estate = loadEstateFile(this.config.estateFile)
       await this.registry.applyEstate(estate)

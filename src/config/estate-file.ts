@@ -60,7 +60,10 @@ const USER = z
     password: z.string().min(8).max(256).optional(),
     password_hash: z.string().startsWith('scrypt$').optional(),
     role: z.enum(ROLES),
-    scope: id,
+    /** A site id, or `*` for everything (admins). */
+    scope: z.union([id, z.literal('*')]),
+    /** For crew users: the dispatch team they work in (see `teams`). */
+    team: id.optional(),
   })
   .refine((u) => Boolean(u.password) !== Boolean(u.password_hash), {
     message: 'give exactly one of password or password_hash',
@@ -202,8 +205,10 @@ function crossCheck(estate: ParsedEstate): Problem | undefined {
     if (usernames.has(u.username))
       return { path: ['users', String(i), 'username'], message: 'duplicate username' }
     usernames.add(u.username)
-    if (!sites.has(u.scope))
+    if (u.scope !== '*' && !sites.has(u.scope))
       return { path: ['users', String(i), 'scope'], message: `unknown site "${u.scope}"` }
+    if (u.team && !(estate.teams ?? []).some((t) => t.id === u.team))
+      return { path: ['users', String(i), 'team'], message: `unknown team "${u.team}"` }
   }
   for (const estateId of Object.keys(estate.overrides)) {
     if (sites.get(estateId)?.type !== 'estate') {

@@ -11,6 +11,7 @@ import {
   generateSecret,
   hashGeneratedSecret,
   hashSecret,
+  PASSWORD_COST,
   VerifiedSecrets,
   verifySecret,
 } from '../util/secrets.ts'
@@ -214,7 +215,8 @@ export class Registry {
         username: u.username,
         role: u.role,
         scope: u.scope,
-        password_hash: u.password_hash ?? (await hashSecret(u.password!, 16384)),
+        team: u.team ?? null,
+        password_hash: u.password_hash ?? (await hashSecret(u.password!, PASSWORD_COST)),
       })),
     )
     this.db.transaction(() => {
@@ -239,9 +241,10 @@ export class Registry {
       const del = this.db.prepare('DELETE FROM devices WHERE id = ?')
       for (const { id } of stale) if (!keep.has(id)) del.run(id)
       const upsertUser = this.db.prepare(
-        `INSERT INTO users (username, password_hash, role, scope, source, created_at)
-         VALUES (@username, @password_hash, @role, @scope, 'config', @now)
-         ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, scope = excluded.scope`,
+        `INSERT INTO users (username, password_hash, role, scope, team, source, created_at)
+         VALUES (@username, @password_hash, @role, @scope, @team, 'config', @now)
+         ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role,
+           scope = excluded.scope, team = excluded.team`,
       )
       for (const u of users) upsertUser.run({ ...u, now: Date.now() })
       // Config sites that left the file go too (leaves first), unless a device still belongs to them.
@@ -272,6 +275,7 @@ export class Registry {
       password_hash: string
       role: 'admin' | 'manager' | 'crew' | 'viewer'
       scope: string
+      team: string | null
     }[]
     return {
       sites: children(undefined),
@@ -290,6 +294,7 @@ export class Registry {
         password_hash: u.password_hash,
         role: u.role,
         scope: u.scope,
+        ...(u.team ? { team: u.team } : {}),
       })),
       overrides,
     }

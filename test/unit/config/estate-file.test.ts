@@ -95,4 +95,11 @@ describe('estate file', () => {
       /"c1" is not an estate/,
     )
   })
+
+  it('accepts an admin scoped to everything and refuses a crew user whose team does not exist', () => {
+    const admin = `${SITES}users:\n  - { username: boss, password: long-password, role: admin, scope: "*" }\n`
+    expect(parseEstate(admin).users[0]!.scope).toBe('*')
+    const crew = `${SITES}users:\n  - { username: li, password: long-password, role: crew, scope: e1, team: nope }\n`
+    expect(errorOf(crew)).toMatch(/users\.0\.team: unknown team "nope"/)
+  })
 })

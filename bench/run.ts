@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { hashGeneratedSecret } from '../src/util/secrets.ts'
+import { type LatencyResult, measureAlertLatency } from './latency.ts'
 import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
 import {
   BENCH_SECRET,
@@ -33,6 +34,8 @@ const QUICK = opt.quick!
 const REPS = QUICK ? 1 : 3
 const SECONDS = QUICK ? 4 : 10
 const TSX = ['--import', 'tsx']
+/** `--only throughput,latency,connections,growth` runs a subset (for profiling one part). */
+const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
 interface GenResult {
   published: number
@@ -240,6 +243,45 @@ async function growthRow(start: () => Promise<Target>, factor: number, rate: num
   }
 }
 
+/** Alert latency while a background load runs at `rate` msg/s (half the measured capacity). */
+async function latencyRun(
+  estate: string,
+  rate: number,
+  samples: number,
+): Promise<LatencyResult & { background_rate: number }> {
+  const target = await startZhian({ estateFile: estate })
+  try {
+    const gen = runGenerator([
+      ...[
+        '--url',
+        target.mqttUrl,
+        '--publishers',
+        '100',
+        '--qos',
+        '1',
+        '--seconds',
+        String(Math.ceil(samples * 0.05) + 6),
+      ],
+      ...['--rate', String(rate), '--secret', BENCH_SECRET],
+    ])
+    await sleep(2000)
+    const result = await measureAlertLatency({
+      mqttUrl: target.mqttUrl,
+      httpUrl: target.httpUrl!,
+      token: 'bench-api-token-0123456789',
+      secret: BENCH_SECRET,
+      firstIndex: 100,
+      lastIndex: 100_000,
+      samples,
+      intervalMs: 50,
+    })
+    await gen.done
+    return { ...result, background_rate: rate }
+  } finally {
+    await target.stop()
+  }
+}
+
 export interface Summary {
   machine: Record<string, unknown>
   throughput: Record<string, { median: number; min: number; max: number; reps: ThroughputRep[] }>
@@ -247,6 +289,8 @@ export interface Summary {
   ratio_qos0: number
   connections: ConnectionRep[]
   growth: GrowthRow[]
+  latency: LatencyResult & { background_rate: number }
+  alert_p99_ms: number
   rss_per_conn_kb: number
   lost: number
   goals: Record<string, { goal: string; value: number; met: boolean }>
@@ -270,7 +314,7 @@ async function main(): Promise<void> {
     ['mosquitto', (qos) => () => startMosquitto(qos), false],
   ]
   const throughput: Summary['throughput'] = {}
-  for (const qos of [1, 0] as const) {
+  for (const qos of want('throughput') ? ([1, 0] as const) : []) {
     for (const n of publisherCounts) {
       for (const [name, factory, auth] of targets) {
         if (QUICK && name === 'mosquitto' && qos === 0) continue
@@ -293,7 +337,7 @@ async function main(): Promise<void> {
         100,
     ) / 100
   const connections: ConnectionRep[] = []
-  for (const n of connectionCounts) {
+  for (const n of want('connections') ? connectionCounts : []) {
     for (const [name, factory, auth] of targets) {
       if (name === 'mosquitto' && QUICK) continue
       const rep = await connectionRep(factory(1), n, auth)
@@ -304,9 +348,23 @@ async function main(): Promise<void> {
     }
   }
   const capacity = throughput['zhian/qos1/n10']?.median ?? 10_000
+  const latency = want('latency')
+    ? await latencyRun(estate, Math.round(capacity / 2), QUICK ? 60 : 200)
+    : {
+        samples: 0,
+        p50_ms: Number.NaN,
+        p95_ms: Number.NaN,
+        p99_ms: Number.NaN,
+        max_ms: Number.NaN,
+        missed: 0,
+        background_rate: 0,
+      }
+  console.error(
+    `alert latency at 50% load: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms (${latency.samples} samples)`,
+  )
   const base = Math.max(500, Math.round((capacity * 0.2) / 100) * 100)
   const growth: GrowthRow[] = []
-  for (const factor of QUICK ? [1, 2] : [1, 2, 4]) {
+  for (const factor of want('growth') ? (QUICK ? [1, 2] : [1, 2, 4]) : []) {
     const row = await growthRow(targets[0]![1](1), factor, base * factor)
     console.error(`growth ${factor}×: ${row.received_per_s} msg/s at ${row.broker_cpu_pct}% CPU`)
     growth.push(row)
@@ -328,6 +386,8 @@ async function main(): Promise<void> {
     ratio_qos0: ratio(0, 10),
     connections,
     growth,
+    latency,
+    alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
     goals: {},
@@ -336,6 +396,11 @@ async function main(): Promise<void> {
     goal: '≥ 0.5 × bare Aedes (QoS 1, journal on)',
     value: summary.ratio_qos1,
     met: summary.ratio_qos1 >= 0.5,
+  }
+  summary.goals.latency = {
+    goal: 'p99 alert latency ≤ 50 ms at 50% load',
+    value: latency.p99_ms,
+    met: latency.p99_ms <= 50 && latency.missed === 0,
   }
   summary.goals.rss = {
     goal: '≤ 40 KB RSS per idle device connection',
@@ -377,6 +442,8 @@ function renderMarkdown(s: Summary, seconds: number): string {
     ...rows,
     '',
     `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**`,
+    '',
+    `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',
     '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
     '|---|---|---|---|---|---|---|---|',

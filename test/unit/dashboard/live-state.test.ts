@@ -1,0 +1,141 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Alert } from '../../../src/alerts/types.ts'
+import { Auth } from '../../../src/auth/auth.ts'
+import { loadEstateFile } from '../../../src/config/estate-file.ts'
+import { Bus } from '../../../src/core/bus.ts'
+import { ApiToken } from '../../../src/http/api-token.ts'
+import { LiveState } from '../../../src/live/live-state.ts'
+import { Registry } from '../../../src/registry/registry.ts'
+import { type Db, openDb } from '../../../src/store/db.ts'
+import { SMALL_ESTATE, tempDir } from '../../helpers/hub.ts'
+
+/** LiveState over a real registry (SQLite in a temp dir) and bus, with its clock in the test's hand. */
+describe('live state', () => {
+  let db: Db
+  let bus: Bus
+  let registry: Registry
+  let now: number
+  let live: LiveState
+
+  beforeEach(async () => {
+    db = openDb(tempDir())
+    bus = new Bus()
+    registry = new Registry(db, bus)
+    registry.open()
+    new Auth(db, new ApiToken(db)).open() // the users table's crew column, as the hub does before the file
+    await registry.applyEstate(loadEstateFile(SMALL_ESTATE))
+    now = 1_000_000
+    live = new LiveState(bus, registry, () => now)
+    live.start()
+  })
+  afterEach(() => {
+    live.stop()
+    db.close()
+  })
+
+  const read = (id: string, values: Record<string, unknown>) =>
+    bus.emit('reading', { device: registry.get(id)!, values, ts: now, receivedAt: now, seq: undefined })
+  const site = (id: string) => live.rollup({ scope: null }).find((s) => s.id === id)!
+  const alert = (over: Partial<Alert>): Alert => ({
+    id: 'a1',
+    subject: 'lift1',
+    type: 'elevator.trapped',
+    kind: 'elevator',
+    device_id: 'lift1',
+    street: 's1',
+    community: 'c1',
+    estate: 'e1',
+    building: 'e1_b1',
+    severity: 'critical',
+    status: 'active',
+    condition: 'raised',
+    suppressed: false,
+    suppressed_reason: null,
+    latched: true,
+    crew: 'elevator_contractor',
+    assigned_team: null,
+    title: { zh: '困人', en: 'Trapped' },
+    message: { zh: '', en: '' },
+    values: {},
+    occurrences: 1,
+    first_at: now,
+    last_at: now,
+    cleared_at: null,
+    acknowledged_at: null,
+    resolved_at: null,
+    ...over,
+  })
+
+  it('counts a device offline until it talks, then offline again after two missed heartbeats plus grace', () => {
+    expect(site('e1')).toMatchObject({ devices: 6, offline: 6 })
+    read('lift1', { floor: 3 })
+    expect(site('e1').offline).toBe(5)
+    expect(site('s1').offline).toBe(6) // e1's five plus e2's lift
+    now += 60_000 * 2 + 60_000 // elevator heartbeat 60 s × 2 + 1 min
+    expect(site('e1').offline).toBe(5)
+    now += 1
+    expect(site('e1').offline).toBe(6)
+    expect(live.device('lift1')).toMatchObject({ online: false, values: { floor: 3 }, last_seen: 1_000_000 })
+  })
+
+  it('believes the device’s own last will over its heartbeat', () => {
+    read('lift2', { floor: 1 })
+    bus.emit('availability', { device: registry.get('lift2')!, online: false, at: now })
+    expect(live.device('lift2')!.online).toBe(false)
+    read('lift2', { floor: 2 })
+    expect(live.device('lift2')!.online).toBe(true)
+  })
+
+  it('merges values reported on change and remembers since when each holds', () => {
+    read('fp1', { occupied: true, object_class: 'car' })
+    now += 5000
+    read('fp1', { confidence: 0.9 })
+    now += 5000
+    read('fp1', { occupied: true })
+    expect(live.device('fp1')).toMatchObject({
+      values: { occupied: true, object_class: 'car', confidence: 0.9 },
+      since: { occupied: 1_000_000, confidence: 1_005_000 },
+    })
+  })
+
+  it('counts parking per zone from the bays when the rule engine is not running', () => {
+    read('pb1', { occupied: true })
+    expect(live.parking({ scope: null })).toEqual([
+      { estate: 'e1', zone: 'ground', total: 2, occupied: 1, free: 0, unknown: 1 },
+    ])
+    read('pb2', { occupied: false })
+    expect(site('e1').parking).toEqual({ total: 2, free: 1, unknown: 0 })
+    expect(live.parking({ scope: 'e2' })).toEqual([])
+  })
+
+  it('rolls open alerts up every level by severity, and drops them when resolved', () => {
+    const before = live.version
+    bus.emit('alert', {
+      alert: alert({}),
+      entry: { alert_id: 'a1', at: now, action: 'raised', actor: 'rule', channel: 'rule', note: null },
+    })
+    expect(live.version).toBeGreaterThan(before)
+    for (const id of ['s1', 'c1', 'e1', 'e1_b1']) expect(site(id).open.critical).toBe(1)
+    expect(site('e2').open.critical).toBe(0)
+    expect(live.device('lift1')).toMatchObject({ open_alerts: 1, worst_severity: 'critical' })
+    expect(live.drainDirty().map((d) => d.id)).toContain('lift1')
+    expect(live.openAlerts({ scope: 'e2' })).toEqual([])
+    bus.emit('alert', {
+      alert: alert({ status: 'resolved', resolved_at: now }),
+      entry: { alert_id: 'a1', at: now, action: 'resolved', actor: 'mgr', channel: 'http', note: null },
+    })
+    expect(site('s1').open.critical).toBe(0)
+    expect(live.device('lift1')).toMatchObject({ open_alerts: 0, worst_severity: null })
+  })
+
+  it('cuts every view to the scope', () => {
+    expect(
+      live
+        .rollup({ scope: 'e1' })
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['e1', 'e1_b1', 'e1_b2'])
+    expect(live.devices({ scope: 'e2' }).map((d) => d.id)).toEqual(['e2_lift1'])
+    expect(live.devices({ scope: 'c1' }, { q: '井盖' }).map((d) => d.id)).toEqual(['mh1'])
+  })
+})

@@ -36,6 +36,7 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
     auth.limiter.succeed(body.username)
     const { token, expiresAt } = auth.sessions.create(user.username)
     setCookie(req, reply, token, Math.floor((expiresAt - Date.now()) / 1000))
+    reply.header('cache-control', 'no-store')
     return { token, expires_at: expiresAt, user: principalOfUser(user) }
   })
 

@@ -11,6 +11,7 @@ describe('login, sessions and the API token', () => {
     expect(body.user).toMatchObject({ username: 'mgr_e1', role: 'manager', scope: 'e1' })
     const cookie = res.headers.get('set-cookie')!
     expect(cookie).toMatch(/^zhian_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/)
+    expect(res.headers.get('cache-control')).toBe('no-store')
 
     const viaBearer = await as(httpUrl, body.token)('/api/auth/me')
     expect(await viaBearer.json()).toMatchObject({ username: 'mgr_e1', scope: 'e1' })

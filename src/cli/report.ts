@@ -52,13 +52,15 @@ export async function reportCommand(config: HubConfig, args: string[]): Promise<
     registry.open()
     // A store no hub has run on yet has no alert tables: an empty report, not an SQL error.
     migrate(db, 'alerts', ALERT_MIGRATIONS)
-    const overrides = config.estateFile ? loadEstateFile(config.estateFile).overrides : {}
+    const estate = config.estateFile ? loadEstateFile(config.estateFile) : undefined
+    const overrides = estate?.overrides ?? {}
     const reports = new ReportService({
       db,
       registry,
       overrides: () => overrides,
       history: config.history,
       tz: config.reportTz,
+      teams: () => estate?.teams ?? [],
       log: createLogger('silent'),
     })
     const report = await reports.build({ scope: values.scope, period: values.period, tz: values.tz })

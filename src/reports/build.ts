@@ -38,6 +38,8 @@ export interface ReportSources {
   registry: Registry
   overrides: () => EstateFile['overrides']
   history: HistoryConfig | undefined
+  /** Dispatch teams, for their names. */
+  teams?: () => { id: string; name: string }[]
   now?: () => number
 }
 
@@ -406,13 +408,14 @@ export class ReportBuilder {
       }
     }
     const teams = [...new Set(opened.map((o) => o.team))].sort()
+    const names = new Map((this.src.teams?.() ?? []).map((t) => [t.id, t.name]))
     const none: Stat = { n: 0, median_s: null, p90_s: null }
     const noSla: SlaStat = { due: 0, met: 0, attainment: null }
     return [
       ...teams.map((t) =>
         row(
           t,
-          t,
+          names.get(t) ?? t,
           opened.filter((o) => o.team === t),
         ),
       ),

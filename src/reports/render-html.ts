@@ -25,7 +25,7 @@ function tableHtml(table: Table): string {
   const empty = table.rows.length === 0
   return `<section id="${table.id}">
 <h2>${esc(table.title)}</h2>
-${empty ? `<p class="note">${esc(table.note ?? '—')}</p>` : `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`}
+${empty ? `<p class="note">${esc(table.note ?? '—')}</p>` : `<table${table.columns.length > 12 ? ' class="wide"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`}
 ${!empty && table.note ? `<p class="note">${esc(table.note)}</p>` : ''}
 </section>`
 }
@@ -122,6 +122,7 @@ h2 { font-size: 14px; margin: 16px 0 6px; border-left: 4px solid #2f6fb3; paddin
 table { width: 100%; border-collapse: collapse; font-size: 11px; }
 th, td { border: 1px solid #d5dde6; padding: 2px 4px; text-align: left; vertical-align: top; }
 th { background: #e8eef5; }
+table.wide { font-size: 9px; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }

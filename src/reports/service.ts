@@ -59,6 +59,7 @@ export class ReportService {
       registry: opts.registry,
       overrides: opts.overrides,
       history: opts.history,
+      teams: () => opts.teams?.() ?? [],
     })
   }
 

@@ -7,6 +7,7 @@ import AppShell from './AppShell.vue'
 import DeviceList from './DeviceList.vue'
 import EstateView from './EstateView.vue'
 import MyTasks from './MyTasks.vue'
+import ReportView from './ReportView.vue'
 import SiteCockpit from './SiteCockpit.vue'
 
 /** Hash routes: the hub serves one index.html and never needs to know the dashboard's paths. */
@@ -19,6 +20,7 @@ const router = createRouter({
     { path: '/devices', component: DeviceList, name: 'devices' },
     { path: '/history', component: AlertHistory, name: 'history' },
     { path: '/alerts/:id', component: AlertDetail, name: 'alert', props: true },
+    { path: '/reports', component: ReportView, name: 'reports' },
     // Crew app (dispatch, issue 7): `#/tasks`, and `#/work-orders/<id>` from the link in every notification.
     { path: '/tasks', component: MyTasks, name: 'tasks' },
     { path: '/work-orders/:id', component: MyTasks, name: 'work-order', props: true },

@@ -169,6 +169,7 @@ describe('report content', () => {
     const r = await reportJson(h, `scope=e1&period=${today}`)
     const team = r.response.find((x) => x.team === 'lift_a')!
     expect(team.orders).toBe(3)
+    expect(team.name).toBe('永安电梯维保')
     const times = (k: keyof WorkOrderDetail['times']) =>
       orders.map((o) => o.times[k]).filter((v): v is number => v !== null)
     expect(team.accept).toEqual(expectedStat(times('to_accept_ms')))

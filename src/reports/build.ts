@@ -111,6 +111,23 @@ function stat(ms: (number | null)[]): Stat {
   return { n: s.length, median_s: sec(median(s)), p90_s: sec(percentile(s, 0.9)) }
 }
 
+/** A street has thousands of devices: index alert rows by device once per list. */
+const indexes = new WeakMap<AlertRow[], Map<string, AlertRow[]>>()
+function byDevice(rows: AlertRow[], id: string): AlertRow[] {
+  let index = indexes.get(rows)
+  if (!index) {
+    index = new Map()
+    for (const r of rows) {
+      if (!r.device_id) continue
+      const list = index.get(r.device_id)
+      if (list) list.push(r)
+      else index.set(r.device_id, [r])
+    }
+    indexes.set(rows, index)
+  }
+  return index.get(id) ?? []
+}
+
 /** Minutes of [a, b) inside [from, to). */
 const overlapMin = (a: number, b: number, from: number, to: number) =>
   Math.max(0, Math.min(b, to) - Math.max(a, from)) / 60_000
@@ -460,7 +477,7 @@ export class ReportBuilder {
     const lifts = devices.filter((d) => d.kind === 'elevator')
     const rows: LiftRow[] = []
     for (const d of lifts) {
-      const mine = raised.filter((r) => r.device_id === d.id)
+      const mine = byDevice(raised, d.id)
       const faults = mine.filter((r) => rule.faults.has(r.type))
       const byType: Record<string, number> = {}
       for (const r of faults) {
@@ -510,7 +527,7 @@ export class ReportBuilder {
     const segments = devices.filter((d) => d.kind === 'fire_passage')
     const rows: PassageRow[] = []
     for (const d of segments) {
-      const mine = raised.filter((r) => r.device_id === d.id)
+      const mine = byDevice(raised, d.id)
       const blocked = mine.filter((r) => r.type === 'fire_passage.blocked')
       const occupied = mine.filter((r) => r.type === 'fire_passage.occupied').length
       const persistent = mine.filter((r) => r.type === 'fire_passage.persistent_blockage').length
@@ -535,7 +552,8 @@ export class ReportBuilder {
     const all = devices.filter((d) => d.kind === 'manhole')
     const rows: ManholeRow[] = []
     for (const d of all) {
-      const n = (t: string) => raised.filter((r) => r.device_id === d.id && r.type === `manhole.${t}`).length
+      const mine = byDevice(raised, d.id)
+      const n = (t: string) => mine.filter((r) => r.type === `manhole.${t}`).length
       const row = {
         device_id: d.id,
         name: d.name ?? d.id,
@@ -561,9 +579,8 @@ export class ReportBuilder {
   ): OverstayRow[] {
     const out: OverstayRow[] = []
     for (const d of bays) {
-      const mine = rows.filter(
+      const mine = byDevice(rows, d.id).filter(
         (r) =>
-          r.device_id === d.id &&
           r.type === 'parking_bay.overstay' &&
           !r.suppressed &&
           (overlapMin(r.first_at, endOf(r), from, end) > 0 || (r.first_at >= from && r.first_at < end)),

@@ -67,6 +67,15 @@ export class ReportService {
   start(config: ReportsConfig | undefined): void {
     if (config?.timezone) this.tz = checkTimeZone(config.timezone)
     if (!config || config.schedules.length === 0 || !this.opts.outbox) return
+    for (const s of config.schedules) {
+      const site = this.opts.registry.site(s.scope)
+      if (!site || site.type === 'building') {
+        throw new ZhianError(
+          'ZHIAN_ERR_CONFIG_INVALID',
+          `reports.schedules.${s.id}.scope: "${s.scope}" is not a street, community or estate`,
+        )
+      }
+    }
     this.scheduler = new ReportScheduler({
       config,
       tz: this.tz,

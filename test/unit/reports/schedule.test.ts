@@ -26,7 +26,7 @@ afterEach(() => {
   for (const db of open.splice(0)) db.close()
 })
 
-async function rig(config: ReportsConfig, start: number, dataDir = tempDir()) {
+async function rig(start: number, dataDir = tempDir()) {
   const db = openDb(dataDir)
   open.push(db)
   const registry = new Registry(db, new Bus())
@@ -84,7 +84,7 @@ const schedule = (over: Partial<ReportsConfig['schedules'][number]>): ReportsCon
 
 describe('report schedule', () => {
   it('monthly on the 1st at 08:00 Shanghai: last month’s report, one message per recipient', async () => {
-    const { reports, clock, queued } = await rig(schedule({ every: 'month', day: 1 }), SH(2026, 11, 30, 12))
+    const { reports, clock, queued } = await rig(SH(2026, 11, 30, 12))
     reports.start(schedule({ every: 'month', day: 1 }))
     expect(reports.scheduler!.nextDue()).toEqual({ sched: SH(2026, 12, 1, 8) })
     clock.advance(SH(2026, 12, 1, 8) - clock.now() - 1)
@@ -109,13 +109,13 @@ describe('report schedule', () => {
   })
 
   it('daily at 07:30 sends yesterday; weekly on Friday sends the last complete Monday–Sunday week', async () => {
-    const daily = await rig(schedule({ every: 'day', at: '07:30' }), SH(2026, 11, 22, 7, 0))
+    const daily = await rig(SH(2026, 11, 22, 7, 0))
     daily.reports.start(schedule({ every: 'day', at: '07:30' }))
     daily.clock.advance(30 * 60_000)
     await daily.reports.scheduler!.idle()
     expect(daily.queued().map((q) => q.key)).toContain('report:sched:2026-11-21:lift_a/wang')
     daily.reports.stop()
-    const weekly = await rig(schedule({ weekday: 'fri' }), SH(2026, 11, 19, 9))
+    const weekly = await rig(SH(2026, 11, 19, 9))
     weekly.reports.start(schedule({ weekday: 'fri' }))
     expect(weekly.reports.scheduler!.nextDue().sched).toBe(SH(2026, 11, 20, 8))
     weekly.clock.advance(86_400_000)
@@ -127,7 +127,7 @@ describe('report schedule', () => {
   it('makes up a send time missed within catch_up at start, once; an older one is left alone', async () => {
     const config = schedule({})
     // The hub was down over Monday 08:00 and comes back at 10:00.
-    const first = await rig(config, SH(2026, 11, 23, 10))
+    const first = await rig(SH(2026, 11, 23, 10))
     first.reports.start(config)
     await first.reports.scheduler!.idle()
     expect(first.queued().map((q) => q.key)).toEqual([
@@ -136,13 +136,13 @@ describe('report schedule', () => {
     ])
     first.reports.stop()
     // Restarted at 11:00 on the same store: nothing new.
-    const again = await rig(config, SH(2026, 11, 23, 11), first.dataDir)
+    const again = await rig(SH(2026, 11, 23, 11), first.dataDir)
     again.reports.start(config)
     await again.reports.scheduler!.idle()
     expect(again.queued()).toHaveLength(2)
     again.reports.stop()
     // Back only on Wednesday: Monday's report is two days late, past catch_up; the next is next Monday.
-    const late = await rig(config, SH(2026, 11, 25, 10))
+    const late = await rig(SH(2026, 11, 25, 10))
     late.reports.start(config)
     await late.reports.scheduler!.idle()
     expect(late.queued()).toEqual([])
@@ -151,7 +151,7 @@ describe('report schedule', () => {
   })
 
   it('refuses a schedule for an unknown site or team with ZHIAN_ERR_CONFIG_INVALID', async () => {
-    const { reports } = await rig(schedule({}), SH(2026, 11, 22))
+    const { reports } = await rig(SH(2026, 11, 22))
     expect(() => reports.start(schedule({ scope: 'nowhere' }))).toThrow(
       expect.objectContaining({ code: 'ZHIAN_ERR_CONFIG_INVALID' }),
     )

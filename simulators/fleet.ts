@@ -1,3 +1,4 @@
+import type { IClientOptions } from 'mqtt'
 import type { KindId } from '../devices/index.ts'
 import type { DeviceEntry, EstateFile } from '../src/config/estate-file.ts'
 import { Topics } from '../src/mqtt/topics.ts'
@@ -43,6 +44,8 @@ export interface FleetOptions {
   /** Total devices: the estate's, cut or extended with synthesised ones (see estate-gen.ts). */
   devices?: number | undefined
   backoff?: { baseMs: number; maxMs: number }
+  /** Extra mqtt.js options for every connection (e.g. `ca`, `rejectUnauthorized` for mqtts://). */
+  mqttOptions?: IClientOptions
   /** Each device sends every class of bad payload once after its first connect (see malformed.ts). */
   malformed?: boolean
   onRejected?: (deviceId: string, error: { code: string; message: string; topic: string }) => void
@@ -102,6 +105,7 @@ export class Fleet {
             rng: rng.fork('net'),
             stats: this.stats,
             ...(o.backoff ? { backoff: o.backoff } : {}),
+            ...(o.mqttOptions ? { mqtt: o.mqttOptions } : {}),
             onSettled: () => this.connectSettled(),
             onConnect: () => {
               device.connected()

@@ -26,7 +26,7 @@ const USAGE = `zhian — smart-safe estate hub
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
   zhian report --scope SITE --period week --out FILE.xlsx   one-click report (zhian report --help)
-  zhian demo                          hub + simulated demo estate with alerts (npm run demo)
+  zhian demo [--scenario NAME] [--speed N]   hub + simulated demo estate with alerts (npm run demo)
   zhian simulate [--scenario NAME] [--speed N] [--devices N] …   simulated devices (zhian simulate --help)
 `
 

@@ -44,7 +44,7 @@ export const demo: Scenario = {
     { at: '+15s', target: 'mh_03', do: 'battery_low', with: { pct: 7 } },
     { at: '+20s', target: 'elev_b1_2', do: 'trapped', with: { for: '4m' } },
     { at: '+30s', target: 'fp_1', do: 'block', with: { for: '3m', object: 'car' } },
-    { at: '+35s', target: 'fp_3', do: 'block', with: { for: '14m', object: 'ebike' } },
+    { at: '+35s', target: 'fp_3', do: 'block', with: { for: '35m', object: 'ebike' } },
     { at: '+40s', target: 'pb_017', do: 'flap', with: { for: '12m', every: '15s' } },
     { at: '+45s', target: 'elev_b2_1', do: 'moving_door_open', with: { for: '8s' } },
     {

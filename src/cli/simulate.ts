@@ -25,6 +25,7 @@ export const SIMULATE_USAGE = `zhian simulate — devices without hardware
   zhian simulate [--estate FILE] [--url mqtt://HOST:1883] [--scenario NAME] [--speed N]
                  [--devices N] [--duration 30m] [--seed N] [--fault-rate R] [--qos 0|1]
                  [--ts] [--no-seq] [--connect-rate N] [--malformed] [--quiet]
+                 [--base-topic zhian] [--ca FILE | --insecure]   (mqtts:// with a private CA / self-signed)
   zhian simulate --dry-run [--scenario NAME] [--duration 10m]    print the timeline as JSON lines, no broker
   zhian simulate --generate-estate N [--estate BASE] > big.yaml  a scaled estate file (BASE + synthesised devices)
   zhian simulate --rules-speed N [--generate-estate M] > x.yaml  the estate with every rule duration ÷ N (for --speed N)
@@ -52,6 +53,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
       'no-seq': { type: 'boolean' },
       'connect-rate': { type: 'string' },
       'base-topic': { type: 'string' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
       malformed: { type: 'boolean' },
       quiet: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
@@ -140,6 +143,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
     qos,
     connectRate: num('connect-rate', values['connect-rate'], 200)!,
     malformed: values.malformed ?? false,
+    mqttOptions: {
+      ...(values.ca ? { ca: fs.readFileSync(values.ca) } : {}),
+      ...(values.insecure ? { rejectUnauthorized: false } : {}),
+    },
   })
   const log = (line: string) => {
     if (!quiet)

@@ -1,4 +1,5 @@
-import type { Text } from '../alerts/types.ts'
+import type { Severity, Text } from '../alerts/types.ts'
+import { KIND_NAMES, SEVERITY_NAMES } from './build.ts'
 import type { Report, SlaStat, Stat } from './model.ts'
 import { localParts, ymd } from './period.ts'
 
@@ -23,6 +24,14 @@ export interface Table {
 
 export const t = (lang: Lang, zh: string, en: string) => (lang === 'zh' ? zh : en)
 const tx = (lang: Lang, text: Text) => text[lang]
+const STATUS_NAMES: Record<string, Text> = {
+  active: { zh: '待处理', en: 'active' },
+  acknowledged: { zh: '已确认', en: 'acknowledged' },
+  dispatched: { zh: '已派单', en: 'dispatched' },
+  accepted: { zh: '已接单', en: 'accepted' },
+  on_site: { zh: '已到场', en: 'on site' },
+}
+const named = (lang: Lang, names: Record<string, Text>, key: string) => names[key]?.[lang] ?? key
 
 export function localTime(ms: number, tz: string): string {
   const p = localParts(ms, tz)
@@ -297,7 +306,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.devices.offline.map((d) => [
         d.name,
         d.device_id,
-        d.kind,
+        named(lang, KIND_NAMES, d.kind),
         d.estate,
         d.episodes,
         d.offline_minutes,
@@ -319,7 +328,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.devices.batteries.map((b) => [
         b.name,
         b.device_id,
-        b.kind,
+        named(lang, KIND_NAMES, b.kind),
         b.estate,
         b.battery_pct,
         localTime(b.since, tz),
@@ -341,11 +350,11 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.open_at_end.alerts.map((a) => [
         tx(lang, a.title),
         a.type,
-        a.severity,
+        named(lang, SEVERITY_NAMES as Record<Severity, Text>, a.severity),
         a.device_id,
         a.estate,
         localTime(a.first_at, tz),
-        a.status,
+        named(lang, STATUS_NAMES, a.status),
       ]),
     },
     {
@@ -366,7 +375,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         o.team,
         o.estate,
         localTime(o.opened_at, tz),
-        o.status,
+        named(lang, STATUS_NAMES, o.status),
       ]),
     },
   )

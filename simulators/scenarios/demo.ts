@@ -46,7 +46,7 @@ export const demo: Scenario = {
     { at: '+30s', target: 'fp_1', do: 'block', with: { for: '3m', object: 'car' } },
     { at: '+35s', target: 'fp_3', do: 'block', with: { for: '35m', object: 'ebike' } },
     { at: '+40s', target: 'pb_017', do: 'flap', with: { for: '12m', every: '15s' } },
-    { at: '+45s', target: 'elev_b2_1', do: 'moving_door_open', with: { for: '8s' } },
+    { at: '+45s', target: 'elev_b2_1', do: 'moving_door_open', with: { for: '20s' } },
     {
       at: '+1m',
       target: ['mh_01', 'mh_02', 'mh_04', 'mh_06'],

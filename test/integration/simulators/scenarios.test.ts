@@ -19,7 +19,7 @@ describe.each([
   ['passage-blocked', 40],
   ['flood', 90],
   ['rollover', 30],
-  ['lift-faults', 45],
+  ['lift-faults', 30],
   ['gateway-outage', 300],
 ])('scenario %s (×%i, rule durations ÷ the same factor)', (name, speed) => {
   test('raises the alert types it declares and no others', { timeout: 150_000 }, async () => {

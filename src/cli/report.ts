@@ -32,9 +32,13 @@ export async function reportCommand(config: HubConfig, args: string[]): Promise<
       help: { type: 'boolean' },
     },
   })
-  if (values.help || !values.scope) {
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  if (!values.scope) {
     console.error(USAGE)
-    return values.help ? 0 : 2
+    return 2
   }
   if (values.lang !== 'zh' && values.lang !== 'en') {
     console.error('--lang is zh or en')

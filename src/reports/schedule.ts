@@ -95,6 +95,10 @@ export class ReportScheduler {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight])
   }
 
+  get schedules(): ScheduleConfig[] {
+    return this.opts.config.schedules
+  }
+
   /** When each schedule fires next (epoch ms). */
   nextDue(): Record<string, number> {
     return Object.fromEntries([...this.timers].map(([id, t]) => [id, t.due]))

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import type { Registry } from '../../registry/registry.ts'
 import { authorizeScope } from '../../reports/scope.ts'
@@ -26,6 +27,33 @@ const QUERY = z.strictObject({
 })
 
 export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Promise<void> {
+  /** The estate file's schedules the caller's scope covers, with their next send time (recipients by name only). */
+  app.get('/api/reports/schedules', async (req) => {
+    const p = principalOf(req)
+    if (p.role === 'crew')
+      throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'reports are for managers and officers')
+    const scheduler = opts.reports.scheduler
+    const below = p.scope === null ? undefined : opts.registry.subtree(p.scope)
+    const due = scheduler?.nextDue() ?? {}
+    return (scheduler?.schedules ?? [])
+      .filter((s) => !below || below.has(s.scope))
+      .map((s) => ({
+        id: s.id,
+        scope: s.scope,
+        every: s.every,
+        at: s.at,
+        weekday: s.every === 'week' ? s.weekday : null,
+        day: s.every === 'month' ? s.day : null,
+        lang: s.lang,
+        timezone: opts.reports.tz,
+        recipients: scheduler!
+          .recipients(s)
+          .map((r) => ({ ref: r.ref, channels: r.channels.map((c) => c.type) })),
+        next_at: due[s.id] ?? null,
+        last_period: scheduler!.sent.get(s.id) ?? null,
+      }))
+  })
+
   app.get('/api/reports', async (req, reply) => {
     const q = parseWith(QUERY, req.query ?? {})
     const format = formatOf(q.format)

@@ -4,7 +4,7 @@ import { ReportScheduler } from '../../../src/reports/schedule.ts'
 import { FakeClock } from '../../../src/rules/clock.ts'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
 import { estateFor, Receiver } from '../dispatch/receiver.ts'
-import { alertsOf, LIFT_IDLE, reportJson, send } from './rig.ts'
+import { alertsOf, LIFT_IDLE, login, reportJson, send } from './rig.ts'
 
 /**
  * Scheduled delivery: the estate file's `reports:` schedule (weekly, Monday 08:00 Asia/Shanghai) on a
@@ -34,6 +34,25 @@ describe('scheduled reports', () => {
     expect(localParts(due, TZ)).toMatchObject({ weekday: 0, hour: 8, minute: 0 })
     expect(due).toBeGreaterThan(Date.now())
     expect(due - Date.now()).toBeLessThanOrEqual(7 * 86_400_000)
+    // Managers see the schedules of their scope (channel types only, never URLs or secrets).
+    const listed = await (await (await login(h, 'mgr_e1'))('/api/reports/schedules')).json()
+    expect(listed).toEqual([
+      expect.objectContaining({
+        id: 'e1_weekly',
+        scope: 'e1',
+        every: 'week',
+        weekday: 'mon',
+        at: '08:00',
+        timezone: TZ,
+        next_at: due,
+        recipients: [
+          { ref: 'property_duty/duty1', channels: ['dingtalk'] },
+          { ref: expect.stringMatching(/^inline-[0-9a-f]{12}$/), channels: ['webhook'] },
+        ],
+      }),
+    ])
+    expect(JSON.stringify(listed)).not.toContain('127.0.0.1')
+    expect(await (await (await login(h, 'mgr_e2'))('/api/reports/schedules')).json()).toEqual([])
     // Something to report: a trapped passenger in e1.
     const lift = await connectDevice(h.mqttUrl, 'lift1')
     await send(lift, 'zhian/elevator/lift1/state', { ...LIFT_IDLE, passenger: true })

@@ -288,6 +288,7 @@ export interface Summary {
   throughput: Record<string, { median: number; min: number; max: number; reps: ThroughputRep[] }>
   ratio_qos1: number
   ratio_qos0: number
+  journal_ratio: number
   connections: ConnectionRep[]
   growth: GrowthRow[]
   latency: LatencyResult & { background_rate: number }
@@ -314,11 +315,18 @@ async function main(): Promise<void> {
     ['bare-aedes', () => () => startBareAedes(), false],
     ['mosquitto', (qos) => () => startMosquitto(qos), false],
   ]
+  // The journal's own cost: the same hub with the durable journal off (QoS 1, 10 publishers only).
+  targets.splice(1, 0, [
+    'zhian-no-journal',
+    () => () => startZhian({ estateFile: estate, env: { ZHIAN_JOURNAL: 'off' }, name: 'zhian-no-journal' }),
+    true,
+  ])
   const throughput: Summary['throughput'] = {}
   for (const qos of want('throughput') ? ([1, 0] as const) : []) {
     for (const n of publisherCounts) {
       for (const [name, factory, auth] of targets) {
         if (QUICK && name === 'mosquitto' && qos === 0) continue
+        if (name === 'zhian-no-journal' && (qos !== 1 || n !== 10)) continue
         const reps: ThroughputRep[] = []
         for (let i = 0; i < repsFor(qos, n); i++) {
           const rep = await throughputRep(factory(qos), qos, n, auth)
@@ -385,6 +393,7 @@ async function main(): Promise<void> {
     throughput,
     ratio_qos1: ratio(1, 10),
     ratio_qos0: ratio(0, 10),
+    journal_ratio: Number.NaN,
     connections,
     growth,
     latency,
@@ -392,6 +401,17 @@ async function main(): Promise<void> {
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
     goals: {},
+  }
+  summary.journal_ratio =
+    Math.round(
+      ((throughput['zhian/qos1/n10']?.median ?? Number.NaN) /
+        (throughput['zhian-no-journal/qos1/n10']?.median ?? Number.NaN)) *
+        100,
+    ) / 100
+  summary.goals.journal = {
+    goal: 'the durable journal keeps ≥ 0.5 of the same hub without it (QoS 1)',
+    value: summary.journal_ratio,
+    met: summary.journal_ratio >= 0.5,
   }
   summary.goals.ratio_qos1 = {
     goal: '≥ 0.5 × bare Aedes (QoS 1, journal on)',
@@ -442,7 +462,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**`,
+    `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**; zhian journal on / off (QoS 1): **${s.journal_ratio}**`,
     '',
     `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',

@@ -78,6 +78,7 @@ export function benchEstate(dir: string, devices: number, secretHash: string): s
 export async function startZhian(opts: {
   estateFile: string
   env?: Record<string, string>
+  name?: string
 }): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-bench-'))
   const [mqttPort, httpPort] = [await freePort(), await freePort()]
@@ -95,6 +96,8 @@ export async function startZhian(opts: {
       ZHIAN_API_TOKEN: 'bench-api-token-0123456789',
       ZHIAN_DEVICE_RATE: '1000000',
       ZHIAN_DEVICE_BURST: '1000000',
+      // The goal is stated with the durable journal on; without InfluxDB the hub's default (auto) is off.
+      ZHIAN_JOURNAL: 'on',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +116,7 @@ export async function startZhian(opts: {
     await new Promise((r) => setTimeout(r, 100))
   }
   return {
-    name: 'zhian',
+    name: opts.name ?? 'zhian',
     pid: child.pid!,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     httpUrl,

@@ -1,21 +1,14 @@
 import type { HistoryConfig } from '../config/env.ts'
 import type { Device } from '../core/bus.ts'
+import { influxQuery, type Series } from '../history/query.ts'
 import type { Site } from '../registry/registry.ts'
 import type { OccupancyHour, OccupancyZone, Telemetry } from './model.ts'
 import { localParts, type Period } from './period.ts'
 
 /**
- * Telemetry aggregates for reports: InfluxQL over the `/query` endpoint (InfluxDB 1.x, and 2.x/3.x
- * through their v1 compatibility API with a token), read-only, against the schema src/history
+ * Telemetry aggregates for reports, read through src/history's query path against the schema it
  * writes (measurement per kind, site tags). Without InfluxDB the section says "not configured".
  */
-
-interface Series {
-  name: string
-  tags?: Record<string, string>
-  columns: string[]
-  values: unknown[][]
-}
 
 const NOT_CONFIGURED: Telemetry<never> = {
   status: 'not_configured',
@@ -27,26 +20,6 @@ const NOT_CONFIGURED: Telemetry<never> = {
 
 /** Quote a tag value for InfluxQL (ids are [a-z0-9_-], but never trust). */
 const lit = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
-
-export async function influxQuery(h: HistoryConfig, q: string): Promise<Series[]> {
-  const url = new URL('/query', h.url)
-  url.searchParams.set('db', h.api === 'v2' ? h.bucket : h.database)
-  url.searchParams.set('q', q)
-  url.searchParams.set('epoch', 'ms')
-  const headers: Record<string, string> = {}
-  if (h.api === 'v2' && h.token) headers.authorization = `Token ${h.token}`
-  else if (h.username !== undefined) {
-    headers.authorization = `Basic ${Buffer.from(`${h.username}:${h.password ?? ''}`).toString('base64')}`
-  }
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(h.timeoutMs) })
-  const body = (await res.json().catch(() => ({}))) as {
-    error?: string
-    results?: { error?: string; series?: Series[] }[]
-  }
-  const error = body.error ?? body.results?.find((r) => r.error)?.error
-  if (!res.ok || error) throw new Error(error ?? `HTTP ${res.status}`)
-  return body.results?.flatMap((r) => r.series ?? []) ?? []
-}
 
 /**
  * Parking occupancy: the state of each bay at the end of every hour (last reading, carried forward

@@ -22,6 +22,7 @@ export const ERRORS = {
   },
   ZHIAN_ERR_TOPIC_FORBIDDEN: { status: 403, zh: '设备无权使用该主题', en: 'device may not use this topic' },
   ZHIAN_ERR_RATE_LIMITED: { status: 429, zh: '发送过于频繁', en: 'device is sending too fast' },
+  ZHIAN_ERR_LOGIN_THROTTLED: { status: 429, zh: '登录失败次数过多,请稍后再试', en: 'too many failed logins' },
   ZHIAN_ERR_UNKNOWN_DEVICE: { status: 404, zh: '设备不存在', en: 'unknown device' },
   ZHIAN_ERR_UNKNOWN_KIND: { status: 400, zh: '未知设备类型', en: 'unknown device kind' },
   ZHIAN_ERR_UNKNOWN_SITE: { status: 400, zh: '站点不存在', en: 'unknown site' },
@@ -60,7 +61,11 @@ export const ERRORS = {
   },
   ZHIAN_ERR_UNKNOWN_TEAM: { status: 400, zh: '班组不存在', en: 'unknown team' },
   ZHIAN_ERR_REPORT_PERIOD: { status: 400, zh: '报表周期无效', en: 'invalid report period' },
-  ZHIAN_ERR_REPORT_SCOPE: { status: 403, zh: '无权查看该范围的报表', en: 'report scope is outside your scope' },
+  ZHIAN_ERR_REPORT_SCOPE: {
+    status: 403,
+    zh: '无权查看该范围的报表',
+    en: 'report scope is outside your scope',
+  },
   ZHIAN_ERR_REPORT_FORMAT: { status: 400, zh: '报表格式无效', en: 'invalid report format' },
 } as const
 

@@ -26,7 +26,7 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
     const wait = auth.limiter.retryAfter(req.ip, body.username)
     if (wait > 0) {
       reply.header('retry-after', String(wait))
-      throw new ZhianError('ZHIAN_ERR_RATE_LIMITED', `too many failed logins, retry in ${wait} s`)
+      throw new ZhianError('ZHIAN_ERR_LOGIN_THROTTLED', `retry in ${wait} s`)
     }
     const user = await auth.users.verify(body.username, body.password)
     if (!user) {

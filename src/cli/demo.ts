@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { Fleet } from '../../simulators/fleet.ts'
 import {
@@ -11,7 +12,7 @@ import { configFromEnv } from '../config/env.ts'
 
 /**
  * `zhian demo` (`npm run demo`): the hub with the demo estate, and the simulated estate playing the
- * demo scenario against it, in one process. Listens on localhost only, with fixed demo credentials
+ * demo scenario against it, in one process, from a fresh `data/demo` each time. Listens on localhost only, with fixed demo credentials
  * (override with the usual ZHIAN_* variables); prints the URLs, the login and each alert as it is
  * raised. Ctrl-C stops the devices (they say "offline"), then the hub.
  */
@@ -22,7 +23,13 @@ export const DEMO_API_TOKEN = 'zhian-demo-api-token'
 export async function demoCommand(args: string[]): Promise<number> {
   const env = { ...process.env }
   env.ZHIAN_CONFIG ??= path.join(REPO_ROOT, 'simulators/estates/demo.yaml')
-  env.ZHIAN_DATA_DIR ??= path.join(REPO_ROOT, 'data/demo')
+  const fresh = !env.ZHIAN_DATA_DIR
+  if (fresh) {
+    // Every demo starts from a clean slate, so it always plays the same way (alerts of a previous
+    // run would still be open and not be raised again). A data dir you choose is left alone.
+    env.ZHIAN_DATA_DIR = path.join(REPO_ROOT, 'data/demo')
+    fs.rmSync(env.ZHIAN_DATA_DIR, { recursive: true, force: true })
+  }
   env.ZHIAN_HTTP_HOST ??= '127.0.0.1'
   env.ZHIAN_MQTT_HOST ??= '127.0.0.1'
   env.ZHIAN_LOG_LEVEL ??= 'warn'
@@ -79,7 +86,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     [
       '',
       `  zhian demo — ${fleet.size} simulated devices of 前新福苑, scenario "${scenario.name}" (×${fleet.clock.speed})`,
-      `  dashboard   ${httpUrl}/   login admin / ${password}${hub.generatedAdminPassword || env.ZHIAN_ADMIN_PASSWORD ? '' : ' (unless changed since the first demo)'}`,
+      `  dashboard   ${httpUrl}/   login admin / ${password}${fresh ? '' : ' (unless that data dir had an admin already)'}`,
       `  admin API   ${httpUrl}/api   token ${env.ZHIAN_API_TOKEN}`,
       `  MQTT        ${mqttUrl}   metrics ${httpUrl}/metrics`,
       '  alerts appear below as they are raised; Ctrl-C stops everything.',

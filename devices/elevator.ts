@@ -299,7 +299,7 @@ export const elevator = {
             doorOpen(c) &&
             (c.prev.door === 'closed' || c.prev.door === 'closing') &&
             c.s.moving !== true,
-          // A normal trip ends it.
+          // A normal trip ends it, and restarts the tally: opening at every landing is not cycling.
           clearWhen: (c) => c.s.moving === true,
         }),
       ],

@@ -69,9 +69,11 @@ export const manhole = {
       latched: false,
       title: { zh: '井盖松动', en: 'Manhole cover loose' },
       message: { zh: '{name} 井盖松动(倾角 {tilt_deg}°)', en: '{name} cover loose (tilt {tilt_deg}°)' },
-      // `count` movements that recover within `window` (vehicles rocking it), or a steady small tilt.
+      // `count` movements that recover within `window`, or a steady small tilt. A tilt above move_deg for
+      // less than `min_move` is a vehicle rolling over the cover (domain-catalog §3.2: < 2 s), not a movement.
       params: {
         move_deg: num(5, 1, 90, '°'),
+        min_move: dur('2s'),
         count: num(3, 2, 100),
         window: dur('1h'),
         steady_max_deg: num(10, 1, 90, '°'),
@@ -79,13 +81,7 @@ export const manhole = {
         clear_for: dur('24h'),
       },
       triggers: [
-        count({
-          hit: (c) =>
-            typeof c.input?.tilt_deg === 'number' &&
-            typeof c.prev.tilt_deg === 'number' &&
-            c.prev.tilt_deg > c.p.move_deg! &&
-            tilt(c) <= c.p.move_deg!,
-        }),
+        count({ episode: (c) => tilt(c) > c.p.move_deg!, confirm: 'min_move' }),
         held((c) => tilt(c) >= c.p.move_deg! && tilt(c) <= c.p.steady_max_deg!, {
           for: 'for_steady',
           clearWhen: (c) => tilt(c) < c.p.move_deg!,

@@ -154,8 +154,14 @@ export interface EventTrigger {
 export interface CountTrigger {
   primitive: 'count'
   hit?: Predicate
+  /**
+   * Instead of `hit`: one hit per episode of `episode` being true that lasted at least the `confirm`
+   * parameter and then ended (a cover that moved and settled back), so short spikes do not count.
+   */
+  episode?: Predicate
+  confirm?: string
   onRaised?: readonly string[]
-  /** Clears when true (e.g. a normal trip), else after `clear_for` without a hit. */
+  /** Clears when true (e.g. a normal trip), else after `clear_for` without a hit; while not raised it restarts the tally. */
   clearWhen?: Predicate
   count?: string
   window?: string

@@ -67,6 +67,8 @@ export interface TriggerData {
   mark: number
   hits?: number[]
   samples?: [number, number][]
+  /** Count triggers with `episode`: when the current episode began. */
+  episodeSince?: number
 }
 
 interface TriggerRt extends TriggerData {
@@ -419,8 +421,15 @@ export class RuleEngine {
             if (trig.on(sub.ctx)) this.onEventHit(t, trig, at)
             break
           case 'count':
-            if (trig.hit?.(sub.ctx)) this.onCountHit(t, trig, at)
-            else if (t.phase === RAISED && trig.clearWhen?.(sub.ctx)) this.clearTrigger(t, at)
+            if (trig.hit?.(sub.ctx) || this.episodeEnded(t, trig, sub.ctx, at)) this.onCountHit(t, trig, at)
+            else if (trig.clearWhen?.(sub.ctx)) {
+              if (t.phase === RAISED) this.clearTrigger(t, at)
+              else if (t.hits?.length) {
+                // e.g. a normal trip between door cycles: the tally starts over.
+                t.hits = []
+                this.touch(t)
+              }
+            }
             break
           case 'rate':
             this.onSample(t, trig, sub.ctx.input?.[trig.field], at)
@@ -488,6 +497,20 @@ export class RuleEngine {
       this.arm(t, at + this.countQuiet(t, trig))
     }
     this.touch(t)
+  }
+
+  /** True once per episode that held for at least `confirm` and has just ended (a settled movement, not a spike). */
+  private episodeEnded(t: TriggerRt, trig: CountTrigger, ctx: RuleContext, at: number): boolean {
+    if (!trig.episode) return false
+    const active = trig.episode(ctx)
+    if (active) {
+      t.episodeSince ??= at
+      return false
+    }
+    if (t.episodeSince === undefined) return false
+    const lasted = at - t.episodeSince
+    t.episodeSince = undefined
+    return lasted >= (trig.confirm ? (t.alert.params[trig.confirm] ?? 0) : 0)
   }
 
   private countQuiet(t: TriggerRt, trig: CountTrigger): number {

@@ -255,6 +255,20 @@ describe('elevator.door_cycling', () => {
     expect(r.clears('elevator.door_cycling')).toHaveLength(1)
   })
 
+  it('does not count a lift in normal service opening its doors at landing after landing', () => {
+    const { r, l } = started()
+    for (let floor = 1; floor <= 12; floor++) {
+      r.send(l, { moving: true, door: 'closed', floor })
+      r.advance(10 * S)
+      r.send(l, { moving: false, in_door_zone: true, floor: floor + 1 })
+      r.send(l, { door: 'open' })
+      r.advance(5 * S)
+      r.send(l, { door: 'closed' })
+      r.advance(5 * S)
+    }
+    expect(r.raises('elevator.door_cycling')).toHaveLength(0)
+  })
+
   it('does not count cycles spread wider than the window', () => {
     const { r, l } = started()
     for (let i = 0; i < 6; i++) {

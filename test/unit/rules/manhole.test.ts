@@ -62,6 +62,7 @@ describe('manhole.cover_loose', () => {
     const { r, m } = started()
     for (let i = 0; i < 3; i++) {
       r.send(m, { tilt_deg: 8 })
+      r.advance(5 * S)
       r.send(m, { tilt_deg: 1 })
       r.advance(10 * MIN)
     }
@@ -78,10 +79,23 @@ describe('manhole.cover_loose', () => {
     const { r, m } = started()
     for (let i = 0; i < 3; i++) {
       r.send(m, { tilt_deg: 8 })
+      r.advance(5 * S)
       r.send(m, { tilt_deg: 1 })
       r.advance(40 * MIN)
     }
     expect(r.raises('manhole.cover_loose')).toHaveLength(0)
+  })
+
+  it('does not count vehicles rolling over the cover: spikes shorter than 2 s, however many', () => {
+    const { r, m } = started()
+    for (let i = 0; i < 20; i++) {
+      r.send(m, { tilt_deg: 16 })
+      r.advance(S)
+      r.send(m, { tilt_deg: 1 })
+      r.advance(MIN)
+    }
+    expect(r.raises('manhole.cover_loose')).toHaveLength(0)
+    expect(r.raises('manhole.cover_open')).toHaveLength(0)
   })
 
   it('raises for a steady 5–10° tilt held 10 min', () => {

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { hashGeneratedSecret } from '../src/util/secrets.ts'
+import { type HistoryResult, measureHistory } from './history.ts'
 import { type LatencyResult, measureAlertLatency } from './latency.ts'
 import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
 import {
@@ -35,7 +36,7 @@ const QUICK = opt.quick!
 const repsFor = (qos: 0 | 1, n: number) => (QUICK ? 1 : qos === 1 && n === 10 ? 3 : 2)
 const SECONDS = QUICK ? 4 : 5
 const TSX = ['--import', 'tsx']
-/** `--only throughput,latency,connections,growth` runs a subset (for profiling one part). */
+/** `--only throughput,latency,history,connections,growth` runs a subset (for profiling one part). */
 const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
 interface GenResult {
@@ -292,6 +293,7 @@ export interface Summary {
   connections: ConnectionRep[]
   growth: GrowthRow[]
   latency: LatencyResult & { background_rate: number }
+  history?: HistoryResult
   alert_p99_ms: number
   rss_per_conn_kb: number
   lost: number
@@ -371,6 +373,19 @@ async function main(): Promise<void> {
   console.error(
     `alert latency at 50% load: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms (${latency.samples} samples)`,
   )
+  const history = want('history')
+    ? await measureHistory(estate, SECONDS, async (mqttUrl, seconds) => {
+        const gen = runGenerator([
+          ...['--url', mqttUrl, '--publishers', '10', '--qos', '1', '--seconds', String(seconds)],
+          ...['--secret', BENCH_SECRET],
+        ])
+        return gen.done
+      })
+    : undefined
+  if (history)
+    console.error(
+      `history: ${history.live_points_per_s} points/s live, backlog drain ${history.drain_points_per_s} points/s, lost ${history.lost}`,
+    )
   const base = Math.max(500, Math.round((capacity * 0.2) / 100) * 100)
   const growth: GrowthRow[] = []
   for (const factor of want('growth') ? (QUICK ? [1, 2] : [1, 2, 4]) : []) {
@@ -381,7 +396,9 @@ async function main(): Promise<void> {
   const lost =
     Object.values(throughput)
       .flatMap((t) => t.reps)
-      .reduce((s, r) => s + r.lost, 0) + growth.reduce((s, r) => s + r.lost, 0)
+      .reduce((s, r) => s + r.lost, 0) +
+    growth.reduce((s, r) => s + r.lost, 0) +
+    (history?.lost ?? 0)
   const zhianConn = connections.find((c) => c.target === 'zhian')
   const summary: Summary = {
     machine: {
@@ -397,6 +414,7 @@ async function main(): Promise<void> {
     connections,
     growth,
     latency,
+    history,
     alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
@@ -440,9 +458,22 @@ function flatten(s: Summary): Record<string, unknown> {
   return {
     ratio_qos1: s.ratio_qos1,
     ratio_qos0: s.ratio_qos0,
+    journal_ratio: s.journal_ratio,
+    alert_p50_ms: s.latency.p50_ms,
+    alert_p99_ms: s.alert_p99_ms,
     rss_per_conn_kb: s.rss_per_conn_kb,
+    history_points_per_s: s.history?.live_points_per_s ?? null,
+    history_drain_points_per_s: s.history?.drain_points_per_s ?? null,
     lost: s.lost,
   }
+}
+
+function historyLines(h: HistoryResult | undefined): string[] {
+  if (!h) return []
+  return [
+    `History (zhian → influxd 1.6.7 on the same box, QoS 1, 10 publishers): **${h.live_points_per_s.toLocaleString('en')} points/s** end to end while InfluxDB is up (${h.live_acked.toLocaleString('en')} readings); with influxd stopped ${h.outage_acked.toLocaleString('en')} readings waited in the journal (backlog peak ${h.backlog_peak_mib} MiB), shipping resumed ${h.resume_s} s after influxd returned and the backlog drained at **${h.drain_points_per_s.toLocaleString('en')} points/s**; ${h.stored.toLocaleString('en')} readings counted in InfluxDB, ${h.lost} lost`,
+    '',
+  ]
 }
 
 function renderMarkdown(s: Summary, seconds: number): string {
@@ -466,6 +497,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     '',
     `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',
+    ...historyLines(s.history),
     '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
     '|---|---|---|---|---|---|---|---|',
     ...s.connections.map(

@@ -119,8 +119,7 @@ export class Hub {
       alerts: this.alerts,
       metrics: this.metrics,
       log: this.log.child({ feature: 'dispatch' }),
-      linkBase: () =>
-        `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host}:${this.httpPort}`,
+      linkBase: () => this.linkBase(),
     })
     this.reports = new ReportService({
       db: this.db,
@@ -131,8 +130,7 @@ export class Hub {
       log: this.log.child({ feature: 'reports' }),
       outbox: this.dispatch.outbox,
       teams: () => this.dispatchConfig.teams,
-      linkBase: () =>
-        `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host}:${this.httpPort}`,
+      linkBase: () => this.linkBase(),
     })
     this.http = buildHttp({
       dispatch: this.dispatch,
@@ -228,6 +226,13 @@ export class Hub {
     this.registry.stop()
     this.db.close()
     this.log.info('hub stopped')
+  }
+
+  /** Links in notifications and reports: ZHIAN_PUBLIC_URL, else this host (localhost for a wildcard bind). */
+  linkBase(): string {
+    if (this.config.publicUrl) return this.config.publicUrl
+    const host = this.config.http.host
+    return `http://${['0.0.0.0', '::'].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${this.httpPort}`
   }
 
   get httpPort(): number {

@@ -21,6 +21,12 @@ const ENV_SCHEMA = z.object({
   ZHIAN_TLS_KEY: optionalPath,
   ZHIAN_HTTP_HOST: z.string().default('0.0.0.0'),
   ZHIAN_HTTP_PORT: port.default(8080),
+  /** Where people reach the dashboard (links in notifications and reports), e.g. https://zhian.example.cn */
+  ZHIAN_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'an http(s) URL such as https://zhian.example.cn')
+    .optional()
+    .transform((v) => v?.replace(/\/+$/, '')),
   ZHIAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ZHIAN_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(8192),
   ZHIAN_DEVICE_RATE: z.coerce.number().min(0.1).max(1_000_000).default(20),
@@ -61,6 +67,8 @@ export interface HubConfig {
   mqtt: { host: string; port: number }
   tls: { port: number; cert: string; key: string } | undefined
   http: { host: string; port: number }
+  /** Base of the links in notifications and reports; default http://<host or localhost>:<port>. */
+  publicUrl?: string | undefined
   logLevel: z.infer<typeof ENV_SCHEMA>['ZHIAN_LOG_LEVEL']
   maxPayloadBytes: number
   /** Token bucket per device: sustained messages/s and burst size. */
@@ -134,6 +142,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
         ? { port: e.ZHIAN_MQTTS_PORT, cert: e.ZHIAN_TLS_CERT, key: e.ZHIAN_TLS_KEY }
         : undefined,
     http: { host: e.ZHIAN_HTTP_HOST, port: e.ZHIAN_HTTP_PORT },
+    publicUrl: e.ZHIAN_PUBLIC_URL,
     logLevel: e.ZHIAN_LOG_LEVEL,
     maxPayloadBytes: e.ZHIAN_MAX_PAYLOAD_BYTES,
     deviceRate: { perSecond: e.ZHIAN_DEVICE_RATE, burst: e.ZHIAN_DEVICE_BURST },

@@ -56,11 +56,19 @@ interface DeviceState {
   lastSeen: number | null
   availability: boolean | null
   intervalS: number | null
+  /** Online as last pushed to the dashboards: the sweep compares against it. */
+  shown: boolean
 }
 
 /** Offline when the device said so, or when it missed two heartbeats of its kind (plus a minute of grace). */
 const MISSED_HEARTBEATS = 2
 const GRACE_MS = 60_000
+/**
+ * Missed heartbeats make no event, so a sweep looks for devices that fell silent and pushes them as
+ * changed (device list, estate view, roll-up offline counts). Offline is at least a minute late anyway
+ * (GRACE_MS), so a 5 s sweep costs nothing visible.
+ */
+export const SWEEP_MS = 5000
 
 /**
  * Live state for the dashboard: last reading per device, online/offline/last seen, parking occupancy per
@@ -75,6 +83,7 @@ export class LiveState {
   private readonly byDevice = new Map<string, Set<string>>()
   private readonly dirty = new Set<string>()
   private readonly off: (() => void)[] = []
+  private sweeper: NodeJS.Timeout | undefined
   /** registry.list() sorts every device (150 ms at 120k): reuse it, refreshed on add/remove or every 5 s. */
   private devicesCache: Device[] | undefined
   private devicesCachedAt = 0
@@ -124,10 +133,33 @@ export class LiveState {
       }),
       this.bus.on('alert', ({ alert }) => this.track(alert)),
     )
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS)
+    this.sweeper.unref()
   }
 
   stop(): void {
     for (const off of this.off.splice(0)) off()
+    clearInterval(this.sweeper)
+    this.sweeper = undefined
+  }
+
+  /**
+   * Devices whose online state changed by the clock alone (silent past two heartbeats plus grace) are
+   * marked changed, so the next live push carries them. Only devices that ever talked can change this
+   * way; returns how many did.
+   */
+  sweep(): number {
+    const t = this.now()
+    let changed = 0
+    for (const [id, s] of this.state) {
+      if (!s.shown) continue
+      const d = this.registry.get(id)
+      if (!d || this.isOnline(d, t)) continue
+      s.shown = false
+      this.touch(id)
+      changed++
+    }
+    return changed
   }
 
   /** Open alerts known at start (from the alert store), so counts are right before the first transition. */
@@ -277,7 +309,15 @@ export class LiveState {
   private entry(id: string): DeviceState {
     let s = this.state.get(id)
     if (!s) {
-      s = { values: {}, since: {}, ts: null, lastSeen: null, availability: null, intervalS: null }
+      s = {
+        values: {},
+        since: {},
+        ts: null,
+        lastSeen: null,
+        availability: null,
+        intervalS: null,
+        shown: false,
+      }
       this.state.set(id, s)
     }
     return s
@@ -291,6 +331,9 @@ export class LiveState {
   }
 
   private touch(id: string): void {
+    const s = this.state.get(id)
+    const d = s && this.registry.get(id)
+    if (s && d) s.shown = this.isOnline(d, this.now())
     this.dirty.add(id)
     this.version++
   }

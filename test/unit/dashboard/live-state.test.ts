@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
 import { Auth } from '../../../src/auth/auth.ts'
 import { loadEstateFile } from '../../../src/config/estate-file.ts'
 import { Bus } from '../../../src/core/bus.ts'
 import { ApiToken } from '../../../src/http/api-token.ts'
-import { LiveState } from '../../../src/live/live-state.ts'
+import { LiveState, SWEEP_MS } from '../../../src/live/live-state.ts'
 import { Registry } from '../../../src/registry/registry.ts'
 import { type Db, openDb } from '../../../src/store/db.ts'
 import { SMALL_ESTATE, tempDir } from '../../helpers/hub.ts'
@@ -76,6 +76,47 @@ describe('live state', () => {
     now += 1
     expect(site('e1').offline).toBe(6)
     expect(live.device('lift1')).toMatchObject({ online: false, values: { floor: 3 }, last_seen: 1_000_000 })
+  })
+
+  it('pushes a device that fell silent as offline, once, without any event announcing it', () => {
+    read('lift1', { floor: 3 })
+    read('fp1', { occupied: false })
+    expect(live.drainDirty().map((d) => [d.id, d.online])).toEqual([
+      ['lift1', true],
+      ['fp1', true],
+    ])
+    const before = live.version
+    now += 60_000 * 2 + 60_000 + 1 // past the lift's two heartbeats plus grace; the passage (5 min) still fine
+    expect(live.sweep()).toBe(1)
+    // The live push carries it (device list, estate view) and the roll-up recomputes (version moved).
+    expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: false, last_seen: 1_000_000 }])
+    expect(live.version).toBeGreaterThan(before)
+    expect(site('e1').offline).toBe(5)
+    // Nothing more to push until it changes again.
+    expect(live.sweep()).toBe(0)
+    expect(live.drainDirty()).toEqual([])
+    // It talks again: online, and a later silence is noticed again.
+    read('lift1', { floor: 4 })
+    expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: true }])
+    now += 60_000 * 3 + 1
+    expect(live.sweep()).toBe(1)
+    expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: false }])
+  })
+
+  it('sweeps on its own every SWEEP_MS once started', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const swept = new LiveState(bus, registry, () => now)
+      swept.start()
+      read('lift1', { floor: 3 })
+      swept.drainDirty()
+      now += 60_000 * 3 + 1
+      vi.advanceTimersByTime(SWEEP_MS)
+      expect(swept.drainDirty()).toMatchObject([{ id: 'lift1', online: false }])
+      swept.stop()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('believes the device’s own last will over its heartbeat', () => {

@@ -19,12 +19,20 @@ const n = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN)
 const stopped = (c: RuleContext) => c.s.moving === false
 const doorOpen = (c: RuleContext) => c.s.door === 'open' || c.s.door === 'opening'
 const code = (c: RuleContext) => c.s.fault_code
+/**
+ * A fault code is active: the one the state reports, or any begun and not yet ended by a fault event
+ * (GB/T 24476-2017 §11 begin/end events; several faults can be active at once).
+ */
+const hasCode = (c: RuleContext, k: number) =>
+  code(c) === k || (Array.isArray(c.s.fault_codes) && c.s.fault_codes.includes(k))
 /** Modes in which trapped/door rules do not alert (domain-catalog §6.3: inspection and fire modes). */
 const GATED_MODES = new Set(['inspection', 'fire_return', 'firefighter'])
-const serviceModeGate = (c: RuleContext) =>
-  typeof c.s.service_mode === 'string' && GATED_MODES.has(c.s.service_mode)
-    ? `service_mode:${c.s.service_mode}`
-    : undefined
+const FIRE_MODES = new Set(['fire_return', 'firefighter'])
+/** Gated on the effective mode: `service_mode`, or a mode code (43 inspection, 44/45 fire) in `fault_code`. */
+const serviceModeGate = (c: RuleContext) => {
+  const mode = modeOf(c)
+  return mode !== undefined && GATED_MODES.has(mode) ? `service_mode:${mode}` : undefined
+}
 const rated = (c: RuleContext) => n(c.params.rated_speed)
 /** 1.2 × 1.5 is 1.7999999999999998 in floating point; "above" means above the printed value. */
 const EPSILON = 1e-9
@@ -140,10 +148,20 @@ export const elevator = {
     if (mode) s.service_mode = active ? mode : 'normal'
     else if (data.code === 41) s.power_source = active ? 'battery' : 'mains'
     else if (data.code !== 90) {
-      if (active) s.fault_code = data.code
-      else if (s.fault_code === data.code) s.fault_code = 0
+      // Every begun fault stays active until its own end event (code 1 then 7: both active).
+      const codes = new Set<number>(Array.isArray(s.fault_codes) ? (s.fault_codes as number[]) : [])
+      if (active) {
+        codes.add(data.code)
+        s.fault_code = data.code
+      } else {
+        codes.delete(data.code)
+        if (s.fault_code === data.code) s.fault_code = [...codes].at(-1) ?? 0
+      }
+      s.fault_codes = [...codes]
     }
   },
+  // A lift recalled for fire (code 44 / firefighter 45, or its service mode) means a fire alarm in the estate.
+  estateFire: (c) => FIRE_MODES.has(modeOf(c) ?? ''),
   // Thresholds: domain-catalog §1.5 (sources there); every one is an estate-overridable param.
   alerts: {
     trapped: {
@@ -187,7 +205,7 @@ export const elevator = {
       params: { for: dur('5s') },
       triggers: [
         held((c) => doorOpen(c) && c.s.moving === true && c.s.in_door_zone === false),
-        held((c) => code(c) === 5, { for: false }),
+        held((c) => hasCode(c, 5), { for: false }),
       ],
     },
     overtravel_top: {
@@ -202,7 +220,7 @@ export const elevator = {
           (c) =>
             n(c.s.floor) >= n(c.params.top_floor) && c.s.direction === 'up' && c.s.in_door_zone === false,
         ),
-        held((c) => code(c) === 92, { for: false }),
+        held((c) => hasCode(c, 92), { for: false }),
       ],
     },
     overtravel_bottom: {
@@ -219,7 +237,7 @@ export const elevator = {
             c.s.direction === 'down' &&
             c.s.in_door_zone === false,
         ),
-        held((c) => code(c) === 91, { for: false }),
+        held((c) => hasCode(c, 91), { for: false }),
       ],
     },
     overspeed: {
@@ -252,7 +270,7 @@ export const elevator = {
       triggers: [
         // With a passenger inside it is `trapped` (between floors) instead.
         held((c) => stopped(c) && c.s.in_door_zone === false && c.s.passenger !== true),
-        held((c) => code(c) === 4, { for: false }),
+        held((c) => hasCode(c, 4), { for: false }),
       ],
       suppressWhen: serviceModeGate,
     },
@@ -266,7 +284,7 @@ export const elevator = {
         en: '{name}: safety circuit opened (fault code 1)',
       },
       params: {},
-      triggers: [held((c) => code(c) === 1)],
+      triggers: [held((c) => hasCode(c, 1))],
     },
     door_fault: {
       severity: 'minor',
@@ -277,7 +295,7 @@ export const elevator = {
       // Codes 2 (closing) / 3 (opening); or the door left open while stopped for `for` (platform default 120 s).
       params: { for: dur('120s') },
       triggers: [
-        held((c) => code(c) === 2 || code(c) === 3, { for: false }),
+        held((c) => hasCode(c, 2) || hasCode(c, 3), { for: false }),
         held((c) => stopped(c) && (c.s.door === 'open' || c.s.door === 'closing')),
       ],
       suppressWhen: serviceModeGate,
@@ -316,7 +334,7 @@ export const elevator = {
       },
       // 6 motor run-time limiter, 7 floor position lost, 8 other fault preventing restart.
       params: {},
-      triggers: [held((c) => code(c) === 6 || code(c) === 7 || code(c) === 8)],
+      triggers: [held((c) => hasCode(c, 6) || hasCode(c, 7) || hasCode(c, 8))],
     },
     power_loss: {
       severity: 'major',
@@ -326,7 +344,7 @@ export const elevator = {
       title: { zh: '主电源断电', en: 'Main power lost' },
       message: { zh: '{name} 主电源断电', en: '{name}: main power lost' },
       params: {},
-      triggers: [held((c) => c.s.power_source === 'battery' || code(c) === 41)],
+      triggers: [held((c) => c.s.power_source === 'battery' || hasCode(c, 41))],
     },
     alarm_button: {
       severity: 'critical',
@@ -356,6 +374,8 @@ export const elevator = {
       message: { zh: '{name} 进入{mode}模式', en: '{name} entered {mode} mode' },
       params: {},
       triggers: [held((c) => modeOf(c) !== undefined)],
+      // inspection → fire return is news too: re-triggered with the new mode's text and severity.
+      retriggerOn: modeOf,
       vars: (c) => ({ mode: MODE_TEXT[modeOf(c) ?? ''] ?? { zh: '未知', en: 'unknown' } }),
     },
     frequent_faults: {

@@ -55,6 +55,11 @@ export interface KindDefinition {
   alerts: Record<string, AlertDefinition>
   /** Fold a discrete event into the device's last known state (e.g. a fault begin/end event sets `fault_code`). */
   foldEvent?: (type: string, data: Record<string, unknown>, s: Record<string, unknown>) => void
+  /**
+   * The device's own state says there is a fire in its estate (a lift in fire-return or firefighter
+   * service): sets `estateFire` for every device of the estate while true (fire_passage.blocked_during_fire).
+   */
+  estateFire?: Predicate
 }
 
 export const bool = (zh: string, en: string): BoolField => ({ type: 'bool', label: { zh, en } })
@@ -128,7 +133,10 @@ export interface RuleContext {
   p: ParamValues
   /** The device's installation params (estate YAML `params`), e.g. `top_floor`. */
   params: Record<string, unknown>
-  /** A critical fire/smoke alert is open and raised in the device's estate (cross-device condition). */
+  /**
+   * A fire is reported in the device's estate (cross-device condition): a raised alert marked `fire`,
+   * or a device whose kind's `estateFire` holds (a lift in fire-return / firefighter service).
+   */
   estateFire: boolean
 }
 export type Predicate = (c: RuleContext) => boolean
@@ -219,6 +227,11 @@ export interface AlertDefinition {
   triggers: readonly Trigger[]
   /** Gating: a reason to record the alert as suppressed (e.g. elevator inspection mode). */
   suppressWhen?: (c: RuleContext) => string | undefined
+  /**
+   * What the raised alert is about (e.g. the service mode): when it changes while the alert stays
+   * raised, the alert re-triggers with the new text, and the new severity replaces the old one.
+   */
+  retriggerOn?: (c: RuleContext) => unknown
   /** Extra template variables per language. */
   vars?: (c: RuleContext) => Record<string, Text | string | number>
 }

@@ -42,6 +42,7 @@ interface SilenceRow extends Omit<Silence, 'types'> {
 export class Gating implements Gates {
   private silences: Silence[] = []
   private readonly maintenance = new Map<string, Maintenance>()
+  private readonly watchers = new Set<() => void>()
 
   constructor(
     private readonly db: Db,
@@ -79,6 +80,31 @@ export class Gating implements Gates {
     return undefined
   }
 
+  /** The next start or end of a silence or maintenance mode after `at` (the rule engine looks again then). */
+  nextChange(at: number): number | undefined {
+    let next: number | undefined
+    const consider = (t: number | null) => {
+      if (t !== null && t > at && (next === undefined || t < next)) next = t
+    }
+    for (const s of this.silences) {
+      if (s.ended_at !== null) continue
+      consider(s.starts_at)
+      consider(s.ends_at)
+    }
+    for (const m of this.maintenance.values()) consider(m.until)
+    return next
+  }
+
+  /** Told when a silence or maintenance mode is added, ended or switched off. */
+  watch(fn: () => void): () => void {
+    this.watchers.add(fn)
+    return () => this.watchers.delete(fn)
+  }
+
+  private changed(): void {
+    for (const fn of this.watchers) fn()
+  }
+
   activeSilences(at = this.now()): Silence[] {
     this.silences = this.silences.filter((s) => s.ends_at > at && s.ended_at === null)
     return [...this.silences]
@@ -113,6 +139,7 @@ export class Gating implements Gates {
       )
       .run({ ...silence, types: silence.types ? JSON.stringify(silence.types) : null })
     this.silences.push(silence)
+    this.changed()
     return silence
   }
 
@@ -124,6 +151,7 @@ export class Gating implements Gates {
       .run(at, id, at).changes
     if (changed === 0) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', id)
     this.silences = this.silences.filter((s) => s.id !== id)
+    this.changed()
     return this.getSilence(id)!
   }
 
@@ -142,6 +170,7 @@ export class Gating implements Gates {
     if (!on) {
       this.db.prepare('DELETE FROM device_maintenance WHERE device_id = ?').run(deviceId)
       this.maintenance.delete(deviceId)
+      this.changed()
       return
     }
     const m: Maintenance = { device_id: deviceId, reason, set_by: by, since: this.now(), until }
@@ -152,5 +181,6 @@ export class Gating implements Gates {
       )
       .run(m)
     this.maintenance.set(deviceId, m)
+    this.changed()
   }
 }

@@ -168,9 +168,10 @@ export class AlertStore {
     return [...this.open.values()]
   }
 
-  /** Apply a rule-engine signal: raise / re-trigger, or clear (and resolve when not latched). */
+  /** Apply a rule-engine signal: raise / re-trigger, clear (and resolve when not latched), or un-suppress. */
   apply(signal: RuleSignal): void {
     if (signal.op === 'raise') this.raise(signal)
+    else if (signal.op === 'unsuppress') this.unsuppress(signal)
     else this.clear(signal)
   }
 
@@ -283,7 +284,9 @@ export class AlertStore {
       existing.last_at = s.at
       existing.values = s.values
       existing.message = s.message
-      if (SEVERITY_RANK[s.severity] < SEVERITY_RANK[existing.severity]) existing.severity = s.severity
+      // The worst severity seen stays, unless what the alert is about changed (a new service mode).
+      if (s.changed || SEVERITY_RANK[s.severity] < SEVERITY_RANK[existing.severity])
+        existing.severity = s.severity
       existing.condition = 'raised'
       existing.cleared_at = null
       // A re-trigger outside the silence / maintenance makes it visible again.
@@ -329,6 +332,26 @@ export class AlertStore {
       resolved_at: null,
     }
     this.transition(alert, alert.suppressed ? 'suppressed' : 'raised', s.at, rule, true)
+  }
+
+  /**
+   * The gate of a suppressed alert ended while its condition still holds: it becomes an ordinary
+   * alert — an audit entry `raised` (so dispatch, the dashboard and MQTT see it as a new alert).
+   */
+  private unsuppress(s: RuleSignal): void {
+    const alert = this.open.get(openKey(s.subject, s.alert))
+    if (!alert?.suppressed || alert.condition !== 'raised') return
+    const was = alert.suppressed_reason
+    alert.suppressed = false
+    alert.suppressed_reason = null
+    alert.last_at = Math.max(alert.last_at, s.at)
+    alert.values = s.values
+    alert.message = s.message
+    this.transition(alert, 'raised', s.at, {
+      actor: 'rule',
+      channel: 'rule',
+      note: `no longer suppressed: ${was ?? 'gate'} ended`,
+    })
   }
 
   private clear(s: RuleSignal): void {

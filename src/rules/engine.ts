@@ -26,7 +26,8 @@ import { render } from './template.ts'
  */
 
 export interface RuleSignal {
-  op: 'raise' | 'clear'
+  /** `unsuppress`: the gate (service mode, silence, maintenance) of a still-raised suppressed alert ended. */
+  op: 'raise' | 'clear' | 'unsuppress'
   /** `<kind>.<type>` */
   alert: string
   kind: string
@@ -45,11 +46,17 @@ export interface RuleSignal {
   suppressed: string | null
   /** A cleared trigger of an open alert raised again (or an event repeated). */
   retrigger: boolean
+  /** A re-trigger because what the alert is about changed (a new service mode): its severity replaces the old one. */
+  changed?: boolean
 }
 
 export interface Gates {
   /** A silence or maintenance mode covering this alert now, as a reason, else undefined. */
   suppression(device: Device | undefined, estate: string, alert: string, at: number): string | undefined
+  /** The next time after `at` a silence or maintenance mode starts or ends (the engine looks again then). */
+  nextChange?(at: number): number | undefined
+  /** Call `fn` when a silence or maintenance mode is added, ended or deleted; returns the unsubscribe. */
+  watch?(fn: () => void): () => void
 }
 
 const IDLE = 0
@@ -67,8 +74,8 @@ export interface TriggerData {
   mark: number
   hits?: number[]
   samples?: [number, number][]
-  /** Count triggers with `episode`: when the current episode began. */
-  episodeSince?: number
+  /** Count triggers with `episode`: when the current episode began (persisted: a movement may span a restart). */
+  episodeSince?: number | undefined
 }
 
 interface TriggerRt extends TriggerData {
@@ -81,9 +88,14 @@ interface TriggerRt extends TriggerData {
 
 interface AlertRt {
   entry: CatalogAlert
+  subject: Subject
   params: ParamValues
   triggers: TriggerRt[]
   raised: boolean
+  /** Raised while gated: the reason, until the gate ends (then it is notified). */
+  gated: string | null
+  /** `retriggerOn`'s value at the last raise (undefined after a restart: taken, not signalled). */
+  about: unknown
 }
 
 interface Subject {
@@ -102,6 +114,8 @@ interface Subject {
   agg: ZoneAggregate | undefined
   zone: Subject | undefined
   counted: boolean | undefined
+  /** The kind's `estateFire` was true at the last evaluation (this device reports a fire in its estate). */
+  fire: boolean
 }
 
 export interface DeviceData {
@@ -145,6 +159,12 @@ export class RuleEngine {
   private readonly seenDevices = new Set<Subject>()
   private restored: RuleSnapshot = { devices: new Map(), triggers: new Map() }
   private loading = false
+  /** Raised alerts recorded as suppressed: looked at again when their gate may have ended. */
+  private readonly gatedAlerts = new Set<AlertRt>()
+  private gateTimer: TimerHandle | undefined
+  private unwatch: (() => void) | undefined
+  /** Offline windows run from here at the earliest: downtime of the hub is not device silence. */
+  private startedAt: number
   private readonly clock: Clock
   private readonly sink: (signal: RuleSignal) => void
   private readonly gates: Gates | undefined
@@ -163,6 +183,7 @@ export class RuleEngine {
     }
     // Throws a config error naming overrides.<estate>.<alert>.<param> when the file is wrong.
     this.params = resolveOverrides(this.catalog, opts.overrides ?? {})
+    this.startedAt = this.clock.now()
   }
 
   /** The parameters in force for an alert in an estate (defaults plus the estate's overrides). */
@@ -175,6 +196,9 @@ export class RuleEngine {
   /** Load persisted state (may be empty) and watch these devices; zones are evaluated once all are counted. */
   start(devices: Iterable<Device>, snapshot?: RuleSnapshot): void {
     if (snapshot) this.restored = snapshot
+    this.startedAt = this.clock.now()
+    this.unwatch?.()
+    this.unwatch = this.gates?.watch?.(() => this.regateAll())
     this.loading = true
     try {
       for (const d of devices) this.addDevice(d)
@@ -207,6 +231,7 @@ export class RuleEngine {
     for (const a of sub.alerts) for (const t of a.triggers) this.rearm(t)
     if (sub.offline?.raised !== true) this.armOffline(sub)
     this.joinZone(sub)
+    this.checkFire(sub)
   }
 
   removeDevice(id: string): void {
@@ -215,8 +240,15 @@ export class RuleEngine {
     this.subjects.delete(id)
     this.byEstate.get(sub.site.estate)?.delete(sub)
     this.clock.clearTimer(sub.offlineTimer)
-    for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])])
+    for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
       for (const t of a.triggers) this.clock.clearTimer(t.timer)
+      this.gatedAlerts.delete(a)
+      if (a.raised && a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, false)
+    }
+    if (sub.fire) {
+      sub.fire = false
+      this.setFire(sub.site.estate, `${sub.key}/state`, false)
+    }
     const z = sub.zone
     if (z?.agg) {
       z.agg.total--
@@ -245,6 +277,7 @@ export class RuleEngine {
     this.evaluate(sub, at)
     sub.ctx.input = undefined
     if (sub.zone) this.countInZone(sub)
+    this.checkFire(sub)
   }
 
   /** A discrete device event: folded into the state by the kind, then the rules see it. */
@@ -257,6 +290,7 @@ export class RuleEngine {
     sub.ctx.event = { type, data }
     this.evaluate(sub, at)
     sub.ctx.event = undefined
+    this.checkFire(sub)
   }
 
   /** Device info (`interval_s` replaces the kind's interval for the offline rule) and availability count as life signs. */
@@ -291,6 +325,7 @@ export class RuleEngine {
     const wasRaised = a.raised
     for (const t of a.triggers) this.reset(t)
     a.raised = false
+    this.ungate(a)
     if (wasRaised && a.entry.fire) this.setFire(sub.site.estate, `${subject}/${alert}`, false)
     if (a === sub.offline) {
       sub.lastSeen = Math.max(sub.lastSeen, at)
@@ -304,11 +339,17 @@ export class RuleEngine {
    * raised here too — even if the last rule-state flush missed it (a crash within a second) — so its
    * clear is not lost. Re-evaluated at once: a condition that is gone clears after its quiet time.
    */
-  adopt(subject: string, alert: string): void {
+  adopt(subject: string, alert: string, suppressed: string | null = null): void {
     const sub = this.subjects.get(subject) ?? this.zones.get(subject)
     if (!sub) return
     const a = sub.offline?.entry.id === alert ? sub.offline : sub.alerts.find((x) => x.entry.id === alert)
-    if (!a || a.raised) return
+    if (!a) return
+    // Still hidden in the store: look again (regateAll) whether its gate ended while the hub was down.
+    if (suppressed !== null) {
+      a.gated = suppressed
+      this.gatedAlerts.add(a)
+    }
+    if (a.raised) return
     const at = this.clock.now()
     const t = a.triggers[0]!
     this.disarm(t)
@@ -361,7 +402,11 @@ export class RuleEngine {
     }
     const trigs = all ? this.allTriggers() : this.dirtyTriggers.values()
     for (const t of trigs) {
-      const keep = t.phase !== IDLE || (t.hits?.length ?? 0) > 0 || (t.samples?.length ?? 0) > 0
+      const keep =
+        t.phase !== IDLE ||
+        (t.hits?.length ?? 0) > 0 ||
+        (t.samples?.length ?? 0) > 0 ||
+        t.episodeSince !== undefined
       triggers.set(
         triggerKey(t.subject.key, t.alert.entry.id, t.idx),
         keep
@@ -371,6 +416,7 @@ export class RuleEngine {
               mark: t.mark,
               ...(t.hits ? { hits: [...t.hits] } : {}),
               ...(t.samples ? { samples: t.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
+              ...(t.episodeSince !== undefined ? { episodeSince: t.episodeSince } : {}),
             }
           : null,
       )
@@ -387,8 +433,22 @@ export class RuleEngine {
     return this.dirtyDevices.size > 0 || this.dirtyTriggers.size > 0 || (seen && this.seenDevices.size > 0)
   }
 
+  /**
+   * Look again at every raised alert recorded as suppressed: one whose gate (service mode, silence,
+   * maintenance) has ended becomes an ordinary notified alert. Called when gating changes, when a
+   * silence or maintenance mode runs out, and after a restart.
+   */
+  regateAll(at = this.clock.now()): void {
+    for (const a of [...this.gatedAlerts]) this.regate(a, at)
+    this.armGateTimer(at)
+  }
+
   /** Cancel every timer (the hub is stopping). */
   stop(): void {
+    this.unwatch?.()
+    this.unwatch = undefined
+    this.clock.clearTimer(this.gateTimer)
+    this.gateTimer = undefined
     for (const t of this.allTriggers()) {
       this.clock.clearTimer(t.timer)
       t.timer = undefined
@@ -436,7 +496,69 @@ export class RuleEngine {
             break
         }
       }
+      if (a.raised) {
+        const about = a.entry.def.retriggerOn
+        if (about) this.checkAbout(a, about(sub.ctx), at)
+        if (a.gated !== null) this.regate(a, at)
+      }
     }
+  }
+
+  /** What a raised alert is about changed (inspection → fire return): a re-trigger with the new text and severity. */
+  private checkAbout(a: AlertRt, about: unknown, at: number): void {
+    if (about === a.about) return
+    const first = a.about === undefined
+    a.about = about
+    if (first) return
+    const t = a.triggers.find((x) => x.phase >= RAISED) ?? a.triggers[0]!
+    this.raiseAlert(t, at, true, undefined, true)
+  }
+
+  /** Why the alert would be suppressed now, or null. */
+  private gateOf(a: AlertRt, at: number): string | null {
+    const sub = a.subject
+    sub.ctx.p = a.params
+    return (
+      a.entry.def.suppressWhen?.(sub.ctx) ??
+      this.gates?.suppression(sub.device, sub.site.estate, a.entry.id, at) ??
+      null
+    )
+  }
+
+  /** A suppressed raised alert whose gate has ended is notified now (signal `unsuppress`). */
+  private regate(a: AlertRt, at: number): void {
+    if (!a.raised) {
+      this.ungate(a)
+      return
+    }
+    const reason = this.gateOf(a, at)
+    if (reason !== null) {
+      a.gated = reason
+      return
+    }
+    this.ungate(a)
+    const t = a.triggers.find((x) => x.phase >= RAISED) ?? a.triggers[0]!
+    this.emit('unsuppress', a.subject, a, t, at, null, false)
+    // Now an ordinary alert: it counts as a fault (frequent_faults) like any other.
+    this.countRaise(a.subject, a.entry.type, at)
+  }
+
+  private ungate(a: AlertRt): void {
+    a.gated = null
+    this.gatedAlerts.delete(a)
+  }
+
+  /** One timer for every gated alert: at the next start or end of a silence or maintenance mode. */
+  private armGateTimer(at: number): void {
+    this.clock.clearTimer(this.gateTimer)
+    this.gateTimer = undefined
+    if (this.gatedAlerts.size === 0) return
+    const due = this.gates?.nextChange?.(at)
+    if (due === undefined) return
+    this.gateTimer = this.clock.setTimer(due, () => {
+      this.gateTimer = undefined
+      this.regateAll()
+    })
   }
 
   /** The held / hysteresis state machine shared by device and zone triggers. */
@@ -504,12 +626,16 @@ export class RuleEngine {
     if (!trig.episode) return false
     const active = trig.episode(ctx)
     if (active) {
-      t.episodeSince ??= at
+      if (t.episodeSince === undefined) {
+        t.episodeSince = at
+        this.touch(t)
+      }
       return false
     }
     if (t.episodeSince === undefined) return false
     const lasted = at - t.episodeSince
     t.episodeSince = undefined
+    this.touch(t)
     return lasted >= (trig.confirm ? (t.alert.params[trig.confirm] ?? 0) : 0)
   }
 
@@ -558,25 +684,38 @@ export class RuleEngine {
     const a = t.alert
     if (!a.raised || a.triggers.some((x) => x.phase >= RAISED)) return
     a.raised = false
+    this.ungate(a)
     const sub = t.subject
     if (a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, false)
     this.emit('clear', sub, a, t, at, null, false)
   }
 
-  private raiseAlert(t: TriggerRt, at: number, repeat: boolean, extra?: Record<string, number>): void {
+  private raiseAlert(
+    t: TriggerRt,
+    at: number,
+    repeat: boolean,
+    extra?: Record<string, number>,
+    changed = false,
+  ): void {
     const a = t.alert
     const sub = t.subject
     if (a.raised && !repeat) return
     const retrigger = a.raised
     a.raised = true
-    sub.ctx.p = a.params
-    const suppressed =
-      a.entry.def.suppressWhen?.(sub.ctx) ??
-      this.gates?.suppression(sub.device, sub.site.estate, a.entry.id, at) ??
-      null
-    this.emit('raise', sub, a, t, at, suppressed, retrigger, extra)
+    const suppressed = this.gateOf(a, at)
+    const about = a.entry.def.retriggerOn
+    if (about && !changed) a.about = about(sub.ctx)
+    // A re-trigger outside the gate makes the store show it again; a new raise under a gate is watched.
+    const wasGated = a.gated !== null
+    if (suppressed === null) this.ungate(a)
+    else if (!retrigger) {
+      a.gated = suppressed
+      this.gatedAlerts.add(a)
+    }
+    this.emit('raise', sub, a, t, at, suppressed, retrigger, extra, changed)
     if (!retrigger && a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, true)
-    if (!retrigger && suppressed === null) this.countRaise(sub, a.entry.type, at)
+    if (suppressed === null && (!retrigger || wasGated)) this.countRaise(sub, a.entry.type, at)
+    if (suppressed !== null && !retrigger) this.armGateTimer(at)
   }
 
   /** `count` triggers listening for raises of sibling alerts (frequent faults, repeated blockage). */
@@ -590,7 +729,7 @@ export class RuleEngine {
   }
 
   private emit(
-    op: 'raise' | 'clear',
+    op: RuleSignal['op'],
     sub: Subject,
     a: AlertRt,
     t: TriggerRt,
@@ -598,6 +737,7 @@ export class RuleEngine {
     suppressed: string | null,
     retrigger: boolean,
     extra?: Record<string, number>,
+    changed = false,
   ): void {
     const def = a.entry.def
     const ctx = sub.ctx
@@ -638,6 +778,7 @@ export class RuleEngine {
       at,
       suppressed,
       retrigger,
+      ...(changed ? { changed } : {}),
     })
   }
 
@@ -653,6 +794,7 @@ export class RuleEngine {
       t.phase = IDLE
       this.touch(t)
       off.raised = false
+      this.ungate(off)
       this.emit('clear', sub, off, t, at, null, false)
     }
     if (!sub.offlineTimer) this.armOffline(sub)
@@ -668,23 +810,27 @@ export class RuleEngine {
   private armOffline(sub: Subject): void {
     if (!sub.offline) return
     this.clock.clearTimer(sub.offlineTimer)
-    sub.offlineTimer = this.clock.setTimer(sub.lastSeen + this.offlineWindow(sub), () => {
-      sub.offlineTimer = undefined
-      const now = this.clock.now()
-      const due = sub.lastSeen + this.offlineWindow(sub)
-      if (now < due) {
-        this.armOffline(sub)
-        return
-      }
-      const off = sub.offline!
-      if (off.raised) return
-      const t = off.triggers[0]!
-      t.phase = RAISED
-      t.since = sub.lastSeen
-      this.touch(t)
-      sub.ctx.input = undefined
-      this.raiseAlert(t, now, false)
-    })
+    // After a restart every device gets a full window from hub start: the hub being down is not device silence.
+    sub.offlineTimer = this.clock.setTimer(
+      Math.max(sub.lastSeen, this.startedAt) + this.offlineWindow(sub),
+      () => {
+        sub.offlineTimer = undefined
+        const now = this.clock.now()
+        const due = Math.max(sub.lastSeen, this.startedAt) + this.offlineWindow(sub)
+        if (now < due) {
+          this.armOffline(sub)
+          return
+        }
+        const off = sub.offline!
+        if (off.raised) return
+        const t = off.triggers[0]!
+        t.phase = RAISED
+        t.since = sub.lastSeen
+        this.touch(t)
+        sub.ctx.input = undefined
+        this.raiseAlert(t, now, false)
+      },
+    )
   }
 
   // ───────────────────────── zones ─────────────────────────
@@ -776,8 +922,21 @@ export class RuleEngine {
     for (const sub of this.byEstate.get(estate) ?? []) {
       sub.ctx.estateFire = after
       sub.ctx.input = undefined
+      sub.ctx.event = undefined
       this.evaluate(sub, at)
     }
+  }
+
+  /** A device whose own state says there is a fire (a lift in fire-return / firefighter mode) sets its estate's fire flag. */
+  private checkFire(sub: Subject): void {
+    const pred = sub.kind.estateFire
+    if (!pred) return
+    sub.ctx.input = undefined
+    sub.ctx.event = undefined
+    const on = pred(sub.ctx)
+    if (on === sub.fire) return
+    sub.fire = on
+    this.setFire(sub.site.estate, `${sub.key}/state`, on)
   }
 
   // ───────────────────────── plumbing ─────────────────────────
@@ -815,10 +974,18 @@ export class RuleEngine {
     const out: [string, TriggerData][] = []
     for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
       for (const t of a.triggers) {
-        if (t.phase === IDLE && !t.hits?.length) continue
+        if (t.phase === IDLE && !t.hits?.length && !t.samples?.length && t.episodeSince === undefined)
+          continue
         out.push([
           triggerKey(sub.key, a.entry.id, t.idx),
-          { phase: t.phase, since: t.since, mark: t.mark, ...(t.hits ? { hits: [...t.hits] } : {}) },
+          {
+            phase: t.phase,
+            since: t.since,
+            mark: t.mark,
+            ...(t.hits ? { hits: [...t.hits] } : {}),
+            ...(t.samples ? { samples: t.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
+            ...(t.episodeSince !== undefined ? { episodeSince: t.episodeSince } : {}),
+          },
         ])
       }
     }
@@ -855,15 +1022,19 @@ export class RuleEngine {
       agg: undefined,
       zone: undefined,
       counted: undefined,
+      fire: false,
     }
   }
 
   private newAlert(sub: Subject, entry: CatalogAlert): AlertRt {
     const a: AlertRt = {
       entry,
+      subject: sub,
       params: this.paramsFor(sub.site.estate, entry.id)!,
       triggers: [],
       raised: false,
+      gated: null,
+      about: undefined,
     }
     entry.def.triggers.forEach((trigger, idx) => {
       const key = triggerKey(sub.key, entry.id, idx)
@@ -880,6 +1051,7 @@ export class RuleEngine {
         mark: saved?.mark ?? 0,
         ...(saved?.hits ? { hits: [...saved.hits] } : {}),
         ...(saved?.samples ? { samples: saved.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
+        ...(saved?.episodeSince !== undefined ? { episodeSince: saved.episodeSince } : {}),
       })
     })
     a.raised = a.triggers.some((t) => t.phase >= RAISED)

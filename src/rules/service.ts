@@ -132,8 +132,15 @@ export class RuleService {
     )
     engine.start(this.opts.registry.list(), this.load())
     for (const alert of this.opts.alerts.openAlerts()) {
-      if (alert.condition === 'raised') engine.adopt(alert.subject, alert.type)
+      if (alert.condition === 'raised')
+        engine.adopt(
+          alert.subject,
+          alert.type,
+          alert.suppressed ? (alert.suppressed_reason ?? 'gated') : null,
+        )
     }
+    // A silence or maintenance mode that ran out while the hub was down: those alerts are notified now.
+    engine.regateAll()
     const flushMs = this.opts.flushMs ?? 1000
     this.flushTimer = setInterval(() => this.flush(), flushMs)
     this.flushTimer.unref()

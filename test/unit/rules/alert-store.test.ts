@@ -3,11 +3,12 @@ import { Gating } from '../../../src/alerts/gating.ts'
 import { AlertStore } from '../../../src/alerts/store.ts'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import { Bus } from '../../../src/core/bus.ts'
+import { FakeClock } from '../../../src/rules/clock.ts'
 import type { Db } from '../../../src/store/db.ts'
 import { openDb } from '../../../src/store/db.ts'
 import { createLogger } from '../../../src/util/logger.ts'
 import { tempDir } from '../../helpers/hub.ts'
-import { device, MIN, rig } from './harness.ts'
+import { device, H, IDLE_LIFT, lift, MIN, rig, S } from './harness.ts'
 
 /** The lifecycle store on a real SQLite file, fed by the real rule engine on a fake clock. */
 const dbs: Db[] = []
@@ -179,5 +180,167 @@ describe('silences', () => {
     expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now)).toBeUndefined()
     expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now + 3_600_000)).toBe(`silence:${w.id}`)
     expect(gating.suppression(fp, 'e1', 'fire_passage.blocked', now + 7_200_000)).toBeUndefined()
+  })
+})
+
+/** Store, gating and engine on one fake clock, so silences and maintenance run out as time moves. */
+function gated() {
+  const db = openDb(tempDir('zhian-gates-'))
+  dbs.push(db)
+  const clock = new FakeClock()
+  const bus = new Bus()
+  const published: string[] = []
+  const store = new AlertStore({
+    db,
+    bus,
+    log: createLogger('silent'),
+    publish: (alert, entry) => published.push(`${alert.type}:${entry.action}`),
+    now: () => clock.now(),
+  })
+  store.start()
+  const gating = new Gating(db, () => clock.now())
+  gating.start()
+  const fp = device('fp1', 'fire_passage')
+  const l = lift()
+  const r = rig({ devices: [fp, l], gates: gating, clock })
+  const feed = () => {
+    for (const s of r.signals.splice(0)) store.apply(s)
+  }
+  const only = (type: string) => {
+    feed()
+    const items = store.list({ type, limit: 10, offset: 0 }).items
+    expect(items).toHaveLength(1)
+    return items[0]!
+  }
+  return { db, clock, store, gating, r, fp, l, feed, only, published }
+}
+
+describe('a suppressed alert whose gate ends while its condition still holds', () => {
+  it('is notified when the lift goes back to normal service with the passenger still trapped', () => {
+    const { r, l, store, only, published } = gated()
+    r.send(l, { ...IDLE_LIFT, service_mode: 'inspection' })
+    r.send(l, { passenger: true })
+    r.advance(60 * S)
+    expect(only('elevator.trapped')).toMatchObject({
+      suppressed: true,
+      suppressed_reason: 'service_mode:inspection',
+    })
+    expect(published.filter((p) => p.startsWith('elevator.trapped'))).toEqual([])
+    r.send(l, { service_mode: 'normal' })
+    const alert = only('elevator.trapped')
+    expect(alert).toMatchObject({
+      suppressed: false,
+      suppressed_reason: null,
+      status: 'active',
+      occurrences: 1,
+    })
+    expect(store.audit(alert.id).map((e) => [e.action, e.note])).toEqual([
+      ['suppressed', 'suppressed: service_mode:inspection'],
+      ['raised', 'no longer suppressed: service_mode:inspection ended'],
+    ])
+    expect(published.filter((p) => p.startsWith('elevator.trapped'))).toEqual(['elevator.trapped:raised'])
+  })
+
+  it('is notified when its silence runs out, without another message from the device', () => {
+    const { r, fp, gating, clock, only, published } = gated()
+    gating.addSilence({
+      device_id: 'fp1',
+      site_id: null,
+      types: null,
+      reason: '搬家',
+      created_by: 'wang',
+      ends_at: clock.now() + 30 * MIN,
+    })
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    expect(only('fire_passage.blocked').suppressed).toBe(true)
+    r.advance(20 * MIN - 1)
+    expect(only('fire_passage.blocked').suppressed).toBe(true)
+    r.advance(1)
+    const alert = only('fire_passage.blocked')
+    expect(alert.suppressed).toBe(false)
+    expect(alert.message.en).toContain('for 30 min')
+    expect(published).toContain('fire_passage.blocked:raised')
+  })
+
+  it('is notified at once when its silence is deleted', () => {
+    const { r, fp, gating, clock, only } = gated()
+    const s = gating.addSilence({
+      device_id: null,
+      site_id: 'e1',
+      types: ['fire_passage.blocked'],
+      reason: '演练',
+      created_by: 'wang',
+      ends_at: clock.now() + 24 * H,
+    })
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    expect(only('fire_passage.blocked').suppressed).toBe(true)
+    gating.endSilence(s.id)
+    expect(only('fire_passage.blocked').suppressed).toBe(false)
+  })
+
+  it('is notified when device maintenance mode is switched off or runs out', () => {
+    const a = gated()
+    a.gating.setMaintenance('fp1', true, 'wang', '维修', null)
+    a.r.send(a.fp, { occupied: true })
+    a.r.advance(10 * MIN)
+    expect(a.only('fire_passage.blocked').suppressed_reason).toBe('maintenance')
+    a.gating.setMaintenance('fp1', false, 'wang', null, null)
+    expect(a.only('fire_passage.blocked').suppressed).toBe(false)
+
+    const b = gated()
+    b.gating.setMaintenance('fp1', true, 'wang', '维修', b.clock.now() + H)
+    b.r.send(b.fp, { occupied: true })
+    b.r.advance(10 * MIN)
+    expect(b.only('fire_passage.blocked').suppressed).toBe(true)
+    b.r.advance(50 * MIN)
+    expect(b.only('fire_passage.blocked').suppressed).toBe(false)
+  })
+
+  it('stays hidden when the condition cleared before the gate ended', () => {
+    const { r, fp, gating, clock, only, published } = gated()
+    gating.addSilence({
+      device_id: 'fp1',
+      site_id: null,
+      types: null,
+      reason: '搬家',
+      created_by: 'wang',
+      ends_at: clock.now() + 30 * MIN,
+    })
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    r.send(fp, { occupied: false })
+    r.advance(30 * MIN)
+    expect(only('fire_passage.blocked')).toMatchObject({ suppressed: true, status: 'resolved' })
+    expect(published.filter((p) => p.startsWith('fire_passage.blocked'))).toEqual([])
+  })
+
+  it('is notified after a restart when its silence ran out while the hub was down', () => {
+    const { r, fp, gating, clock, db, only } = gated()
+    gating.addSilence({
+      device_id: 'fp1',
+      site_id: null,
+      types: null,
+      reason: '搬家',
+      created_by: 'wang',
+      ends_at: clock.now() + 30 * MIN,
+    })
+    r.send(fp, { occupied: true })
+    r.advance(10 * MIN)
+    const muted = only('fire_passage.blocked')
+    const snapshot = r.engine.takeSnapshot({ all: true })
+    r.engine.stop()
+    clock.advance(H) // the hub is down; the silence ends meanwhile
+    const store = new AlertStore({ db, bus: new Bus(), log: createLogger('silent'), now: () => clock.now() })
+    store.start()
+    const gating2 = new Gating(db, () => clock.now())
+    gating2.start()
+    const after = rig({ devices: [fp], gates: gating2, clock, snapshot })
+    for (const a of store.openAlerts())
+      after.engine.adopt(a.subject, a.type, a.suppressed ? a.suppressed_reason : null)
+    after.engine.regateAll()
+    for (const s of after.signals.splice(0)) store.apply(s)
+    expect(store.get(muted.id)).toMatchObject({ suppressed: false, status: 'active', condition: 'raised' })
   })
 })

@@ -161,6 +161,7 @@ export class Hub {
       live: this.live,
       registry: this.registry,
       log: this.log.child({ feature: 'realtime' }),
+      membersOf: (username) => this.dispatch.membersOf(username),
     })
     this.broker = new Broker({
       config,

@@ -1,4 +1,5 @@
 import type { Alert, AuditEntry } from '../alerts/types.ts'
+import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 import type { Principal } from '../http/auth.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../live/live-state.ts'
 
@@ -12,6 +13,13 @@ export interface ServerToClientEvents {
   hello: (info: { user: Principal; recovered: boolean; server_time: number }) => void
   /** Every alert transition in the user's scope (raised, acked, assigned, commented, resolved…). */
   alert: (change: { alert: Alert; entry: AuditEntry }) => void
+  /**
+   * Every work-order change (dispatched, accepted, reminded, escalated, notified = a delivery settled,
+   * resolved…) the user may see: managers and viewers by scope, a crew login only its own orders (the
+   * ones its team member was dispatched or escalated to; its team's when no member is linked to it).
+   * Reliable, like alerts.
+   */
+  work_order: (change: { work_order: WorkOrder; event: WorkOrderEvent }) => void
   /** Changed devices of the sites this socket watches, at most every LIVE_INTERVAL_MS. */
   'live:devices': (devices: DeviceLive[]) => void
   /** The roll-up of the user's scope, when it changed (at most every ROLLUP_INTERVAL_MS), and every 10 s. */
@@ -30,6 +38,8 @@ export interface SocketData {
   principal: Principal
   /** The credential the socket authenticated with (memory only), re-checked while it stays connected. */
   token: string
+  /** Dispatch team members (`<team>/<member>`) linked to the login: a crew socket's work-order rooms. */
+  members: string[]
 }
 
 /** Error `data` on a refused handshake (`connect_error`). */

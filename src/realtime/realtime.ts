@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import type http from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import type { Alert, AuditEntry } from '../alerts/types.ts'
 import type { Auth } from '../auth/auth.ts'
 import { siteIds } from '../auth/scope.ts'
 import type { Bus } from '../core/bus.ts'
+import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 import { ERRORS } from '../errors.ts'
 import type { Principal } from '../http/auth.ts'
 import type { LiveState } from '../live/live-state.ts'
@@ -28,6 +30,18 @@ export interface RealtimeContext {
   live: LiveState
   registry: Registry
   log: Logger
+  /** Dispatch team members linked to a login (`<team>/<member>`): where a crew user's work orders go. */
+  membersOf?: (username: string) => string[]
+}
+
+/**
+ * The parts of socket.io-adapter's SessionAwareAdapter (4.8) that recovery is built on: the sessions
+ * persisted on disconnect and the broadcast packets kept for replay.
+ */
+interface RecoveryAdapter {
+  sessions: Map<string, { sid: string; data: Partial<SocketData> }>
+  packets: { id: string; opts: { rooms: Set<string>; except: Set<string> }; data: unknown[] }[]
+  restoreSession(pid: string, offset: string): Promise<{ sid: string; missedPackets: unknown[] } | null>
 }
 
 /** A socket whose outgoing buffer holds this many packets is not reading: drop it (it recovers or re-syncs). */
@@ -52,6 +66,11 @@ export class Realtime {
   private rollupAt = 0
   /** The team each open alert was routed to when last sent: a reassignment also tells the old team. */
   private readonly teams = new Map<string, string>()
+  /** Restored sessions waiting for their handshake to re-authenticate: socket id → offset and user. */
+  private readonly restoring = new Map<
+    string,
+    { pid: string; offset: string; username: string | undefined }
+  >()
 
   constructor(private readonly ctx: RealtimeContext) {}
 
@@ -65,11 +84,23 @@ export class Realtime {
       maxHttpBufferSize: 64 * 1024,
     })
     this.io = io
+    const adapter = this.guardRecovery(io)
     io.use((socket, next) => {
+      const restored = this.restoring.get(socket.id)
+      this.restoring.delete(socket.id)
       const auth = this.authenticate(socket)
       if (!auth) return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
+      // Someone else's session (another login in the same tab) is not theirs to resume: start fresh,
+      // with a new private id, and the client re-syncs over HTTP.
+      if (socket.recovered && restored?.username !== auth.principal.username) unrecover(socket)
+      else if (restored) {
+        this.restoring.set(socket.id, restored)
+        // Resumed once by its owner: the stored copy is spent (a new one is kept at the next drop).
+        adapter.sessions.delete(restored.pid)
+      }
       socket.data.principal = auth.principal
       socket.data.token = auth.token
+      socket.data.members = this.membersOf(auth.principal)
       next()
     })
     io.on('connection', (socket) => this.onConnection(socket))
@@ -86,6 +117,16 @@ export class Realtime {
       // Logout closes the sockets of that session at once.
       this.ctx.auth.onRevoke((token) => {
         for (const s of io.of('/').sockets.values()) if (s.data.token === token) s.disconnect(true)
+        // …and a tab that is away right now cannot resume that session either.
+        for (const [pid, session] of adapter.sessions)
+          if (session.data.token === token) adapter.sessions.delete(pid)
+      }),
+      this.ctx.bus.on('work_order', (change) => {
+        try {
+          this.onWorkOrder(change)
+        } catch (err) {
+          this.ctx.log.error({ err, work_order: change.work_order.id }, 'work-order push failed')
+        }
       }),
     )
     this.timers = [
@@ -108,6 +149,50 @@ export class Realtime {
     io.engine.close()
   }
 
+  /**
+   * socket.io 4.8 writes a restored session's missed packets in the Socket constructor, before any
+   * middleware runs: a client holding an old pid/offset would get them even when its session ended or
+   * its scope narrowed since. So restoring only brings back the socket's id and rooms; the missed
+   * packets are replayed in onConnection, after the handshake re-authenticated, and only those
+   * addressed to a room the user is entitled to now. A session resumed by its owner is spent; a failed
+   * attempt (no or someone else's credentials) leaves it for the owner.
+   */
+  private guardRecovery(io: Io): RecoveryAdapter {
+    const adapter = io.of('/').adapter as unknown as RecoveryAdapter
+    const restore = adapter.restoreSession.bind(adapter)
+    adapter.restoreSession = async (pid, offset) => {
+      const session = await restore(pid, offset)
+      if (!session) return null
+      const was = (session as unknown as { data?: Partial<SocketData> }).data?.principal
+      this.restoring.set(session.sid, { pid, offset, username: was?.username })
+      return { ...session, missedPackets: [] }
+    }
+    return adapter
+  }
+
+  /** Send what a recovered socket missed, cut to its current rooms; false when that is no longer possible. */
+  private replay(socket: Client): boolean {
+    const restored = this.restoring.get(socket.id)
+    this.restoring.delete(socket.id)
+    if (!restored) return false
+    const packets = (socket.nsp.adapter as unknown as RecoveryAdapter).packets
+    const from = packets.findIndex((p) => p.id === restored.offset)
+    if (from < 0) return false
+    const rooms = [...socket.rooms]
+    for (const packet of packets.slice(from + 1)) {
+      const to = packet.opts.rooms
+      if (to.size > 0 && !rooms.some((r) => to.has(r))) continue
+      if (rooms.some((r) => packet.opts.except.has(r))) continue
+      // The same frame the constructor would have sent: event, args and the offset last.
+      ;(socket.emit as (...args: unknown[]) => boolean)(...packet.data)
+    }
+    return true
+  }
+
+  private membersOf(p: Principal): string[] {
+    return p.role === 'crew' ? (this.ctx.membersOf?.(p.username) ?? []) : []
+  }
+
   private authenticate(socket: Client): { principal: Principal; token: string } | undefined {
     const given = (socket.handshake.auth as { token?: unknown } | undefined)?.token
     let token: string | undefined
@@ -127,7 +212,13 @@ export class Realtime {
     for (const s of this.io?.of('/').sockets.values() ?? []) {
       const now = this.ctx.auth.principalOfToken(s.data.token)
       const was = s.data.principal
-      if (!now || now.role !== was.role || now.scope !== was.scope || now.team !== was.team)
+      if (
+        !now ||
+        now.role !== was.role ||
+        now.scope !== was.scope ||
+        now.team !== was.team ||
+        this.membersOf(now).join() !== s.data.members.join()
+      )
         s.disconnect(true)
     }
   }
@@ -141,8 +232,9 @@ export class Realtime {
       if (room.startsWith('watch:') && this.mayWatch(p, room.slice(6))) continue
       socket.leave(room)
     }
-    socket.join([alertRoom(p), `rollup:${p.scope ?? '*'}`])
-    socket.emit('hello', { user: p, recovered: socket.recovered, server_time: Date.now() })
+    socket.join([...roomsOf(p, socket.data.members), `rollup:${p.scope ?? '*'}`])
+    const recovered = socket.recovered && this.replay(socket)
+    socket.emit('hello', { user: p, recovered, server_time: Date.now() })
     socket.on('watch', (site, reply) => {
       const ack = typeof reply === 'function' ? reply : () => {}
       if (typeof site !== 'string' || !this.mayWatch(p, site)) {
@@ -185,6 +277,23 @@ export class Realtime {
       rooms.push(`crew:${team}@*`, ...levels.map((id) => `crew:${team}@${id}`))
     }
     io.to(rooms).emit('alert', { alert, entry })
+  }
+
+  /**
+   * Work orders go where GET /api/work-orders/:id would show them: scope rooms (managers, viewers,
+   * admins), the rooms of every member dispatched or escalated to, and the team's room for crew
+   * logins without a linked member. Never volatile: a missed accept or escalation is replayed.
+   */
+  private onWorkOrder({ work_order: wo, event }: { work_order: WorkOrder; event: WorkOrderEvent }): void {
+    const io = this.io
+    if (!io) return
+    const levels = ['*', ...siteIds(wo)]
+    const rooms = levels.map((id) => `scope:${id}`)
+    const members = new Set(wo.participants)
+    if (wo.assignee) members.add(wo.assignee)
+    for (const m of members) rooms.push(...levels.map((id) => `wo:${m}@${id}`))
+    rooms.push(...levels.map((id) => `wo-team:${wo.team}@${id}`))
+    io.to(rooms).emit('work_order', { work_order: wo, event })
   }
 
   private flushDevices(): void {
@@ -247,9 +356,22 @@ export class Realtime {
   }
 }
 
-function alertRoom(p: Principal): string {
-  if (p.role === 'crew') return `crew:${p.team ?? '-'}@${p.scope ?? '*'}`
-  return `scope:${p.scope ?? '*'}`
+/**
+ * Alert and work-order rooms of a user. A crew login gets its team's alerts (`crew:`), and the work
+ * orders of its linked dispatch members (`wo:`), or of its team when none is linked (`wo-team:`).
+ */
+function roomsOf(p: Principal, members: string[]): string[] {
+  const at = p.scope ?? '*'
+  if (p.role !== 'crew') return [`scope:${at}`]
+  const rooms = p.team ? [`crew:${p.team}@${at}`] : []
+  if (members.length > 0) rooms.push(...members.map((m) => `wo:${m}@${at}`))
+  else if (p.team) rooms.push(`wo-team:${p.team}@${at}`)
+  return rooms
+}
+
+/** Treat a restored socket as a new one (new private session id; the client sees `recovered: false`). */
+function unrecover(socket: Client): void {
+  Object.assign(socket, { recovered: false, pid: randomBytes(15).toString('base64url') })
 }
 
 function refusal(code: ConnectErrorData['code'], message: string): Error & { data: ConnectErrorData } {

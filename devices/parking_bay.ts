@@ -17,7 +17,8 @@ import {
 export const parking_bay = {
   id: 'parking_bay',
   names: { zh: '车位', en: 'Parking bay' },
-  interval_s: 3600,
+  // Geomagnetic bays report on change plus one heartbeat a day (domain-catalog §0.3, §4.1 [S43]): offline at 2 × 24 h + 1 h = 49 h.
+  interval_s: 86_400,
   state: {
     occupied: bool('占用', 'Occupied'),
     battery_pct: BATTERY_PCT,

@@ -344,3 +344,16 @@ describe('a suppressed alert whose gate ends while its condition still holds', (
     expect(store.get(muted.id)).toMatchObject({ suppressed: false, status: 'active', condition: 'raised' })
   })
 })
+
+describe('a mode change between non-normal modes', () => {
+  it('updates the one open mode_change alert: new text, the new mode’s severity, one more occurrence', () => {
+    const { r, l, only, store } = gated()
+    r.send(l, { ...IDLE_LIFT, service_mode: 'fire_return' })
+    expect(only('elevator.mode_change').severity).toBe('major')
+    r.send(l, { service_mode: 'inspection' })
+    const alert = only('elevator.mode_change')
+    expect(alert).toMatchObject({ severity: 'info', occurrences: 2, condition: 'raised' })
+    expect(alert.message.en).toBe('1号楼2号电梯 entered inspection mode')
+    expect(store.audit(alert.id).map((e) => e.action)).toEqual(['raised', 'retriggered'])
+  })
+})

@@ -53,6 +53,33 @@ describe('elevator.trapped', () => {
     expect(r.raises('elevator.trapped')[0]!.suppressed).toBeNull()
   })
 
+  it('is suppressed when the mode comes as a code in the state (fault_code 43 inspection, 44 fire return)', () => {
+    for (const [code, mode] of [
+      [43, 'inspection'],
+      [44, 'fire_return'],
+      [45, 'firefighter'],
+    ] as const) {
+      const { r, l } = started({ fault_code: code })
+      r.send(l, { passenger: true })
+      r.advance(60 * S)
+      expect(r.raises('elevator.trapped')[0]!.suppressed, `code ${code}`).toBe(`service_mode:${mode}`)
+      expect(r.raises('elevator.mode_change')).toHaveLength(1)
+    }
+  })
+
+  it('is notified (signal unsuppress) when service goes back to normal with the passenger still trapped', () => {
+    const { r, l } = started({ service_mode: 'inspection' })
+    r.send(l, { passenger: true })
+    r.advance(60 * S)
+    expect(r.raises('elevator.trapped')[0]!.suppressed).toBe('service_mode:inspection')
+    r.send(l, { service_mode: 'fire_return' })
+    expect(r.signals.filter((s) => s.op === 'unsuppress')).toHaveLength(0)
+    r.send(l, { service_mode: 'normal' })
+    const [un] = r.signals.filter((s) => s.op === 'unsuppress')
+    expect(un).toMatchObject({ alert: 'elevator.trapped', suppressed: null, severity: 'critical' })
+    expect(un!.message.zh).toBe('1号楼2号电梯 7层困人(平层) 已持续 60 秒')
+  })
+
   it('clears when the doors open (the incident stays open: latched)', () => {
     const { r, l } = started()
     r.send(l, { passenger: true })
@@ -106,6 +133,27 @@ describe('elevator.overtravel_top / overtravel_bottom', () => {
     r.send(l, { floor: 17, direction: 'up', in_door_zone: false, moving: true })
     r.advance(MIN)
     expect(r.raises('elevator.overtravel_top')).toHaveLength(0)
+  })
+
+  it('does not raise overtravel_bottom at 19 s, one floor above the bottom, or going up; clears once level', () => {
+    const { r, l } = started()
+    r.send(l, { floor: -1, direction: 'down', in_door_zone: false, moving: true })
+    r.advance(19 * S)
+    expect(r.raises('elevator.overtravel_bottom')).toHaveLength(0)
+    r.send(l, { in_door_zone: true, direction: 'none' })
+    r.advance(MIN)
+    expect(r.raises('elevator.overtravel_bottom')).toHaveLength(0)
+    r.send(l, { floor: 0, direction: 'down', in_door_zone: false })
+    r.advance(MIN)
+    r.send(l, { floor: -1, direction: 'up', in_door_zone: false })
+    r.advance(MIN)
+    expect(r.raises('elevator.overtravel_bottom')).toHaveLength(0)
+    r.send(l, { direction: 'down' })
+    r.advance(20 * S)
+    expect(r.raises('elevator.overtravel_bottom')).toHaveLength(1)
+    r.send(l, { in_door_zone: true, direction: 'none' })
+    expect(r.clears('elevator.overtravel_bottom')).toHaveLength(1)
+    expect(r.clears('elevator.overtravel_bottom')[0]!.latched).toBe(true)
   })
 
   it('raises overtravel_bottom below the bottom floor going down, and at once on code 91', () => {
@@ -203,6 +251,21 @@ describe('elevator.safety_circuit_open / restart_blocked (GB/T 24476-2017 codes 
     expect(r.raises('elevator.restart_blocked')).toHaveLength(1)
     r.event(l, 'fault', { code: 7, active: false })
     expect(r.clears('elevator.restart_blocked')).toHaveLength(1)
+    expect(r.engine.stateOf('lift1')?.fault_code).toBe(0)
+  })
+
+  it('keeps every begun fault active until its own end event: code 1 then 7, 7 ends, 1 still holds', () => {
+    const { r, l } = started()
+    r.event(l, 'fault', { code: 1, active: true })
+    r.event(l, 'fault', { code: 7, active: true })
+    expect(r.raises('elevator.safety_circuit_open')).toHaveLength(1)
+    expect(r.raises('elevator.restart_blocked')).toHaveLength(1)
+    r.event(l, 'fault', { code: 7, active: false })
+    expect(r.clears('elevator.restart_blocked')).toHaveLength(1)
+    expect(r.clears('elevator.safety_circuit_open')).toHaveLength(0)
+    expect(r.engine.stateOf('lift1')?.fault_code).toBe(1)
+    r.event(l, 'fault', { code: 1, active: false })
+    expect(r.clears('elevator.safety_circuit_open')).toHaveLength(1)
     expect(r.engine.stateOf('lift1')?.fault_code).toBe(0)
   })
 
@@ -321,6 +384,22 @@ describe('elevator.mode_change', () => {
     expect(r.clears('elevator.mode_change')).toHaveLength(1)
     r.send(l, { service_mode: 'fire_return' })
     expect(r.raises('elevator.mode_change')[1]!.severity).toBe('major')
+  })
+
+  it('re-triggers on a change between non-normal modes, with the new mode in the text and its severity', () => {
+    const { r, l } = started()
+    r.send(l, { service_mode: 'inspection' })
+    r.send(l, { service_mode: 'inspection' })
+    expect(r.raises('elevator.mode_change')).toHaveLength(1)
+    r.send(l, { service_mode: 'fire_return' })
+    const [, fire] = r.raises('elevator.mode_change')
+    expect(fire).toMatchObject({ retrigger: true, changed: true, severity: 'major' })
+    expect(fire!.message.en).toBe('1号楼2号电梯 entered fire return mode')
+    r.event(l, 'fault', { code: 46, active: true })
+    const [, , power] = r.raises('elevator.mode_change')
+    expect(power).toMatchObject({ retrigger: true, changed: true, severity: 'info' })
+    expect(power!.message.zh).toBe('1号楼2号电梯 进入应急电源运行模式')
+    expect(r.clears('elevator.mode_change')).toHaveLength(0)
   })
 
   it('stays quiet in normal service', () => {

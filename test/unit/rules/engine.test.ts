@@ -294,6 +294,30 @@ describe('rule state survives a restart', () => {
     expect(after.raises('elevator.offline')).toHaveLength(1)
   })
 
+  it('gives every device a full offline window from hub start after a long downtime: no offline storm', () => {
+    const l = lift()
+    const fp = device('fp1', 'fire_passage')
+    const clock = new FakeClock()
+    const before = rig({ devices: [l, fp], clock })
+    before.send(l, IDLE_LIFT)
+    before.send(fp, { occupied: false })
+    const snapshot = before.engine.takeSnapshot({ seen: true })
+    before.engine.stop()
+    clock.advance(2 * H) // down far longer than either kind's offline window
+    const after = rig({ devices: [l, fp], clock, snapshot })
+    clock.advance(S)
+    expect(after.signals).toHaveLength(0)
+    // The lift never comes back: offline one window (3 × 60 s + 30 s) after start, not before.
+    after.send(fp, { occupied: false })
+    clock.advance(3 * MIN + 29 * S - S)
+    expect(after.raises('elevator.offline')).toHaveLength(0)
+    clock.advance(S)
+    expect(after.raises('elevator.offline')).toHaveLength(1)
+    // Its silence counts from its last message, not from the restart.
+    expect(after.raises('elevator.offline')[0]!.message.en).toContain('no report for over 124 min')
+    expect(after.raises('fire_passage.offline')).toHaveLength(0)
+  })
+
   it('knows a raised alert is raised after the restart, so it clears it rather than raising it again', () => {
     const fp = device('fp1', 'fire_passage')
     const clock = new FakeClock()

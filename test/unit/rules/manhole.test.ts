@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { FakeClock } from '../../../src/rules/clock.ts'
 import { device, H, MIN, rig, S } from './harness.ts'
 
 const hole = (params: Record<string, unknown> = { water_limit_cm: 80 }) =>
@@ -86,6 +87,27 @@ describe('manhole.cover_loose', () => {
     expect(r.raises('manhole.cover_loose')).toHaveLength(0)
   })
 
+  it('counts a movement that spans a hub restart (the episode start is rule state)', () => {
+    const m = hole()
+    const clock = new FakeClock()
+    const before = rig({ devices: [m], clock })
+    before.send(m, { tilt_deg: 0, cover_open: false })
+    for (let i = 0; i < 2; i++) {
+      before.send(m, { tilt_deg: 8 })
+      clock.advance(5 * S)
+      before.send(m, { tilt_deg: 1 })
+      clock.advance(MIN)
+    }
+    before.send(m, { tilt_deg: 8 })
+    clock.advance(S)
+    const snapshot = before.engine.takeSnapshot({ seen: true })
+    before.engine.stop()
+    clock.advance(2 * S) // the hub restarts in the middle of the third movement
+    const after = rig({ devices: [m], clock, snapshot })
+    after.send(m, { tilt_deg: 1 })
+    expect(after.raises('manhole.cover_loose')).toHaveLength(1)
+  })
+
   it('does not count vehicles rolling over the cover: spikes shorter than 2 s, however many', () => {
     const { r, m } = started()
     for (let i = 0; i < 20; i++) {
@@ -163,10 +185,16 @@ describe('manhole.water_rising (rate of change)', () => {
 })
 
 describe('manhole.low_battery / offline', () => {
-  it('raises low_battery under 20 %', () => {
+  it('raises low_battery under 20 %, not at 20 %, and clears its condition only at 30 % (hysteresis)', () => {
     const { r, m } = started()
+    r.send(m, { battery_pct: 20 })
+    expect(r.raises('manhole.low_battery')).toHaveLength(0)
     r.send(m, { battery_pct: 15 })
-    expect(r.raises('manhole.low_battery')).toHaveLength(1)
+    expect(r.raises('manhole.low_battery')[0]!.latched).toBe(true)
+    r.send(m, { battery_pct: 29 })
+    expect(r.clears('manhole.low_battery')).toHaveLength(0)
+    r.send(m, { battery_pct: 30 })
+    expect(r.clears('manhole.low_battery')).toHaveLength(1)
   })
 
   it('goes offline after 2 × 30 min + 1 h, and a device-announced interval replaces the kind’s', () => {

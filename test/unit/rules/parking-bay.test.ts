@@ -88,19 +88,27 @@ describe('parking_bay.sensor_flapping', () => {
 })
 
 describe('parking_bay.low_battery / offline', () => {
-  it('raises low_battery under 20 %', () => {
+  it('raises low_battery under 20 %, not at 20 %, and clears its condition only at 30 % (hysteresis)', () => {
     const b = bay('pb1')
     const r = rig({ devices: [b] })
+    r.send(b, { battery_pct: 20 })
+    expect(r.raises('parking_bay.low_battery')).toHaveLength(0)
     r.send(b, { battery_pct: 5 })
     expect(r.raises('parking_bay.low_battery')).toHaveLength(1)
+    r.send(b, { battery_pct: 29 })
+    expect(r.clears('parking_bay.low_battery')).toHaveLength(0)
+    r.send(b, { battery_pct: 30 })
+    expect(r.clears('parking_bay.low_battery')).toHaveLength(1)
   })
 
-  it('goes offline after 2 × 1 h + 1 h', () => {
+  it('goes offline after 2 missed daily heartbeats + 1 h (49 h), not after 48 h', () => {
     const b = bay('pb1')
     const r = rig({ devices: [b] })
-    r.advance(3 * H - S)
+    r.advance(49 * H - S)
     expect(r.raises('parking_bay.offline')).toHaveLength(0)
     r.advance(S)
     expect(r.raises('parking_bay.offline')).toHaveLength(1)
+    r.send(b, { occupied: false })
+    expect(r.clears('parking_bay.offline')).toHaveLength(1)
   })
 })

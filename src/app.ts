@@ -89,6 +89,7 @@ export class Hub {
       topics: this.topics,
       log: this.log.child({ feature: 'ingest' }),
       maxPayloadBytes: config.maxPayloadBytes,
+      tsWindow: config.tsWindow,
       reply: (topic, payload) => void this.broker.publish(topic, payload, { qos: 0, retain: false }),
     })
     this.alerts = new AlertStore({

@@ -101,11 +101,17 @@ describe('dashboard in a real browser', () => {
     await expect.poll(() => officerRow.getAttribute('data-status'), { timeout: 2000 }).toBe('acknowledged')
     await shot(officer.page, '2-console-laptop-officer')
 
-    // Assign to another crew and silence repeats for 2 h, inline.
+    // Assign to another crew from the list of teams (no free text to mistype), and silence repeats for
+    // 2 h, inline. Team names show in the user's language, not as ids.
     await row.locator('[data-test=assign]').click()
-    await row.locator('[data-test=assign-input]').fill('drainage_co')
+    const teams = row.locator('[data-test=assign-team] option')
+    expect(await teams.allTextContents()).toEqual(expect.arrayContaining(['物业工程部', '管线权属单位']))
+    await row.locator('[data-test=assign-team]').selectOption('utility_owner')
     await row.locator('[data-test=send]').click()
-    await expect.poll(() => officerRow.textContent(), { timeout: 2000 }).toContain('drainage_co')
+    await expect.poll(() => officerRow.textContent(), { timeout: 2000 }).toContain('管线权属单位')
+    expect((await hub.hub.alerts.get((await row.getAttribute('data-alert'))!))?.assigned_team).toBe(
+      'utility_owner',
+    )
     await row.locator('[data-test=silence]').click()
     await expect
       .poll(async () => {
@@ -125,7 +131,29 @@ describe('dashboard in a real browser', () => {
     const audit = manager.page.locator('[data-test=audit-log]')
     await expect.poll(() => audit.textContent()).toContain('已设置围挡,等待维修')
     expect(await audit.textContent()).toContain('mgr_e1')
+    // Where each step came from, in Chinese: the rule engine raised it, the manager acted on the web.
+    expect(await audit.locator('tr[data-action=raised]').textContent()).toContain('规则引擎')
+    expect(await audit.locator('tr[data-action=acknowledged]').textContent()).toContain('网页/接口')
+
+    // A critical alert got its work order from the rules (issue 7): the detail links to it, with its state
+    // and team in Chinese, and one more by hand is refused with the hub's code.
+    const works = manager.page.locator('[data-test=detail-work-orders]')
+    const alertId = (await manager.page.locator('.detail').getAttribute('data-alert'))!
+    const wo = hub.hub.dispatch.store.openFor(alertId)!
+    expect(wo).toMatchObject({ alert_id: alertId, status: 'dispatched' })
+    await expect.poll(() => works.locator(`a[data-work-order="${wo.id}"]`).count()).toBe(1)
+    expect(await works.textContent()).toContain('待接单')
+    expect(await works.textContent()).not.toContain(wo.team)
+    const detail = manager.page.locator('.detail')
+    await detail.locator('[data-test=open-work-order]').click()
+    await detail.locator('[data-test=send]').click()
+    await expect
+      .poll(() => detail.locator('[data-test=action-error]').textContent())
+      .toContain('ZHIAN_ERR_WORK_ORDER_STATE')
+    expect(hub.hub.dispatch.store.query({ alert: alertId })).toHaveLength(1)
     await shot(manager.page, '3-alert-detail')
+    await works.locator(`a[data-work-order="${wo.id}"]`).click()
+    await expect.poll(() => manager.page.url()).toContain(`#/work-orders/${wo.id}`)
 
     // Cockpit, estate view and device list.
     await manager.page.click('[data-test=nav-sites]')
@@ -136,12 +164,64 @@ describe('dashboard in a real browser', () => {
     await manager.page.waitForSelector('[data-device=lift1]')
     await expect.poll(() => manager.page.textContent('[data-device=lift1] [data-test=floor]')).toBe('7')
     await expect.poll(() => manager.page.textContent('[data-zone=ground] [data-test=parking-free]')).toBe('1')
+    const estate = manager.page
+    const fp1 = estate.locator('[data-device=fp1]')
+    expect(await fp1.locator('[data-test=passage-state]').textContent()).toContain('占用')
+    // The manhole's values as it reported them, with units.
+    const mh1 = estate.locator('[data-device=mh1]')
+    expect(await mh1.textContent()).toContain('35 °')
+    expect(await mh1.textContent()).toContain('20 cm')
+    expect(await mh1.textContent()).toContain('87 %')
     // Live: the lift moves on and the screen follows within a second.
     await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ floor: 9 }), { qos: 1 })
     await expect
       .poll(() => manager.page.textContent('[data-device=lift1] [data-test=floor]'), { timeout: 1000 })
       .toBe('9')
+    // Live: the passage clears, then is occupied again: state and time follow within a second.
+    await passage.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: false }), {
+      qos: 1,
+    })
+    await expect
+      .poll(() => fp1.locator('[data-test=passage-state]').textContent(), { timeout: 1000 })
+      .toContain('畅通')
+    expect(await fp1.locator('[data-test=passage-since]').textContent()).toBe('')
+    await passage.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    await expect
+      .poll(() => fp1.locator('[data-test=passage-state]').textContent(), { timeout: 1000 })
+      .toContain('占用')
+    await expect.poll(() => fp1.locator('[data-test=passage-since]').textContent()).toMatch(/^持续 \d+ 秒$/)
+    // Live: the last free bay of the zone fills; the free count and the bar follow within a second.
+    await bay2.publishAsync('zhian/parking_bay/pb2/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    await expect
+      .poll(() => estate.textContent('[data-zone=ground] [data-test=parking-free]'), { timeout: 1000 })
+      .toBe('0')
+    expect(await estate.getAttribute('[data-zone=ground] .occ', 'style')).toContain('width: 100%')
+    // Live: water rises in the manhole.
+    await manhole.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ water_level_cm: 42 }), { qos: 1 })
+    await expect.poll(() => mh1.textContent(), { timeout: 1000 }).toContain('42 cm')
     await shot(manager.page, '5-estate-view')
+    // The estate view in English.
+    await manager.page.click('[data-test=lang]')
+    await expect.poll(() => estate.textContent('.estate')).toContain('Fire passages')
+    expect(await fp1.locator('[data-test=passage-state]').textContent()).toContain('occupied')
+    expect(await fp1.locator('[data-test=passage-since]').textContent()).toMatch(/^for \d+ s$/)
+    expect(await estate.textContent('[data-zone=ground]')).toContain('free')
+    expect(await estate.textContent('.estate')).toContain('Elevators')
+    for (const label of [
+      'Parking',
+      'Door',
+      'Mode',
+      'Fault',
+      'Manholes',
+      'Tilt',
+      'Water',
+      'Battery',
+      'Online',
+    ])
+      expect(await estate.textContent('.estate')).toContain(label)
+    await shot(manager.page, '5-estate-view-en')
+    await manager.page.click('[data-test=lang]')
+    await expect.poll(() => estate.textContent('.estate')).toContain('消防通道')
     await manager.page.click('[data-test=nav-devices]')
     await manager.page.waitForSelector('[data-device=mh1]')
     await manager.page.fill('[data-test=device-search]', '井盖')
@@ -170,10 +250,12 @@ describe('dashboard in a real browser', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
     const lines = bytes.subarray(3).toString('utf8').trim().split('\r\n')
     expect(lines[0]).toMatch(/^id,type,severity,status/)
-    expect(lines).toHaveLength(2)
-    expect(lines[1]).toContain('manhole.cover_open')
-    expect(lines[1]).toContain('井盖开启')
-    expect(lines[1]).toContain('acknowledged')
+    // One row per alert of e1: the cover, and the zone filling up on the estate view.
+    expect(lines).toHaveLength(1 + hub.hub.alerts.openAlerts().filter((a) => a.estate === 'e1').length)
+    const cover = lines.filter((l) => l.includes('manhole.cover_open'))
+    expect(cover).toHaveLength(1)
+    expect(cover[0]).toContain('井盖开启')
+    expect(cover[0]).toContain('acknowledged')
 
     // Resolve it from the console: that alert leaves both screens within 2 s. (The cover is still
     // open, so the rule engine raises a fresh one straight away: a resolve does not hide a hazard.)
@@ -188,6 +270,71 @@ describe('dashboard in a real browser', () => {
 
     await manager.context.close()
     await officer.context.close()
+  })
+
+  it('opens a work order by hand for an alert no rule dispatched, and links the detail to it', async () => {
+    const { page, context } = await session(browser)
+    await logIn(page, hub.httpUrl, 'mgr_e1', USERS.mgr_e1)
+    // A bay's battery runs low: a warning, which no rule dispatches by itself.
+    const bay = await connectDevice(hub.mqttUrl, 'pb1')
+    await bay.publishAsync('zhian/parking_bay/pb1/state', JSON.stringify({ battery_pct: 5 }), { qos: 1 })
+    const row = page.locator('tr.alert-row', { hasText: '电池电量低' })
+    await row.waitFor({ timeout: 2000 })
+    const alertId = (await row.getAttribute('data-alert'))!
+    expect(hub.hub.dispatch.store.openFor(alertId)).toBeUndefined()
+    await row.locator('a.title').click()
+    const detail = page.locator('.detail')
+    const works = detail.locator('[data-test=detail-work-orders]')
+    await expect.poll(() => works.textContent()).toContain('无工单')
+    // The team list for a work order is the estate file's teams (none here): routing picks the crew.
+    await detail.locator('[data-test=open-work-order]').click()
+    expect(await detail.locator('[data-test=work_order-team] option').allTextContents()).toEqual([
+      '班组: 按路由规则',
+    ])
+    await detail.locator('[data-test=send]').click()
+    const link = detail.locator('[data-test=work-order-opened]')
+    await link.waitFor({ timeout: 2000 })
+    const wo = hub.hub.dispatch.store.openFor(alertId)!
+    expect(wo).toMatchObject({ team: 'property_engineering', status: 'dispatched', created_by: 'mgr_e1' })
+    expect(await link.textContent()).toContain(wo.id)
+    await expect.poll(() => works.locator(`a[data-work-order="${wo.id}"]`).count()).toBe(1)
+    expect(await works.textContent()).toContain('物业工程部')
+    // Refused the second time, with the code, in English too.
+    await page.click('[data-test=lang]')
+    await detail.locator('[data-test=open-work-order]').click()
+    await detail.locator('[data-test=send]').click()
+    await expect
+      .poll(() => detail.locator('[data-test=action-error]').textContent())
+      .toMatch(new RegExp(`^not allowed .*: alert ${alertId} already has an open work order \\(ZHIAN_ERR_WORK_ORDER_STATE\\)$`))
+    await page.click('[data-test=lang]')
+    await shot(page, '9-work-order-by-hand')
+    await context.close()
+  })
+
+  it('goes back to the login form with the hub’s reason when a reconnect is refused', async () => {
+    const { page, context } = await session(browser, { width: 1366, height: 768 })
+    await logIn(page, hub.httpUrl, 'officer_c1', USERS.officer_c1)
+    const io = hub.hub.realtime.io!
+    const officers = () =>
+      [...io.of('/').sockets.values()].filter((s) => s.data.principal.username === 'officer_c1')
+    // The first test's officer session is closed; its socket may take a moment to go.
+    await expect.poll(() => officers().length).toBe(1)
+    const mine = officers()
+    // The session ends without a logout telling the socket (it expired, say), then the network blips:
+    // socket.io reconnects, the hub's middleware refuses, and socket.io-client would not try again.
+    hub.hub.auth.sessions.revoke(mine[0]!.data.token)
+    mine[0]!.conn.close()
+    await page.waitForSelector('[data-test=signed-out]', { timeout: 5000 })
+    expect(await page.textContent('[data-test=signed-out]')).toContain('登录已失效')
+    expect(await page.textContent('[data-test=signed-out]')).toContain('未登录或令牌无效')
+    expect(await page.locator('[data-test=connection]').count()).toBe(0)
+    await shot(page, '10-signed-out')
+    // Logging in again clears the reason and goes live.
+    await page.fill('input[name=username]', 'officer_c1')
+    await page.fill('input[name=password]', USERS.officer_c1)
+    await page.click('[data-test=login]')
+    await page.waitForSelector('[data-test=connection].up')
+    await context.close()
   })
 
   it('re-syncs open alerts over HTTP after a reconnect socket.io could not recover', async () => {

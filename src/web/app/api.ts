@@ -1,4 +1,5 @@
 import type { Alert, AuditEntry } from '../../alerts/types.ts'
+import type { WorkOrder } from '../../dispatch/types.ts'
 import type { Principal } from '../../http/auth.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
 import type { Site } from '../../registry/registry.ts'
@@ -42,6 +43,14 @@ export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn
 }
 
+/** A team as GET /api/teams gives it (the fields the dashboard uses). */
+export interface TeamInfo {
+  id: string
+  name: string
+  crew: string
+  estates: string[] | null
+}
+
 export interface AlertPage {
   items: Alert[]
   total: number
@@ -83,5 +92,14 @@ export const api = {
       duration,
       reason,
     }),
+  teams: () => call<TeamInfo[]>('GET', '/api/teams'),
+  /** Open a work order for an alert by hand (routing picks the team unless one is given). */
+  openWorkOrder: (alertId: string, team?: string) =>
+    call<WorkOrder>('POST', '/api/work-orders', team ? { alert_id: alertId, team } : { alert_id: alertId }),
+  workOrdersOf: (alertId: string) =>
+    call<{ items: WorkOrder[]; total: number }>(
+      'GET',
+      `/api/work-orders?${new URLSearchParams({ alert: alertId, limit: '20' })}`,
+    ),
   exportUrl: (query: Record<string, string>) => `/api/alerts/export.csv?${new URLSearchParams(query)}`,
 }

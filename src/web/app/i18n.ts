@@ -19,6 +19,7 @@ const MESSAGES = {
   username: ['用户名', 'Username'],
   password: ['密码', 'Password'],
   login_failed: ['用户名或密码错误', 'Wrong username or password'],
+  signed_out: ['登录已失效', 'Signed out'],
   login_throttled: ['失败次数过多,请稍后再试', 'Too many failed attempts, try again later'],
   nav_console: ['实时告警', 'Live alerts'],
   nav_sites: ['区域总览', 'Site roll-up'],
@@ -119,9 +120,40 @@ const MESSAGES = {
   forbidden: ['无权执行此操作', 'Not allowed'],
   alerts_by_severity: ['各小区未处理告警', 'Open alerts per estate'],
   parking_by_zone: ['车位占用', 'Parking occupancy'],
+  nav_reports: ['报表', 'Reports'],
+  id: ['编号', 'ID'],
+  // Audit `channel`: where a transition came from.
+  via_rule: ['规则引擎', 'rule engine'],
+  via_http: ['网页/接口', 'web / API'],
+  via_mqtt: ['设备', 'device'],
+  via_cli: ['命令行', 'command line'],
+  via_dispatch: ['派单系统', 'dispatch'],
+  via_system: ['系统', 'system'],
+  via_socket: ['网页', 'web'],
+  // The catalogue's default crews (devices/*.ts `crew`).
+  crew_elevator_contractor: ['电梯维保单位', 'Lift contractor'],
+  crew_property_duty: ['物业值班', 'Property duty'],
+  crew_property_engineering: ['物业工程部', 'Property engineering'],
+  crew_utility_owner: ['管线权属单位', 'Utility owner'],
+  crew_fire_safety: ['消防安全', 'Fire safety'],
+  crew_community_grid: ['社区网格员', 'Community grid'],
+  routing_default: ['按路由规则', 'by routing'],
+  work_order: ['工单', 'Work order'],
+  open_work_order: ['派工单', 'Open work order'],
+  no_work_order: ['无工单', 'none'],
+  wo_dispatched: ['待接单', 'to accept'],
+  wo_accepted: ['已接单', 'accepted'],
+  wo_on_site: ['已到场', 'on site'],
+  wo_resolved: ['已完成', 'resolved'],
+  wo_cancelled: ['已取消', 'cancelled'],
+  load_failed: ['加载失败', 'Could not load'],
 } as const
 
 export type MessageKey = keyof typeof MESSAGES
+
+export function hasMessage(key: string): key is MessageKey {
+  return Object.hasOwn(MESSAGES, key)
+}
 
 export function t(key: MessageKey): string {
   return MESSAGES[key][lang.value === 'zh' ? 0 : 1]

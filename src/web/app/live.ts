@@ -3,8 +3,9 @@ import { computed, reactive, shallowRef } from 'vue'
 import type { Alert, AuditEntry } from '../../alerts/types.ts'
 import type { Principal } from '../../http/auth.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
-import type { ClientToServerEvents, ServerToClientEvents } from '../../realtime/events.ts'
+import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } from '../../realtime/events.ts'
 import type { Site } from '../../registry/registry.ts'
+import { AlertSync } from './alert-sync.ts'
 import { api } from './api.ts'
 
 /**
@@ -23,6 +24,8 @@ export const store = reactive({
   /** The last transition seen, for views that show one alert. */
   lastChange: null as { alert: Alert; entry: AuditEntry } | null,
   muted: localStorage.getItem('zhian.muted') === '1',
+  /** Why the hub sent us back to the login form (a refused reconnect), in both languages. */
+  signedOut: null as { zh: string; en: string } | null,
   resyncs: 0,
 })
 
@@ -41,9 +44,21 @@ export function deviceName(id: string | null | undefined): string {
   return store.devices.get(id)?.name ?? id
 }
 
+const sync = new AlertSync()
+
 export async function resync(): Promise<void> {
-  const [alerts, live, sites] = await Promise.all([api.openAlerts(), api.live(), api.sites()])
-  store.alerts = new Map(alerts.map((a) => [a.id, a]))
+  const seen = sync.begin()
+  let alerts: Alert[]
+  let live: Awaited<ReturnType<typeof api.live>>
+  let sites: Site[]
+  try {
+    ;[alerts, live, sites] = await Promise.all([api.openAlerts(), api.live(), api.sites()])
+  } catch (err) {
+    sync.abandon(seen)
+    throw err
+  }
+  // Not a plain replace: `alert` events that arrived during the request are newer than (or as new as) it.
+  store.alerts = sync.finish(seen, alerts)
   store.rollup = live.sites
   store.parking = live.parking
   store.sites = new Map(sites.map((s) => [s.id, s]))
@@ -52,6 +67,7 @@ export async function resync(): Promise<void> {
 
 export function connect(user: Principal): void {
   store.user = user
+  store.signedOut = null
   socket.value?.disconnect()
   // Same origin: the httpOnly session cookie authenticates the handshake.
   const s: Socket<ServerToClientEvents, ClientToServerEvents> = io({
@@ -71,8 +87,15 @@ export function connect(user: Principal): void {
         () => {},
       )
   })
-  s.on('connect_error', () => {
+  s.on('connect_error', (err) => {
     store.connected = false
+    // A refusal by the hub's middleware is final: socket.io-client does not retry it, so the screen
+    // would say 连接中断 forever. The session is gone (expired, password changed): log in again.
+    const data = (err as Error & { data?: Partial<ConnectErrorData> }).data
+    if (data?.code === 'ZHIAN_ERR_UNAUTHORIZED') {
+      disconnect()
+      store.signedOut = { zh: data.message_zh || err.message, en: err.message }
+    }
   })
   s.on('hello', ({ recovered }) => {
     if (!recovered) {
@@ -82,6 +105,7 @@ export function connect(user: Principal): void {
   })
   s.on('alert', (change) => {
     const { alert, entry } = change
+    sync.record(alert)
     if (alert.status === 'resolved') store.alerts.delete(alert.id)
     else store.alerts.set(alert.id, alert)
     store.lastChange = change

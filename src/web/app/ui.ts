@@ -1,6 +1,7 @@
 import { KINDS } from '../../../devices/index.ts'
 import type { Severity } from '../../alerts/types.ts'
-import { type MessageKey, t, tx } from './i18n.ts'
+import { ApiError } from './api.ts'
+import { hasMessage, lang, type MessageKey, t, tx } from './i18n.ts'
 
 /** Severity colours, the same on every view (and in the ECharts series). */
 export const SEV_COLOR: Record<Severity, string> = {
@@ -51,3 +52,21 @@ export function valueLabel(kind: string, field: string, value: unknown): string 
 }
 
 export const KIND_IDS = Object.keys(KINDS)
+
+/** An audit entry's `channel` (rule, http, dispatch…) in the user's language. */
+export function channelLabel(channel: string): string {
+  const key = `via_${channel}`
+  return hasMessage(key) ? t(key) : channel
+}
+
+/**
+ * A failed call in the user's language, with the hub's code (ZHIAN_ERR_*) so a refusal can be looked up.
+ * Kept as the error, not a string, so switching language re-renders it.
+ */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    const message = lang.value === 'zh' ? err.messageZh || err.message : err.message
+    return `${message} (${err.code})`
+  }
+  return `${t('load_failed')}: ${err instanceof Error ? err.message : String(err)}`
+}

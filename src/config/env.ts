@@ -77,6 +77,11 @@ export interface HubConfig {
   apiToken: string | undefined
   /** InfluxDB history; undefined = history off (the hub says so once). */
   history?: HistoryConfig | undefined
+  /**
+   * Device `ts` window (ZHIAN_INFLUX_TS_SKEW_S / ZHIAN_INFLUX_TS_MAX_AGE_S): ingest replaces a `ts`
+   * outside it by the receive time, for rules and history alike. Default 5 min ahead, 7 days behind.
+   */
+  tsWindow?: { maxFutureMs: number; maxPastMs: number } | undefined
   /** The durable ingest journal in front of the PUBACK (defaults: see JOURNAL_DEFAULTS). */
   journal?: Partial<JournalConfig> | undefined
   /** Time zone of report periods and schedules (`ZHIAN_REPORT_TZ`, default Asia/Shanghai). */
@@ -100,9 +105,10 @@ export interface HistoryConfig {
   batchIntervalMs: number
   timeoutMs: number
   backoff: { minMs: number; maxMs: number }
-  /** Device `ts` further than this ahead of / behind the receive time is replaced by the receive time. */
-  tsMaxFutureMs: number
-  tsMaxPastMs: number
+  /** @deprecated ignored: the window is HubConfig.tsWindow, applied once by ingest. */
+  tsMaxFutureMs?: number
+  /** @deprecated ignored, see tsMaxFutureMs. */
+  tsMaxPastMs?: number
 }
 
 export interface JournalConfig {
@@ -131,6 +137,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const e = parsed.data
   if (Boolean(e.ZHIAN_TLS_CERT) !== Boolean(e.ZHIAN_TLS_KEY)) {
     throw new ZhianError('ZHIAN_ERR_ENV_INVALID', 'ZHIAN_TLS_CERT and ZHIAN_TLS_KEY go together')
+  }
+  // Without the journal the shipper has nothing to read: history would be silently empty.
+  if (e.ZHIAN_INFLUX_URL && e.ZHIAN_JOURNAL === 'off') {
+    throw new ZhianError(
+      'ZHIAN_ERR_ENV_INVALID',
+      'ZHIAN_JOURNAL=off cannot go with ZHIAN_INFLUX_URL: history is written through the journal (use auto or on)',
+    )
   }
   return {
     dataDir: path.resolve(e.ZHIAN_DATA_DIR),
@@ -162,10 +175,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
           batchIntervalMs: e.ZHIAN_INFLUX_BATCH_INTERVAL_MS,
           timeoutMs: e.ZHIAN_INFLUX_TIMEOUT_MS,
           backoff: { minMs: 200, maxMs: 30_000 },
-          tsMaxFutureMs: e.ZHIAN_INFLUX_TS_SKEW_S * 1000,
-          tsMaxPastMs: e.ZHIAN_INFLUX_TS_MAX_AGE_S * 1000,
         }
       : undefined,
+    tsWindow: {
+      maxFutureMs: e.ZHIAN_INFLUX_TS_SKEW_S * 1000,
+      maxPastMs: e.ZHIAN_INFLUX_TS_MAX_AGE_S * 1000,
+    },
     reportTz: e.ZHIAN_REPORT_TZ,
     journal: {
       mode: e.ZHIAN_JOURNAL,

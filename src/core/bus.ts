@@ -37,6 +37,8 @@ export interface DeviceEvent {
   data: Record<string, unknown>
   ts: number
   receivedAt: number
+  /** The device's sequence number when it sent one (history recognises a resend by it). */
+  seq?: number | undefined
 }
 
 /** Event name → payload. Features subscribe with `bus.on('reading', …)`; nothing reaches into another feature. */

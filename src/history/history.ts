@@ -2,6 +2,7 @@ import path from 'node:path'
 import { type HistoryConfig, JOURNAL_DEFAULTS, type JournalConfig } from '../config/env.ts'
 import { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
+import { ZhianError } from '../errors.ts'
 import { Journal } from '../journal/journal.ts'
 import type { RuleSignal } from '../rules/engine.ts'
 import type { Logger } from '../util/logger.ts'
@@ -67,6 +68,8 @@ export function backlogAlert(w: BacklogWarning, at: number): RuleSignal {
   }
 }
 
+/** How much of the previous run's journal tail is scanned for resend detection (~10k records). */
+const RESTORE_BYTES = 4 * 1024 ** 2
 const WARN_AT = 0.8
 const CLEAR_AT = 0.5
 
@@ -86,10 +89,7 @@ export class History {
     const h = ctx.history
     const j = { ...JOURNAL_DEFAULTS, ...ctx.journal }
     this.limit = j.maxBacklogBytes
-    this.mapper = new PointMapper({
-      maxFutureMs: h?.tsMaxFutureMs ?? 300_000,
-      maxPastMs: h?.tsMaxPastMs ?? 7 * 86_400_000,
-    })
+    this.mapper = new PointMapper()
     if (h) {
       this.writer =
         h.api === 'v2'
@@ -110,7 +110,11 @@ export class History {
             })
     }
     const journalOn = j.mode === 'on' || (j.mode === 'auto' && h !== undefined)
-    if (!journalOn) return
+    if (!journalOn) {
+      // configFromEnv refuses this pairing; a hand-built config must not get a silent "history on".
+      if (h) throw new ZhianError('ZHIAN_ERR_ENV_INVALID', 'history (InfluxDB) needs the journal on or auto')
+      return
+    }
     const metrics = ctx.metrics
     this.journal = new Journal({
       dir: path.join(ctx.dataDir, 'journal'),
@@ -141,6 +145,7 @@ export class History {
         metrics.journalCommitErrors.inc()
         ctx.log.error({ err }, 'journal write failed')
       },
+      onCallbackError: (err) => ctx.log.error({ err }, 'a listener of a journalled event threw'),
     })
     this.shipper = new Shipper({
       journal: this.journal,
@@ -162,6 +167,12 @@ export class History {
       log.info('history is off: set ZHIAN_INFLUX_URL to keep telemetry and alerts in InfluxDB')
     else log.info({ influx: this.writer.description }, 'history on')
     await this.journal?.start()
+    if (this.journal) {
+      // The previous run's last records: a device resending one of them after a crash (no PUBACK
+      // reached it) maps to the point already journalled, not a second one.
+      const restored = this.mapper.restore(await this.journal.tail(RESTORE_BYTES))
+      if (restored > 0) log.debug({ restored }, 'recent device seqs restored from the journal')
+    }
 
     const record =
       <T>(toPoint: ((payload: T) => PointRecord) | undefined, forward: (payload: T) => void) =>

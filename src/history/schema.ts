@@ -11,9 +11,19 @@ import type { Device, DeviceEvent, Reading } from '../core/bus.ts'
  *   availability      same tags + kind; field online (boolean)
  *   alert_event       tags kind, type, severity, street, community, estate, building, device_id;
  *                     fields alert_id, action, actor, channel, occurrences, note, ack_s, resolve_s
- * Timestamps are nanoseconds: the reading's millisecond plus a sub-millisecond part taken from the
- * receive clock, made strictly increasing per series, so two readings of one device never collapse
- * into one point and a replay writes the very same point again (idempotent).
+ * Timestamps are nanoseconds: the reading's millisecond (the device's `ts` when ingest trusted it,
+ * else the receive time) plus a sub-millisecond part. A replay of the journal writes the very same
+ * point again (idempotent), and so does a device's resend of a reading the hub already journalled
+ * (MQTT DUP after a hub crash before the PUBACK):
+ *   - with the device's `ts`: the sub-millisecond part is `seq mod 10^6`, or without `seq` a hash of
+ *     the values, so the same reading always gets the same timestamp;
+ *   - with receive time and a `seq`: the hub remembers, per device and stream (state, or event type),
+ *     the last RESEND_PER_STREAM seqs with a hash of their values and the timestamp they got, also
+ *     across a restart (restored from the journal tail); the same seq with the same values within
+ *     RESEND_WINDOW_MS gets the remembered timestamp;
+ *   - with neither `ts` nor `seq` nothing tells a resend from a new reading: a fresh sub-millisecond
+ *     part from the monotonic clock, strictly increasing per series.
+ * Two different readings of one device therefore never collapse into one point.
  */
 
 export type FieldType = 'boolean' | 'integer' | 'float' | 'string'
@@ -28,6 +38,11 @@ export interface PointRecord {
   f: Record<string, unknown>
   /** nanoseconds since the epoch, as a decimal string (beyond 2^53) */
   ts: string
+  /**
+   * Values hash of a reading identified by its `seq` at receive time: lets a restarted hub recognise
+   * a device's resend of it (restore()). Not written to InfluxDB.
+   */
+  h?: number
 }
 
 export const MEASUREMENT = {
@@ -91,38 +106,53 @@ export const PARAM_TAGS: Record<KindId, string[]> = Object.fromEntries(
   ]),
 ) as Record<KindId, string[]>
 
+/** Event types per kind whose data declares a bool `active` (fault begin / end). */
+const BEGIN_END: Partial<Record<KindId, Set<string>>> = Object.fromEntries(
+  KIND_IDS.map((kind) => [
+    kind,
+    new Set(
+      Object.entries(KINDS[kind].events as Record<string, { data: Fields }>)
+        .filter(([, spec]) => spec.data.active?.type === 'bool')
+        .map(([type]) => type),
+    ),
+  ]),
+)
+
 export const SITE_TAGS = ['street', 'community', 'estate', 'building', 'device_id'] as const
 
-export interface TimestampPolicy {
-  /** A device clock further ahead of the receive time than this is not trusted (ms). */
-  maxFutureMs: number
-  /** …nor one further behind (ms). */
-  maxPastMs: number
+/** A resend is recognised this long after the original (a crashed hub restarting, devices reconnecting). */
+export const RESEND_WINDOW_MS = 15 * 60_000
+/** Seqs remembered per device stream: far more than the QoS 1 messages a device has in flight. */
+export const RESEND_PER_STREAM = 256
+
+interface Seen {
+  h: number
+  ts: string
+  at: number
 }
 
-/** Maps bus events to point records; holds the per-series tie-break state. */
+/** Maps bus events to point records; holds the per-series tie-break and the resend memory. */
 export class PointMapper {
   private readonly last = new Map<string, { ms: number; sub: number }>()
+  private readonly seen = new Map<string, Map<number, Seen>>()
 
-  constructor(
-    private readonly policy: TimestampPolicy,
-    private readonly subMs: () => number = hrSubMillisecond,
-  ) {}
+  constructor(private readonly subMs: () => number = hrSubMillisecond) {}
 
+  /** Timestamps come from ingest: the device's `ts` inside the configured window, else receive time. */
   reading(r: Reading): PointRecord {
     const f: Record<string, unknown> = { ...r.values }
     if (r.seq !== undefined) f.seq = r.seq
-    return this.point(r.device.kind, deviceTags(r.device), f, this.trusted(r.ts, r.receivedAt))
+    return this.identified(r.device.kind, deviceTags(r.device), f, r.values, r.ts, r.receivedAt, r.seq)
   }
 
   deviceEvent(e: DeviceEvent): PointRecord {
     const t = { ...deviceTags(e.device), type: e.type }
-    return this.point(
-      MEASUREMENT.event(e.device.kind),
-      t,
-      { ...e.data, count: 1 },
-      this.trusted(e.ts, e.receivedAt),
-    )
+    const f: Record<string, unknown> = { ...e.data, count: 1 }
+    if (e.seq !== undefined) f.seq = e.seq
+    // A begin/end event (it declares a bool `active`) sent without `active` is a begin, as the kind's
+    // foldEvent reads it (GB/T 24476-2017 §11): written out, so queries can count begins.
+    if (f.active === undefined && BEGIN_END[e.device.kind]?.has(e.type)) f.active = true
+    return this.identified(MEASUREMENT.event(e.device.kind), t, f, e.data, e.ts, e.receivedAt, e.seq)
   }
 
   availability(device: Device, online: boolean, at: number): PointRecord {
@@ -148,10 +178,66 @@ export class PointMapper {
     return this.point(MEASUREMENT.alert, t, f, entry.at)
   }
 
-  private trusted(ts: number, receivedAt: number): number {
-    if (ts > receivedAt + this.policy.maxFutureMs || ts < receivedAt - this.policy.maxPastMs)
-      return receivedAt
-    return ts
+  /**
+   * Remember the seq-identified readings of the previous run (journal records, oldest first), so a
+   * device resending one after a crash maps to the point already written.
+   */
+  restore(lines: Iterable<string>, now = Date.now()): number {
+    let restored = 0
+    for (const line of lines) {
+      let p: PointRecord
+      try {
+        p = JSON.parse(line) as PointRecord
+      } catch {
+        continue
+      }
+      const seq = p.f?.seq
+      if (typeof p.h !== 'number' || typeof seq !== 'number' || typeof p.ts !== 'string') continue
+      const at = Number(p.ts.slice(0, -6))
+      if (!(now - at <= RESEND_WINDOW_MS)) continue
+      this.remember(streamKey(p.m, p.t), seq, { h: p.h, ts: p.ts, at })
+      restored++
+    }
+    return restored
+  }
+
+  private identified(
+    m: string,
+    t: Record<string, string>,
+    f: Record<string, unknown>,
+    values: Record<string, unknown>,
+    ms: number,
+    receivedAt: number,
+    seq: number | undefined,
+  ): PointRecord {
+    if (ms !== receivedAt) {
+      // The device's clock: the reading carries its own identity.
+      const sub = seq !== undefined ? seq % 1_000_000 : hashValues(values) % 1_000_000
+      return { m, t, f, ts: stamp(ms, sub) }
+    }
+    if (seq === undefined) return this.point(m, t, f, ms)
+    const h = hashValues(values)
+    const key = streamKey(m, t)
+    const before = this.seen.get(key)?.get(seq)
+    if (before && before.h === h && receivedAt - before.at <= RESEND_WINDOW_MS && receivedAt >= before.at) {
+      return { m, t, f, ts: before.ts, h }
+    }
+    const p = this.point(m, t, f, ms)
+    p.h = h
+    this.remember(key, seq, { h, ts: p.ts, at: ms })
+    return p
+  }
+
+  private remember(key: string, seq: number, seen: Seen): void {
+    let stream = this.seen.get(key)
+    if (!stream) {
+      if (this.seen.size >= 1_000_000) this.seen.clear()
+      stream = new Map()
+      this.seen.set(key, stream)
+    }
+    stream.delete(seq) // re-inserted at the end: the map's order is the age order
+    stream.set(seq, seen)
+    if (stream.size > RESEND_PER_STREAM) stream.delete(stream.keys().next().value!)
   }
 
   private point(m: string, t: Record<string, string>, f: Record<string, unknown>, ms: number): PointRecord {
@@ -162,8 +248,27 @@ export class PointMapper {
     if (sub > 999_999) sub = 999_999 // a million points of one series in one ms: cannot happen from MQTT
     this.last.set(series, { ms, sub })
     if (this.last.size > 1_000_000) this.last.clear()
-    return { m, t, f, ts: `${Math.trunc(ms)}${String(sub).padStart(6, '0')}` }
+    return { m, t, f, ts: stamp(ms, sub) }
   }
+}
+
+function stamp(ms: number, sub: number): string {
+  return `${Math.trunc(ms)}${String(sub).padStart(6, '0')}`
+}
+
+function streamKey(m: string, t: Record<string, string>): string {
+  return `${m}\u0000${t.device_id ?? ''}\u0000${t.type ?? ''}`
+}
+
+/** FNV-1a (32 bit) of the values as sent: a resend is byte-identical, so its values serialise the same. */
+function hashValues(values: Record<string, unknown>): number {
+  const text = JSON.stringify(values)
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
 }
 
 export function deviceTags(device: Device): Record<string, string> {

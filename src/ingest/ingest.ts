@@ -23,6 +23,17 @@ export interface IngestContext {
   maxPayloadBytes: number
   /** Publish to a device's error topic (QoS 0). */
   reply: (topic: string, payload: Buffer) => void
+  /**
+   * A device `ts` further ahead of the receive time than maxFutureMs, or further behind than
+   * maxPastMs, is replaced by the receive time (ZHIAN_INFLUX_TS_SKEW_S / ZHIAN_INFLUX_TS_MAX_AGE_S;
+   * the one place the window is applied, for rules and history alike).
+   */
+  tsWindow?: TsWindow | undefined
+}
+
+export interface TsWindow {
+  maxFutureMs: number
+  maxPastMs: number
 }
 
 export interface IncomingMessage {
@@ -30,12 +41,15 @@ export interface IncomingMessage {
   payload: Buffer
 }
 
-/** A device clock further ahead than this, or older than the window, is not trusted for `ts`. */
-const MAX_FUTURE_MS = 5 * 60_000
-const MAX_PAST_MS = 7 * 86_400_000
+/** Defaults of ZHIAN_INFLUX_TS_SKEW_S (5 min) and ZHIAN_INFLUX_TS_MAX_AGE_S (7 days). */
+export const TS_WINDOW_DEFAULTS: TsWindow = { maxFutureMs: 5 * 60_000, maxPastMs: 7 * 86_400_000 }
 
 export class Ingest {
-  constructor(private readonly ctx: IngestContext) {}
+  private readonly window: TsWindow
+
+  constructor(private readonly ctx: IngestContext) {
+    this.window = ctx.tsWindow ?? TS_WINDOW_DEFAULTS
+  }
 
   /**
    * Handle one PUBLISH (or will) of an authenticated device. Returns false when the message was
@@ -94,21 +108,22 @@ export class Ingest {
     const { ts, seq, ...values } = result.data as { ts?: number; seq?: number } & Record<string, unknown>
     if (Object.keys(values).length === 0) return new ZhianError('ZHIAN_ERR_EMPTY_STATE')
     this.count(device.kind, 'state')
-    this.ctx.bus.emit('reading', { device, values, ts: plausible(ts, now), receivedAt: now, seq })
+    this.ctx.bus.emit('reading', { device, values, ts: this.plausible(ts, now), receivedAt: now, seq })
     return undefined
   }
 
   private event(device: Device, body: object, now: number): ZhianError | undefined {
     const result = SCHEMAS[device.kind].event.safeParse(body)
     if (!result.success) return fromZod(result.error)
-    const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number }
+    const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number; seq?: number }
     this.count(device.kind, 'event')
     this.ctx.bus.emit('device_event', {
       device,
       type: e.type,
       data: e.data ?? {},
-      ts: plausible(e.ts, now),
+      ts: this.plausible(e.ts, now),
       receivedAt: now,
+      seq: e.seq,
     })
     return undefined
   }
@@ -131,6 +146,13 @@ export class Ingest {
     return undefined
   }
 
+  /** The device's clock when inside the window, else the receive time. */
+  private plausible(ts: number | undefined, now: number): number {
+    const w = this.window
+    if (ts === undefined || ts > now + w.maxFutureMs || ts < now - w.maxPastMs) return now
+    return ts
+  }
+
   private count(kind: KindId, suffix: string): void {
     this.ctx.metrics.messagesIn.inc({ kind, suffix })
   }
@@ -141,11 +163,6 @@ export class Ingest {
     const body = { code: error.code, message: error.message.slice(0, 500), topic: topic.slice(0, 200) }
     this.ctx.reply(this.ctx.topics.device(device.kind, device.id, 'error'), Buffer.from(JSON.stringify(body)))
   }
-}
-
-function plausible(ts: number | undefined, now: number): number {
-  if (ts === undefined || ts > now + MAX_FUTURE_MS || ts < now - MAX_PAST_MS) return now
-  return ts
 }
 
 const ZOD_CODES: Record<string, ErrorCode> = {

@@ -31,6 +31,8 @@ export interface JournalOptions {
   onCommit?: (records: number) => void
   /** Called when a commit failed (the affected records were not acknowledged). */
   onError?: (err: Error) => void
+  /** An `after` callback threw: reported here, and the journal carries on with the next one. */
+  onCallbackError?: (err: unknown) => void
 }
 
 export interface Position {
@@ -184,23 +186,24 @@ export class Journal {
         this.readPos = { segment: next, offset: 0 }
         continue
       }
-      // Records are ~100–400 bytes: do not read megabytes to return a few thousand of them.
-      const want = Math.min(available, maxBytes, Math.max(64 * 1024, maxRecords * 512))
-      const buf = Buffer.allocUnsafe(want)
       const fh = await this.readHandle(segment)
       if (!fh) {
         this.readPos = { segment: next ?? segment + 1, offset: 0 }
         continue
       }
-      const { bytesRead } = await fh.read(buf, 0, want, offset)
-      let cut = -1
-      let count = 0
-      for (let i = buf.indexOf(NEWLINE); i !== -1 && i < bytesRead; i = buf.indexOf(NEWLINE, i + 1)) {
-        cut = i
-        if (++count >= maxRecords) break
+      // Records are ~100–400 bytes: do not read megabytes to return a few thousand of them. A record
+      // longer than that buffer doubles it (up to what is there), never re-reading the same size.
+      let want = Math.min(available, maxBytes, Math.max(64 * 1024, maxRecords * 512))
+      let buf: Buffer
+      let cut: number
+      for (;;) {
+        buf = Buffer.allocUnsafe(want)
+        const { bytesRead } = await fh.read(buf, 0, want, offset)
+        cut = lastLineEnd(buf, bytesRead, maxRecords)
+        if (cut !== -1 || want >= available || bytesRead < want) break
+        want = Math.min(available, want * 2)
       }
       if (cut === -1) {
-        if (want < available) return this.read(maxRecords, want * 2)
         // A torn tail left by a crash in an older run (never acknowledged to anyone): skip it.
         this.readPos = { segment: next ?? segment + 1, offset: 0 }
         continue
@@ -209,6 +212,42 @@ export class Journal {
       this.readPos = { segment, offset: offset + cut + 1 }
       return { lines, end: { ...this.readPos } }
     }
+  }
+
+  /**
+   * The last complete records of the previous runs' segments (up to `maxBytes`, oldest first),
+   * shipped or not. Call after start(), before appending: the history uses it to recognise devices
+   * resending what the crashed run had already journalled.
+   */
+  async tail(maxBytes: number): Promise<string[]> {
+    const chunks: string[][] = []
+    let budget = maxBytes
+    const ids = [...this.segments.keys()].filter((id) => id !== this.active?.id).reverse()
+    for (const id of ids) {
+      if (budget <= 0) break
+      const size = this.segments.get(id) ?? 0
+      const length = Math.min(size, budget)
+      if (length === 0) continue
+      let fh: FileHandle
+      try {
+        fh = await fsp.open(this.segmentPath(id), 'r')
+      } catch {
+        continue
+      }
+      try {
+        const buf = Buffer.allocUnsafe(length)
+        const { bytesRead } = await fh.read(buf, 0, length, size - length)
+        let text = buf.toString('utf8', 0, bytesRead)
+        // A torn last line (crash mid-write) and, when not read from the start, a partial first line.
+        text = text.slice(0, text.lastIndexOf('\n') + 1)
+        if (length < size) text = text.slice(text.indexOf('\n') + 1)
+        chunks.push(text.split('\n').filter((line) => line !== ''))
+      } finally {
+        await fh.close()
+      }
+      budget -= length
+    }
+    return chunks.reverse().flat()
   }
 
   /** Everything committed so far ends here (a consumer that discards acknowledges up to it). */
@@ -281,7 +320,14 @@ export class Journal {
       this.options.onError?.(err as Error)
       batch.reject(err as Error)
     }
-    for (const after of batch.after) after()
+    // A throwing listener must neither skip the other records' callbacks nor stop the journal.
+    for (const after of batch.after) {
+      try {
+        after()
+      } catch (err) {
+        this.options.onCallbackError?.(err)
+      }
+    }
     this.wakeReaders()
     this.writing = false
     if (this.open && !this.closed) this.schedule()
@@ -420,6 +466,17 @@ export class Journal {
   private segmentPath(id: number): string {
     return path.join(this.options.dir, `${String(id).padStart(12, '0')}.jnl`)
   }
+}
+
+/** Index of the newline ending the `maxRecords`-th record (or the last complete one), -1 if none. */
+function lastLineEnd(buf: Buffer, length: number, maxRecords: number): number {
+  let cut = -1
+  let count = 0
+  for (let i = buf.indexOf(NEWLINE); i !== -1 && i < length; i = buf.indexOf(NEWLINE, i + 1)) {
+    cut = i
+    if (++count >= maxRecords) break
+  }
+  return cut
 }
 
 export function comparePositions(a: Position, b: Position): number {

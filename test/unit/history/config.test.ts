@@ -34,7 +34,12 @@ describe('history configuration from the environment', () => {
       bucket: 'estate',
       batchSize: 1000,
       batchIntervalMs: 250,
-      tsMaxFutureMs: 60_000,
+    })
+    // One window for ingest (rules and history alike), from ZHIAN_INFLUX_TS_SKEW_S / _MAX_AGE_S.
+    expect(v1.tsWindow).toEqual({ maxFutureMs: 60_000, maxPastMs: 7 * 86_400_000 })
+    expect(configFromEnv({ ZHIAN_INFLUX_TS_MAX_AGE_S: '2592000' }).tsWindow).toEqual({
+      maxFutureMs: 300_000,
+      maxPastMs: 30 * 86_400_000,
     })
     expect(v1.journal?.maxBacklogBytes).toBe(10 * 1024 ** 2)
     const v2 = configFromEnv({
@@ -51,5 +56,18 @@ describe('history configuration from the environment', () => {
     expect(() => configFromEnv({ ZHIAN_INFLUX_API: 'v3' })).toThrow(/ZHIAN_INFLUX_API/)
     expect(() => configFromEnv({ ZHIAN_INFLUX_RETENTION: 'forever' })).toThrow(/ZHIAN_INFLUX_RETENTION/)
     expect(() => configFromEnv({ ZHIAN_JOURNAL: 'maybe' })).toThrow(/ZHIAN_JOURNAL/)
+  })
+
+  it('refuses history with the journal off: the shipper reads the journal, so nothing would be written', () => {
+    let error: unknown
+    try {
+      configFromEnv({ ZHIAN_INFLUX_URL: 'http://influx:8086', ZHIAN_JOURNAL: 'off' })
+    } catch (err) {
+      error = err
+    }
+    expect(error).toMatchObject({ code: 'ZHIAN_ERR_ENV_INVALID' })
+    expect(String((error as Error).message)).toMatch(/ZHIAN_JOURNAL=off/)
+    // Journal off without history stays allowed (PUBACKs then do not wait for the disk).
+    expect(configFromEnv({ ZHIAN_JOURNAL: 'off' }).journal?.mode).toBe('off')
   })
 })

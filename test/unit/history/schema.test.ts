@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { KIND_IDS, KINDS } from '../../../devices/index.ts'
 import type { Fields } from '../../../devices/types.ts'
 import type { Device } from '../../../src/core/bus.ts'
-import { FIELD_TYPES, PARAM_TAGS, PointMapper, typedFields } from '../../../src/history/schema.ts'
+import {
+  FIELD_TYPES,
+  PARAM_TAGS,
+  PointMapper,
+  RESEND_WINDOW_MS,
+  typedFields,
+} from '../../../src/history/schema.ts'
 
 const device: Device = {
   id: 'pb7',
@@ -14,7 +20,6 @@ const device: Device = {
   params: { zone: 'B1' },
   site: { street: 's1', community: 'c1', estate: 'e1', building: undefined },
 }
-const policy = { maxFutureMs: 60_000, maxPastMs: 3_600_000 }
 
 describe('history schema', () => {
   it('derives every telemetry field type from the device definitions', () => {
@@ -34,7 +39,7 @@ describe('history schema', () => {
   })
 
   it('never collapses two readings of one device in the same millisecond, and keeps them in order', () => {
-    const mapper = new PointMapper(policy, () => 500)
+    const mapper = new PointMapper(() => 500)
     const at = 1_700_000_000_123
     const points = [0, 1, 2].map((seq) =>
       mapper.reading({ device, values: { occupied: seq % 2 === 0 }, ts: at, receivedAt: at, seq }),
@@ -51,18 +56,69 @@ describe('history schema', () => {
     })
   })
 
-  it("uses the device's clock when plausible and the receive time outside the skew window", () => {
-    const mapper = new PointMapper(policy, () => 0)
+  it("stamps a reading with the device's clock deterministically: the same reading is the same point", () => {
     const now = 1_700_000_000_000
-    const ms = (ts: number) =>
-      mapper.reading({ device, values: { occupied: true }, ts, receivedAt: now, seq: undefined }).ts
-    expect(ms(now - 1000)).toBe(`${now - 1000}000000`)
-    expect(ms(now + 120_000)).toBe(`${now}000000`)
-    expect(ms(now - 2 * 3_600_000)).toBe(`${now}000001`)
+    const lift = (mapper: PointMapper, seq: number | undefined, occupied = true) =>
+      mapper.reading({ device, values: { occupied }, ts: now - 1000, receivedAt: now, seq }).ts
+    // Two mappers stand for the hub before and after a crash: no shared state.
+    const [before, after] = [new PointMapper(() => 7), new PointMapper(() => 9)]
+    expect(lift(before, 42)).toBe(`${now - 1000}000042`)
+    expect(lift(after, 42)).toBe(lift(before, 42))
+    expect(lift(after, 43)).not.toBe(lift(after, 42))
+    // Without seq the values tell readings of the same millisecond apart.
+    expect(lift(after, undefined)).toBe(lift(before, undefined))
+    expect(lift(after, undefined, false)).not.toBe(lift(after, undefined, true))
+  })
+
+  it('gives a resent seq at receive time the timestamp of the original, also after a restart', () => {
+    const at = 1_700_000_000_000
+    const first = new PointMapper(() => 100)
+    const read = (mapper: PointMapper, seq: number | undefined, receivedAt: number, occupied = true) =>
+      mapper.reading({ device, values: { occupied }, ts: receivedAt, receivedAt, seq })
+    const original = [read(first, 5, at), read(first, 6, at + 10)]
+    // Same process: the resend a second later maps to the original point.
+    expect(read(first, 5, at + 1000).ts).toBe(original[0]!.ts)
+    // A restarted hub learns the recent seqs from the journal tail (the records as journalled).
+    const second = new PointMapper(() => 300)
+    expect(
+      second.restore(
+        original.map((p) => JSON.stringify(p)),
+        at + 2000,
+      ),
+    ).toBe(2)
+    expect(read(second, 6, at + 3000).ts).toBe(original[1]!.ts)
+    expect(read(second, 5, at + 3000).ts).toBe(original[0]!.ts)
+    // Same seq, other values: a new reading (e.g. the device restarted its counter).
+    expect(read(second, 5, at + 4000, false).ts).toBe(`${at + 4000}000300`)
+    // Long after the original: a new reading too.
+    expect(read(second, 6, at + RESEND_WINDOW_MS + 20).ts).toBe(`${at + RESEND_WINDOW_MS + 20}000300`)
+    // Without seq (and without the device's clock) nothing identifies a resend: two points.
+    const a = read(second, undefined, at + 5000)
+    const b = read(second, undefined, at + 5000)
+    expect(a.ts).not.toBe(b.ts)
+  })
+
+  it('recognises a resent device event by its seq', () => {
+    const lift: Device = { ...device, id: 'lift9', kind: 'elevator', params: {} }
+    const mapper = new PointMapper(() => 1)
+    const at = 1_700_000_000_000
+    const fault = (receivedAt: number, seq: number) =>
+      mapper.deviceEvent({
+        device: lift,
+        type: 'fault',
+        data: { code: 12, active: true },
+        ts: receivedAt,
+        receivedAt,
+        seq,
+      })
+    const p = fault(at, 3)
+    expect(p).toMatchObject({ m: 'elevator_event', t: { type: 'fault' }, f: { code: 12, count: 1, seq: 3 } })
+    expect(fault(at + 500, 3).ts).toBe(p.ts)
+    expect(fault(at + 500, 4).ts).not.toBe(p.ts)
   })
 
   it('writes alert transitions with the time to acknowledge and resolve', () => {
-    const mapper = new PointMapper(policy, () => 0)
+    const mapper = new PointMapper(() => 0)
     const alert = {
       id: 'a1',
       type: 'elevator.trapped',

@@ -15,6 +15,11 @@ export const ERRORS = {
     en: 'state message has no telemetry field',
   },
   ZHIAN_ERR_PAYLOAD_TOO_LARGE: { status: 413, zh: '负载过大', en: 'payload too large' },
+  ZHIAN_ERR_PACKET_TOO_LARGE: {
+    status: 413,
+    zh: 'MQTT 报文超过上限,连接已关闭',
+    en: 'MQTT packet over the size limit, connection closed',
+  },
   ZHIAN_ERR_WRONG_KIND: {
     status: 400,
     zh: '主题中的设备类型与登记的不符',

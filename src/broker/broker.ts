@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import type http from 'node:http'
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
@@ -10,6 +11,7 @@ import type { Metrics } from '../core/metrics.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import { guardConnection, PACKET_HEADROOM } from './packet-guard.ts'
 import { RateLimiter } from './rate-limit.ts'
 
 /**
@@ -19,7 +21,7 @@ import { RateLimiter } from './rate-limit.ts'
  */
 
 export interface BrokerContext {
-  config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate'>
+  config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate' | 'maxPayloadBytes'>
   topics: Topics
   registry: Registry
   bus: Bus
@@ -55,6 +57,8 @@ export class Broker {
    */
   private readonly queues = new WeakMap<Client, { started: Promise<void>; acked: Promise<void> }>()
   private readonly limiter: RateLimiter
+  /** Largest Remaining Length accepted; see packet-guard.ts. */
+  private readonly maxPacket: number
   private readonly loggedRefusals = new Set<string>()
   private readonly unsubscribe: (() => void)[] = []
   private readonly onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
@@ -62,6 +66,7 @@ export class Broker {
 
   constructor(private readonly ctx: BrokerContext) {
     this.limiter = new RateLimiter(ctx.config.deviceRate.perSecond, ctx.config.deviceRate.burst)
+    this.maxPacket = ctx.config.maxPayloadBytes + PACKET_HEADROOM
   }
 
   get mqttPort(): number {
@@ -95,17 +100,18 @@ export class Broker {
       }),
     )
 
-    this.tcp = net.createServer((socket) => aedes.handle(socket))
+    this.tcp = net.createServer((socket) => this.handle(socket))
     await listen(this.tcp, this.ctx.config.mqtt.port, this.ctx.config.mqtt.host)
     const tlsConfig = this.ctx.config.tls
     if (tlsConfig) {
       this.secure = tls.createServer(
         { cert: fs.readFileSync(tlsConfig.cert), key: fs.readFileSync(tlsConfig.key) },
-        (socket) => aedes.handle(socket),
+        (socket) => this.handle(socket),
       )
       await listen(this.secure, tlsConfig.port, this.ctx.config.mqtt.host)
     }
-    this.wss = new WebSocketServer({ noServer: true })
+    // ws buffers a whole frame before handing it on (default limit 100 MiB): cap frames like packets.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPacket + 5 })
     this.ctx.httpServer.on('upgrade', this.onUpgrade)
     await this.publish(this.ctx.topics.hub('availability'), 'online', { qos: 1, retain: true })
   }
@@ -250,11 +256,35 @@ export class Broker {
     if (url === '/mqtt' || url.startsWith('/mqtt?')) {
       // Handled synchronously: engine.io ends foreign upgrade sockets that stay silent for 1 s.
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
-        this.aedes?.handle(createWebSocketStream(ws), req)
+        const stream = createWebSocketStream(ws)
+        ws.on('error', (err: Error & { code?: string }) => {
+          if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.packetTooLarge(stream, undefined)
+        })
+        this.handle(stream, req)
       })
     } else if (!url.startsWith('/socket.io/')) {
       socket.destroy()
     }
+  }
+
+  /** Hand a connection to Aedes behind the packet-size guard. */
+  private handle(conn: Duplex, req?: http.IncomingMessage): void {
+    guardConnection(conn, this.maxPacket, (announced) => this.packetTooLarge(conn, announced))
+    this.aedes?.handle(conn, req)
+  }
+
+  /** A packet over the hard cap: counted, logged once per device, and the connection closed [MQTT-3.3.5-2]. */
+  private packetTooLarge(conn: Duplex, announced: number | undefined): void {
+    const client = (conn as Duplex & { client?: Client }).client
+    const deviceId = client ? this.deviceOf.get(client) : undefined
+    const kind = (deviceId && this.ctx.registry.get(deviceId)?.kind) || 'unknown'
+    this.ctx.metrics.messagesRejected.inc({ reason: 'ZHIAN_ERR_PACKET_TOO_LARGE', kind })
+    this.logOnce(
+      `packet_too_large:${deviceId ?? '?'}`,
+      { device: deviceId, bytes: announced, limit: this.maxPacket },
+      'MQTT packet over the size limit, connection closed',
+    )
+    conn.destroy()
   }
 
   private forgetClient(client: Client): void {

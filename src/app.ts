@@ -151,6 +151,7 @@ export class Hub {
         registry: this.registry,
         catalog: () => this.rules.rules?.catalog,
         zones: (estate) => this.rules.zones(estate),
+        teams: () => this.dispatchConfig.teams.map((t) => t.id),
       },
       auth: this.auth,
       live: this.live,

@@ -20,6 +20,8 @@ export interface RulesHttp {
   /** The alert catalogue (for validating alert types in silences). */
   catalog: () => Catalog | undefined
   zones: (estate?: string) => ZoneAggregate[]
+  /** Team ids of the dispatch config (estate YAML `teams`); with the catalogue's crews, what an alert can be assigned to. */
+  teams?: () => readonly string[]
 }
 
 const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
@@ -86,6 +88,12 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     if (!alert || !inScope(alert, p.scope)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', id)
     return alert
   }
+  /** A configured dispatch team, or a crew of the alert catalogue (domain-catalog §0.2). */
+  const knownTeams = (): Set<string> => {
+    const out = new Set<string>(opts.teams?.() ?? [])
+    for (const entry of opts.catalog()?.values() ?? []) out.add(entry.def.crew)
+    return out
+  }
   const by = (p: Principal, note: string | undefined) => ({
     actor: p.username,
     channel: 'http' as const,
@@ -143,6 +151,7 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     const p = requireRole(req, ...ACTORS)
     const alert = visible(req, p)
     const body = parseWith(ASSIGN_BODY, req.body ?? {})
+    if (!knownTeams().has(body.team)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', body.team)
     return alerts.assign(alert.id, body.team, by(p, body.note))
   })
 

@@ -45,13 +45,26 @@ describe('alerts HTTP API', () => {
     await send(lift1, 'zhian/elevator/lift1/event', { type: 'alarm_button' })
     const alert = await waitAlert(h, 'elevator.alarm_button')
 
-    const badTeam = await post(h, `/api/alerts/${alert.id}/assign`, { team: 'Not A Team!' })
-    expect(badTeam.status).toBe(400)
-    expect((await badTeam.json()).code).toBe('ZHIAN_ERR_VALIDATION')
-    const extra = await post(h, `/api/alerts/${alert.id}/ack`, { note: 'ok', status: 'resolved' })
-    expect(extra.status).toBe(400)
-    const empty = await post(h, `/api/alerts/${alert.id}/comment`, {})
-    expect(empty.status).toBe(400)
+    const refused = async (res: Response, code: string) => {
+      expect(res.status).toBe(400)
+      expect((await res.json()).code).toBe(code)
+    }
+    await refused(
+      await post(h, `/api/alerts/${alert.id}/assign`, { team: 'Not A Team!' }),
+      'ZHIAN_ERR_VALIDATION',
+    )
+    // Id-shaped, but neither a dispatch team nor a catalogue crew.
+    await refused(
+      await post(h, `/api/alerts/${alert.id}/assign`, { team: 'night_shift' }),
+      'ZHIAN_ERR_UNKNOWN_TEAM',
+    )
+    await refused(await post(h, `/api/alerts/${alert.id}/assign`, {}), 'ZHIAN_ERR_VALIDATION')
+    await refused(
+      await post(h, `/api/alerts/${alert.id}/ack`, { note: 'ok', status: 'resolved' }),
+      'ZHIAN_ERR_VALIDATION',
+    )
+    await refused(await post(h, `/api/alerts/${alert.id}/resolve`, { note: '' }), 'ZHIAN_ERR_VALIDATION')
+    await refused(await post(h, `/api/alerts/${alert.id}/comment`, {}), 'ZHIAN_ERR_VALIDATION')
     const notJson = await h.api(`/api/alerts/${alert.id}/comment`, {
       method: 'POST',
       body: '{"note":',
@@ -60,7 +73,8 @@ describe('alerts HTTP API', () => {
     expect(notJson.status).toBe(400)
     expect((await notJson.json()).code).toBe('ZHIAN_ERR_VALIDATION')
     let full = await getAlert(h, alert.id)
-    expect(full.assigned_team).not.toBe('Not A Team!')
+    // Dispatch may route it to the catalogue crew; the refused teams never got it.
+    expect(['Not A Team!', 'night_shift']).not.toContain(full.assigned_team)
     expect(full.status).toBe('active')
     expect(full.audit.map((e) => e.action)).toEqual(['raised'])
 
@@ -98,12 +112,15 @@ describe('alerts HTTP API', () => {
     })
     expect(unknownType.status).toBe(400)
     expect((await unknownType.json()).code).toBe('ZHIAN_ERR_UNKNOWN_ALERT_TYPE')
-    const noReason = await post(h, '/api/silences', { site: 'e1', duration: '1h' })
-    expect(noReason.status).toBe(400)
-    const both = await post(h, '/api/silences', { site: 'e1', device: 'fp1', duration: '1h', reason: 'x' })
-    expect(both.status).toBe(400)
-    const badDuration = await post(h, '/api/silences', { site: 'e1', duration: 'forever', reason: 'x' })
-    expect(badDuration.status).toBe(400)
+    for (const body of [
+      { site: 'e1', duration: '1h' },
+      { site: 'e1', device: 'fp1', duration: '1h', reason: 'x' },
+      { site: 'e1', duration: 'forever', reason: 'x' },
+    ]) {
+      const res = await post(h, '/api/silences', body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect((await res.json()).code, JSON.stringify(body)).toBe('ZHIAN_ERR_VALIDATION')
+    }
     expect(await (await h.api('/api/silences')).json()).toEqual([])
     const gone = await h.api('/api/silences/si_nope', { method: 'DELETE' })
     expect(gone.status).toBe(404)
@@ -122,6 +139,23 @@ describe('alerts HTTP API', () => {
     const inE2 = await waitAlert(h, 'elevator.alarm_button', (a) => a.device_id === 'e2_lift1')
     expect(inE1.suppressed).toBe(true)
     expect(inE2.suppressed).toBe(false)
+  })
+})
+
+describe('assigning to a team of the dispatch config', () => {
+  it('accepts a configured team id as well as a catalogue crew', async () => {
+    const dir = tempDir('zhian-rules-')
+    const file = path.join(dir, 'estate.yaml')
+    const team = ['teams:', '  - id: lift_a', '    name: 永安电梯维保', '    crew: elevator_contractor']
+    const member = ['    members:', '      - { id: wang, name: 王师傅 }', '']
+    fs.writeFileSync(file, `${fs.readFileSync(RULES_ESTATE, 'utf8')}\n${[...team, ...member].join('\n')}`)
+    const h = await buildHub({ estateFile: file })
+    const lift1 = await connectDevice(h.mqttUrl, 'lift1')
+    await send(lift1, 'zhian/elevator/lift1/event', { type: 'alarm_button' })
+    const alert = await waitAlert(h, 'elevator.alarm_button')
+    const res = await post(h, `/api/alerts/${alert.id}/assign`, { team: 'lift_a' })
+    expect(res.status).toBe(200)
+    expect((await getAlert(h, alert.id)).assigned_team).toBe('lift_a')
   })
 })
 

@@ -51,6 +51,11 @@ interface DeviceRow {
 
 export type AuthResult = 'ok' | 'unknown_device' | 'bad_secret'
 
+interface UserHashRow {
+  username: string
+  password_hash: string
+}
+
 /**
  * Sites and devices: stored in SQLite, cached in memory for the hot path. The CLI may change the
  * database while a hub runs; SQLite's data_version tells us, and we reload within a second.
@@ -61,6 +66,9 @@ export class Registry {
   private readonly sitesById = new Map<string, Site>()
   private readonly verified = new VerifiedSecrets()
   private dataVersion = -1
+  /** The stored hash of the most common kind (`scrypt$N$r$p` or `sha256`): what an unknown id is checked against. */
+  private decoy: string | undefined
+  private fallbackDecoy: Promise<string> | undefined
   private poll: NodeJS.Timeout | undefined
 
   constructor(
@@ -118,13 +126,27 @@ export class Registry {
 
   async authenticate(id: string, secret: string): Promise<AuthResult> {
     const hash = this.hashes.get(id)
-    if (hash === undefined) return 'unknown_device'
+    if (hash === undefined) {
+      // Constant-time policy: an unknown id costs what a wrong secret costs, so timing does not tell
+      // which ids exist. The check runs against a real device's hash (of the kind most devices have,
+      // the same function and parameters) and its result is ignored.
+      await verifySecret(secret, await this.decoyHash())
+      return 'unknown_device'
+    }
     if (this.verified.has(id, secret)) return 'ok'
     if (!(await verifySecret(secret, hash))) return 'bad_secret'
     // The device may have been removed or re-keyed while scrypt ran.
     if (this.hashes.get(id) !== hash) return 'bad_secret'
     this.verified.remember(id, secret)
     return 'ok'
+  }
+
+  /** The hash an unknown id is verified against (exported for the constant-time test). */
+  decoyHash(): Promise<string> {
+    if (this.decoy) return Promise.resolve(this.decoy)
+    // No devices yet: a typed device secret's cost.
+    this.fallbackDecoy ??= hashSecret(generateSecret(), DEVICE_COST)
+    return this.fallbackDecoy
   }
 
   /** Add one device; returns the plain secret when the hub generated it (shown once, never stored). */
@@ -210,14 +232,29 @@ export class Registry {
         return d
       }),
     )
+    // Same for passwords: a stored hash the file's password still matches stays (and so do the user's
+    // sessions); a different password is a change, which ends every session of that user.
+    const storedUsers = new Map(
+      (this.db.prepare('SELECT username, password_hash FROM users').all() as UserHashRow[]).map((r) => [
+        r.username,
+        r.password_hash,
+      ]),
+    )
     const users = await Promise.all(
-      estate.users.map(async (u) => ({
-        username: u.username,
-        role: u.role,
-        scope: u.scope,
-        team: u.team ?? null,
-        password_hash: u.password_hash ?? (await hashSecret(u.password!, PASSWORD_COST)),
-      })),
+      estate.users.map(async (u) => {
+        const stored = storedUsers.get(u.username)
+        let hash = u.password_hash
+        if (!hash && stored && (await verifySecret(u.password!, stored))) hash = stored
+        hash ??= await hashSecret(u.password!, PASSWORD_COST)
+        return {
+          username: u.username,
+          role: u.role,
+          scope: u.scope,
+          team: u.team ?? null,
+          password_hash: hash,
+          changed: stored !== undefined && stored !== hash,
+        }
+      }),
     )
     this.db.transaction(() => {
       const upsertSite = this.db.prepare(
@@ -246,7 +283,26 @@ export class Registry {
          ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role,
            scope = excluded.scope, team = excluded.team`,
       )
-      for (const u of users) upsertUser.run({ ...u, now: Date.now() })
+      // Sessions are auth's table; a registry opened on its own (CLI) has none yet.
+      const sessions = this.db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'")
+        .get()
+      const endSessions = sessions ? this.db.prepare('DELETE FROM sessions WHERE username = ?') : undefined
+      for (const { changed, ...u } of users) {
+        upsertUser.run({ ...u, now: Date.now() })
+        if (changed) endSessions?.run(u.username)
+      }
+      // Users the file no longer lists cannot log in any more; users added by the CLI stay.
+      const keepUsers = new Set(users.map((u) => u.username))
+      const configUsers = this.db.prepare("SELECT username FROM users WHERE source = 'config'").all() as {
+        username: string
+      }[]
+      const delUser = this.db.prepare('DELETE FROM users WHERE username = ?')
+      for (const { username } of configUsers) {
+        if (keepUsers.has(username)) continue
+        endSessions?.run(username)
+        delUser.run(username)
+      }
       // Config sites that left the file go too (leaves first), unless a device still belongs to them.
       const delSite = this.db.prepare(
         `DELETE FROM sites WHERE id = ? AND NOT EXISTS (SELECT 1 FROM devices WHERE estate_id = sites.id OR building_id = sites.id)
@@ -411,6 +467,7 @@ export class Registry {
       }
     }
     for (const [id, device] of next) if (!before.has(id)) this.bus.emit('device_added', { device })
+    this.decoy = mostCommonKind(this.hashes.values())
   }
 
   private toDevice(row: DeviceRow): Device {
@@ -432,4 +489,19 @@ export class Registry {
       },
     }
   }
+}
+
+/** A hash of the kind (algorithm and cost parameters) most of `hashes` have. */
+function mostCommonKind(hashes: Iterable<string>): string | undefined {
+  const kinds = new Map<string, { n: number; hash: string }>()
+  for (const hash of hashes) {
+    const parts = hash.split('$')
+    const kind = parts[0] === 'scrypt' ? parts.slice(0, 4).join('$') : parts[0]!
+    const k = kinds.get(kind) ?? { n: 0, hash }
+    k.n++
+    kinds.set(kind, k)
+  }
+  let best: { n: number; hash: string } | undefined
+  for (const k of kinds.values()) if (!best || k.n > best.n) best = k
+  return best?.hash
 }

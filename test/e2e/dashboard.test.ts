@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildHub, connectDevice, type TestHub } from '../helpers/hub.ts'
+import { buildHub, connectDevice, DEMO_ESTATE, type TestHub } from '../helpers/hub.ts'
 import { DASHBOARD_ESTATE, USERS } from '../integration/dashboard/session.ts'
 import { launch, logIn, session, shot } from './browser.ts'
 
@@ -305,7 +305,11 @@ describe('dashboard in a real browser', () => {
     await detail.locator('[data-test=send]').click()
     await expect
       .poll(() => detail.locator('[data-test=action-error]').textContent())
-      .toMatch(new RegExp(`^not allowed .*: alert ${alertId} already has an open work order \\(ZHIAN_ERR_WORK_ORDER_STATE\\)$`))
+      .toMatch(
+        new RegExp(
+          `^not allowed .*: alert ${alertId} already has an open work order \\(ZHIAN_ERR_WORK_ORDER_STATE\\)$`,
+        ),
+      )
     await page.click('[data-test=lang]')
     await shot(page, '9-work-order-by-hand')
     await context.close()
@@ -334,6 +338,59 @@ describe('dashboard in a real browser', () => {
     await page.fill('input[name=password]', USERS.officer_c1)
     await page.click('[data-test=login]')
     await page.waitForSelector('[data-test=connection].up')
+    await context.close()
+  })
+
+  it('a wall screen over the whole demo estate: every device live, three alerts, parking per zone', async () => {
+    // The README's screenshot (docs/dashboard.png is copied from test-artifacts/wall-screen-demo.png).
+    const demo = await buildHub({ estateFile: DEMO_ESTATE })
+    const { page, context } = await session(browser)
+    await logIn(page, demo.httpUrl, 'admin', demo.hub.generatedAdminPassword!)
+    const devices = demo.hub.registry.list()
+    expect(devices).toHaveLength(80)
+    const free = new Map<string, number>()
+    await Promise.all(
+      devices.map(async (d, i) => {
+        const client = await connectDevice(demo.mqttUrl, d.id)
+        const state: Record<string, unknown> =
+          d.kind === 'elevator'
+            ? {
+                floor: 1 + i,
+                direction: 'none',
+                door: 'closed',
+                moving: false,
+                service_mode: 'normal',
+                fault_code: 0,
+              }
+            : d.kind === 'fire_passage'
+              ? d.id === 'fp_2'
+                ? { occupied: true, object_class: 'car' }
+                : { occupied: false }
+              : d.kind === 'manhole'
+                ? { cover_open: false, tilt_deg: 1, water_level_cm: 10 + i, battery_pct: 80 }
+                : { occupied: i % 3 !== 0 }
+        // The incidents: a lift moving with its doors open (GB/T 24476 fault 5), a cover lifted, a flat battery.
+        if (d.id === 'elev_b2_1') state.fault_code = 5
+        if (d.id === 'mh_07') Object.assign(state, { cover_open: true, tilt_deg: 95 })
+        if (d.id === 'mh_03') state.battery_pct = 7
+        if (d.kind === 'parking_bay' && state.occupied === false) {
+          const zone = String(d.params.zone)
+          free.set(zone, (free.get(zone) ?? 0) + 1)
+        }
+        await client.publishAsync(`zhian/${d.kind}/${d.id}/state`, JSON.stringify(state), { qos: 1 })
+      }),
+    )
+    const rows = page.locator('tr.alert-row')
+    for (const title of ['井盖开启', '电池电量低'])
+      await rows.filter({ hasText: title }).waitFor({ timeout: 2000 })
+    await rows.filter({ hasText: '2号楼1号电梯' }).waitFor({ timeout: 2000 })
+    const card = page.locator('[data-site-card=qianxin_fuyuan]')
+    await expect.poll(() => card.locator('[data-test=offline-count]').textContent()).toBe('0')
+    const totalFree = [...free.values()].reduce((a, b) => a + b, 0)
+    await expect.poll(() => card.textContent()).toContain(`${totalFree}/60`)
+    expect(await card.textContent()).toContain('设备 80')
+    expect(await page.title()).toMatch(/^\(2\) /) // two unacknowledged critical alerts
+    await shot(page, 'wall-screen-demo')
     await context.close()
   })
 

@@ -137,6 +137,10 @@ const MESSAGES = {
   crew_utility_owner: ['管线权属单位', 'Utility owner'],
   crew_fire_safety: ['消防安全', 'Fire safety'],
   crew_community_grid: ['社区网格员', 'Community grid'],
+  // Values the rule engine adds to an alert's triggering values (src/rules/engine.ts).
+  field_held_s: ['已持续(秒)', 'held (s)'],
+  field_held_min: ['已持续(分钟)', 'held (min)'],
+  field_held_h: ['已持续(小时)', 'held (h)'],
   routing_default: ['按路由规则', 'by routing'],
   work_order: ['工单', 'Work order'],
   open_work_order: ['派工单', 'Open work order'],

@@ -30,7 +30,9 @@ export function kindName(kind: string): string {
 export function fieldLabel(kind: string, field: string): string {
   const def = KINDS[kind as keyof typeof KINDS]
   const spec = def ? (def.state as Record<string, { label: { zh: string; en: string } }>)[field] : undefined
-  return spec ? tx(spec.label) : field
+  if (spec) return tx(spec.label)
+  const key = `field_${field}`
+  return hasMessage(key) ? t(key) : field
 }
 
 /** An enum value in the user's language (e.g. elevator door `open` → 开). */
@@ -52,6 +54,11 @@ export function valueLabel(kind: string, field: string, value: unknown): string 
 }
 
 export const KIND_IDS = Object.keys(KINDS)
+
+/** Who made a transition: a login name, or the hub itself (the rule engine, dispatch) named like its channel. */
+export function actorLabel(entry: { actor: string; channel: string }): string {
+  return entry.actor === entry.channel ? channelLabel(entry.channel) : entry.actor
+}
 
 /** An audit entry's `channel` (rule, http, dispatch…) in the user's language. */
 export function channelLabel(channel: string): string {

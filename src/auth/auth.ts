@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { ApiToken } from '../http/api-token.ts'
 import type { Principal } from '../http/auth.ts'
 import { type Db, migrate } from '../store/db.ts'
-import { LoginLimiter } from './login-limiter.ts'
+import { CheckGate, LoginLimiter } from './login-limiter.ts'
 import { AUTH_MIGRATIONS } from './schema.ts'
 import { Sessions } from './sessions.ts'
 import { type User, Users } from './users.ts'
@@ -22,6 +22,8 @@ export class Auth {
   readonly users: Users
   readonly sessions: Sessions
   readonly limiter = new LoginLimiter()
+  /** Password checks at once, hub-wide: a login storm queues (then is refused) instead of starving the hub. */
+  readonly checks = new CheckGate()
   private purge: NodeJS.Timeout | undefined
   private readonly revoked = new Set<(token: string) => void>()
 

@@ -69,6 +69,31 @@ describe('login, sessions and the API token', () => {
     expect((await login(httpUrl, 'mgr_e1', USERS.mgr_e1)).status).toBe(200)
   })
 
+  it('counts parallel guesses as they start: 20 at once → 5 checked, 15 throttled, then the right password waits too', async () => {
+    const { httpUrl } = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await login(httpUrl, 'mgr_e2', 'wrong-password')
+        return {
+          status: res.status,
+          body: (await res.json()) as { code: string },
+          retry: res.headers.get('retry-after'),
+        }
+      }),
+    )
+    const checked = results.filter((r) => r.status === 401)
+    const throttled = results.filter((r) => r.status === 429)
+    expect(checked).toHaveLength(5)
+    expect(throttled).toHaveLength(15)
+    for (const r of throttled) {
+      expect(r.body.code).toBe('ZHIAN_ERR_LOGIN_THROTTLED')
+      expect(Number(r.retry)).toBeGreaterThan(0)
+    }
+    const right = await login(httpUrl, 'mgr_e2', USERS.mgr_e2)
+    expect(right.status).toBe(429)
+    expect(((await right.json()) as { code: string }).code).toBe('ZHIAN_ERR_LOGIN_THROTTLED')
+  })
+
   it('refuses a cookie-authenticated write coming from another site (CSRF)', async () => {
     const { httpUrl } = await buildHub({ estateFile: DASHBOARD_ESTATE })
     const res = await login(httpUrl, 'mgr_e1', USERS.mgr_e1)

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { buildHub, connectDevice } from '../../helpers/hub.ts'
+import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
 import { getAlert, hubAlertFeed, listAlerts, post, RULES_ESTATE, send, waitAlert } from './rig.ts'
 
 const FP1 = 'zhian/fire_passage/fp1/state'
+const IDLE_LIFT = {
+  floor: 7,
+  moving: false,
+  in_door_zone: true,
+  door: 'closed',
+  passenger: false,
+  direction: 'none',
+  service_mode: 'normal',
+  speed: 0,
+  fault_code: 0,
+  power_source: 'mains',
+}
 const MH1 = 'zhian/manhole/mh1/state'
 
 describe('alert lifecycle through real MQTT', () => {
@@ -125,6 +137,41 @@ describe('alert lifecycle through real MQTT', () => {
       feed.messages.filter((m) => m.type === 'fire_passage.blocked' && m.event.action === 'raised'),
     ).toHaveLength(1)
     feed.close()
+  })
+
+  it('notifies a passenger still trapped when the lift leaves inspection: the suppressed alert becomes an ordinary one', async () => {
+    const h = await buildHub({ estateFile: RULES_ESTATE })
+    const feed = hubAlertFeed(h.hub)
+    const lift = await connectDevice(h.mqttUrl, 'lift1')
+    await send(lift, 'zhian/elevator/lift1/state', { ...IDLE_LIFT, service_mode: 'inspection' })
+    await send(lift, 'zhian/elevator/lift1/state', { passenger: true })
+    const muted = await waitAlert(h, 'elevator.trapped')
+    expect(muted).toMatchObject({ suppressed: true, suppressed_reason: 'service_mode:inspection' })
+    await send(lift, 'zhian/elevator/lift1/state', { service_mode: 'normal' })
+    const loud = await waitAlert(h, 'elevator.trapped', (a) => !a.suppressed)
+    expect(loud).toMatchObject({ id: muted.id, status: 'active', condition: 'raised', occurrences: 1 })
+    expect((await getAlert(h, muted.id)).audit.map((e) => e.action)).toEqual(['suppressed', 'raised'])
+    await until(
+      () => feed.messages.some((m) => m.type === 'elevator.trapped' && m.event.action === 'raised'),
+      'elevator.trapped published on zhian/hub/alert',
+    )
+    feed.close()
+  })
+
+  it('notifies a passage still blocked once its silence is deleted, without another message from the device', async () => {
+    const h = await buildHub({ estateFile: RULES_ESTATE })
+    const silence = await post(h, '/api/silences', { device: 'fp1', duration: '1h', reason: '搬家' })
+    const { id } = (await silence.json()) as { id: string }
+    const fp1 = await connectDevice(h.mqttUrl, 'fp1')
+    await send(fp1, FP1, { occupied: true })
+    const muted = await waitAlert(h, 'fire_passage.blocked')
+    expect(muted.suppressed).toBe(true)
+    expect((await h.api(`/api/silences/${id}`, { method: 'DELETE' })).status).toBe(204)
+    const loud = await waitAlert(h, 'fire_passage.blocked', (a) => !a.suppressed)
+    expect(loud.id).toBe(muted.id)
+    const audit = (await getAlert(h, muted.id)).audit
+    expect(audit.map((e) => e.action)).toEqual(['suppressed', 'raised'])
+    expect(audit[1]!.note).toBe(`no longer suppressed: silence:${id} ended`)
   })
 
   it('records alerts of a device in maintenance mode as suppressed', async () => {

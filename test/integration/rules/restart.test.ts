@@ -34,6 +34,34 @@ describe('rule state across a restart', () => {
     expect(alert.values.occupied).toBe(true)
   })
 
+  it('gives devices a full offline window from hub start after a downtime longer than it: no offline storm', async () => {
+    const first = await buildHub({ estateFile: RULES_ESTATE })
+    for (const id of ['lift1', 'lift2']) {
+      const c = await connectDevice(first.mqttUrl, id)
+      await send(c, `zhian/elevator/${id}/info`, { interval_s: 2 })
+      await send(c, `zhian/elevator/${id}/state`, { floor: 1 })
+      await c.endAsync()
+    }
+    await first.close()
+    await new Promise((r) => setTimeout(r, 3000)) // down longer than the 2 s window
+    const restartingAt = Date.now()
+    const second = await buildHub({ estateFile: RULES_ESTATE, dataDir: first.dataDir })
+    const lift2 = await connectDevice(second.mqttUrl, 'lift2')
+    // lift2 is back and keeps reporting; lift1 never comes back.
+    const beat = setInterval(() => void send(lift2, 'zhian/elevator/lift2/state', { floor: 2 }), 500)
+    try {
+      await new Promise((r) => setTimeout(r, 1000))
+      expect((await listAlerts(second, 'type=elevator.offline')).total).toBe(0)
+      const offline = await waitAlert(second, 'elevator.offline', (a) => a.device_id === 'lift1')
+      // One full window after the restart, not at once (its last message is over 3 s old).
+      expect(offline.first_at - restartingAt).toBeGreaterThanOrEqual(2000)
+      const all = await listAlerts(second, 'type=elevator.offline')
+      expect(all.items.map((a) => a.device_id)).toEqual(['lift1'])
+    } finally {
+      clearInterval(beat)
+    }
+  })
+
   it('keeps open alerts across a restart: a re-trigger afterwards updates the same alert', async () => {
     const first = await buildHub({ estateFile: RULES_ESTATE })
     const mh1 = await connectDevice(first.mqttUrl, 'mh1')

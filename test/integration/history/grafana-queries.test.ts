@@ -1,19 +1,21 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Alert, AuditAction, AuditEntry } from '../../../src/alerts/types.ts'
+import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
 import { startInflux, type TestInflux } from '../../helpers/influx.ts'
 
 /**
  * Every query of every provisioned Grafana dashboard (panels and template variables) runs against a
- * real InfluxDB that the hub filled from telemetry published over MQTT and from alert transitions,
- * and must return data. Grafana's macros are substituted the way Grafana does for InfluxQL.
+ * real InfluxDB that the hub filled from telemetry published over MQTT, and must return data. The
+ * alerts are raised by the real rules from that telemetry and acknowledged / resolved over the HTTP
+ * API, so the alert panels read real alert_event points. The counting panels are checked against
+ * what was sent. Grafana's macros are substituted the way Grafana does for InfluxQL.
  */
 
 const DASHBOARDS = path.resolve(import.meta.dirname, '../../../grafana/dashboards')
 const DB = 'grafana'
-const HOUR = 3_600_000
+const ESTATE = path.resolve(import.meta.dirname, 'grafana-estate.yaml')
 
 let influx: TestInflux
 let hub: TestHub
@@ -65,10 +67,6 @@ async function publishHistory(h: TestHub): Promise<void> {
       fault_code: fault ? 3 : 0,
     })
     await send(lift2, 'zhian/elevator/lift2/state', { ts, floor: (step * 3) % 18, speed: 1, fault_code: 0 })
-    if (fault)
-      await send(lift1, 'zhian/elevator/lift1/event', { ts, type: 'fault', data: { code: 3, active: true } })
-    if (step % 12 === 0)
-      await send(lift2, 'zhian/elevator/lift2/event', { ts, type: 'fault', data: { code: 8 } })
     await send(fp1, 'zhian/fire_passage/fp1/state', {
       ts,
       occupied: step % 6 < 3,
@@ -88,73 +86,128 @@ async function publishHistory(h: TestHub): Promise<void> {
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'offline')
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'online')
 
-  // Alert transitions, as the alert store emits them on the bus.
-  const alert = (
-    id: string,
-    type: string,
-    severity: Alert['severity'],
-    deviceId: string,
-    firstAt: number,
-  ): Alert => ({
-    id,
-    type,
-    subject: deviceId,
-    kind: type.split('.')[0] as Alert['kind'],
-    device_id: deviceId,
-    street: 's1',
-    community: 'c1',
-    estate: 'e1',
-    building: deviceId.startsWith('lift') ? 'e1_b1' : null,
-    severity,
-    status: 'active',
-    condition: 'raised',
-    suppressed: false,
-    suppressed_reason: null,
-    latched: false,
-    crew: 'property_duty',
-    assigned_team: null,
-    title: { zh: type, en: type },
-    message: { zh: type, en: type },
-    values: {},
-    occurrences: 1,
-    first_at: firstAt,
-    last_at: firstAt,
-    cleared_at: null,
-    acknowledged_at: null,
-    resolved_at: null,
-  })
-  const transition = (a: Alert, action: AuditAction, at: number, actor = 'rule') => {
-    const entry: AuditEntry = {
-      alert_id: a.id,
-      at,
-      action,
-      actor,
-      channel: actor === 'rule' ? 'rule' : 'http',
-      note: null,
-    }
-    h.hub.bus.emit('alert', { alert: a, entry })
-  }
-  const incidents = [
-    alert('al-1', 'elevator.trapped', 'critical', 'lift1', now - 5 * HOUR),
-    alert('al-2', 'elevator.trapped', 'critical', 'lift2', now - 3 * HOUR),
-    alert('al-3', 'fire_passage.blocked', 'major', 'fp1', now - 2 * HOUR),
-    alert('al-4', 'manhole.water_high', 'warning', 'mh1', now - HOUR),
+  // Fault begin/end events (GB/T 24476-2017 §11) on the lifts' own clocks, mixed with what is not a
+  // fault: ends, mode codes 40–47 (43 inspection), 41 battery power, 90 alarm button.
+  const at = (step: number) => now - step * 10 * 60_000
+  const faultEvents: [typeof lift1, string, number, Record<string, unknown>][] = [
+    [lift1, 'lift1', 30, { code: 3, active: true }],
+    [lift1, 'lift1', 29, { code: 3, active: false }],
+    [lift1, 'lift1', 25, { code: 43, active: true }],
+    [lift1, 'lift1', 24, { code: 43, active: false }],
+    [lift1, 'lift1', 20, { code: 7, active: true }],
+    [lift1, 'lift1', 19, { code: 7, active: false }],
+    [lift1, 'lift1', 15, { code: 41, active: true }],
+    [lift1, 'lift1', 14, { code: 41, active: false }],
+    [lift1, 'lift1', 10, { code: 90, active: true }],
+    [lift1, 'lift1', 9, { code: 90, active: false }],
+    [lift1, 'lift1', 5, { code: 2, active: true }],
+    [lift1, 'lift1', 4, { code: 2, active: false }],
+    [lift2, 'lift2', 24, { code: 8 }], // no `active`: a begin
+    [lift2, 'lift2', 23, { code: 8, active: false }],
+    [lift2, 'lift2', 6, { code: 1, active: true }],
+    [lift2, 'lift2', 5, { code: 1, active: false }],
   ]
-  for (const a of incidents) {
-    transition(a, 'raised', a.first_at)
-    transition(a, 'acknowledged', a.first_at + 90_000, 'wang')
-    transition(a, 'resolved', a.first_at + 1_200_000, 'wang')
+  for (const [client, id, step, data] of faultEvents)
+    await send(client, `zhian/elevator/${id}/event`, { ts: at(step), type: 'fault', data })
+  await send(lift2, 'zhian/elevator/lift2/event', { ts: at(3), type: 'alarm_button' })
+
+  // Incidents for the rules, now (short rule timings: grafana-estate.yaml): passengers trapped in both
+  // lifts, the fire passage blocked (it ends occupied above), the manhole's water over its limit.
+  for (const [client, id] of [
+    [lift1, 'lift1'],
+    [lift2, 'lift2'],
+  ] as const) {
+    await send(client, `zhian/elevator/${id}/state`, {
+      passenger: true,
+      moving: false,
+      speed: 0,
+      door: 'closed',
+      in_door_zone: true,
+      fault_code: 0,
+    })
+  }
+  await send(mh1, 'zhian/manhole/mh1/state', { water_level_cm: 95 })
+  const incidents = [
+    'elevator.trapped:lift1',
+    'elevator.trapped:lift2',
+    'fire_passage.blocked:fp1',
+    'manhole.water_high:mh1',
+  ]
+  const raised = await until(
+    async () => {
+      const all = await listAlerts(h)
+      const found = incidents.map((key) => all.find((a) => `${a.type}:${a.device_id}` === key))
+      return found.every(Boolean) ? (found as Alert[]) : undefined
+    },
+    'the rules raising the four incidents',
+    15_000,
+  )
+  for (const alert of raised) {
+    const res = await h.api(`/api/alerts/${alert.id}/ack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ note: '已到场' }),
+    })
+    expect(res.status).toBe(200)
+  }
+  // The conditions end; what the rules do not resolve themselves (latched) is resolved by a person.
+  for (const [client, id] of [
+    [lift1, 'lift1'],
+    [lift2, 'lift2'],
+  ] as const)
+    await send(client, `zhian/elevator/${id}/state`, { passenger: false, door: 'open' })
+  await send(fp1, 'zhian/fire_passage/fp1/state', { occupied: false })
+  await send(mh1, 'zhian/manhole/mh1/state', { water_level_cm: 20 })
+  await until(
+    async () => {
+      const all = await listAlerts(h)
+      return raised.every((r) => all.find((a) => a.id === r.id)?.condition === 'cleared')
+    },
+    'incidents cleared',
+    15_000,
+  )
+  for (const alert of raised) {
+    const current = (await listAlerts(h)).find((a) => a.id === alert.id)!
+    if (current.status === 'resolved') continue
+    const res = await h.api(`/api/alerts/${alert.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ note: '已处理' }),
+    })
+    expect(res.status).toBe(200)
   }
 }
 
+async function listAlerts(h: TestHub): Promise<Alert[]> {
+  const res = await h.api('/api/alerts?limit=500')
+  return ((await res.json()) as { items: Alert[] }).items
+}
+
+/** Every alert with its audit trail, as the hub's API tells it. */
+async function auditTrail(h: TestHub): Promise<{ alert: Alert; entry: AuditEntry }[]> {
+  const out: { alert: Alert; entry: AuditEntry }[] = []
+  for (const alert of await listAlerts(h)) {
+    const res = await h.api(`/api/alerts/${alert.id}`)
+    const detail = (await res.json()) as Alert & { audit: AuditEntry[] }
+    for (const entry of detail.audit) out.push({ alert: detail, entry })
+  }
+  return out
+}
+
+let trail: { alert: Alert; entry: AuditEntry }[]
+
 beforeAll(async () => {
   influx = await startInflux()
-  hub = await buildHub({ config: { history: influx.history(DB) } })
+  hub = await buildHub({ estateFile: ESTATE, config: { history: influx.history(DB) } })
   await publishHistory(hub)
+  trail = await auditTrail(hub)
+  const raisedTotal = trail.filter((t) => t.entry.action === 'raised').length
   await until(
     async () => {
-      const rows = await influx.rows('SELECT count("alert_id") AS n FROM alert_event', DB).catch(() => [])
-      return Number(rows[0]?.n ?? 0) >= 12 && hub.hub.history.journal!.backlogBytes() === 0
+      const rows = await influx
+        .rows(`SELECT count("alert_id") AS n FROM alert_event WHERE "action" = 'raised'`, DB)
+        .catch(() => [])
+      return Number(rows[0]?.n ?? 0) >= raisedTotal && hub.hub.history.journal!.backlogBytes() === 0
     },
     'history shipped',
     20_000,
@@ -209,4 +262,92 @@ describe('Grafana dashboards: every panel query returns data from a hub-filled I
       }
     })
   }
+})
+
+/** Run a panel's query (by its English title) and return its series. */
+async function panelSeries(file: string, title: string) {
+  const dashboard = dashboards.find((d) => d.file === file)!.json
+  const panel = dashboard.panels.find((p) => p.title.endsWith(title))
+  expect(panel, `${file}: panel "${title}"`).toBeDefined()
+  return influx.query(substitute(panel!.targets![0]!.query), DB)
+}
+
+/** Column `column` of each series, summed over its rows, keyed by the series' tag `tag`. */
+function byTag(series: Awaited<ReturnType<typeof panelSeries>>, tag: string, column: string) {
+  const out: Record<string, number> = {}
+  for (const s of series) {
+    const i = s.columns.indexOf(column)
+    const key = s.tags?.[tag] ?? ''
+    out[key] = (out[key] ?? 0) + s.values.reduce((sum, row) => sum + Number(row[i] ?? 0), 0)
+  }
+  return out
+}
+
+function tally<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1
+  return out
+}
+
+describe('Grafana dashboards: the counting panels show what happened', () => {
+  it('faults per lift count fault starts of fault codes only (not ends, modes 40–47, battery 41, alarm 90)', async () => {
+    expect(byTag(await panelSeries('elevators.json', 'Faults per lift'), 'device_id', 'faults')).toEqual({
+      lift1: 3,
+      lift2: 2,
+    })
+    const ranking = await panelSeries('elevators.json', 'Most faulty lifts')
+    const rows = Object.fromEntries(
+      ranking.map((s) => [s.tags?.device_id, s.values[0]!.slice(s.columns.indexOf('faults'))]),
+    )
+    // last_code: the code of the latest fault start in the range.
+    expect(rows).toEqual({ lift1: [3, 2], lift2: [2, 1] })
+    const overview = await panelSeries('estate-overview.json', 'Elevator faults')
+    expect(overview[0]!.values[0]![1]).toBe(5)
+  })
+
+  it('the alert panels match the alerts the rules raised and people acknowledged and resolved', async () => {
+    const raised = trail.filter((t) => t.entry.action === 'raised')
+    expect(raised.length).toBeGreaterThanOrEqual(4)
+    expect(byTag(await panelSeries('alerts.json', 'Alerts by type'), 'type', 'alerts')).toEqual(
+      tally(raised, (t) => t.alert.type),
+    )
+    expect(byTag(await panelSeries('alerts.json', 'Alerts by severity'), 'severity', 'count')).toEqual(
+      tally(raised, (t) => t.alert.severity),
+    )
+    const overview = await panelSeries('estate-overview.json', 'Alerts raised')
+    expect(overview[0]!.values[0]![1]).toBe(raised.length)
+    const trapped = byTag(
+      await panelSeries('elevators.json', 'Trapped-passenger incidents'),
+      'device_id',
+      'count',
+    )
+    expect(trapped).toEqual({ lift1: 1, lift2: 1 })
+
+    // Time to acknowledge / resolve per type, against the audit trail (seconds since the first raise).
+    const mean = (action: string) => {
+      const sums: Record<string, { total: number; n: number }> = {}
+      for (const t of trail.filter((x) => x.entry.action === action)) {
+        const s = sums[t.alert.type] ?? { total: 0, n: 0 }
+        sums[t.alert.type] = s
+        s.total += (t.entry.at - t.alert.first_at) / 1000
+        s.n++
+      }
+      return Object.fromEntries(Object.entries(sums).map(([type, s]) => [type, s.total / s.n]))
+    }
+    for (const [title, action, column] of [
+      ['Mean time to acknowledge, by type', 'acknowledged', 'mean_ack_s'],
+      ['Mean time to resolve, by type', 'resolved', 'mean_resolve_s'],
+    ] as const) {
+      const got = byTag(await panelSeries('alerts.json', title), 'type', column)
+      const want = mean(action)
+      expect(Object.keys(got).sort(), title).toEqual(Object.keys(want).sort())
+      for (const [type, seconds] of Object.entries(want))
+        expect(got[type], `${title}: ${type}`).toBeCloseTo(seconds, 3)
+    }
+    expect(Object.keys(mean('acknowledged')).sort()).toEqual([
+      'elevator.trapped',
+      'fire_passage.blocked',
+      'manhole.water_high',
+    ])
+  })
 })

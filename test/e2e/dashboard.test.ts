@@ -286,19 +286,29 @@ describe('dashboard in a real browser', () => {
     const detail = page.locator('.detail')
     const works = detail.locator('[data-test=detail-work-orders]')
     await expect.poll(() => works.textContent()).toContain('无工单')
-    // The team list for a work order is the estate file's teams (none here): routing picks the crew.
+    // The team list for a work order: routing's choice, then the estate file's teams the manager can see.
+    const configured = (await page.evaluate(() => fetch('/api/teams').then((r) => r.json()))) as {
+      id: string
+      name: string
+    }[]
     await detail.locator('[data-test=open-work-order]').click()
     expect(await detail.locator('[data-test=work_order-team] option').allTextContents()).toEqual([
       '班组: 按路由规则',
+      ...configured.map((x) => x.name),
     ])
     await detail.locator('[data-test=send]').click()
     const link = detail.locator('[data-test=work-order-opened]')
     await link.waitFor({ timeout: 2000 })
     const wo = hub.hub.dispatch.store.openFor(alertId)!
-    expect(wo).toMatchObject({ team: 'property_engineering', status: 'dispatched', created_by: 'mgr_e1' })
+    const routed = hub.hub.dispatch.router.route(hub.hub.alerts.get(alertId)!).teamId
+    expect(wo).toMatchObject({ team: routed, status: 'dispatched', created_by: 'mgr_e1' })
     expect(await link.textContent()).toContain(wo.id)
     await expect.poll(() => works.locator(`a[data-work-order="${wo.id}"]`).count()).toBe(1)
-    expect(await works.textContent()).toContain('物业工程部')
+    // The team by name: the estate file's, or the catalogue crew's (a low battery goes to engineering).
+    expect(await works.textContent()).toContain(configured.find((x) => x.id === routed)?.name ?? '物业工程部')
+    // The crew accepts it elsewhere: the detail follows live.
+    expect((await hub.api(`/api/work-orders/${wo.id}/accept`, { method: 'POST' })).status).toBe(200)
+    await expect.poll(() => works.textContent(), { timeout: 2000 }).toContain('已接单')
     // Refused the second time, with the code, in English too.
     await page.click('[data-test=lang]')
     await detail.locator('[data-test=open-work-order]').click()

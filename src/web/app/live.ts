@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client'
 import { computed, reactive, shallowRef } from 'vue'
 import type { Alert, AuditEntry } from '../../alerts/types.ts'
+import type { WorkOrder, WorkOrderEvent } from '../../dispatch/types.ts'
 import type { Principal } from '../../http/auth.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
 import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } from '../../realtime/events.ts'
@@ -23,6 +24,8 @@ export const store = reactive({
   sites: new Map<string, Site>(),
   /** The last transition seen, for views that show one alert. */
   lastChange: null as { alert: Alert; entry: AuditEntry } | null,
+  /** The last work-order change seen (accepted, escalated, delivery settled…). */
+  lastWorkOrder: null as { work_order: WorkOrder; event: WorkOrderEvent } | null,
   muted: localStorage.getItem('zhian.muted') === '1',
   /** Why the hub sent us back to the login form (a refused reconnect), in both languages. */
   signedOut: null as { zh: string; en: string } | null,
@@ -110,6 +113,9 @@ export function connect(user: Principal): void {
     else store.alerts.set(alert.id, alert)
     store.lastChange = change
     if (entry.action === 'raised' && alert.severity === 'critical' && !alert.suppressed) beep()
+  })
+  s.on('work_order', (change) => {
+    store.lastWorkOrder = change
   })
   s.on('live:rollup', (snap) => {
     store.rollup = snap.sites

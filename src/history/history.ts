@@ -210,6 +210,9 @@ export class History {
         'device_info',
         record(undefined, (p) => bus.emit('device_info', p)),
       ),
+      // Not awaited: the alert store has already committed the transition to SQLite and cannot wait
+      // for the disk here. A crash before the next group commit (one commit, typically a few ms)
+      // loses that alert_event point only; the alert and its audit trail are in SQLite.
       bus.on('alert', ({ alert, entry }) => {
         if (!this.journal) return
         this.journal.append(JSON.stringify(this.mapper.alert(alert, entry)))

@@ -6,7 +6,8 @@ import { type PointWriter, WriteError } from './writer.ts'
 /**
  * Reads committed records from the journal and writes them to InfluxDB in batches (size or interval,
  * whichever comes first). The journal cursor advances only after InfluxDB confirmed the batch; on
- * failure the same batch is retried with exponential backoff and full jitter, forever — the backlog
+ * failure the same batch is retried with exponential backoff and equal jitter (a wait between half and
+ * all of the current ceiling, so a retry never comes right away), forever — the backlog
  * waits on disk. Points InfluxDB refuses as data (400) are isolated by bisection and skipped.
  */
 

@@ -50,8 +50,11 @@ export async function liveRoutes(
     const { id } = parseWith(ID_PARAM, req.params)
     const site = registry.site(id)
     if (site?.type !== 'estate') throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
-    const path = sitePath(registry, id)
-    if (!inScope(p, path)) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', `estate ${id} is outside your scope`)
+    // Its own estate for a user scoped to the estate or above it, and for one scoped to a building of it
+    // (who then gets only that building's devices and alerts).
+    const visible =
+      inScope(p, sitePath(registry, id)) || (p.scope !== null && registry.subtree(id).has(p.scope))
+    if (!visible) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', `estate ${id} is outside your scope`)
     return {
       site,
       devices: live.devices(p, { estate: id }),

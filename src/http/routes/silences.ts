@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { inScope as pathInScope } from '../../auth/scope.ts'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
@@ -50,11 +51,15 @@ const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
 
 export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
   const { gating, registry } = opts
+  /** A site node is the user's when it is the scope node or below it (a building user: its building only). */
   const inScope = (p: Principal, siteIds: (string | undefined)[]) =>
     p.scope === null || siteIds.some((s) => s !== undefined && registry.subtree(p.scope!).has(s))
+  /** A device is the user's when the scope node is one of its levels (street … building), as everywhere. */
+  const deviceVisible = (p: Principal, device: Device | undefined): device is Device =>
+    device !== undefined && pathInScope(p, device.site)
   const deviceInScope = (p: Principal, deviceId: string): Device => {
     const device = registry.get(deviceId)
-    if (!device || !inScope(p, [device.estate])) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', deviceId)
+    if (!deviceVisible(p, device)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', deviceId)
     return device
   }
 
@@ -62,8 +67,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     const p = requireRole(req, ...READERS)
     return gating.activeSilences().filter((s) => {
       if (p.scope === null) return true
-      if (s.device_id)
-        return registry.get(s.device_id) !== undefined && inScope(p, [registry.get(s.device_id)!.estate])
+      if (s.device_id) return deviceVisible(p, registry.get(s.device_id))
       return inScope(p, [s.site_id ?? undefined])
     })
   })
@@ -104,8 +108,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     const visible =
       silence &&
       (silence.device_id
-        ? registry.get(silence.device_id) === undefined ||
-          inScope(p, [registry.get(silence.device_id)!.estate])
+        ? registry.get(silence.device_id) === undefined || deviceVisible(p, registry.get(silence.device_id))
         : inScope(p, [silence.site_id ?? undefined]))
     if (!silence || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', silenceId)
     gating.endSilence(silenceId)

@@ -2,7 +2,15 @@ import type { MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
-import { as, connected, DASHBOARD_ESTATE, type DashboardSocket, socketOf, tokenOf } from './session.ts'
+import {
+  addCrew,
+  as,
+  connected,
+  DASHBOARD_ESTATE,
+  type DashboardSocket,
+  socketOf,
+  tokenOf,
+} from './session.ts'
 
 type Change = { alert: Alert; entry: AuditEntry }
 
@@ -117,6 +125,120 @@ describe('every role × scope over HTTP', () => {
       actor: 'street_admin',
       channel: 'http',
     })
+  })
+})
+
+const post = (call: ReturnType<typeof as>, path: string, body: unknown) =>
+  call(path, { method: 'POST', body: JSON.stringify(body) })
+
+describe("acting outside one's role or scope changes nothing", () => {
+  it('a manager of e1 can neither comment, assign, silence nor put into maintenance anything of e2', async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const { e2 } = await raiseBoth(hub)
+    const mgr = as(hub.httpUrl, await tokenOf(hub.httpUrl, 'mgr_e1'))
+    expect((await post(mgr, `/api/alerts/${e2.id}/comment`, { note: 'x' })).status).toBe(404)
+    expect((await post(mgr, `/api/alerts/${e2.id}/assign`, { team: 'property_duty' })).status).toBe(404)
+    // Out of scope reads as not there: the same code as an id that does not exist.
+    const silences = [
+      [{ device: 'e2_lift1', duration: '1h', reason: 'test' }, 'ZHIAN_ERR_UNKNOWN_DEVICE'],
+      [{ site: 'e2', duration: '1h', reason: 'test' }, 'ZHIAN_ERR_UNKNOWN_SITE'],
+      [{ site: 'c1', duration: '1h', reason: 'test' }, 'ZHIAN_ERR_UNKNOWN_SITE'],
+    ] as const
+    for (const [body, code] of silences) {
+      const res = await post(mgr, '/api/silences', body)
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(body)).toBe(code)
+    }
+    expect((await post(mgr, '/api/devices/e2_lift1/maintenance', { on: true })).status).toBe(404)
+    expect((await mgr('/api/devices/e2_lift1/maintenance')).status).toBe(404)
+    const after = (await (await hub.api(`/api/alerts/${e2.id}`)).json()) as Alert & { audit: AuditEntry[] }
+    expect(after.status).toBe('active')
+    expect(after.assigned_team).not.toBe('property_duty')
+    expect(after.audit.filter((e) => e.actor === 'mgr_e1')).toEqual([])
+    expect(await (await hub.api('/api/silences')).json()).toEqual([])
+    expect(await (await hub.api('/api/devices/e2_lift1/maintenance')).json()).toMatchObject({ on: false })
+  })
+
+  it("a crew reads its team's alert but cannot ack, resolve, comment, assign, silence or set maintenance", async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const crew = as(hub.httpUrl, await addCrew(hub))
+    const { e1 } = await raiseBoth(hub)
+    expect(e1.crew).toBe('property_duty')
+    expect((await crew(`/api/alerts/${e1.id}`)).status).toBe(200)
+    for (const [path, body] of [
+      ['ack', {}],
+      ['resolve', {}],
+      ['comment', { note: 'x' }],
+      ['assign', { team: 'elevator_contractor' }],
+    ] as const) {
+      const res = await post(crew, `/api/alerts/${e1.id}/${path}`, body)
+      expect(res.status, path).toBe(403)
+      expect(((await res.json()) as { code: string }).code).toBe('ZHIAN_ERR_FORBIDDEN')
+    }
+    expect((await post(crew, '/api/silences', { device: 'mh1', duration: '1h', reason: 'x' })).status).toBe(
+      403,
+    )
+    expect((await post(crew, '/api/devices/mh1/maintenance', { on: true })).status).toBe(403)
+    const still = (await (await hub.api(`/api/alerts/${e1.id}`)).json()) as Alert & { audit: AuditEntry[] }
+    expect(still.status).toBe('active')
+    expect(still.audit.filter((e) => e.actor === 'crew_e1')).toEqual([])
+    expect(await (await hub.api('/api/silences')).json()).toEqual([])
+  })
+})
+
+describe('a building scope', () => {
+  it('a manager of building e1_b1 sees its estate page cut to the building, and silences and maintains its own devices only', async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const { e1: cover } = await raiseBoth(hub)
+    const lift = await connectDevice(hub.mqttUrl, 'lift1')
+    await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ fault_code: 5 }), { qos: 1 })
+    const fault = await until(
+      () => hub.hub.alerts.openAlerts().find((a) => a.device_id === 'lift1'),
+      'the lift1 fault',
+    )
+    const mgr = as(hub.httpUrl, await tokenOf(hub.httpUrl, 'mgr_b1'))
+
+    const page = await mgr('/api/live/estates/e1')
+    expect(page.status).toBe(200)
+    const estate = (await page.json()) as { devices: { id: string }[]; alerts: Alert[] }
+    expect(estate.devices.map((d) => d.id).sort()).toEqual(['lift1', 'lift2'])
+    expect(estate.alerts.map((a) => a.id)).toEqual([fault.id])
+    expect((await mgr('/api/live/estates/e2')).status).toBe(403)
+    const listed = (await (await mgr('/api/alerts')).json()) as { items: Alert[] }
+    expect(listed.items.map((a) => a.id)).toEqual([fault.id])
+    expect((await post(mgr, `/api/alerts/${fault.id}/ack`, {})).status).toBe(200)
+    expect((await post(mgr, `/api/alerts/${cover.id}/ack`, {})).status).toBe(404)
+
+    const own = await post(mgr, '/api/silences', { device: 'lift1', duration: '1h', reason: '维保' })
+    expect(own.status).toBe(201)
+    expect((await post(mgr, '/api/silences', { site: 'e1_b1', duration: '1h', reason: '维保' })).status).toBe(
+      201,
+    )
+    // The estate around the building and its other devices are not the building manager's.
+    expect((await post(mgr, '/api/silences', { device: 'mh1', duration: '1h', reason: 'x' })).status).toBe(
+      404,
+    )
+    const estateWide = await post(mgr, '/api/silences', { site: 'e1', duration: '1h', reason: 'x' })
+    expect(((await estateWide.json()) as { code: string }).code).toBe('ZHIAN_ERR_UNKNOWN_SITE')
+    const maintenance = await post(mgr, '/api/devices/lift2/maintenance', { on: true, reason: '年检' })
+    expect(maintenance.status).toBe(200)
+    expect(await (await mgr('/api/devices/lift2/maintenance')).json()).toMatchObject({ on: true })
+    expect((await post(mgr, '/api/devices/mh1/maintenance', { on: true })).status).toBe(404)
+    // An estate-wide silence by the admin is not in the building manager's list.
+    expect(
+      (
+        await hub.api('/api/silences', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ site: 'e1', duration: '1h', reason: 'admin' }),
+        })
+      ).status,
+    ).toBe(201)
+    const mine = (await (await mgr('/api/silences')).json()) as {
+      device_id: string | null
+      site_id: string | null
+    }[]
+    expect(mine.map((s) => s.device_id ?? s.site_id).sort()).toEqual(['e1_b1', 'lift1'])
+    expect((await (await hub.api('/api/silences')).json()) as unknown[]).toHaveLength(3)
   })
 })
 

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { io, type Socket } from 'socket.io-client'
 import { onTestFinished } from 'vitest'
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../src/realtime/events.ts'
-import { FIXTURES } from '../../helpers/hub.ts'
+import { FIXTURES, type TestHub } from '../../helpers/hub.ts'
 
 /** Fixture users (test/fixtures/dashboard-estate.yaml): one per role × scope. */
 export const DASHBOARD_ESTATE = path.join(FIXTURES, 'dashboard-estate.yaml')
@@ -12,7 +12,22 @@ export const USERS = {
   viewer_e1: 'viewer-e1-password',
   officer_c1: 'officer-c1-password',
   street_admin: 'street-admin-password',
+  /** A manager of one building (e1_b1: lift1, lift2) */
+  mgr_b1: 'mgr-b1-password',
 } as const
+
+/** A crew login of e1's property_duty (the crew manhole alerts go to), as `zhian user add --role crew --team` makes it. */
+export async function addCrew(hub: TestHub): Promise<string> {
+  await hub.hub.auth.users.add({
+    username: 'crew_e1',
+    password: 'crew-e1-password',
+    role: 'crew',
+    scope: 'e1',
+    team: 'property_duty',
+  })
+  const res = await login(hub.httpUrl, 'crew_e1', 'crew-e1-password')
+  return ((await res.json()) as { token: string }).token
+}
 
 export type DashboardSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 

@@ -8,6 +8,7 @@ import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } fro
 import type { Site } from '../../registry/registry.ts'
 import { AlertSync } from './alert-sync.ts'
 import { api } from './api.ts'
+import { forgetTeams } from './teams.ts'
 
 /**
  * The dashboard's live state: open alerts, roll-up, watched devices. socket.io keeps it current;
@@ -133,6 +134,8 @@ export function disconnect(): void {
   store.connected = false
   store.alerts = new Map()
   watching.clear()
+  // The next login may have another scope, hence other teams.
+  forgetTeams()
 }
 
 /** Receive per-device live values for a site node while a view shows it. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launch, logIn, session, shot } from '../../e2e/browser.ts'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
 import { estateFor, Receiver } from './receiver.ts'
-import { alertOf, detail, PASSWORDS, trapPassenger } from './rig.ts'
+import { alertOf, detail, PASSWORDS, trapPassenger, userApi } from './rig.ts'
 
 /** The crew app on a phone-sized browser: open the link from the notification, accept, arrive, resolve. */
 describe('crew app in a real browser', () => {
@@ -52,5 +52,37 @@ describe('crew app in a real browser', () => {
       ['resolved', null],
     ])
     expect((await alertOf(h, 'elevator.trapped')).status).toBe('resolved')
+  })
+
+  it('"my tasks" follows changes made elsewhere without a reload: a new order, an accept on another phone, a manager note', async () => {
+    const rx = await new Receiver().start()
+    const h = await buildHub({ estateFile: estateFor(rx) })
+    const phone = await session(browser, { width: 390, height: 844 })
+    await logIn(phone.page, h.httpUrl, 'crew_wang', PASSWORDS.crew_wang!)
+    await phone.page.goto(`${h.httpUrl}/#/tasks`)
+    await phone.page.waitForSelector('[data-test=my-tasks]')
+    // The page polls only once a minute as a fallback: within 3 s, only the socket.io push can have done it.
+    const live = { timeout: 3000 }
+
+    const lift = await connectDevice(h.mqttUrl, 'lift1')
+    await trapPassenger(lift)
+    const wo = await until(() => h.hub.dispatch.store.openOrders()[0], 'the work order', 8000)
+    const card = `[data-work-order="${wo.id}"]`
+    await phone.page.waitForSelector(`${card}[data-status=dispatched]`, live)
+    await phone.page.click(`${card} header`)
+
+    // The same fitter accepts on his other phone; then the estate manager adds a note.
+    const otherPhone = await userApi(h, 'crew_wang')
+    expect((await otherPhone(`/api/work-orders/${wo.id}/accept`, { note: '在路上' })).status).toBe(200)
+    await phone.page.waitForSelector(`${card}[data-status=accepted]`, live)
+    const manager = await userApi(h, 'mgr_e1')
+    expect((await manager(`/api/work-orders/${wo.id}/comment`, { note: '住户已安抚' })).status).toBe(200)
+    await phone.page.waitForFunction(
+      (sel) => document.querySelector(sel)?.textContent?.includes('住户已安抚'),
+      `${card} .life`,
+      live,
+    )
+    expect(await phone.page.textContent(`${card} .life`)).toContain('在路上')
+    await shot(phone.page, 'crew-app-live')
   })
 })

@@ -123,18 +123,62 @@ export const SITE_TAGS = ['street', 'community', 'estate', 'building', 'device_i
 /** A resend is recognised this long after the original (a crashed hub restarting, devices reconnecting). */
 export const RESEND_WINDOW_MS = 15 * 60_000
 /** Seqs remembered per device stream: far more than the QoS 1 messages a device has in flight. */
-export const RESEND_PER_STREAM = 256
+export const RESEND_PER_STREAM = 128
 
-interface Seen {
-  h: number
-  ts: string
-  at: number
+/**
+ * The last (seq, values hash, ms, sub-ms) of one device stream, flat. It starts small and grows (up
+ * to RESEND_PER_STREAM) only while the entry it would overwrite is younger than RESEND_WINDOW_MS, so
+ * a device reporting every 30 s keeps ~32 entries (1 KiB), a busy one at most 4 KiB.
+ */
+class SeqRing {
+  private slots = new Float64Array(8 * 4)
+  private next = 0
+  private size = 0
+
+  private get capacity(): number {
+    return this.slots.length / 4
+  }
+
+  add(seq: number, h: number, ms: number, sub: number): void {
+    if (this.size === this.capacity && this.capacity < RESEND_PER_STREAM) {
+      const oldestMs = this.slots[this.next * 4 + 2]!
+      if (ms - oldestMs <= RESEND_WINDOW_MS) this.grow()
+    }
+    const i = this.next * 4
+    this.slots[i] = seq
+    this.slots[i + 1] = h
+    this.slots[i + 2] = ms
+    this.slots[i + 3] = sub
+    this.next = (this.next + 1) % this.capacity
+    this.size = Math.min(this.size + 1, this.capacity)
+  }
+
+  /** The newest entry of `seq`. */
+  find(seq: number): { h: number; ms: number; sub: number } | undefined {
+    const cap = this.capacity
+    for (let k = 1; k <= this.size; k++) {
+      const i = ((this.next - k + cap) % cap) * 4
+      if (this.slots[i] === seq)
+        return { h: this.slots[i + 1]!, ms: this.slots[i + 2]!, sub: this.slots[i + 3]! }
+    }
+    return undefined
+  }
+
+  /** Double, oldest entry first. */
+  private grow(): void {
+    const cap = this.capacity
+    const bigger = new Float64Array(Math.min(cap * 2, RESEND_PER_STREAM) * 4)
+    for (let k = 0; k < this.size; k++)
+      bigger.set(this.slots.subarray(((this.next + k) % cap) * 4, ((this.next + k) % cap) * 4 + 4), k * 4)
+    this.slots = bigger
+    this.next = this.size
+  }
 }
 
 /** Maps bus events to point records; holds the per-series tie-break and the resend memory. */
 export class PointMapper {
   private readonly last = new Map<string, { ms: number; sub: number }>()
-  private readonly seen = new Map<string, Map<number, Seen>>()
+  private readonly seen = new Map<string, SeqRing>()
 
   constructor(private readonly subMs: () => number = hrSubMillisecond) {}
 
@@ -193,9 +237,10 @@ export class PointMapper {
       }
       const seq = p.f?.seq
       if (typeof p.h !== 'number' || typeof seq !== 'number' || typeof p.ts !== 'string') continue
-      const at = Number(p.ts.slice(0, -6))
-      if (!(now - at <= RESEND_WINDOW_MS)) continue
-      this.remember(streamKey(p.m, p.t), seq, { h: p.h, ts: p.ts, at })
+      const ms = Number(p.ts.slice(0, -6))
+      const sub = Number(p.ts.slice(-6))
+      if (!(now - ms <= RESEND_WINDOW_MS) || !Number.isFinite(sub)) continue
+      this.remember(streamKey(p.m, p.t), seq, p.h, ms, sub)
       restored++
     }
     return restored
@@ -218,26 +263,24 @@ export class PointMapper {
     if (seq === undefined) return this.point(m, t, f, ms)
     const h = hashValues(values)
     const key = streamKey(m, t)
-    const before = this.seen.get(key)?.get(seq)
-    if (before && before.h === h && receivedAt - before.at <= RESEND_WINDOW_MS && receivedAt >= before.at) {
-      return { m, t, f, ts: before.ts, h }
+    const before = this.seen.get(key)?.find(seq)
+    if (before && before.h === h && receivedAt - before.ms <= RESEND_WINDOW_MS && receivedAt >= before.ms) {
+      return { m, t, f, ts: stamp(before.ms, before.sub), h }
     }
     const p = this.point(m, t, f, ms)
     p.h = h
-    this.remember(key, seq, { h, ts: p.ts, at: ms })
+    this.remember(key, seq, h, ms, Number(p.ts.slice(-6)))
     return p
   }
 
-  private remember(key: string, seq: number, seen: Seen): void {
+  private remember(key: string, seq: number, h: number, ms: number, sub: number): void {
     let stream = this.seen.get(key)
     if (!stream) {
-      if (this.seen.size >= 1_000_000) this.seen.clear()
-      stream = new Map()
+      if (this.seen.size >= 100_000) this.seen.clear() // bounded memory: at worst a resend is not recognised
+      stream = new SeqRing()
       this.seen.set(key, stream)
     }
-    stream.delete(seq) // re-inserted at the end: the map's order is the age order
-    stream.set(seq, seen)
-    if (stream.size > RESEND_PER_STREAM) stream.delete(stream.keys().next().value!)
+    stream.add(seq, h, ms, sub)
   }
 
   private point(m: string, t: Record<string, string>, f: Record<string, unknown>, ms: number): PointRecord {

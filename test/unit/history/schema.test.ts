@@ -6,6 +6,7 @@ import {
   FIELD_TYPES,
   PARAM_TAGS,
   PointMapper,
+  RESEND_PER_STREAM,
   RESEND_WINDOW_MS,
   typedFields,
 } from '../../../src/history/schema.ts'
@@ -96,6 +97,19 @@ describe('history schema', () => {
     const a = read(second, undefined, at + 5000)
     const b = read(second, undefined, at + 5000)
     expect(a.ts).not.toBe(b.ts)
+  })
+
+  it('remembers the last RESEND_PER_STREAM seqs of a busy device stream', () => {
+    const mapper = new PointMapper(() => 0)
+    const at = 1_700_000_000_000
+    const read = (seq: number, receivedAt: number) =>
+      mapper.reading({ device, values: { occupied: true }, ts: receivedAt, receivedAt, seq }).ts
+    const first = Array.from({ length: 200 }, (_, seq) => read(seq, at + seq * 10))
+    const later = at + 5000
+    // Every one of the newest RESEND_PER_STREAM is recognised, in any order…
+    for (let seq = 199; seq >= 200 - RESEND_PER_STREAM; seq--) expect(read(seq, later)).toBe(first[seq])
+    // …an older one is not (a new point at its receive time).
+    expect(read(0, later + 1)).toBe(`${later + 1}000000`)
   })
 
   it('recognises a resent device event by its seq', () => {

@@ -134,6 +134,8 @@ class SeqRing {
   private slots = new Float64Array(8 * 4)
   private next = 0
   private size = 0
+  /** Highest seq ever added: counters mostly rise, so a new reading skips the scan. */
+  private maxSeq = -1
 
   private get capacity(): number {
     return this.slots.length / 4
@@ -144,6 +146,7 @@ class SeqRing {
       const oldestMs = this.slots[this.next * 4 + 2]!
       if (ms - oldestMs <= RESEND_WINDOW_MS) this.grow()
     }
+    if (seq > this.maxSeq) this.maxSeq = seq
     const i = this.next * 4
     this.slots[i] = seq
     this.slots[i + 1] = h
@@ -155,6 +158,7 @@ class SeqRing {
 
   /** The newest entry of `seq`. */
   find(seq: number): { h: number; ms: number; sub: number } | undefined {
+    if (seq > this.maxSeq) return undefined
     const cap = this.capacity
     for (let k = 1; k <= this.size; k++) {
       const i = ((this.next - k + cap) % cap) * 4

@@ -71,6 +71,8 @@ export class Realtime {
     string,
     { pid: string; offset: string; username: string | undefined }
   >()
+  /** Authenticated recovered sockets → the offset to replay from (in onConnection). */
+  private readonly replayFrom = new WeakMap<Client, string>()
 
   constructor(private readonly ctx: RealtimeContext) {}
 
@@ -94,7 +96,7 @@ export class Realtime {
       // with a new private id, and the client re-syncs over HTTP.
       if (socket.recovered && restored?.username !== auth.principal.username) unrecover(socket)
       else if (restored) {
-        this.restoring.set(socket.id, restored)
+        this.replayFrom.set(socket, restored.offset)
         // Resumed once by its owner: the stored copy is spent (a new one is kept at the next drop).
         adapter.sessions.delete(restored.pid)
       }
@@ -172,11 +174,11 @@ export class Realtime {
 
   /** Send what a recovered socket missed, cut to its current rooms; false when that is no longer possible. */
   private replay(socket: Client): boolean {
-    const restored = this.restoring.get(socket.id)
-    this.restoring.delete(socket.id)
-    if (!restored) return false
+    const offset = this.replayFrom.get(socket)
+    this.replayFrom.delete(socket)
+    if (offset === undefined) return false
     const packets = (socket.nsp.adapter as unknown as RecoveryAdapter).packets
-    const from = packets.findIndex((p) => p.id === restored.offset)
+    const from = packets.findIndex((p) => p.id === offset)
     if (from < 0) return false
     const rooms = [...socket.rooms]
     for (const packet of packets.slice(from + 1)) {

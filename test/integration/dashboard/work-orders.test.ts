@@ -68,7 +68,7 @@ describe('work orders live over socket.io', () => {
     expect(cover.work_order).toMatchObject({ team: 'property_duty', assignee: 'property_duty/duty1' })
     // Nobody accepts: a reminder, then escalation steps; each delivery settling is a `notified` event.
     await until(
-      () => ['reminded', 'escalated', 'notified'].every((a) => actions(got.zhou, id).includes(a)),
+      () => (['reminded', 'escalated', 'notified'] as const).every((a) => actions(got.zhou, id).includes(a)),
       'reminder, escalation and delivery status at duty1',
       8000,
     )

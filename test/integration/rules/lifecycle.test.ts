@@ -186,6 +186,10 @@ describe('alert lifecycle through real MQTT', () => {
     expect(alert.suppressed_reason).toBe('maintenance')
     const off = await post(h, '/api/devices/mh1/maintenance', { on: false })
     expect((await off.json()).on).toBe(false)
+    // The cover is still open: once maintenance ends it is an ordinary, notified alert.
+    const loud = await waitAlert(h, 'manhole.cover_open', (a) => !a.suppressed)
+    expect(loud).toMatchObject({ id: alert.id, status: 'active', condition: 'raised' })
+    expect((await getAlert(h, alert.id)).audit.map((e) => e.action)).toEqual(['suppressed', 'raised'])
   })
 
   it('raises elevator.offline when a device stays silent past its announced interval and resolves it on its next message', async () => {

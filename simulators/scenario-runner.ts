@@ -34,8 +34,11 @@ export function stepOffset(scenario: Scenario, step: ScenarioStep): number {
 
 /** Fleet options a scenario implies (estate, size, seed, start, fault rate); callers add url, speed… */
 export function scenarioFleetOptions(scenario: Scenario, day = Date.now()): FleetOptions {
+  const estate = loadEstateFile(path.resolve(REPO_ROOT, scenario.estate))
+  const kinds = scenario.kinds
+  if (kinds) estate.devices = estate.devices.filter((d) => kinds.includes(d.kind))
   return {
-    estate: loadEstateFile(path.resolve(REPO_ROOT, scenario.estate)),
+    estate,
     devices: scenario.devices,
     seed: scenario.seed,
     start: scenarioStart(scenario, day),

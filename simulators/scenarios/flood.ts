@@ -1,4 +1,14 @@
-import type { Scenario } from './types.ts'
+import { raisedBy, type Scenario, type ScenarioStep } from './types.ts'
+
+const steps: ScenarioStep[] = [
+  {
+    at: '14:00:00',
+    target: ['mh_01', 'mh_02', 'mh_04', 'mh_06'],
+    do: 'rain',
+    with: { rise_cm_per_min: 5, for: '30m' },
+    raises: ['manhole.water_rising', 'manhole.water_high'],
+  },
+]
 
 export const flood: Scenario = {
   name: 'flood',
@@ -11,14 +21,7 @@ export const flood: Scenario = {
   duration: '60m',
   seed: 4,
   faultRate: 0,
-  expect: ['manhole.water_rising', 'manhole.water_high'],
+  expect: raisedBy(steps),
   exact: true,
-  steps: [
-    {
-      at: '14:00:00',
-      target: ['mh_01', 'mh_02', 'mh_04', 'mh_06'],
-      do: 'rain',
-      with: { rise_cm_per_min: 5, for: '30m' },
-    },
-  ],
+  steps,
 }

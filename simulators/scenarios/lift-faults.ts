@@ -1,4 +1,67 @@
-import type { Scenario } from './types.ts'
+import { raisedBy, type Scenario, type ScenarioStep } from './types.ts'
+
+const steps: ScenarioStep[] = [
+  { at: '+1m', target: 'elev_b1_1', do: 'trapped', with: { for: '3m' }, raises: ['elevator.trapped'] },
+  {
+    at: '+1m',
+    target: 'elev_b1_2',
+    do: 'trapped',
+    with: { for: '3m', between_floors: true },
+    raises: ['elevator.trapped'],
+  },
+  {
+    at: '+1m',
+    target: 'elev_b1_3',
+    do: 'moving_door_open',
+    with: { for: '20s' },
+    raises: ['elevator.moving_door_open'],
+  },
+  {
+    at: '+1m',
+    target: 'elev_b2_1',
+    do: 'overspeed',
+    with: { factor: 1.5, for: '10s' },
+    raises: ['elevator.overspeed'],
+  },
+  {
+    at: '+1m',
+    target: 'elev_b2_2',
+    do: 'overtravel_top',
+    with: { for: '60s' },
+    raises: ['elevator.overtravel_top'],
+  },
+  {
+    at: '+1m',
+    target: 'elev_b2_3',
+    do: 'overtravel_bottom',
+    with: { for: '60s' },
+    raises: ['elevator.overtravel_bottom'],
+  },
+  {
+    at: '+6m',
+    target: 'elev_b1_3',
+    do: 'stopped_outside_zone',
+    with: { for: '2m' },
+    raises: ['elevator.stopped_outside_zone'],
+  },
+  { at: '+6m', target: 'elev_b2_1', do: 'door_fault', with: { for: '4m' }, raises: ['elevator.door_fault'] },
+  {
+    at: '+6m',
+    target: 'elev_b2_2',
+    do: 'door_cycling',
+    with: { cycles: 7 },
+    raises: ['elevator.door_cycling'],
+  },
+  { at: '+6m', target: 'elev_b2_3', do: 'power_loss', with: { for: '2m' }, raises: ['elevator.power_loss'] },
+  {
+    at: '+12m',
+    target: 'elev_b1_1',
+    do: 'mode',
+    with: { mode: 'inspection', for: '5m' },
+    raises: ['elevator.mode_change'],
+  },
+  { at: '+12m', target: 'elev_b1_2', do: 'alarm_button', raises: ['elevator.alarm_button'] },
+]
 
 export const liftFaults: Scenario = {
   name: 'lift-faults',
@@ -13,32 +76,7 @@ export const liftFaults: Scenario = {
   duration: '20m',
   seed: 8,
   faultRate: 0,
-  expect: [
-    'elevator.trapped',
-    'elevator.moving_door_open',
-    'elevator.overspeed',
-    'elevator.overtravel_top',
-    'elevator.overtravel_bottom',
-    'elevator.stopped_outside_zone',
-    'elevator.door_fault',
-    'elevator.door_cycling',
-    'elevator.power_loss',
-    'elevator.mode_change',
-    'elevator.alarm_button',
-  ],
+  expect: raisedBy(steps),
   exact: true,
-  steps: [
-    { at: '+1m', target: 'elev_b1_1', do: 'trapped', with: { for: '3m' } },
-    { at: '+1m', target: 'elev_b1_2', do: 'trapped', with: { for: '3m', between_floors: true } },
-    { at: '+1m', target: 'elev_b1_3', do: 'moving_door_open', with: { for: '20s' } },
-    { at: '+1m', target: 'elev_b2_1', do: 'overspeed', with: { factor: 1.5, for: '10s' } },
-    { at: '+1m', target: 'elev_b2_2', do: 'overtravel_top', with: { for: '60s' } },
-    { at: '+1m', target: 'elev_b2_3', do: 'overtravel_bottom', with: { for: '60s' } },
-    { at: '+6m', target: 'elev_b1_3', do: 'stopped_outside_zone', with: { for: '2m' } },
-    { at: '+6m', target: 'elev_b2_1', do: 'door_fault', with: { for: '4m' } },
-    { at: '+6m', target: 'elev_b2_2', do: 'door_cycling', with: { cycles: 7 } },
-    { at: '+6m', target: 'elev_b2_3', do: 'power_loss', with: { for: '2m' } },
-    { at: '+12m', target: 'elev_b1_1', do: 'mode', with: { mode: 'inspection', for: '5m' } },
-    { at: '+12m', target: 'elev_b1_2', do: 'alarm_button' },
-  ],
+  steps,
 }

@@ -1,4 +1,14 @@
-import type { Scenario } from './types.ts'
+import { raisedBy, type Scenario, type ScenarioStep } from './types.ts'
+
+const steps: ScenarioStep[] = [
+  {
+    at: '10:01:00',
+    target: 'fp_3',
+    do: 'block',
+    with: { for: '12m', object: 'car' },
+    raises: ['fire_passage.occupied', 'fire_passage.blocked'],
+  },
+]
 
 export const passageBlocked: Scenario = {
   name: 'passage-blocked',
@@ -11,7 +21,7 @@ export const passageBlocked: Scenario = {
   duration: '16m',
   seed: 3,
   faultRate: 0,
-  expect: ['fire_passage.occupied', 'fire_passage.blocked'],
+  expect: raisedBy(steps),
   exact: true,
-  steps: [{ at: '10:01:00', target: 'fp_3', do: 'block', with: { for: '12m', object: 'car' } }],
+  steps,
 }

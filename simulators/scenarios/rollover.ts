@@ -1,4 +1,10 @@
-import type { Scenario } from './types.ts'
+import { raisedBy, type Scenario, type ScenarioStep } from './types.ts'
+
+/** Nothing here raises an alert. */
+const steps: ScenarioStep[] = [
+  { at: '+1m', target: 'mh_07', do: 'roll_over', with: { count: 30, every: '20s' } },
+  { at: '+2m', target: 'mh_01', do: 'roll_over', with: { count: 20, every: '30s' } },
+]
 
 export const rollover: Scenario = {
   name: 'rollover',
@@ -11,10 +17,7 @@ export const rollover: Scenario = {
   duration: '15m',
   seed: 7,
   faultRate: 0,
-  expect: [],
+  expect: raisedBy(steps),
   exact: true,
-  steps: [
-    { at: '+1m', target: 'mh_07', do: 'roll_over', with: { count: 30, every: '20s' } },
-    { at: '+2m', target: 'mh_01', do: 'roll_over', with: { count: 20, every: '30s' } },
-  ],
+  steps,
 }

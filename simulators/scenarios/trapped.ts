@@ -1,4 +1,8 @@
-import type { Scenario } from './types.ts'
+import { raisedBy, type Scenario, type ScenarioStep } from './types.ts'
+
+const steps: ScenarioStep[] = [
+  { at: '10:02:00', target: 'elev_b1_2', do: 'trapped', with: { for: '5m' }, raises: ['elevator.trapped'] },
+]
 
 export const trapped: Scenario = {
   name: 'trapped',
@@ -11,7 +15,7 @@ export const trapped: Scenario = {
   duration: '10m',
   seed: 2,
   faultRate: 0,
-  expect: ['elevator.trapped'],
+  expect: raisedBy(steps),
   exact: true,
-  steps: [{ at: '10:02:00', target: 'elev_b1_2', do: 'trapped', with: { for: '5m' } }],
+  steps,
 }

@@ -13,6 +13,11 @@ export interface ScenarioStep {
   /** An action of the target's kind (see simulators/README.md), or `silence` / `drop` for any device. */
   do: string
   with?: ActionArgs
+  /**
+   * Alert types this step raises on each of its targets, once each: through a real hub an exact
+   * scenario raises these (per device and count) and nothing else (test/integration/simulators).
+   */
+  raises?: AlertType[]
 }
 
 /**
@@ -27,6 +32,8 @@ export interface Scenario {
   estate: string
   /** At least this many devices (synthesised beyond the estate's own; see `--generate-estate`). */
   devices?: number
+  /** Only the estate's devices of these kinds take part (default: all). */
+  kinds?: KindId[]
   /** Time of day the simulated clock starts at (drives day curves; `at` times are on this clock). */
   start: string
   /** How long the scripted part lasts, in simulated time. */
@@ -34,9 +41,14 @@ export interface Scenario {
   seed: number
   /** Random faults per device and simulated hour on top of the script (0 for exact scenarios). */
   faultRate: number
-  /** Alert types the scenario should produce through a real hub. */
+  /** Alert types the scenario should produce through a real hub (exact scenarios: `raisedBy(steps)`). */
   expect: AlertType[]
   /** True: exactly those alerts and no others. False: at least those (background faults add more). */
   exact: boolean
   steps: ScenarioStep[]
+}
+
+/** The alert types a scenario's steps declare, in first-seen order: an exact scenario's `expect`. */
+export function raisedBy(steps: ScenarioStep[]): AlertType[] {
+  return [...new Set(steps.flatMap((s) => s.raises ?? []))]
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { compressRules, generateEstate } from '../../simulators/estate-gen.ts'
+import { compressRules, generateEstate, serializeDerived } from '../../simulators/estate-gen.ts'
 import { Fleet } from '../../simulators/fleet.ts'
 import { runLoad } from '../../simulators/loadgen.ts'
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../simulators/scenario-runner.ts'
 import { SCENARIOS } from '../../simulators/scenarios/index.ts'
 import { parseDuration } from '../../simulators/time.ts'
-import { loadEstateFile, serializeEstate } from '../config/estate-file.ts'
+import { loadEstateFile } from '../config/estate-file.ts'
 
 /**
  * `zhian simulate`: simulated devices against any MQTT broker (default: a hub on localhost), a
@@ -89,12 +89,13 @@ export async function simulateCommand(args: string[]): Promise<number> {
   }
 
   if (values['generate-estate'] !== undefined || values['rules-speed'] !== undefined) {
-    const base = loadEstateFile(estatePath(values.estate ?? DEFAULT_ESTATE))
+    const baseFile = estatePath(values.estate ?? DEFAULT_ESTATE)
+    const base = loadEstateFile(baseFile)
     const total = num('generate-estate', values['generate-estate'], base.devices.length)!
     let estate = generateEstate(Math.floor(total), base)
     const rulesSpeed = num('rules-speed', values['rules-speed'])
     if (rulesSpeed) estate = compressRules(estate, rulesSpeed)
-    process.stdout.write(serializeEstate(estate))
+    process.stdout.write(serializeDerived(estate, baseFile))
     return 0
   }
 

@@ -173,6 +173,7 @@ export class Hub {
       metrics: this.metrics,
       log: this.log.child({ feature: 'broker' }),
       httpServer: this.http.server,
+      auth: this.auth,
       onPublish: (deviceId, msg) => {
         const ok = this.ingest.handle(deviceId, msg)
         // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit but never waits for it.

@@ -3,11 +3,20 @@ import type http from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
-import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type AuthenticateError,
+  type Client,
+  type PublishPacket,
+} from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
+import { type Auth, principalOfUser } from '../auth/auth.ts'
+import { crewSees, inScope } from '../auth/scope.ts'
 import type { HubConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
+import type { Principal } from '../http/auth.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
@@ -28,6 +37,8 @@ export interface BrokerContext {
   metrics: Metrics
   log: Logger
   httpServer: http.Server
+  /** Dashboard users may log in as `user:<username>` with their password: read-only, hub topics only. */
+  auth: Pick<Auth, 'users' | 'limiter' | 'checks'>
   /**
    * Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained.
    * Called synchronously in arrival order per client; a returned promise holds back only this
@@ -41,7 +52,14 @@ export interface BrokerContext {
 
 /** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
 const DEAD_LETTER = '$zhian/refused'
-const RETURN_CODE = { BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+const RETURN_CODE = { SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+/** MQTT usernames of people: a colon never occurs in a device id (ID_PATTERN), so the two cannot clash. */
+export const USER_PREFIX = 'user:'
+const USER_REFUSAL = {
+  bad_password: RETURN_CODE.BAD_USERNAME_OR_PASSWORD,
+  throttled: RETURN_CODE.NOT_AUTHORIZED,
+  busy: RETURN_CODE.SERVER_UNAVAILABLE,
+} as const
 const LOG_ONCE_LIMIT = 10_000
 
 export class Broker {
@@ -50,6 +68,8 @@ export class Broker {
   private secure: tls.Server | undefined
   private wss: WebSocketServer | undefined
   private readonly deviceOf = new WeakMap<Client, string>()
+  /** Dashboard users connected over MQTT (read-only subscribers of the hub topics). */
+  private readonly userOf = new WeakMap<Client, Principal>()
   private readonly clientsOf = new Map<string, Set<Client>>()
   /**
    * Per-client FIFOs: `started` orders the onPublish calls, `acked` the PUBACKs, which leave in the
@@ -85,6 +105,7 @@ export class Broker {
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => done(null, this.mayReceive(client, sub.topic) ? sub : null),
+      authorizeForward: (client, packet) => this.forward(client, packet),
     })
     this.aedes = aedes
     aedes.on('client', () => this.ctx.metrics.connections.inc())
@@ -159,7 +180,7 @@ export class Broker {
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
-    const refuse = (reason: string, code: 4 | 5) => {
+    const refuse = (reason: string, code: 3 | 4 | 5) => {
       this.ctx.metrics.connectRefused.inc({ reason })
       this.logOnce(`${reason}:${username}`, { device: username, reason }, 'MQTT connection refused')
       const err = new Error(reason) as AuthenticateError
@@ -168,6 +189,21 @@ export class Broker {
     }
     if (!username || !password) {
       refuse('missing_credentials', RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
+      return
+    }
+    if (username.startsWith(USER_PREFIX)) {
+      this.authenticateUser(client, username.slice(USER_PREFIX.length), password.toString('utf8')).then(
+        (result) => {
+          if (typeof result === 'object') {
+            this.userOf.set(client, result)
+            done(null, true)
+          } else refuse(result, USER_REFUSAL[result])
+        },
+        (err: Error) => {
+          this.ctx.log.error({ err }, 'user authentication failed')
+          refuse('internal_error', RETURN_CODE.NOT_AUTHORIZED)
+        },
+      )
       return
     }
     this.ctx.registry.authenticate(username, password.toString('utf8')).then(
@@ -189,11 +225,44 @@ export class Broker {
     )
   }
 
+  /** The same password check and throttle as the dashboard login (src/http/routes/auth.ts). */
+  private async authenticateUser(
+    client: Client,
+    username: string,
+    password: string,
+  ): Promise<Principal | 'bad_password' | 'throttled' | 'busy'> {
+    const { auth } = this.ctx
+    const conn = client.conn as Duplex & { remoteAddress?: string }
+    const ip = client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown'
+    const attempt = auth.limiter.reserve(ip, username)
+    if (typeof attempt === 'number') return 'throttled'
+    let checked: { value: Awaited<ReturnType<Auth['users']['verify']>> } | undefined
+    try {
+      checked = await auth.checks.run(() => auth.users.verify(username, password))
+    } finally {
+      if (!checked) attempt.cancelled()
+    }
+    if (!checked) return 'busy'
+    if (!checked.value) {
+      attempt.failed()
+      return 'bad_password'
+    }
+    attempt.succeeded()
+    return principalOfUser(checked.value)
+  }
+
   private authorizePublish(
     client: Client | null,
     packet: PublishPacket,
     done: (err?: Error | null) => void,
   ): void {
+    if (client && this.userOf.has(client)) {
+      // People are read-only subscribers: acknowledged (MQTT 3.1.1 has no refusal) but never forwarded.
+      this.ctx.metrics.messagesRejected.inc({ reason: 'ZHIAN_ERR_TOPIC_FORBIDDEN', kind: 'user' })
+      refuseInPlace(packet)
+      done(null)
+      return
+    }
     const deviceId = client ? this.deviceOf.get(client) : undefined
     if (!client || !deviceId) {
       // A will restored without its client, or a client that never authenticated: never forwarded.
@@ -239,8 +308,18 @@ export class Broker {
     this.queues.set(client, { started, acked })
   }
 
-  /** Devices may subscribe to their own `set` and `error` only. */
+  /**
+   * Devices may subscribe to their own `set` and `error` only; users to the hub topics only
+   * (`<base>/hub/alert`, `<base>/hub/availability`, or `<base>/hub/#` / `+` for both).
+   */
   private mayReceive(client: Client, topic: string): boolean {
+    if (this.userOf.has(client)) {
+      const hub = `${this.ctx.topics.base}/hub/`
+      const ok =
+        topic.startsWith(hub) && ['alert', 'availability', '#', '+'].includes(topic.slice(hub.length))
+      if (!ok) this.ctx.metrics.subscribeRefused.inc()
+      return ok
+    }
     const deviceId = this.deviceOf.get(client)
     const device = deviceId ? this.ctx.registry.get(deviceId) : undefined
     const ok =
@@ -249,6 +328,20 @@ export class Broker {
         topic === this.ctx.topics.device(device.kind, device.id, 'error'))
     if (!ok) this.ctx.metrics.subscribeRefused.inc()
     return ok
+  }
+
+  /** Alerts reach a user only inside their scope (a crew: their team's), as on the dashboard. */
+  private forward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const user = this.userOf.get(client)
+    if (!user || packet.topic !== this.ctx.topics.hub('alert')) return packet
+    let alert: Parameters<typeof crewSees>[1]
+    try {
+      alert = JSON.parse((packet.payload as Buffer).toString('utf8'))
+    } catch {
+      return null
+    }
+    const sees = user.role === 'crew' ? crewSees(user, alert) : inScope(user, alert)
+    return sees ? packet : null
   }
 
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {

@@ -160,6 +160,11 @@ export const elevator = {
       s.fault_codes = [...codes]
     }
   },
+  // The state's `fault_code: 0` is the controller saying "no fault": it ends faults whose end event was lost.
+  foldReading: (values, s) => {
+    if (values.fault_code === 0 && Array.isArray(s.fault_codes) && s.fault_codes.length > 0)
+      s.fault_codes = []
+  },
   // A lift recalled for fire (code 44 / firefighter 45, or its service mode) means a fire alarm in the estate.
   estateFire: (c) => FIRE_MODES.has(modeOf(c) ?? ''),
   // Thresholds: domain-catalog §1.5 (sources there); every one is an estate-overridable param.

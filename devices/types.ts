@@ -55,6 +55,8 @@ export interface KindDefinition {
   alerts: Record<string, AlertDefinition>
   /** Fold a discrete event into the device's last known state (e.g. a fault begin/end event sets `fault_code`). */
   foldEvent?: (type: string, data: Record<string, unknown>, s: Record<string, unknown>) => void
+  /** Fold a reading's fields into derived state after they are merged (e.g. `fault_code: 0` ends every fault). */
+  foldReading?: (values: Record<string, unknown>, s: Record<string, unknown>) => void
   /**
    * The device's own state says there is a fire in its estate (a lift in fire-return or firefighter
    * service): sets `estateFire` for every device of the estate while true (fire_passage.blocked_during_fire).

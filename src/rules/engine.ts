@@ -270,6 +270,7 @@ export class RuleEngine {
       if (s[k] !== v) changed = true
       s[k] = v
     }
+    sub.kind.foldReading?.(values, s)
     if (changed) this.dirtyDevices.add(sub)
     this.seen(sub, at)
     sub.ctx.input = values

@@ -269,6 +269,17 @@ describe('elevator.safety_circuit_open / restart_blocked (GB/T 24476-2017 codes 
     expect(r.engine.stateOf('lift1')?.fault_code).toBe(0)
   })
 
+  it('ends every begun fault when the state reports fault_code 0 (an end event was lost)', () => {
+    const { r, l } = started()
+    r.event(l, 'fault', { code: 1, active: true })
+    r.event(l, 'fault', { code: 7, active: true })
+    r.send(l, { fault_code: 7 })
+    expect(r.clears('elevator.safety_circuit_open')).toHaveLength(0)
+    r.send(l, { fault_code: 0 })
+    expect(r.clears('elevator.safety_circuit_open')).toHaveLength(1)
+    expect(r.clears('elevator.restart_blocked')).toHaveLength(1)
+  })
+
   it('raises nothing for code 0 or an unknown code', () => {
     const { r, l } = started()
     r.send(l, { fault_code: 0 })

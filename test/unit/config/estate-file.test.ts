@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseEstate, serializeEstate } from '../../../src/config/estate-file.ts'
+import { hashSecret, PASSWORD_COST, verifySecret } from '../../../src/util/secrets.ts'
 import { DEMO_ESTATE, SMALL_ESTATE } from '../../helpers/hub.ts'
 
 const SITES = `sites:
@@ -41,6 +42,64 @@ describe('estate file', () => {
     const once = parseEstate(fs.readFileSync(SMALL_ESTATE, 'utf8'))
     const twice = parseEstate(serializeEstate(once))
     expect(twice).toEqual(once)
+  })
+
+  it('round-trips a full file: building tree, secret and secret_hash, params, location, users with password and password_hash, overrides', async () => {
+    const deviceHash = await hashSecret('lift-secret-000001')
+    const passwordHash = await hashSecret('manager-password', PASSWORD_COST)
+    const text = `sites:
+  - id: s1
+    type: street
+    name: 街道
+    children:
+      - id: c1
+        type: community
+        name: 社区
+        children:
+          - id: e1
+            type: estate
+            name: 小区
+            children:
+              - { id: e1_b1, type: building, name: 1号楼 }
+devices:
+  - id: lift1
+    kind: elevator
+    estate: e1
+    building: e1_b1
+    name: 1号楼1号电梯
+    location: 东单元
+    secret_hash: "${deviceHash}"
+    params: { bottom_floor: -2, top_floor: 18, rated_speed: 1.75 }
+  - { id: fp1, kind: fire_passage, estate: e1, secret: fp1-secret-00001, params: { entrance: true } }
+  - { id: pb1, kind: parking_bay, estate: e1, secret: pb1-secret-00001, params: { zone: B1 } }
+users:
+  - { username: wuye, password_hash: "${passwordHash}", role: manager, scope: e1 }
+  - { username: boss, password: long-password, role: admin, scope: "*" }
+  - { username: guard, password: long-password, role: viewer, scope: e1_b1 }
+overrides:
+  e1:
+    elevator.trapped: { for: 45s }
+    manhole.water_high: { limit_cm: 60 }
+    fire_passage.occupied: { for: 2m, for_entrance: 30s }
+`
+    const once = parseEstate(text, 'full.yaml')
+    // The file says what it seems to: nothing dropped or defaulted on the way in.
+    expect(once.devices[0]).toMatchObject({
+      secret_hash: deviceHash,
+      building: 'e1_b1',
+      location: '东单元',
+      params: { bottom_floor: -2, top_floor: 18, rated_speed: 1.75 },
+    })
+    expect(once.users.map((u) => [u.username, u.password_hash ?? u.password, u.scope])).toEqual([
+      ['wuye', passwordHash, 'e1'],
+      ['boss', 'long-password', '*'],
+      ['guard', 'long-password', 'e1_b1'],
+    ])
+    expect(once.overrides.e1!['manhole.water_high']).toEqual({ limit_cm: 60 })
+    const twice = parseEstate(serializeEstate(once), 'again.yaml')
+    expect(twice).toEqual(once)
+    expect(await verifySecret('lift-secret-000001', twice.devices[0]!.secret_hash!)).toBe(true)
+    expect(await verifySecret('manager-password', twice.users[0]!.password_hash!)).toBe(true)
   })
 
   it('names the line and column of a YAML syntax error', () => {

@@ -131,8 +131,9 @@ export class Broker {
       )
       await listen(this.secure, tlsConfig.port, this.ctx.config.mqtt.host)
     }
-    // ws buffers a whole frame before handing it on (default limit 100 MiB): cap frames like packets.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPacket + 5 })
+    // ws buffers a whole frame before handing it on (default limit 100 MiB), so frames are capped too;
+    // with room for several packets, as one frame may carry several or partial packets [MQTT-6.0.0-2].
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 4 * this.maxPacket })
     this.ctx.httpServer.on('upgrade', this.onUpgrade)
     await this.publish(this.ctx.topics.hub('availability'), 'online', { qos: 1, retain: true })
   }

@@ -19,6 +19,7 @@ import { Realtime } from './realtime/realtime.ts'
 import { Registry } from './registry/registry.ts'
 import type { ReportsConfig } from './reports/config.ts'
 import { ReportService } from './reports/service.ts'
+import { type Clock, RealClock } from './rules/clock.ts'
 import { RuleService } from './rules/service.ts'
 import { type Db, openDb } from './store/db.ts'
 import { createLogger, type Logger } from './util/logger.ts'
@@ -63,14 +64,22 @@ export class Hub {
   adminPassword: string | undefined
   private readonly startedAt = Date.now()
 
-  constructor(readonly config: HubConfig) {
+  /**
+   * `clock`: the time of rules, alerts, gating and work orders — the real clock, except for the demo's
+   * recorded week (src/cli/demo-history.ts), which replays simulated days on a clock it moves itself.
+   */
+  constructor(
+    readonly config: HubConfig,
+    readonly clock: Clock = new RealClock(),
+  ) {
+    const now = () => clock.now()
     this.log = createLogger(config.logLevel)
     this.topics = new Topics(config.baseTopic)
     this.db = openDb(config.dataDir)
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken)
-    this.live = new LiveState(this.bus, this.registry, Date.now, (estate) => this.rules.zones(estate))
+    this.live = new LiveState(this.bus, this.registry, now, (estate) => this.rules.zones(estate))
     this.history = new History({
       history: config.history,
       journal: config.journal,
@@ -79,7 +88,7 @@ export class Hub {
       metrics: this.metrics,
       log: this.log.child({ feature: 'history' }),
       // The hub's own warning alert while InfluxDB falls behind (`hub.history_backlog`).
-      onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, Date.now())),
+      onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, now())),
     })
     this.ingest = new Ingest({
       registry: this.registry,
@@ -96,6 +105,7 @@ export class Hub {
       db: this.db,
       bus: this.bus,
       log: this.log.child({ feature: 'alerts' }),
+      now,
       publish: (alert, entry) => {
         this.broker
           .publish(this.topics.hub('alert'), JSON.stringify({ ...alert, event: entry }), {
@@ -105,7 +115,7 @@ export class Hub {
           .catch((err: Error) => this.log.warn({ err: err.message }, 'alert publish failed'))
       },
     })
-    this.gating = new Gating(this.db)
+    this.gating = new Gating(this.db, now)
     this.rules = new RuleService({
       db: this.db,
       bus: this.bus,
@@ -113,6 +123,7 @@ export class Hub {
       alerts: this.alerts,
       gates: this.gating,
       log: this.log.child({ feature: 'rules' }),
+      clock,
     })
     this.dispatch = new Dispatcher({
       db: this.db,
@@ -120,6 +131,7 @@ export class Hub {
       alerts: this.alerts,
       metrics: this.metrics,
       log: this.log.child({ feature: 'dispatch' }),
+      clock,
       linkBase: () => this.linkBase(),
     })
     this.reports = new ReportService({

@@ -9,6 +9,7 @@ import {
 } from '../../simulators/scenario-runner.ts'
 import { Hub } from '../app.ts'
 import { configFromEnv } from '../config/env.ts'
+import { recordPast } from './demo-history.ts'
 
 /**
  * `zhian demo` (`npm run demo`): the hub with the demo estate, and the simulated estate playing the
@@ -39,8 +40,22 @@ export async function demoCommand(args: string[]): Promise<number> {
   )
   const speedArg = args.includes('--speed') ? Number(args[args.indexOf('--speed') + 1]) : 1
 
-  const hub = new Hub(configFromEnv(env))
-  hub.adminPassword = env.ZHIAN_ADMIN_PASSWORD || DEMO_PASSWORD
+  const config = configFromEnv(env)
+  // The demo estate is in Hangzhou: its simulated day (lift traffic, parking curves) follows the
+  // estate's clock, not the machine's (often UTC on servers).
+  process.env.TZ ??= config.reportTz ?? 'Asia/Shanghai'
+  const adminPassword = env.ZHIAN_ADMIN_PASSWORD || DEMO_PASSWORD
+  if (fresh && !args.includes('--no-past')) {
+    // Last week and this week so far, recorded by the hub itself (demo-history.ts): the reports page's
+    // default, last week, has something to show.
+    const t0 = Date.now()
+    const past = await recordPast(config, { to: t0, tz: config.reportTz ?? 'Asia/Shanghai', adminPassword })
+    console.log(
+      `  recorded the estate's past (since ${new Date(past.from).toISOString().slice(0, 10)}): ${past.alerts} alerts, ${past.workOrders} work orders, ${past.messages} readings in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    )
+  }
+  const hub = new Hub(config)
+  hub.adminPassword = adminPassword
   await hub.start()
   const mqttUrl = `mqtt://127.0.0.1:${hub.broker.mqttPort}`
   const httpUrl = `http://localhost:${hub.httpPort}`
@@ -87,6 +102,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       '',
       `  zhian demo — ${fleet.size} simulated devices of 前新福苑, scenario "${scenario.name}" (×${fleet.clock.speed})`,
       `  dashboard   ${httpUrl}/   login admin / ${password}${fresh ? '' : ' (unless that data dir had an admin already)'}`,
+      `              property manager wuye / zhian-demo, lift fitter fitter_wang / zhian-demo (crew app #/tasks)`,
       `  admin API   ${httpUrl}/api   token ${env.ZHIAN_API_TOKEN}`,
       `  MQTT        ${mqttUrl}   metrics ${httpUrl}/metrics`,
       '  alerts appear below as they are raised; Ctrl-C stops everything.',

@@ -182,6 +182,12 @@ export class Outbox {
 
   private schedule(): void {
     if (!this.running) return
+    // Every slot busy: a send's `finally` schedules again. A timer now would find no free slot, arm
+    // itself for the same past due time and spin.
+    if (this.inFlight.size >= this.retry.concurrency) {
+      this.opts.metrics?.outboxPending.set(this.pending())
+      return
+    }
     const busy = [...this.inFlight.keys()]
     const row = this.opts.db
       .prepare(

@@ -63,7 +63,8 @@ export async function reportCommand(config: HubConfig, args: string[]): Promise<
       registry,
       overrides: () => overrides,
       history: config.history,
-      tz: config.reportTz,
+      // The estate file's reports.timezone wins, as it does for the hub's API and schedules.
+      tz: estate?.reports?.timezone ?? config.reportTz,
       teams: () => estate?.teams ?? [],
       log: createLogger('silent'),
     })

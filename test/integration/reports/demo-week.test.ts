@@ -80,6 +80,22 @@ describe('the demo estate’s last week', () => {
     expect(report.response.some((r) => r.team === 'lift_yongan')).toBe(true)
   })
 
+  it('compares this week with last week: each type’s previous count is last week’s, with the change', async () => {
+    const last = await get<Report>('/api/reports?scope=qianxin_fuyuan&period=week&format=json')
+    const now = await get<Report>('/api/reports?scope=qianxin_fuyuan&period=this-week&format=json')
+    expect(now.period.prevFrom).toBe(last.period.from)
+    expect(now.summary.alerts_prev).toBe(last.summary.alerts)
+    const lastCount = new Map(last.alerts.map((r) => [r.type, r.count]))
+    expect(now.alerts.some((r) => r.prev > 0)).toBe(true)
+    for (const row of now.alerts) {
+      expect(row.prev, row.type).toBe(lastCount.get(row.type) ?? 0)
+      expect(row.change, row.type).toBe(row.count - row.prev)
+      if (row.prev > 0)
+        expect(row.change_pct, row.type).toBe(Math.round(((row.count - row.prev) / row.prev) * 1000) / 10)
+      else expect(row.change_pct, row.type).toBeNull()
+    }
+  })
+
   it('one click on 报表 gives wuye last week’s report of 前新福苑 in Chinese, with the alert count of that week', {
     timeout: 60_000,
   }, async () => {

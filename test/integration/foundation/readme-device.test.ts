@@ -86,3 +86,41 @@ it('README: the demo lift\'s reading arrives and {"floor":"seven"} is answered w
   sub.kill()
   await subExited
 })
+
+it('README: the demo manager reads the hub topics with mosquitto_sub -u user:wuye, and sees offline at SIGTERM', {
+  timeout: 60_000,
+}, async () => {
+  const hub = await startHubProcess()
+  const port = new URL(hub.mqttUrl).port
+  const sub = spawn(
+    'mosquitto_sub',
+    ['-h', 'localhost', '-p', port, '-u', 'user:wuye', '-P', 'zhian-demo', '-t', 'zhian/hub/#', '-v'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let out = ''
+  sub.stdout.on('data', (d) => {
+    out += d
+  })
+  sub.stderr.on('data', (d) => {
+    out += d
+  })
+  const subExited = new Promise((r) => sub.once('exit', r))
+  await until(() => out.includes('zhian/hub/availability online'), 'the retained online', 15_000)
+  await run('mosquitto_pub', [
+    ...AUTH,
+    '-p',
+    port,
+    '-q',
+    '1',
+    '-t',
+    'zhian/elevator/elev_b1_1/event',
+    '-m',
+    '{"type":"alarm_button"}',
+  ])
+  await until(() => out.includes('"type":"elevator.alarm_button"'), 'the alert at mosquitto_sub', 10_000)
+  expect(out).toContain('"device_id":"elev_b1_1"')
+  expect(await hub.stop()).toBe(0)
+  await until(() => out.includes('zhian/hub/availability offline'), 'offline at mosquitto_sub', 10_000)
+  sub.kill()
+  await subExited
+})

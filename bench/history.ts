@@ -11,6 +11,8 @@ import { startZhian } from './targets.ts'
 
 export interface HistoryResult {
   live_acked: number
+  /** Readings PUBACKed in the live phase and not in InfluxDB once the hub had written them. */
+  live_lost: number
   live_points_per_s: number
   outage_acked: number
   backlog_peak_mib: number
@@ -23,6 +25,7 @@ export interface HistoryResult {
 type Generator = (
   mqttUrl: string,
   seconds: number,
+  seqBase: number,
 ) => Promise<{ acked: number; started: number; stopped: number }>
 
 const KIND_MEASUREMENTS = ['elevator', 'fire_passage', 'manhole', 'parking_bay']
@@ -69,22 +72,32 @@ export async function measureHistory(
     env: { ZHIAN_INFLUX_URL: influx.url, ZHIAN_INFLUX_DB: db, ZHIAN_INFLUX_BATCH_INTERVAL_MS: '200' },
   })
   const httpUrl = hub.httpUrl!
+  const countStored = async () => {
+    let n = 0
+    for (const m of KIND_MEASUREMENTS) {
+      const [series] = await influx.query(`SELECT count(seq) FROM ${m}`, db)
+      n += Number(series?.values[0]?.[1] ?? 0)
+    }
+    return n
+  }
   try {
     // The hub writes a few points of its own at start (availability); count from here.
     await sleep(2000)
     const base = await metric(httpUrl, 'zhian_history_points_written_total')
 
-    const live = await generate(hub.mqttUrl, seconds)
+    const live = await generate(hub.mqttUrl, seconds, 0)
     const liveDone = await waitWritten(httpUrl, base + live.acked, 60_000)
     const livePoints = liveDone.points - base
     const live_points_per_s = Math.round(livePoints / ((liveDone.at - live.started) / 1000))
 
+    const liveStored = await countStored()
     await influx.stop()
     let peak = 0
     const sampler = setInterval(async () => {
       peak = Math.max(peak, await metric(httpUrl, 'zhian_history_backlog_bytes').catch(() => 0))
     }, 250)
-    const outage = await generate(hub.mqttUrl, seconds)
+    // New seqs: the hub treats a repeated seq with the same values as a resend (one point).
+    const outage = await generate(hub.mqttUrl, seconds, 100_000_000)
     await sleep(1000)
     clearInterval(sampler)
     peak = Math.max(peak, await metric(httpUrl, 'zhian_history_backlog_bytes'))
@@ -103,14 +116,11 @@ export async function measureHistory(
     const drainPoints = drained.points - beforeDrain
     const drainSeconds = Math.max(0.001, (drained.at - resumed) / 1000)
 
-    let stored = 0
-    for (const m of KIND_MEASUREMENTS) {
-      const [series] = await influx.query(`SELECT count(seq) FROM ${m}`, db)
-      stored += Number(series?.values[0]?.[1] ?? 0)
-    }
+    const stored = await countStored()
     const acked = live.acked + outage.acked
     return {
       live_acked: live.acked,
+      live_lost: Math.max(0, live.acked - liveStored),
       live_points_per_s,
       outage_acked: outage.acked,
       backlog_peak_mib: Math.round((peak / 2 ** 20) * 10) / 10,

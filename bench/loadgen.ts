@@ -62,6 +62,8 @@ async function main() {
       rate: { type: 'string', default: '0' },
       secret: { type: 'string', default: '' },
       prefix: { type: 'string', default: 'bench' },
+      /** First `seq` of every publisher: a second run against the same hub sends new readings, not resends. */
+      'seq-base': { type: 'string', default: '0' },
     },
   })
 
@@ -69,6 +71,7 @@ async function main() {
   const QOS = Number(opt.qos) as 0 | 1
   const SECONDS = Number(opt.seconds)
   const RATE = Number(opt.rate)
+  const SEQ_BASE = Number(opt['seq-base'])
   // Bounded: whatever happens, the generator ends by itself.
   setTimeout(() => process.exit(3), (SECONDS + 330) * 1000).unref()
   const clients: MqttClient[] = []
@@ -111,7 +114,7 @@ async function main() {
       clients.map(async (client, i) => {
         const { id, kind } = deviceId(opt.prefix!, i)
         const topic = topics.device(kind, id, 'state')
-        let n = 0
+        let n = SEQ_BASE
         const one = async () => {
           while (!stop) {
             published++
@@ -131,7 +134,7 @@ async function main() {
   /** Open loop: RATE messages/s spread over the publishers, whatever the broker does (a publisher skips when it already has 4 × window unacknowledged). */
   function openLoop(): Promise<unknown> {
     const inflight = new Array<number>(N).fill(0)
-    const seqs = new Array<number>(N).fill(0)
+    const seqs = new Array<number>(N).fill(SEQ_BASE)
     let next = 0
     return new Promise<void>((resolve) => {
       const tick = setInterval(() => {

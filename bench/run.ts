@@ -374,10 +374,10 @@ async function main(): Promise<void> {
     `alert latency at 50% load: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms (${latency.samples} samples)`,
   )
   const history = want('history')
-    ? await measureHistory(estate, SECONDS, async (mqttUrl, seconds) => {
+    ? await measureHistory(estate, SECONDS, async (mqttUrl, seconds, seqBase) => {
         const gen = runGenerator([
           ...['--url', mqttUrl, '--publishers', '10', '--qos', '1', '--seconds', String(seconds)],
-          ...['--secret', BENCH_SECRET],
+          ...['--secret', BENCH_SECRET, '--seq-base', String(seqBase)],
         ])
         return gen.done
       })

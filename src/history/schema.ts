@@ -291,8 +291,17 @@ export class PointMapper {
     const series = `${m}\u0000${t.device_id ?? ''}\u0000${t.type ?? ''}`
     let sub = this.subMs()
     const prev = this.last.get(series)
-    if (prev && prev.ms === ms && sub <= prev.sub) sub = prev.sub + 1
-    if (sub > 999_999) sub = 999_999 // a million points of one series in one ms: cannot happen from MQTT
+    // Strictly after the series' previous point. The sub-millisecond part starts anywhere in the
+    // millisecond (the high-resolution clock), so a few readings in one millisecond can run past its
+    // end: they carry into the next millisecond rather than collapse into one point.
+    if (prev && (ms < prev.ms || (ms === prev.ms && sub <= prev.sub))) {
+      ms = prev.ms
+      sub = prev.sub + 1
+      if (sub > 999_999) {
+        ms += 1
+        sub = 0
+      }
+    }
     this.last.set(series, { ms, sub })
     if (this.last.size > 1_000_000) this.last.clear()
     return { m, t, f, ts: stamp(ms, sub) }

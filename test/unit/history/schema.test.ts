@@ -57,6 +57,30 @@ describe('history schema', () => {
     })
   })
 
+  it('carries readings past the end of a millisecond into the next one instead of collapsing them', () => {
+    // The high-resolution clock put the first reading near the end of its millisecond.
+    const mapper = new PointMapper(() => 999_998)
+    const at = 1_700_000_000_123
+    const stamps = [0, 1, 2, 3].map(
+      (seq) => mapper.reading({ device, values: { occupied: true }, ts: at, receivedAt: at, seq }).ts,
+    )
+    expect(stamps).toEqual([
+      '1700000000123999998',
+      '1700000000123999999',
+      '1700000000124000000',
+      '1700000000124000001',
+    ])
+    // The next millisecond's first reading still comes after them.
+    const next = mapper.reading({
+      device,
+      values: { occupied: false },
+      ts: at + 1,
+      receivedAt: at + 1,
+      seq: 4,
+    })
+    expect(BigInt(next.ts)).toBeGreaterThan(BigInt(stamps[3]!))
+  })
+
   it("stamps a reading with the device's clock deterministically: the same reading is the same point", () => {
     const now = 1_700_000_000_000
     const lift = (mapper: PointMapper, seq: number | undefined, occupied = true) =>

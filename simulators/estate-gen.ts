@@ -1,11 +1,9 @@
-import fs from 'node:fs'
-import { parse } from 'yaml'
 import { KIND_IDS, KINDS, type KindDefinition, type KindId } from '../devices/index.ts'
 import {
   type DeviceEntry,
   type EstateFile,
   type SiteNode,
-  serializeEstate,
+  serializeWithSections,
 } from '../src/config/estate-file.ts'
 import { parseDuration } from './time.ts'
 
@@ -161,14 +159,7 @@ export function compressRules(estate: EstateFile, speed: number): EstateFile {
   return out
 }
 
-/**
- * An estate derived from `baseFile` (generateEstate, compressRules) as YAML. The sections these never
- * change — teams, roster, routing, reports — are copied from the base file as written: their parsed
- * form holds durations as milliseconds, which would not load back as `5m`.
- */
+/** An estate derived from `baseFile` (generateEstate, compressRules) as YAML; see serializeWithSections. */
 export function serializeDerived(estate: EstateFile, baseFile: string): string {
-  const raw = (parse(fs.readFileSync(baseFile, 'utf8')) ?? {}) as Record<string, unknown>
-  const out: Record<string, unknown> = { ...estate }
-  for (const key of ['teams', 'roster', 'routing', 'reports']) if (key in raw) out[key] = raw[key]
-  return serializeEstate(out as unknown as EstateFile)
+  return serializeWithSections(estate, baseFile)
 }

@@ -5,7 +5,7 @@ import { reportCommand } from './cli/report.ts'
 import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
-import { loadEstateFile, serializeEstate } from './config/estate-file.ts'
+import { loadEstateFile, serializeEstate, serializeWithSections } from './config/estate-file.ts'
 import { Bus } from './core/bus.ts'
 import { ZhianError } from './errors.ts'
 import { Registry } from './registry/registry.ts'
@@ -78,7 +78,11 @@ async function configCommand(args: string[]): Promise<number> {
     const db = openDb(config.dataDir)
     const registry = new Registry(db, new Bus())
     registry.open()
-    process.stdout.write(serializeEstate(registry.exportEstate()))
+    const estate = registry.exportEstate()
+    // Dispatch and report sections live in the estate file, not the store: carried over as written.
+    process.stdout.write(
+      config.estateFile ? serializeWithSections(estate, config.estateFile) : serializeEstate(estate),
+    )
     db.close()
     return 0
   }

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify } from 'yaml'
+import { isMap, isSeq, LineCounter, type Node, parse, parseDocument, stringify } from 'yaml'
 import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
@@ -133,6 +133,18 @@ export function loadEstateFile(file: string): ParsedEstate {
 
 export function serializeEstate(estate: EstateFile): string {
   return stringify(estate, { lineWidth: 0 })
+}
+
+/**
+ * `estate` as YAML, with the sections the store does not own — teams, roster, routing, reports —
+ * copied from `baseFile` as written: their parsed form holds durations as milliseconds, which would
+ * not load back as `5m`, and crew users refer to the teams.
+ */
+export function serializeWithSections(estate: EstateFile, baseFile: string): string {
+  const raw = (parse(fs.readFileSync(baseFile, 'utf8')) ?? {}) as Record<string, unknown>
+  const out: Record<string, unknown> = { ...estate }
+  for (const key of ['teams', 'roster', 'routing', 'reports']) if (key in raw) out[key] = raw[key]
+  return serializeEstate(out as unknown as EstateFile)
 }
 
 /** Walk the YAML node tree along a zod issue path to the closest node that has a position. */

@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import { parseEstate } from '../../../src/config/estate-file.ts'
-import { buildHub, tempDir, until } from '../../helpers/hub.ts'
+import { buildHub, DEMO_ESTATE, tempDir, until } from '../../helpers/hub.ts'
 
 const run = promisify(execFile)
 const ROOT = path.resolve(import.meta.dirname, '../../..')
@@ -166,6 +166,19 @@ describe('zhian CLI', () => {
     expect(estate.devices.every((d) => /^(scrypt|sha256)\$/.test(d.secret_hash ?? '') && !d.secret)).toBe(
       true,
     )
+  })
+
+  it('exports an estate with teams, roster and routing (the demo) as a file that loads again, sections as written', async () => {
+    const t = await buildHub({ estateFile: DEMO_ESTATE })
+    const exported = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'config', 'export'], {
+      cwd: ROOT,
+      env: { ...process.env, ZHIAN_DATA_DIR: t.dataDir, ZHIAN_CONFIG: DEMO_ESTATE },
+    })
+    const estate = parseEstate(exported.stdout)
+    expect(estate.users.find((u) => u.username === 'fitter_wang')?.team).toBe('lift_yongan')
+    expect(estate.teams?.map((x) => x.id)).toContain('lift_yongan')
+    expect(exported.stdout).toMatch(/after: 5m/)
+    expect(estate.routing?.length).toBeGreaterThan(0)
   })
 
   it('fails `config check` on a bad estate file with the line and the reason', async () => {

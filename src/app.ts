@@ -188,8 +188,9 @@ export class Hub {
       auth: this.auth,
       onPublish: (deviceId, msg) => {
         const ok = this.ingest.handle(deviceId, msg)
-        // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit but never waits for it.
-        const durable = ok && msg.qos > 0 ? this.history.durable() : undefined
+        // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit and waits for it only
+        // while the journal falls behind (backpressure: the broker reads that socket again after).
+        const durable = ok && (msg.qos > 0 || this.history.behind()) ? this.history.durable() : undefined
         return durable ? durable.then(() => true) : ok
       },
     })

@@ -20,6 +20,11 @@ export const ERRORS = {
     zh: 'MQTT 报文超过上限,连接已关闭',
     en: 'MQTT packet over the size limit, connection closed',
   },
+  ZHIAN_ERR_OVERLOADED: {
+    status: 503,
+    zh: '中枢过载,QoS 0 消息已丢弃',
+    en: 'hub overloaded, QoS 0 message shed',
+  },
   ZHIAN_ERR_WRONG_KIND: {
     status: 400,
     zh: '主题中的设备类型与登记的不符',

@@ -62,6 +62,9 @@ const USER_REFUSAL = {
 } as const
 const LOG_ONCE_LIMIT = 10_000
 
+/** QoS 0 messages held at once before the broker sheds new ones (about 10 MB of readings). */
+export const SHED_QOS0_AT = 20_000
+
 export class Broker {
   private aedes: Aedes | undefined
   private tcp: net.Server | undefined
@@ -77,6 +80,8 @@ export class Broker {
    */
   private readonly queues = new WeakMap<Client, { started: Promise<void>; acked: Promise<void> }>()
   private readonly limiter: RateLimiter
+  /** QoS 0 PUBLISHes received and not yet processed, all clients together (see SHED_QOS0_AT). */
+  private qos0InFlight = 0
   /** Largest Remaining Length accepted; see packet-guard.ts. */
   private readonly maxPacket: number
   private readonly loggedRefusals = new Set<string>()
@@ -270,6 +275,25 @@ export class Broker {
       refuseInPlace(packet)
       done(null)
       return
+    }
+    if (packet.qos === 0) {
+      // Load shedding: QoS 0 is "at most once" [MQTT-4.3.1]. Aedes hands over a whole socket read at a
+      // time, so a thousand flooding publishers can put millions of packets in memory faster than the
+      // journal commits them; past SHED_QOS0_AT they are dropped and counted rather than held. QoS 1
+      // is never shed: its PUBACK waits, and the publisher's in-flight window is the bound.
+      if (this.qos0InFlight >= SHED_QOS0_AT) {
+        const kind = this.ctx.registry.get(deviceId)?.kind ?? 'unknown'
+        this.ctx.metrics.messagesRejected.inc({ reason: 'ZHIAN_ERR_OVERLOADED', kind })
+        refuseInPlace(packet)
+        done(null)
+        return
+      }
+      this.qos0InFlight++
+      const release = done
+      done = (err) => {
+        this.qos0InFlight--
+        release(err)
+      }
     }
     const previous = this.queues.get(client)
     let markStarted!: () => void

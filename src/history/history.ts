@@ -73,6 +73,9 @@ const RESTORE_BYTES = 4 * 1024 ** 2
 const WARN_AT = 0.8
 const CLEAR_AT = 0.5
 
+/** See behind(): a few group commits' worth at full speed (~0.35 ms per O_DSYNC write). */
+const BACKPRESSURE_RECORDS = 4000
+
 export class History {
   /** Ingest's output; forwarded to the hub bus once durable. */
   readonly ingestBus = new Bus()
@@ -219,6 +222,15 @@ export class History {
       }),
     )
     this.shipper?.start()
+  }
+
+  /**
+   * The journal is falling behind ingest: more records wait for the next commit than one commit
+   * normally takes. QoS 0 then waits for durability too, so the broker stops reading those sockets
+   * (TCP pushes back on the devices) instead of the waiting records growing without bound.
+   */
+  behind(): boolean {
+    return (this.journal?.waiting ?? 0) >= BACKPRESSURE_RECORDS
   }
 
   /** Resolves when everything ingested so far is durable (for the QoS 1 PUBACK). */

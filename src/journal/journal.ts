@@ -153,6 +153,11 @@ export class Journal {
     this.schedule()
   }
 
+  /** Records appended and not yet written (waiting for the commit in progress to finish). */
+  get waiting(): number {
+    return this.open?.lines.length ?? 0
+  }
+
   /** Resolves when everything appended so far is on disk. */
   commit(): Promise<void> {
     return this.open?.promise ?? this.lastCommit

@@ -297,6 +297,7 @@ export interface Summary {
   alert_p99_ms: number
   rss_per_conn_kb: number
   lost: number
+  qos0_shed: number
   goals: Record<string, { goal: string; value: number; met: boolean }>
 }
 
@@ -395,12 +396,14 @@ async function main(): Promise<void> {
     console.error(`growth ${factor}×: ${row.received_per_s} msg/s at ${row.broker_cpu_pct}% CPU`)
     growth.push(row)
   }
+  const reps = Object.values(throughput).flatMap((t) => t.reps)
+  // Acknowledged messages (QoS 1 PUBACKs, history) that never arrived: the promise is zero.
   const lost =
-    Object.values(throughput)
-      .flatMap((t) => t.reps)
-      .reduce((s, r) => s + r.lost, 0) +
+    reps.filter((r) => r.qos === 1).reduce((s, r) => s + r.lost, 0) +
     growth.reduce((s, r) => s + r.lost, 0) +
     (history?.lost ?? 0)
+  // QoS 0 is at most once: what a flooded hub sheds (counted, ZHIAN_ERR_OVERLOADED) is reported apart.
+  const qos0Shed = reps.filter((r) => r.qos === 0).reduce((s, r) => s + r.lost, 0)
   const zhianConn = connections.find((c) => c.target === 'zhian')
   const summary: Summary = {
     machine: {
@@ -420,6 +423,7 @@ async function main(): Promise<void> {
     alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
+    qos0_shed: qos0Shed,
     goals: {},
   }
   summary.journal_ratio =
@@ -448,7 +452,11 @@ async function main(): Promise<void> {
     value: summary.rss_per_conn_kb,
     met: summary.rss_per_conn_kb <= 40,
   }
-  summary.goals.lost = { goal: 'no message lost in any run', value: lost, met: lost === 0 }
+  summary.goals.lost = {
+    goal: `no acknowledged message lost in any run (QoS 0 shed under overload, apart: ${qos0Shed})`,
+    value: lost,
+    met: lost === 0,
+  }
   const md = renderMarkdown(summary, (Date.now() - t0) / 1000)
   console.log(md)
   if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ ...flatten(summary), summary }, null, 2))
@@ -467,6 +475,7 @@ function flatten(s: Summary): Record<string, unknown> {
     history_points_per_s: s.history?.live_points_per_s ?? null,
     history_drain_points_per_s: s.history?.drain_points_per_s ?? null,
     lost: s.lost,
+    qos0_shed: s.qos0_shed,
   }
 }
 
@@ -491,7 +500,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
   return [
     `### zhian benchmark (${QUICK ? '1 rep per row' : '3 reps for QoS 1 / 10 publishers, 2 for the other rows'}, ${SECONDS} s of load each, ${Math.round(seconds)} s in all; ${s.machine.cores} cores, ${s.machine.cpu})`,
     '',
-    '| target/QoS/publishers | msg/s fully processed, median [min–max] | lost | broker CPU % | generator CPU % | machine busy % (of 200) | broker RSS MiB |',
+    '| target/QoS/publishers | msg/s fully processed, median [min–max] | lost (QoS 0: shed) | broker CPU % | generator CPU % | machine busy % (of 200) | broker RSS MiB |',
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',

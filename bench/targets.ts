@@ -79,10 +79,12 @@ export async function startZhian(opts: {
   estateFile: string
   env?: Record<string, string>
   name?: string
+  /** Extra node flags for the hub, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[]
 }): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-bench-'))
   const [mqttPort, httpPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [...TSX, 'src/main.ts', 'start'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...TSX, 'src/main.ts', 'start'], {
     cwd: ROOT,
     env: {
       ...process.env,

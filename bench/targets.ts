@@ -10,8 +10,6 @@ import { deviceId } from './loadgen.ts'
 export const ROOT = path.resolve(import.meta.dirname, '..')
 export const BENCH_SECRET = 'bench-device-secret-0001'
 const TSX = ['--import', 'tsx']
-/** As in package.json's `start`: a 64 MiB young generation (fewer scavenges per message). */
-const HUB_NODE_FLAGS = ['--max-semi-space-size=64']
 
 export interface Target {
   name: string
@@ -86,31 +84,26 @@ export async function startZhian(opts: {
 }): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-bench-'))
   const [mqttPort, httpPort] = [await freePort(), await freePort()]
-  // The flags `npm start` runs the hub with (package.json), plus any extra ones.
-  const child = spawn(
-    process.execPath,
-    [...HUB_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...TSX, 'src/main.ts', 'start'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ZHIAN_DATA_DIR: dataDir,
-        ZHIAN_CONFIG: opts.estateFile,
-        ZHIAN_MQTT_HOST: '127.0.0.1',
-        ZHIAN_HTTP_HOST: '127.0.0.1',
-        ZHIAN_MQTT_PORT: String(mqttPort),
-        ZHIAN_HTTP_PORT: String(httpPort),
-        ZHIAN_LOG_LEVEL: 'warn',
-        ZHIAN_API_TOKEN: 'bench-api-token-0123456789',
-        ZHIAN_DEVICE_RATE: '1000000',
-        ZHIAN_DEVICE_BURST: '1000000',
-        // The goal is stated with the durable journal on; without InfluxDB the hub's default (auto) is off.
-        ZHIAN_JOURNAL: 'on',
-        ...opts.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...TSX, 'src/main.ts', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ZHIAN_DATA_DIR: dataDir,
+      ZHIAN_CONFIG: opts.estateFile,
+      ZHIAN_MQTT_HOST: '127.0.0.1',
+      ZHIAN_HTTP_HOST: '127.0.0.1',
+      ZHIAN_MQTT_PORT: String(mqttPort),
+      ZHIAN_HTTP_PORT: String(httpPort),
+      ZHIAN_LOG_LEVEL: 'warn',
+      ZHIAN_API_TOKEN: 'bench-api-token-0123456789',
+      ZHIAN_DEVICE_RATE: '1000000',
+      ZHIAN_DEVICE_BURST: '1000000',
+      // The goal is stated with the durable journal on; without InfluxDB the hub's default (auto) is off.
+      ZHIAN_JOURNAL: 'on',
+      ...opts.env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout!.on('data', (d) => {
     out += d

@@ -46,8 +46,9 @@ it('closes the connection of a device sending a 5 MB packet before buffering it,
   sender.publish('zhian/elevator/elev_b1_1/state', Buffer.alloc(FIVE_MB, 0x41), { qos: 1 }, () => {})
   await closed
   const after = await hub.sample()
-  // Buffered, the 5 MB would raise the peak by at least 5 MB (mqtt-packet holds the whole packet).
-  expect(after.peakRss - before.rss).toBeLessThan(FIVE_MB / 4)
+  // Buffered, the 5 MB would raise the peak by at least 5 MB (mqtt-packet holds the whole packet;
+  // ≈ 10 MB measured with the guard off); the hub's own background work moves it by 1–2 MB.
+  expect(after.peakRss - before.rss).toBeLessThan(FIVE_MB * 0.6)
   expect(
     await hub.metric('zhian_mqtt_messages_rejected_total', {
       reason: 'ZHIAN_ERR_PACKET_TOO_LARGE',
@@ -80,7 +81,7 @@ it('applies the same limit to MQTT over WebSocket', { timeout: 60_000 }, async (
   sender.publish('zhian/elevator/elev_b1_2/state', Buffer.alloc(FIVE_MB, 0x41), { qos: 1 }, () => {})
   await closed
   const after = await hub.sample()
-  expect(after.peakRss - before.rss).toBeLessThan(FIVE_MB / 4)
+  expect(after.peakRss - before.rss).toBeLessThan(FIVE_MB * 0.6)
   expect(
     await hub.metric('zhian_mqtt_messages_rejected_total', { reason: 'ZHIAN_ERR_PACKET_TOO_LARGE' }),
   ).toBe(1)

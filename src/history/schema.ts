@@ -273,7 +273,8 @@ export class PointMapper {
     }
     const p = this.point(m, t, f, ms)
     p.h = h
-    this.remember(key, seq, h, ms, Number(p.ts.slice(-6)))
+    // The stamp point() gave, which may have carried into the next millisecond.
+    this.remember(key, seq, h, Number(p.ts.slice(0, -6)), Number(p.ts.slice(-6)))
     return p
   }
 

@@ -70,6 +70,15 @@ describe('history schema', () => {
       '1700000000124000000',
       '1700000000124000001',
     ])
+    // A resend of a carried reading maps to the very point it got.
+    const resent = mapper.reading({
+      device,
+      values: { occupied: true },
+      ts: at + 2,
+      receivedAt: at + 2,
+      seq: 3,
+    })
+    expect(resent.ts).toBe(stamps[3])
     // The next millisecond's first reading still comes after them.
     const next = mapper.reading({
       device,

@@ -1,10 +1,5 @@
 import { KIND_IDS, KINDS, type KindDefinition, type KindId } from '../devices/index.ts'
-import {
-  type DeviceEntry,
-  type EstateFile,
-  type SiteNode,
-  serializeWithSections,
-} from '../src/config/estate-file.ts'
+import type { DeviceEntry, EstateFile, SiteNode } from '../src/config/estate-file.ts'
 import { parseDuration } from './time.ts'
 
 /**
@@ -157,9 +152,4 @@ export function compressRules(estate: EstateFile, speed: number): EstateFile {
     for (const [alert, params] of Object.entries(scaled)) mine[alert] = { ...params, ...(mine[alert] ?? {}) }
   }
   return out
-}
-
-/** An estate derived from `baseFile` (generateEstate, compressRules) as YAML; see serializeWithSections. */
-export function serializeDerived(estate: EstateFile, baseFile: string): string {
-  return serializeWithSections(estate, baseFile)
 }

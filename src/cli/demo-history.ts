@@ -9,6 +9,7 @@ import { Hub } from '../app.ts'
 import type { HubConfig } from '../config/env.ts'
 import { loadEstateFile } from '../config/estate-file.ts'
 import type { WorkOrder } from '../dispatch/types.ts'
+import { resolvePeriod } from '../reports/period.ts'
 import { FakeClock } from '../rules/clock.ts'
 
 /**
@@ -33,27 +34,9 @@ export interface RecordedPast {
   workOrders: number
 }
 
-/** Monday 00:00 of the week before the one containing `now`, in `tz`. */
+/** Monday 00:00 of the week before the one containing `now`, in `tz`: the start of the reports' "week". */
 export function lastWeekStart(now: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      weekday: 'short',
-      hourCycle: 'h23',
-    })
-      .formatToParts(now)
-      .map((p) => [p.type, p.value]),
-  )
-  const sinceMidnight = ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(parts.weekday!)
-  const localMidnight = now - sinceMidnight - (now % 1000)
-  return localMidnight - (weekday + 7) * DAY
+  return resolvePeriod('week', now, tz).from
 }
 
 /** What happens at 前新福苑 over the recorded days (offsets from last Monday 00:00). */

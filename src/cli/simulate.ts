@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { compressRules, generateEstate, serializeDerived } from '../../simulators/estate-gen.ts'
+import { compressRules, generateEstate } from '../../simulators/estate-gen.ts'
 import { Fleet } from '../../simulators/fleet.ts'
 import { runLoad } from '../../simulators/loadgen.ts'
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../simulators/scenario-runner.ts'
 import { SCENARIOS } from '../../simulators/scenarios/index.ts'
 import { parseDuration } from '../../simulators/time.ts'
-import { loadEstateFile } from '../config/estate-file.ts'
+import { loadEstateFile, serializeWithSections } from '../config/estate-file.ts'
 
 /**
  * `zhian simulate`: simulated devices against any MQTT broker (default: a hub on localhost), a
@@ -95,7 +95,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     let estate = generateEstate(Math.floor(total), base)
     const rulesSpeed = num('rules-speed', values['rules-speed'])
     if (rulesSpeed) estate = compressRules(estate, rulesSpeed)
-    process.stdout.write(serializeDerived(estate, baseFile))
+    process.stdout.write(serializeWithSections(estate, baseFile))
     return 0
   }
 

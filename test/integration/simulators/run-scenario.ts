@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { compressRules, serializeDerived } from '../../../simulators/estate-gen.ts'
+import { compressRules } from '../../../simulators/estate-gen.ts'
 import { Fleet } from '../../../simulators/fleet.ts'
 import {
   findScenario,
@@ -9,6 +9,7 @@ import {
   scheduleScenario,
 } from '../../../simulators/scenario-runner.ts'
 import { parseDuration } from '../../../simulators/time.ts'
+import { serializeWithSections } from '../../../src/config/estate-file.ts'
 import { buildHub, type TestHub, tempDir } from '../../helpers/hub.ts'
 
 export interface ScenarioRun {
@@ -39,7 +40,7 @@ export async function playScenario(
   const estateFile = path.join(tempDir('zhian-scenario-'), `${name}.yaml`)
   fs.writeFileSync(
     estateFile,
-    serializeDerived(compressRules(fleet0.estate, speed), path.resolve(REPO_ROOT, scenario.estate)),
+    serializeWithSections(compressRules(fleet0.estate, speed), path.resolve(REPO_ROOT, scenario.estate)),
   )
   const hub = await buildHub({ estateFile })
   const raised = new Set<string>()

@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test } from 'vitest'
-import { generateEstate, serializeDerived } from '../../../simulators/estate-gen.ts'
+import { generateEstate } from '../../../simulators/estate-gen.ts'
 import { Fleet } from '../../../simulators/fleet.ts'
-import { loadEstateFile } from '../../../src/config/estate-file.ts'
+import { loadEstateFile, serializeWithSections } from '../../../src/config/estate-file.ts'
 import { buildHub, DEMO_ESTATE, tempDir, until } from '../../helpers/hub.ts'
 
 test('2,000 simulated devices from a generated estate connect and report without a single error', {
@@ -11,7 +11,7 @@ test('2,000 simulated devices from a generated estate connect and report without
 }, async () => {
   const estate = generateEstate(2000, loadEstateFile(DEMO_ESTATE))
   const file = path.join(tempDir('zhian-scale-'), 'big.yaml')
-  fs.writeFileSync(file, serializeDerived(estate, DEMO_ESTATE))
+  fs.writeFileSync(file, serializeWithSections(estate, DEMO_ESTATE))
   const hub = await buildHub({ estateFile: file })
   const reported = new Set<string>()
   hub.hub.bus.on('reading', ({ device }) => reported.add(device.id))

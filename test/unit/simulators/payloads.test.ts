@@ -1,13 +1,13 @@
 import { describe, expect, test } from 'vitest'
 import { KIND_IDS, KINDS, type KindId } from '../../../devices/index.ts'
 import { AVAILABILITY_VALUES, INFO_SCHEMA, SCHEMAS } from '../../../devices/schema.ts'
-import { compressRules, generateEstate, serializeDerived } from '../../../simulators/estate-gen.ts'
+import { compressRules, generateEstate } from '../../../simulators/estate-gen.ts'
 import { Fleet } from '../../../simulators/fleet.ts'
 import type { RecordedMessage } from '../../../simulators/links.ts'
 import { MALFORMED_CLASSES, malformedMessages } from '../../../simulators/malformed.ts'
 import { recordScenario } from '../../../simulators/scenario-runner.ts'
 import { SCENARIOS } from '../../../simulators/scenarios/index.ts'
-import { loadEstateFile, parseEstate } from '../../../src/config/estate-file.ts'
+import { loadEstateFile, parseEstate, serializeWithSections } from '../../../src/config/estate-file.ts'
 import { Topics } from '../../../src/mqtt/topics.ts'
 import { DEMO_ESTATE } from '../../helpers/hub.ts'
 
@@ -93,7 +93,7 @@ describe('scaled estates', () => {
     expect(big.devices).toHaveLength(2500)
     expect(big.devices.slice(0, base.devices.length)).toEqual(base.devices)
     expect(new Set(big.devices.map((d) => d.id)).size).toBe(2500)
-    const reparsed = parseEstate(serializeDerived(big, DEMO_ESTATE), 'big.yaml')
+    const reparsed = parseEstate(serializeWithSections(big, DEMO_ESTATE), 'big.yaml')
     expect(reparsed.devices).toHaveLength(2500)
     const extra = big.devices.slice(base.devices.length, base.devices.length + 100)
     const count = (k: KindId) => extra.filter((d) => d.kind === k).length
@@ -107,6 +107,8 @@ describe('scaled estates', () => {
     const overrides = estate.overrides.qianxin_fuyuan!
     expect(overrides['elevator.trapped']).toMatchObject({ for: '2000ms', for_out_of_zone: '1000ms' })
     expect(overrides['fire_passage.blocked']).toMatchObject({ for: '20000ms' })
-    expect(parseEstate(serializeDerived(estate, DEMO_ESTATE)).overrides.qianxin_fuyuan).toEqual(overrides)
+    expect(parseEstate(serializeWithSections(estate, DEMO_ESTATE)).overrides.qianxin_fuyuan).toEqual(
+      overrides,
+    )
   })
 })

@@ -117,11 +117,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ZhianError) console.error(`${err.code}: ${err.message}`)
-    else console.error(err)
-    process.exit(1)
-  },
-)
+/**
+ * Exits once stdout and stderr are flushed. A pipe whose reader is slow fills up and Node queues
+ * the rest of the output; process.exit() right away would drop it (a `--dry-run` timeline lost
+ * its tail under CI load).
+ */
+function exitFlushed(code: number): void {
+  let pending = 2
+  const done = () => {
+    if (--pending === 0) process.exit(code)
+  }
+  process.stdout.write('', done)
+  process.stderr.write('', done)
+}
+
+main(process.argv.slice(2)).then(exitFlushed, (err: unknown) => {
+  if (err instanceof ZhianError) console.error(`${err.code}: ${err.message}`)
+  else console.error(err)
+  exitFlushed(1)
+})

@@ -6,13 +6,18 @@ import { buildHub, DEMO_ESTATE } from '../../helpers/hub.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 
-function zhian(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `readAfterMs` starts reading stdout late, as a busy pipe reader would: the pipe fills and the CLI must still flush it all before exiting. */
+function zhian(
+  args: string[],
+  readAfterMs = 0,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
+  child.stdout.pause()
+  setTimeout(() => child.stdout.on('data', (d) => (stdout += d)).resume(), readAfterMs)
   child.stderr.on('data', (d) => (stderr += d))
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }
 
 describe('zhian simulate', () => {
@@ -54,7 +59,7 @@ describe('zhian simulate', () => {
   })
 
   test('--dry-run prints the timeline as JSON lines without a broker', async () => {
-    const run = await zhian(['simulate', '--dry-run', '--scenario', 'trapped', '--duration', '3m'])
+    const run = await zhian(['simulate', '--dry-run', '--scenario', 'trapped', '--duration', '3m'], 3000)
     expect(run.code).toBe(0)
     const lines = run.stdout
       .trim()

@@ -30,7 +30,7 @@ test('the load generator runs as its own process, closed loop with QoS 1, and re
   )
   let out = ''
   child.stdout.on('data', (d) => (out += d))
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   expect(code).toBe(0)
   const report = JSON.parse(out)
   expect(report).toMatchObject({ publishers: 12, qos: 1, inflight: 2, connected: 12, errors: 0 })

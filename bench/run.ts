@@ -73,7 +73,7 @@ function runGenerator(args: string[]): { pid: number; done: Promise<GenResult> }
     out += d
   })
   const done = new Promise<GenResult>((resolve, reject) =>
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       const line = out.trim().split('\n').at(-1)
       if (code !== 0 || !line) reject(new Error(`load generator exited ${code}: ${out}`))
       else resolve(JSON.parse(line) as GenResult)

@@ -191,7 +191,7 @@ export class Hub {
         // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit and waits for it only
         // while the journal falls behind (backpressure: the broker reads that socket again after).
         const durable = ok && (msg.qos > 0 || this.history.behind()) ? this.history.durable() : undefined
-        return durable ? durable.then(() => true) : ok
+        return durable ?? ok
       },
     })
   }

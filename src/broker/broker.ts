@@ -41,13 +41,14 @@ export interface BrokerContext {
   auth: Pick<Auth, 'users' | 'limiter' | 'checks'>
   /**
    * Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained.
-   * Called synchronously in arrival order per client; a returned promise holds back only this
-   * message's PUBACK (the next message is processed meanwhile, so a journal can group-commit them).
+   * Called synchronously in arrival order per client; a returned promise means "accepted once it
+   * resolves" and holds back only this message's PUBACK (the next message is processed meanwhile, so
+   * a journal can group-commit them; return the commit's own promise, shared by its messages).
    */
   onPublish: (
     deviceId: string,
     msg: { topic: string; payload: Buffer; qos: 0 | 1 | 2 },
-  ) => boolean | Promise<boolean>
+  ) => boolean | Promise<unknown>
 }
 
 /** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
@@ -78,7 +79,7 @@ export class Broker {
    * Per-client FIFOs: `started` orders the onPublish calls, `acked` the PUBACKs, which leave in the
    * order PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
    */
-  private readonly queues = new WeakMap<Client, { started: Promise<void>; acked: Promise<void> }>()
+  private readonly queues = new WeakMap<Client, AckQueue>()
   private readonly limiter: RateLimiter
   /** QoS 0 PUBLISHes received and not yet processed, all clients together (see SHED_QOS0_AT). */
   private qos0InFlight = 0
@@ -295,42 +296,48 @@ export class Broker {
         release(err)
       }
     }
-    const previous = this.queues.get(client)
-    let markStarted!: () => void
-    const started = new Promise<void>((resolve) => {
-      markStarted = resolve
-    })
-    const run = async (): Promise<boolean> => {
+    let queue = this.queues.get(client)
+    if (!queue) {
+      queue = new AckQueue(this.ctx.log, deviceId)
+      this.queues.set(client, queue)
+    }
+    const entry: Pending = { packet, done, result: undefined, settled: false, started: false }
+    queue.push(entry)
+    if (queue.waiting) return // a rate-limit wait holds this client's later messages too
+    this.startQueued(queue, deviceId)
+  }
+
+  /**
+   * Run onPublish for the queued messages in arrival order, until one has to wait for the device's
+   * rate limit (a timer resumes from there).
+   */
+  private startQueued(queue: AckQueue, deviceId: string): void {
+    for (let entry = queue.nextUnstarted(); entry; entry = queue.nextUnstarted()) {
+      const wait = entry.limited ? 0 : this.limiter.take(deviceId)
+      if (wait > 0) {
+        entry.limited = true
+        this.ctx.metrics.rateLimited.inc({ kind: this.ctx.registry.get(deviceId)?.kind ?? 'unknown' })
+        queue.waiting = setTimeout(() => {
+          queue.waiting = undefined
+          this.startQueued(queue, deviceId)
+        }, wait)
+        return
+      }
+      entry.started = true
+      const packet = entry.packet
       try {
-        const wait = this.limiter.take(deviceId)
-        if (wait > 0) {
-          this.ctx.metrics.rateLimited.inc({ kind: this.ctx.registry.get(deviceId)?.kind ?? 'unknown' })
-          await new Promise((r) => setTimeout(r, wait))
-        }
-        const result = this.ctx.onPublish(deviceId, {
-          topic: packet.topic,
-          payload: packet.payload as Buffer,
-          qos: packet.qos,
-        })
-        markStarted()
-        return await result
-      } finally {
-        markStarted()
+        queue.settle(
+          entry,
+          this.ctx.onPublish(deviceId, {
+            topic: packet.topic,
+            payload: packet.payload as Buffer,
+            qos: packet.qos,
+          }),
+        )
+      } catch (err) {
+        queue.settle(entry, Promise.reject(err))
       }
     }
-    const outcome = previous ? previous.started.then(run) : run()
-    const acked = (previous ? previous.acked.then(() => outcome) : outcome).then(
-      (ok) => {
-        if (!ok) refuseInPlace(packet)
-        done(null)
-      },
-      (err: Error) => {
-        // The message was not stored: close the connection without PUBACK, the device will resend [MQTT-3.3.5-2].
-        this.ctx.log.error({ err, device: deviceId }, 'publish processing failed')
-        done(err)
-      },
-    )
-    this.queues.set(client, { started, acked })
   }
 
   /**
@@ -419,6 +426,96 @@ export class Broker {
     if (this.loggedRefusals.size >= LOG_ONCE_LIMIT) this.loggedRefusals.clear()
     this.loggedRefusals.add(key)
     this.ctx.log.warn(fields, msg)
+  }
+}
+
+interface Pending {
+  packet: PublishPacket
+  done: (err?: Error | null) => void
+  /** onPublish's answer; a promise until it settles. */
+  result: boolean | Promise<unknown> | undefined
+  settled: boolean
+  started: boolean
+  /** Its rate-limit token is taken (it waited for it). */
+  limited?: boolean
+  error?: Error
+}
+
+/**
+ * One client's messages between PUBLISH and PUBACK, in arrival order. Aedes sends the PUBACK when
+ * `done` is called, so `done` is called strictly in order [MQTT-4.6.0-2]: a message refused at once
+ * waits behind an earlier one still waiting for the journal. Messages of one group commit share one
+ * promise, so one `then` releases all of them (no promise chain per message: this is the hot path).
+ */
+class AckQueue {
+  private readonly items: Pending[] = []
+  private head = 0
+  private lastPromise: Promise<unknown> | undefined
+  waiting: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly log: Logger,
+    private readonly deviceId: string,
+  ) {}
+
+  push(entry: Pending): void {
+    this.items.push(entry)
+  }
+
+  nextUnstarted(): Pending | undefined {
+    for (let i = this.head; i < this.items.length; i++) if (!this.items[i]!.started) return this.items[i]
+    return undefined
+  }
+
+  settle(entry: Pending, result: boolean | Promise<unknown>): void {
+    entry.result = result
+    if (typeof result === 'boolean') {
+      entry.settled = true
+      this.release()
+      return
+    }
+    if (result === this.lastPromise) return // already watched: settles with the others of its commit
+    this.lastPromise = result
+    result.then(
+      () => this.settleAll(result, true, undefined),
+      (err: Error) => this.settleAll(result, false, err),
+    )
+  }
+
+  private settleAll(promise: Promise<unknown>, ok: boolean, err: Error | undefined): void {
+    if (this.lastPromise === promise) this.lastPromise = undefined
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i]!
+      if (e.result !== promise) continue
+      e.result = ok
+      e.error = err
+      e.settled = true
+    }
+    this.release()
+  }
+
+  /** Call `done` for the settled messages at the head, in order. */
+  private release(): void {
+    const items = this.items
+    while (this.head < items.length && items[this.head]!.settled) {
+      const e = items[this.head]!
+      items[this.head++] = undefined as unknown as Pending
+      if (e.error) {
+        // The message was not stored: close the connection without PUBACK, the device will resend [MQTT-3.3.5-2].
+        this.log.error({ err: e.error, device: this.deviceId }, 'publish processing failed')
+        e.done(e.error)
+        continue
+      }
+      if (e.result === false) refuseInPlace(e.packet)
+      e.done(null)
+    }
+    if (this.head === items.length) {
+      items.length = 0
+      this.head = 0
+    } else if (this.head > 1024) {
+      items.splice(0, this.head)
+      this.head = 0
+    }
   }
 }
 

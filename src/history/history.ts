@@ -8,7 +8,7 @@ import type { RuleSignal } from '../rules/engine.ts'
 import type { Logger } from '../util/logger.ts'
 import { InfluxV1Writer } from './influx-v1.ts'
 import { InfluxV2Writer } from './influx-v2.ts'
-import { PointMapper, type PointRecord } from './schema.ts'
+import { PointMapper } from './schema.ts'
 import { Shipper } from './shipper.ts'
 import type { PointWriter } from './writer.ts'
 
@@ -178,40 +178,43 @@ export class History {
     }
 
     const record =
-      <T>(toPoint: ((payload: T) => PointRecord) | undefined, forward: (payload: T) => void) =>
+      <T>(toLine: (payload: T) => string, forward: (payload: T) => void) =>
       (payload: T) => {
         const journal = this.journal
         if (!journal) return forward(payload)
-        const line = toPoint ? JSON.stringify(toPoint(payload)) : '{}'
-        journal.append(line, () => forward(payload))
+        journal.append(toLine(payload), () => forward(payload))
       }
     const ib = this.ingestBus
+    const mapper = this.mapper
     this.unsubscribe.push(
       ib.on(
         'reading',
         record(
-          (r) => this.mapper.reading(r),
+          (r) => mapper.readingLine(r),
           (p) => bus.emit('reading', p),
         ),
       ),
       ib.on(
         'device_event',
         record(
-          (e) => this.mapper.deviceEvent(e),
+          (e) => JSON.stringify(mapper.deviceEvent(e)),
           (p) => bus.emit('device_event', p),
         ),
       ),
       ib.on(
         'availability',
         record(
-          (a) => this.mapper.availability(a.device, a.online, a.at),
+          (a) => JSON.stringify(mapper.availability(a.device, a.online, a.at)),
           (p) => bus.emit('availability', p),
         ),
       ),
       // Device info is not history, but goes through the journal to keep the order of a device's events.
       ib.on(
         'device_info',
-        record(undefined, (p) => bus.emit('device_info', p)),
+        record(
+          () => '{}',
+          (p) => bus.emit('device_info', p),
+        ),
       ),
       // Not awaited: the alert store has already committed the transition to SQLite and cannot wait
       // for the disk here. A crash before the next group commit (one commit, typically a few ms)

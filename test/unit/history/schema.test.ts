@@ -57,6 +57,54 @@ describe('history schema', () => {
     })
   })
 
+  it('writes a reading as one journal line: tags, fields with seq, timestamp and (seq at receive time) hash', () => {
+    const mapper = new PointMapper(() => 42)
+    const at = 1_700_000_000_123
+    const t = { street: 's1', community: 'c1', estate: 'e1', device_id: 'pb7', zone: 'B1' }
+    const values = { occupied: true, battery_pct: 80 }
+    const line = mapper.readingLine({ device, values, ts: at, receivedAt: at, seq: 9 })
+    expect(line.startsWith('{"m":"parking_bay","t":{"street":"s1"')).toBe(true)
+    const record = JSON.parse(line)
+    expect(record).toEqual({
+      m: 'parking_bay',
+      t,
+      f: { occupied: true, battery_pct: 80, seq: 9 },
+      ts: '1700000000123000042',
+      h: expect.any(Number),
+    })
+    // The same values under the same seq resent later: the same point, hash and all.
+    expect(
+      JSON.parse(mapper.readingLine({ device, values, ts: at + 9, receivedAt: at + 9, seq: 9 })),
+    ).toEqual(record)
+    const noSeq = mapper.readingLine({
+      device,
+      values: { occupied: false },
+      ts: at + 5,
+      receivedAt: at + 5,
+      seq: undefined,
+    })
+    expect(JSON.parse(noSeq)).toEqual({
+      m: 'parking_bay',
+      t,
+      f: { occupied: false },
+      ts: '1700000000128000042',
+    })
+    // The device's own clock: the timestamp's sub-millisecond part is the seq, no hash is kept.
+    const deviceTs = mapper.readingLine({
+      device,
+      values: { occupied: true },
+      ts: at - 1000,
+      receivedAt: at,
+      seq: 7,
+    })
+    expect(JSON.parse(deviceTs)).toEqual({
+      m: 'parking_bay',
+      t,
+      f: { occupied: true, seq: 7 },
+      ts: '1699999999123000007',
+    })
+  })
+
   it('carries readings past the end of a millisecond into the next one instead of collapsing them', () => {
     // The high-resolution clock put the first reading near the end of its millisecond.
     const mapper = new PointMapper(() => 999_998)

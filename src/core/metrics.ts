@@ -14,11 +14,21 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   })
-  readonly messagesIn = new Counter({
+  /** See countIn(): plain numbers, added to messagesIn when it is read. */
+  private readonly accepted = new Map<string, Map<string, { n: number }>>()
+  readonly messagesIn: Counter<'kind' | 'suffix'> = new Counter({
     name: 'zhian_mqtt_messages_in_total',
     help: 'Device messages accepted, by kind and topic suffix',
     labelNames: ['kind', 'suffix'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [kind, bySuffix] of this.accepted)
+        for (const [suffix, c] of bySuffix) {
+          if (c.n === 0) continue
+          this.messagesIn.inc({ kind, suffix }, c.n)
+          c.n = 0
+        }
+    },
   })
   readonly messagesRejected = new Counter({
     name: 'zhian_mqtt_messages_rejected_total',
@@ -113,5 +123,23 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'zhian_' })
+  }
+
+  /**
+   * One accepted device message. Runs for every message, so it bumps a plain number; prom-client
+   * (which hashes the label set on every inc) gets the sum when the counter is read.
+   */
+  countIn(kind: string, suffix: string): void {
+    let bySuffix = this.accepted.get(kind)
+    if (!bySuffix) {
+      bySuffix = new Map()
+      this.accepted.set(kind, bySuffix)
+    }
+    let c = bySuffix.get(suffix)
+    if (!c) {
+      c = { n: 0 }
+      bySuffix.set(suffix, c)
+    }
+    c.n++
   }
 }

@@ -325,6 +325,13 @@ export class Journal {
       this.options.onError?.(err as Error)
       batch.reject(err as Error)
     }
+    this.writing = false
+    // The next commit goes to the disk before this batch's listeners run, so the disk works while the
+    // CPU does. Its records are still released after these: it cannot complete before this turn ends.
+    if (this.open && !this.closed) {
+      if (this.maxDelayMs > 0) this.schedule()
+      else void this.flush()
+    }
     // A throwing listener must neither skip the other records' callbacks nor stop the journal.
     for (const after of batch.after) {
       try {
@@ -334,9 +341,7 @@ export class Journal {
       }
     }
     this.wakeReaders()
-    this.writing = false
-    if (this.open && !this.closed) this.schedule()
-    else if (this.idle) {
+    if (!this.writing && !this.open && this.idle) {
       const idle = this.idle
       this.idle = undefined
       idle()

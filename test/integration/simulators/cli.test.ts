@@ -14,8 +14,13 @@ function zhian(
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT })
   let stdout = ''
   let stderr = ''
-  child.stdout.pause()
-  setTimeout(() => child.stdout.on('data', (d) => (stdout += d)).resume(), readAfterMs)
+  // The listener is attached at once (Node resumes an unread child stdout at exit and would drop
+  // what it reads); pausing the socket makes the child's writes queue in the child meanwhile.
+  child.stdout.on('data', (d) => (stdout += d))
+  if (readAfterMs > 0) {
+    child.stdout.pause()
+    setTimeout(() => child.stdout.resume(), readAfterMs)
+  }
   child.stderr.on('data', (d) => (stderr += d))
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }

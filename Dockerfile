@@ -25,4 +25,4 @@ VOLUME ["/data"]
 EXPOSE 1883 8883 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ZHIAN_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--import", "tsx", "src/main.ts", "start"]
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "src/main.ts", "start"]

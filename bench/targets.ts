@@ -11,6 +11,21 @@ export const ROOT = path.resolve(import.meta.dirname, '..')
 export const BENCH_SECRET = 'bench-device-secret-0001'
 const TSX = ['--import', 'tsx']
 
+/**
+ * The node flags of `npm start` (everything between `node` and `src/main.ts`, tsx included), so the
+ * benchmark measures the hub as users start it.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  const words = pkg.scripts.start!.split(/\s+/)
+  const from = words.indexOf('node')
+  const to = words.indexOf('src/main.ts')
+  if (from === -1 || to < from) throw new Error(`cannot read the node flags of: ${pkg.scripts.start}`)
+  return words.slice(from + 1, to)
+}
+
 export interface Target {
   name: string
   /** Process whose CPU and memory are the broker's. */
@@ -84,7 +99,7 @@ export async function startZhian(opts: {
 }): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-bench-'))
   const [mqttPort, httpPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...TSX, 'src/main.ts', 'start'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...startFlags(), 'src/main.ts', 'start'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -450,6 +450,8 @@ interface Pending {
 class AckQueue {
   private readonly items: Pending[] = []
   private head = 0
+  /** Entries start in arrival order, so the started ones are a prefix: the first unstarted one is at or after this. */
+  private next = 0
   private lastPromise: Promise<unknown> | undefined
   waiting: NodeJS.Timeout | undefined
 
@@ -463,8 +465,10 @@ class AckQueue {
   }
 
   nextUnstarted(): Pending | undefined {
-    for (let i = this.head; i < this.items.length; i++) if (!this.items[i]!.started) return this.items[i]
-    return undefined
+    const items = this.items
+    if (this.next < this.head) this.next = this.head
+    while (this.next < items.length && items[this.next]!.started) this.next++
+    return items[this.next]
   }
 
   settle(entry: Pending, result: boolean | Promise<unknown>): void {
@@ -512,8 +516,10 @@ class AckQueue {
     if (this.head === items.length) {
       items.length = 0
       this.head = 0
+      this.next = 0
     } else if (this.head > 1024) {
       items.splice(0, this.head)
+      this.next = Math.max(0, this.next - this.head)
       this.head = 0
     }
   }

@@ -12,7 +12,7 @@ test('npm run demo comes up, shows alerts within a minute and stops cleanly on C
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
   // What `npm run demo` runs, spawned directly: npm itself dies of the SIGINT a terminal sends the
   // whole foreground group, while the question here is whether zhian stops cleanly.
-  expect(pkg.scripts.demo).toBe('node --import tsx src/main.ts demo')
+  expect(pkg.scripts.demo).toBe('node --max-semi-space-size=64 --import tsx src/main.ts demo')
   const [command, ...args] = (pkg.scripts.demo as string).split(' ')
   const child = spawn(command === 'node' ? process.execPath : command!, args, {
     cwd: ROOT,

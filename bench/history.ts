@@ -1,5 +1,5 @@
 import { launchInfluxd } from '../test/helpers/influxd.ts'
-import { startZhian } from './targets.ts'
+import { hubMetric as metric, startZhian } from './targets.ts'
 
 /**
  * History throughput: zhian with a real influxd (Debian 1.6.7) on the same box.
@@ -30,14 +30,6 @@ type Generator = (
 
 const KIND_MEASUREMENTS = ['elevator', 'fire_passage', 'manhole', 'parking_bay']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function metric(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text()
-  let sum = 0
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm')))
-    sum += Number(m[1])
-  return sum
-}
 
 /** Poll until `points` (the hub's written counter) reaches `target` or stops moving for 10 s. */
 async function waitWritten(

@@ -7,6 +7,9 @@ import { Topics } from '../src/mqtt/topics.ts'
  * Closed-loop MQTT load generator, run as its own process by bench/run.ts: N publishers, each keeping
  * a window of publishes in flight (about 1,000 in flight per process, as the baseline harness did),
  * realistic state payloads of the four kinds derived from devices/. Prints one JSON line of counts.
+ * With `--warmup S` it publishes S seconds first and prints `{"warm":…}` when the measured window
+ * starts: a freshly started target is still compiling its hot path then (V8's JIT), and the figures
+ * are meant to be its steady state.
  */
 
 const topics = new Topics('zhian')
@@ -58,6 +61,8 @@ async function main() {
       publishers: { type: 'string', default: '10' },
       qos: { type: 'string', default: '1' },
       seconds: { type: 'string', default: '10' },
+      /** Seconds of load before the measured window (its end is printed as a `warm` line). */
+      warmup: { type: 'string', default: '0' },
       /** Messages per second for the whole process (0 = as fast as the window allows). */
       rate: { type: 'string', default: '0' },
       secret: { type: 'string', default: '' },
@@ -70,10 +75,11 @@ async function main() {
   const N = Number(opt.publishers)
   const QOS = Number(opt.qos) as 0 | 1
   const SECONDS = Number(opt.seconds)
+  const WARMUP = Number(opt.warmup)
   const RATE = Number(opt.rate)
   const SEQ_BASE = Number(opt['seq-base'])
   // Bounded: whatever happens, the generator ends by itself.
-  setTimeout(() => process.exit(3), (SECONDS + 330) * 1000).unref()
+  setTimeout(() => process.exit(3), (WARMUP + SECONDS + 330) * 1000).unref()
   const clients: MqttClient[] = []
   let errors = 0
   // Stagger connects: 200 in flight, like the baseline harness.
@@ -105,7 +111,9 @@ async function main() {
   let stop = false
   let skipped = 0
   const started = Date.now()
-  const deadline = started + SECONDS * 1000
+  const deadline = started + (WARMUP + SECONDS) * 1000
+  /** Start of the measured window, and the counts at that moment. */
+  let measured = { at: started, published: 0, acked: 0 }
   const loops = RATE > 0 ? openLoop() : closedLoop()
 
   /** Closed loop: every publisher keeps `window` publishes in flight, as fast as the broker acks. */
@@ -174,6 +182,11 @@ async function main() {
       }, 10)
     })
   }
+  if (WARMUP > 0) {
+    while (Date.now() < started + WARMUP * 1000) await new Promise((r) => setTimeout(r, 20))
+    measured = { at: Date.now(), published, acked }
+    process.stdout.write(`${JSON.stringify({ warm: measured.at })}\n`)
+  }
   while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   stop = true
   const stoppedAt = Date.now()
@@ -183,7 +196,7 @@ async function main() {
   // A graceful DISCONNECT: the broker reads everything sent before it (a forced close would discard QoS 0 still in the socket).
   await Promise.all(clients.map((c) => c.endAsync(false).catch(() => undefined)))
   process.stdout.write(
-    `${JSON.stringify({ published, acked, errors, skipped, started, stopped: stoppedAt, finished: Date.now(), publishers: N, qos: QOS })}\n`,
+    `${JSON.stringify({ published, acked, errors, skipped, started, measured_from: measured.at, published_before: measured.published, acked_before: measured.acked, stopped: stoppedAt, finished: Date.now(), publishers: N, qos: QOS })}\n`,
   )
   process.exit(0)
 }

@@ -90,6 +90,15 @@ export function benchEstate(dir: string, devices: number, secretHash: string): s
   return file
 }
 
+/** The sum of a metric's samples on the hub's /metrics, only those whose labels contain `label` if given. */
+export async function hubMetric(httpUrl: string, name: string, label?: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text()
+  let sum = 0
+  for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm')))
+    if (!label || m[1]?.includes(label)) sum += Number(m[2])
+  return sum
+}
+
 export async function startZhian(opts: {
   estateFile: string
   env?: Record<string, string>
@@ -137,13 +146,7 @@ export async function startZhian(opts: {
     pid: child.pid!,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     httpUrl,
-    count: async () => {
-      const text = await (await fetch(`${httpUrl}/metrics`)).text()
-      let sum = 0
-      for (const m of text.matchAll(/^zhian_mqtt_messages_in_total\{[^}]*suffix="state"[^}]*\} (\d+)/gm))
-        sum += Number(m[1])
-      return sum
-    },
+    count: () => hubMetric(httpUrl, 'zhian_mqtt_messages_in_total', 'suffix="state"'),
     stop: async () => {
       await stopChild(child)
       fs.rmSync(dataDir, { recursive: true, force: true })

@@ -125,9 +125,7 @@ class People {
   }
 
   private orderOf(alertId: string): boolean {
-    return (
-      this.hub.db.prepare('SELECT 1 FROM work_orders WHERE alert_id = ? LIMIT 1').get(alertId) !== undefined
-    )
+    return this.hub.dispatch.hasOrderFor(alertId)
   }
 
   /** Run `fn` `minutes` later on the recorded clock, if the order is still at `status` then. */

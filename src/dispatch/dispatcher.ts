@@ -127,6 +127,11 @@ export class Dispatcher {
     return this.store.get(id)
   }
 
+  /** Whether a work order (open or closed) was ever made for this alert. */
+  hasOrderFor(alertId: string): boolean {
+    return this.store.anyFor(alertId)
+  }
+
   /** The order with its event log, delivery status per recipient and report times. */
   deliveries(id: string): Delivery[] {
     return this.outbox.forWorkOrder(id)

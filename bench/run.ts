@@ -71,6 +71,8 @@ export interface ThroughputRep {
   received: number
   lost: number
   broker_cpu_pct: number
+  /** Broker CPU per message processed: the figure that does not depend on how hard the generator pushed. */
+  broker_cpu_us_per_msg: number
   gen_cpu_pct: number
   machine_busy_pct: number
   broker_rss_mib: number
@@ -168,6 +170,7 @@ async function throughputRep(
       received: settled.count - before,
       lost,
       broker_cpu_pct: Math.round((brokerCpu / elapsed) * 100),
+      broker_cpu_us_per_msg: Math.round((brokerCpu / Math.max(1, received)) * 1e7) / 10,
       gen_cpu_pct: Math.round(((genCpu - w.genCpu) / window) * 100),
       machine_busy_pct: Math.round((busy / elapsed) * 100),
       broker_rss_mib: Math.round(rssKiB(target.pid) / 1024),
@@ -317,6 +320,8 @@ export interface Summary {
   throughput: Record<string, { median: number; min: number; max: number; reps: ThroughputRep[] }>
   ratio_qos1: number
   ratio_qos0: number
+  /** Bare Aedes' broker CPU per message over zhian's (QoS 1, 10 publishers): the cost ratio. */
+  cpu_ratio_qos1: number
   journal_ratio: number
   connections: ConnectionRep[]
   growth: GrowthRow[]
@@ -447,6 +452,7 @@ async function main(): Promise<void> {
     throughput,
     ratio_qos1: ratio(1, 10),
     ratio_qos0: ratio(0, 10),
+    cpu_ratio_qos1: cpuRatio(throughput),
     journal_ratio: Number.NaN,
     connections,
     growth,
@@ -496,10 +502,16 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true })
 }
 
+function cpuRatio(throughput: Summary['throughput']): number {
+  const us = (key: string) => median((throughput[key]?.reps ?? []).map((r) => r.broker_cpu_us_per_msg))
+  return Math.round((us('bare-aedes/qos1/n10') / us('zhian/qos1/n10')) * 100) / 100
+}
+
 function flatten(s: Summary): Record<string, unknown> {
   return {
     ratio_qos1: s.ratio_qos1,
     ratio_qos0: s.ratio_qos0,
+    cpu_ratio_qos1: s.cpu_ratio_qos1,
     journal_ratio: s.journal_ratio,
     alert_p50_ms: s.latency.p50_ms,
     alert_p99_ms: s.alert_p99_ms,
@@ -524,7 +536,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     const r = t.reps
     const m = (f: (x: ThroughputRep) => number) => median(r.map(f))
     const genBound = m((x) => x.gen_cpu_pct) >= 90 ? ' (generator-bound)' : ''
-    return `| ${key} | ${t.median.toLocaleString('en')} [${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}]${genBound} | ${r.reduce((a, x) => a + x.lost, 0)} | ${m((x) => x.broker_cpu_pct)} | ${m((x) => x.gen_cpu_pct)} | ${m((x) => x.machine_busy_pct)} | ${m((x) => x.broker_rss_mib)} |`
+    return `| ${key} | ${t.median.toLocaleString('en')} [${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}]${genBound} | ${r.reduce((a, x) => a + x.lost, 0)} | ${m((x) => x.broker_cpu_pct)} | ${m((x) => x.broker_cpu_us_per_msg)} | ${m((x) => x.gen_cpu_pct)} | ${m((x) => x.machine_busy_pct)} | ${m((x) => x.broker_rss_mib)} |`
   })
   const goals = Object.values(s.goals).map(
     (g) => `| ${g.goal} | ${g.value} | ${g.met ? 'met' : '**not met**'} |`,
@@ -532,11 +544,11 @@ function renderMarkdown(s: Summary, seconds: number): string {
   return [
     `### zhian benchmark (${QUICK ? '1 rep per row' : '3 reps for QoS 1 / 10 publishers, 2 for the other rows'}, each rep on a fresh target: ${WARMUP} s of warm-up, then ${SECONDS === 3 ? '3 s' : `${SECONDS} s (headline row) or 3 s`} measured; ${Math.round(seconds)} s in all; ${s.machine.cores} cores, ${s.machine.cpu})`,
     '',
-    '| target/QoS/publishers | msg/s fully processed, median [min–max] | lost (QoS 0: shed) | broker CPU % | generator CPU % | machine busy % (of 200) | broker RSS MiB |',
-    '|---|---|---|---|---|---|---|',
+    '| target/QoS/publishers | msg/s fully processed, median [min–max] | lost (QoS 0: shed) | broker CPU % | broker CPU µs/msg | generator CPU % | machine busy % (of 200) | broker RSS MiB |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**; zhian journal on / off (QoS 1): **${s.journal_ratio}**`,
+    `zhian / bare Aedes, QoS 1, 10 publishers: **${s.ratio_qos1}**; QoS 0: **${s.ratio_qos0}**; zhian journal on / off (QoS 1): **${s.journal_ratio}**. By broker CPU per message (QoS 1, 10 publishers), bare Aedes / zhian: **${s.cpu_ratio_qos1}** (what the hub costs per message, whoever was the bottleneck)`,
     '',
     `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',

@@ -534,7 +534,7 @@ function historyLines(h: HistoryResult | undefined): string[] {
 function renderMarkdown(s: Summary, seconds: number): string {
   const rows = Object.entries(s.throughput).map(([key, t]) => {
     const r = t.reps
-    const m = (f: (x: ThroughputRep) => number) => median(r.map(f))
+    const m = (f: (x: ThroughputRep) => number) => Math.round(median(r.map(f)) * 10) / 10
     const genBound = m((x) => x.gen_cpu_pct) >= 90 ? ' (generator-bound)' : ''
     return `| ${key} | ${t.median.toLocaleString('en')} [${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}]${genBound} | ${r.reduce((a, x) => a + x.lost, 0)} | ${m((x) => x.broker_cpu_pct)} | ${m((x) => x.broker_cpu_us_per_msg)} | ${m((x) => x.gen_cpu_pct)} | ${m((x) => x.machine_busy_pct)} | ${m((x) => x.broker_rss_mib)} |`
   })

@@ -8,8 +8,8 @@ import { cpuSeconds, rssKiB } from './proc.ts'
 import { BENCH_SECRET, benchEstate, hubMetric, ROOT, startZhian } from './targets.ts'
 
 /**
- * `node --import tsx bench/profile.ts [--devices 1000] [--seconds 15] [--cpu-prof DIR]`: one zhian hub
- * (npm start's flags) under the headline load (QoS 1, 10 publishers), for profiling the hot path.
+ * `node --import tsx bench/profile.ts [--devices 1000] [--seconds 15] [--publishers 10] [--cpu-prof DIR]`:
+ * one zhian hub (npm start's flags) under the headline load (QoS 1, 10 publishers by default), for profiling the hot path.
  * Prints messages processed per second as they go, then hub CPU µs per message and the journal's
  * records per group commit; `--cpu-prof DIR` writes the hub's V8 CPU profile there.
  */
@@ -18,6 +18,7 @@ const { values: opt } = parseArgs({
   options: {
     devices: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '15' },
+    publishers: { type: 'string', default: '10' },
     'cpu-prof': { type: 'string' },
   },
 })
@@ -37,7 +38,7 @@ try {
     process.execPath,
     [
       ...['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), '--url', hub.mqttUrl],
-      ...['--publishers', '10', '--qos', '1', '--seconds', opt.seconds!, '--secret', BENCH_SECRET],
+      ...['--publishers', opt.publishers!, '--qos', '1', '--seconds', opt.seconds!, '--secret', BENCH_SECRET],
     ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   )

@@ -172,6 +172,11 @@ export class LiveState {
     return [...this.alerts.values()].filter((a) => inScope(principal, a))
   }
 
+  /** Forget the changed devices unseen: nobody watches live (a new watcher loads the current state). */
+  discardDirty(): void {
+    this.dirty.clear()
+  }
+
   /** Devices changed since the last call (for the throttled live push). */
   drainDirty(): DeviceLive[] {
     const out: DeviceLive[] = []

@@ -301,6 +301,13 @@ export class Realtime {
   private flushDevices(): void {
     const io = this.io
     if (!io) return
+    // socket.io encodes a broadcast before it looks for members: with no watcher in a room, neither
+    // the device views nor their JSON are built (at 1,000 busy devices that was ~3 % of the hub).
+    const open = io.of('/').adapter.rooms
+    if (![...open.keys()].some((r) => r.startsWith('watch:'))) {
+      this.ctx.live.discardDirty()
+      return
+    }
     const changed = this.ctx.live.drainDirty()
     if (changed.length === 0) return
     // Group by estate: every device of an estate shares its rooms.
@@ -312,8 +319,8 @@ export class Realtime {
     }
     for (const list of byEstate.values()) {
       const site = list[0]!.site
-      const rooms = ['watch:*', ...siteIds(site).map((id) => `watch:${id}`)]
-      io.to(rooms).volatile.emit('live:devices', list)
+      const rooms = ['watch:*', ...siteIds(site).map((id) => `watch:${id}`)].filter((r) => open.has(r))
+      if (rooms.length > 0) io.to(rooms).volatile.emit('live:devices', list)
     }
   }
 

@@ -103,6 +103,17 @@ describe('live state', () => {
     expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: false }])
   })
 
+  it('forgets what changed while nobody watched: the next push carries only later changes, with current values', () => {
+    read('lift1', { floor: 3 })
+    read('fp1', { occupied: false })
+    live.discardDirty()
+    expect(live.drainDirty()).toEqual([])
+    read('lift1', { floor: 5 })
+    expect(live.drainDirty()).toMatchObject([{ id: 'lift1', values: { floor: 5 } }])
+    // A watcher that joins now loads the state, which was kept: only the push list was dropped.
+    expect(live.device('fp1')).toMatchObject({ values: { occupied: false } })
+  })
+
   it('sweeps on its own every SWEEP_MS once started', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     try {

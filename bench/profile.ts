@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { hashGeneratedSecret } from '../src/util/secrets.ts'
 import { cpuSeconds, rssKiB } from './proc.ts'
-import { BENCH_SECRET, benchEstate, hubMetric, ROOT, startZhian } from './targets.ts'
+import { BENCH_SECRET, benchEstate, hubMetric, runGenerator, startZhian } from './targets.ts'
 
 /**
  * `node --import tsx bench/profile.ts [--devices 1000] [--seconds 15] [--publishers 10] [--cpu-prof DIR]`:
@@ -34,21 +33,17 @@ try {
   const count0 = await hub.count()
   const cpu0 = cpuSeconds(hub.pid)
   const t0 = Date.now()
-  const gen = spawn(
-    process.execPath,
-    [
-      ...['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), '--url', hub.mqttUrl],
-      ...['--publishers', opt.publishers!, '--qos', '1', '--seconds', opt.seconds!, '--secret', BENCH_SECRET],
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
-  )
+  const gen = runGenerator([
+    ...['--url', hub.mqttUrl, '--publishers', opt.publishers!, '--qos', '1'],
+    ...['--seconds', opt.seconds!, '--secret', BENCH_SECRET],
+  ])
   let last = count0
   const tick = setInterval(async () => {
     const now = await hub.count()
     process.stdout.write(`${now - last} `)
     last = now
   }, 1000)
-  await new Promise((r) => gen.once('close', r))
+  await gen.done
   clearInterval(tick)
   await new Promise((r) => setTimeout(r, 1500))
   const processed = (await hub.count()) - count0

@@ -1,4 +1,4 @@
-import { fork, spawn } from 'node:child_process'
+import { fork } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +11,7 @@ import {
   BENCH_SECRET,
   benchEstate,
   ROOT,
+  runGenerator,
   startBareAedes,
   startMosquitto,
   startZhian,
@@ -49,18 +50,6 @@ const TSX = ['--import', 'tsx']
 /** `--only throughput,latency,history,connections,growth` runs a subset (for profiling one part). */
 const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
-interface GenResult {
-  published: number
-  acked: number
-  errors: number
-  started: number
-  /** Start of the measured window (after the warm-up), and the generator's counts then. */
-  measured_from: number
-  acked_before: number
-  stopped: number
-  finished: number
-}
-
 export interface ThroughputRep {
   target: string
   qos: 0 | 1
@@ -76,29 +65,6 @@ export interface ThroughputRep {
   gen_cpu_pct: number
   machine_busy_pct: number
   broker_rss_mib: number
-}
-
-function runGenerator(args: string[], onWarm?: () => void): { pid: number; done: Promise<GenResult> } {
-  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/loadgen.ts'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.on('data', (d) => {
-    out += d
-    if (onWarm && out.includes('{"warm":')) {
-      onWarm()
-      onWarm = undefined
-    }
-  })
-  const done = new Promise<GenResult>((resolve, reject) =>
-    child.once('close', (code) => {
-      const line = out.trim().split('\n').at(-1)
-      if (code !== 0 || !line) reject(new Error(`load generator exited ${code}: ${out}`))
-      else resolve(JSON.parse(line) as GenResult)
-    }),
-  )
-  return { pid: child.pid!, done }
 }
 
 /** Wait until the target's count stops moving (2 s unchanged, 30 s at most); returns count and when it last moved. */

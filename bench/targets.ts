@@ -217,3 +217,40 @@ export async function startMosquitto(qos: 0 | 1): Promise<Target> {
     },
   }
 }
+
+/** The load generator's report (its last stdout line). */
+export interface GenResult {
+  published: number
+  acked: number
+  errors: number
+  started: number
+  /** Start of the measured window (after the warm-up), and the generator's counts then. */
+  measured_from: number
+  acked_before: number
+  stopped: number
+  finished: number
+}
+
+/** The load generator (`bench/loadgen.ts`) in its own process; `onWarm` runs when its warm-up ends. */
+export function runGenerator(args: string[], onWarm?: () => void): { pid: number; done: Promise<GenResult> } {
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/loadgen.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (d) => {
+    out += d
+    if (onWarm && out.includes('{"warm":')) {
+      onWarm()
+      onWarm = undefined
+    }
+  })
+  const done = new Promise<GenResult>((resolve, reject) =>
+    child.once('close', (code) => {
+      const line = out.trim().split('\n').at(-1)
+      if (code !== 0 || !line) reject(new Error(`load generator exited ${code}: ${out}`))
+      else resolve(JSON.parse(line) as GenResult)
+    }),
+  )
+  return { pid: child.pid!, done }
+}

@@ -76,8 +76,8 @@ export class Broker {
   private readonly userOf = new WeakMap<Client, Principal>()
   private readonly clientsOf = new Map<string, Set<Client>>()
   /**
-   * Per-client FIFOs: `started` orders the onPublish calls, `acked` the PUBACKs, which leave in the
-   * order PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
+   * Per-client FIFOs (AckQueue): onPublish runs in arrival order, and the PUBACKs leave in the order
+   * PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
    */
   private readonly queues = new WeakMap<Client, AckQueue>()
   private readonly limiter: RateLimiter

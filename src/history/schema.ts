@@ -201,14 +201,10 @@ export class PointMapper {
 
   constructor(private readonly subMs: () => number = hrSubMillisecond) {}
 
-  /** Timestamps come from ingest: the device's `ts` inside the configured window, else receive time. */
-  reading(r: Reading): PointRecord {
-    return JSON.parse(this.readingLine(r)) as PointRecord
-  }
-
   /**
-   * The journal line of a reading: the same record as reading(), written without building it as an
-   * object first — this runs for every message the hub takes in (the benchmark's profile).
+   * The journal line (a PointRecord as JSON) of a reading, written without building the record as an
+   * object first: this runs for every message the hub takes in (the benchmark's profile). Timestamps
+   * come from ingest: the device's `ts` inside the configured window, else receive time.
    */
   readingLine(r: Reading): string {
     const d = this.series(r.device)

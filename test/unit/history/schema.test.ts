@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { KIND_IDS, KINDS } from '../../../devices/index.ts'
 import type { Fields } from '../../../devices/types.ts'
-import type { Device } from '../../../src/core/bus.ts'
+import type { Device, Reading } from '../../../src/core/bus.ts'
 import {
   FIELD_TYPES,
   PARAM_TAGS,
   PointMapper,
+  type PointRecord,
   RESEND_PER_STREAM,
   RESEND_WINDOW_MS,
   typedFields,
 } from '../../../src/history/schema.ts'
+
+/** The record a reading's journal line holds (what the shipper writes to InfluxDB). */
+const readingOf = (mapper: PointMapper, r: Reading): PointRecord => JSON.parse(mapper.readingLine(r))
 
 const device: Device = {
   id: 'pb7',
@@ -43,7 +47,7 @@ describe('history schema', () => {
     const mapper = new PointMapper(() => 500)
     const at = 1_700_000_000_123
     const points = [0, 1, 2].map((seq) =>
-      mapper.reading({ device, values: { occupied: seq % 2 === 0 }, ts: at, receivedAt: at, seq }),
+      readingOf(mapper, { device, values: { occupied: seq % 2 === 0 }, ts: at, receivedAt: at, seq }),
     )
     expect(points.map((p) => p.ts)).toEqual([
       '1700000000123000500',
@@ -110,7 +114,7 @@ describe('history schema', () => {
     const mapper = new PointMapper(() => 999_998)
     const at = 1_700_000_000_123
     const stamps = [0, 1, 2, 3].map(
-      (seq) => mapper.reading({ device, values: { occupied: true }, ts: at, receivedAt: at, seq }).ts,
+      (seq) => readingOf(mapper, { device, values: { occupied: true }, ts: at, receivedAt: at, seq }).ts,
     )
     expect(stamps).toEqual([
       '1700000000123999998',
@@ -119,7 +123,7 @@ describe('history schema', () => {
       '1700000000124000001',
     ])
     // A resend of a carried reading maps to the very point it got.
-    const resent = mapper.reading({
+    const resent = readingOf(mapper, {
       device,
       values: { occupied: true },
       ts: at + 2,
@@ -128,7 +132,7 @@ describe('history schema', () => {
     })
     expect(resent.ts).toBe(stamps[3])
     // The next millisecond's first reading still comes after them.
-    const next = mapper.reading({
+    const next = readingOf(mapper, {
       device,
       values: { occupied: false },
       ts: at + 1,
@@ -141,7 +145,7 @@ describe('history schema', () => {
   it("stamps a reading with the device's clock deterministically: the same reading is the same point", () => {
     const now = 1_700_000_000_000
     const lift = (mapper: PointMapper, seq: number | undefined, occupied = true) =>
-      mapper.reading({ device, values: { occupied }, ts: now - 1000, receivedAt: now, seq }).ts
+      readingOf(mapper, { device, values: { occupied }, ts: now - 1000, receivedAt: now, seq }).ts
     // Two mappers stand for the hub before and after a crash: no shared state.
     const [before, after] = [new PointMapper(() => 7), new PointMapper(() => 9)]
     expect(lift(before, 42)).toBe(`${now - 1000}000042`)
@@ -156,7 +160,7 @@ describe('history schema', () => {
     const at = 1_700_000_000_000
     const first = new PointMapper(() => 100)
     const read = (mapper: PointMapper, seq: number | undefined, receivedAt: number, occupied = true) =>
-      mapper.reading({ device, values: { occupied }, ts: receivedAt, receivedAt, seq })
+      readingOf(mapper, { device, values: { occupied }, ts: receivedAt, receivedAt, seq })
     const original = [read(first, 5, at), read(first, 6, at + 10)]
     // Same process: the resend a second later maps to the original point.
     expect(read(first, 5, at + 1000).ts).toBe(original[0]!.ts)
@@ -184,7 +188,7 @@ describe('history schema', () => {
     const mapper = new PointMapper(() => 0)
     const at = 1_700_000_000_000
     const read = (seq: number, receivedAt: number) =>
-      mapper.reading({ device, values: { occupied: true }, ts: receivedAt, receivedAt, seq }).ts
+      readingOf(mapper, { device, values: { occupied: true }, ts: receivedAt, receivedAt, seq }).ts
     const first = Array.from({ length: 200 }, (_, seq) => read(seq, at + seq * 10))
     const later = at + 5000
     // Every one of the newest RESEND_PER_STREAM is recognised, in any order…

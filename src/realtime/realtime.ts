@@ -8,7 +8,7 @@ import type { Bus } from '../core/bus.ts'
 import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 import { ERRORS } from '../errors.ts'
 import type { Principal } from '../http/auth.ts'
-import type { LiveState } from '../live/live-state.ts'
+import type { DeviceLive, LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
 import {
@@ -298,30 +298,49 @@ export class Realtime {
     io.to(rooms).emit('work_order', { work_order: wo, event })
   }
 
+  /**
+   * Each socket gets one packet per interval holding exactly the changed devices below the sites it
+   * watches. Not one packet per room: a batch addressed by its first device's rooms leaked other
+   * buildings' values, a socket in two rooms would get a device twice, and a volatile packet is
+   * dropped when the socket's transport is still writing the previous one, so a second packet in
+   * the same tick would be lost.
+   */
   private flushDevices(): void {
     const io = this.io
     if (!io) return
     // socket.io encodes a broadcast before it looks for members: with no watcher in a room, neither
     // the device views nor their JSON are built (at 1,000 busy devices that was ~15 % of the hub).
-    const open = io.of('/').adapter.rooms
-    if (this.openRooms('watch:').length === 0) {
+    const watched = new Set(this.openRooms('watch:'))
+    if (watched.size === 0) {
       this.ctx.live.discardDirty()
       return
     }
     const changed = this.ctx.live.drainDirty()
     if (changed.length === 0) return
-    // Group by estate: every device of an estate shares its rooms.
-    const byEstate = new Map<string, typeof changed>()
-    for (const d of changed) {
-      const list = byEstate.get(d.estate) ?? []
-      list.push(d)
-      byEstate.set(d.estate, list)
+    for (const { sockets, devices } of this.audiences(devicesByRoom(changed, watched)))
+      io.to(sockets).volatile.emit('live:devices', devices)
+  }
+
+  /**
+   * Watching sockets grouped by the exact set of rooms (among those with changes) they hold, each
+   * group with the union of those rooms' devices: one encode per distinct set, one packet per socket.
+   */
+  private audiences(byRoom: Map<string, DeviceLive[]>): { sockets: string[]; devices: DeviceLive[] }[] {
+    const adapter = this.io!.of('/').adapter
+    const groups = new Map<string, { rooms: string[]; sockets: string[] }>()
+    const done = new Set<string>()
+    for (const room of byRoom.keys()) {
+      for (const sid of adapter.rooms.get(room) ?? []) {
+        if (done.has(sid)) continue
+        done.add(sid)
+        const rooms = [...(adapter.sids.get(sid) ?? [])].filter((r) => byRoom.has(r)).sort()
+        const key = rooms.join(' ')
+        const group = groups.get(key) ?? { rooms, sockets: [] }
+        group.sockets.push(sid)
+        groups.set(key, group)
+      }
     }
-    for (const list of byEstate.values()) {
-      const site = list[0]!.site
-      const rooms = ['watch:*', ...siteIds(site).map((id) => `watch:${id}`)].filter((r) => open.has(r))
-      if (rooms.length > 0) io.to(rooms).volatile.emit('live:devices', list)
-    }
+    return [...groups.values()].map(({ rooms, sockets }) => ({ sockets, devices: union(rooms, byRoom) }))
   }
 
   private flushRollups(): void {
@@ -381,6 +400,29 @@ function roomsOf(p: Principal, members: string[]): string[] {
   if (members.length > 0) rooms.push(...members.map((m) => `wo:${m}@${at}`))
   else if (p.team) rooms.push(`wo-team:${p.team}@${at}`)
   return rooms
+}
+
+/** The changed devices per open watch room: `watch:*` and the room of each site level above a device. */
+function devicesByRoom(changed: DeviceLive[], open: Set<string>): Map<string, DeviceLive[]> {
+  const byRoom = new Map<string, DeviceLive[]>()
+  for (const d of changed) {
+    for (const node of ['*', ...siteIds(d.site)]) {
+      const room = `watch:${node}`
+      if (!open.has(room)) continue
+      const list = byRoom.get(room)
+      if (list) list.push(d)
+      else byRoom.set(room, [d])
+    }
+  }
+  return byRoom
+}
+
+/** The devices of several rooms, each once (a device below two watched nodes is in both). */
+function union(rooms: string[], byRoom: Map<string, DeviceLive[]>): DeviceLive[] {
+  if (rooms.length === 1) return byRoom.get(rooms[0]!)!
+  const byId = new Map<string, DeviceLive>()
+  for (const room of rooms) for (const d of byRoom.get(room)!) byId.set(d.id, d)
+  return [...byId.values()]
 }
 
 /** Treat a restored socket as a new one (new private session id; the client sees `recovered: false`). */

@@ -110,10 +110,12 @@ export class Broker {
       drainTimeout: 30_000,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
-      authorizeSubscribe: (client, sub, done) => done(null, this.mayReceive(client, sub.topic) ? sub : null),
+      authorizeSubscribe: (client, sub, done) =>
+        done(null, this.authorizeSubscribe(client, sub.topic) ? sub : null),
       authorizeForward: (client, packet) => this.forward(client, packet),
     })
     this.aedes = aedes
+    this.storeOnlyAllowedSubscriptions(aedes)
     aedes.on('client', () => this.ctx.metrics.connections.inc())
     aedes.on('clientDisconnect', (client) => this.forgetClient(client))
     aedes.on('clientError', (client, err) =>
@@ -340,32 +342,62 @@ export class Broker {
     }
   }
 
-  /**
-   * Devices may subscribe to their own `set` and `error` only; users to the hub topics only
-   * (`<base>/hub/alert`, `<base>/hub/availability`, or `<base>/hub/#` / `+` for both).
-   */
-  private mayReceive(client: Client, topic: string): boolean {
-    if (this.userOf.has(client)) {
-      const hub = `${this.ctx.topics.base}/hub/`
-      const ok =
-        topic.startsWith(hub) && ['alert', 'availability', '#', '+'].includes(topic.slice(hub.length))
-      if (!ok) this.ctx.metrics.subscribeRefused.inc()
-      return ok
-    }
-    const deviceId = this.deviceOf.get(client)
-    const device = deviceId ? this.ctx.registry.get(deviceId) : undefined
-    const ok =
-      device !== undefined &&
-      (topic === this.ctx.topics.device(device.kind, device.id, 'set') ||
-        topic === this.ctx.topics.device(device.kind, device.id, 'error'))
+  /** SUBSCRIBE, per topic filter: refused ones get 0x80 in the SUBACK [MQTT-3.9.3-2] and are counted. */
+  private authorizeSubscribe(client: Client, filter: string): boolean {
+    const ok = this.maySubscribe(client, filter)
     if (!ok) this.ctx.metrics.subscribeRefused.inc()
     return ok
   }
 
-  /** Alerts reach a user only inside their scope (a crew: their team's), as on the dashboard. */
+  /**
+   * Devices may subscribe to their own `set` and `error` only; users to the hub topics only
+   * (`<base>/hub/alert`, `<base>/hub/availability`, or `<base>/hub/#` / `+` for both).
+   */
+  private maySubscribe(client: Client, filter: string): boolean {
+    if (this.userOf.has(client)) {
+      const hub = `${this.ctx.topics.base}/hub/`
+      return filter.startsWith(hub) && ['alert', 'availability', '#', '+'].includes(filter.slice(hub.length))
+    }
+    return this.isOwnDownlink(client, filter)
+  }
+
+  private isOwnDownlink(client: Client, topic: string): boolean {
+    const deviceId = this.deviceOf.get(client)
+    const device = deviceId ? this.ctx.registry.get(deviceId) : undefined
+    return (
+      device !== undefined &&
+      (topic === this.ctx.topics.device(device.kind, device.id, 'set') ||
+        topic === this.ctx.topics.device(device.kind, device.id, 'error'))
+    )
+  }
+
+  /**
+   * Aedes 1.2.0 stores a SUBSCRIBE's whole topic list in a persistent session (clean: false) as soon
+   * as one of its filters is granted, refused ones included; the session then queues what they match
+   * while the client is away and replays it on reconnect. Only granted filters may be stored.
+   */
+  private storeOnlyAllowedSubscriptions(aedes: Aedes): void {
+    const persistence = (aedes as unknown as { persistence: unknown }).persistence as {
+      addSubscriptions(client: Client, subs: { topic: string }[]): Promise<unknown>
+    }
+    const add = persistence.addSubscriptions.bind(persistence)
+    persistence.addSubscriptions = (client, subs) =>
+      add(
+        client,
+        subs.filter((sub) => this.maySubscribe(client, sub.topic)),
+      )
+  }
+
+  /**
+   * Every delivery — live, a persistent session's queue replayed on reconnect, retained, a will —
+   * passes here, so the SUBSCRIBE rule holds whatever a session holds. Alerts reach a user only inside
+   * their scope (a crew: their team's), as on the dashboard.
+   */
   private forward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const user = this.userOf.get(client)
-    if (!user || packet.topic !== this.ctx.topics.hub('alert')) return packet
+    if (!user) return this.isOwnDownlink(client, packet.topic) ? packet : null
+    if (packet.topic === this.ctx.topics.hub('availability')) return packet
+    if (packet.topic !== this.ctx.topics.hub('alert')) return null
     let alert: Parameters<typeof crewSees>[1]
     try {
       alert = JSON.parse((packet.payload as Buffer).toString('utf8'))

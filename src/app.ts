@@ -78,7 +78,7 @@ export class Hub {
     this.db = openDb(config.dataDir)
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
-    this.auth = new Auth(this.db, this.apiToken)
+    this.auth = new Auth(this.db, this.apiToken, this.log.child({ feature: 'auth' }))
     this.live = new LiveState(this.bus, this.registry, now, (estate) => this.rules.zones(estate))
     this.history = new History({
       history: config.history,

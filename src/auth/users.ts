@@ -43,7 +43,11 @@ export interface NewUser {
 
 /** People who log in to the dashboard and the API: the `users` table (estate file, CLI, bootstrap). */
 export class Users {
-  constructor(private readonly db: Db) {}
+  /** `onPasswordChanged`: the audit logs the row its trigger wrote (see login-audit.ts). */
+  constructor(
+    private readonly db: Db,
+    private readonly onPasswordChanged: () => void = () => {},
+  ) {}
 
   get(username: string): User | undefined {
     const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined
@@ -81,6 +85,7 @@ export class Users {
       return n
     })()
     if (!changed) throw new ZhianError('ZHIAN_ERR_NOT_FOUND', `user "${username}"`)
+    this.onPasswordChanged()
   }
 
   remove(username: string): boolean {

@@ -38,7 +38,7 @@ export interface BrokerContext {
   log: Logger
   httpServer: http.Server
   /** Dashboard users may log in as `user:<username>` with their password: read-only, hub topics only. */
-  auth: Pick<Auth, 'users' | 'limiter' | 'checks'>
+  auth: Pick<Auth, 'login'>
   /**
    * Return false to refuse the message: it is acknowledged per QoS but neither forwarded nor retained.
    * Called synchronously in arrival order per client; a returned promise means "accepted once it
@@ -234,30 +234,16 @@ export class Broker {
     )
   }
 
-  /** The same password check and throttle as the dashboard login (src/http/routes/auth.ts). */
+  /** The dashboard login's own path (Auth.login): the same throttle, password check and audit. */
   private async authenticateUser(
     client: Client,
     username: string,
     password: string,
   ): Promise<Principal | 'bad_password' | 'throttled' | 'busy'> {
-    const { auth } = this.ctx
     const conn = client.conn as Duplex & { remoteAddress?: string }
     const ip = client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown'
-    const attempt = auth.limiter.reserve(ip, username)
-    if (typeof attempt === 'number') return 'throttled'
-    let checked: { value: Awaited<ReturnType<Auth['users']['verify']>> } | undefined
-    try {
-      checked = await auth.checks.run(() => auth.users.verify(username, password))
-    } finally {
-      if (!checked) attempt.cancelled()
-    }
-    if (!checked) return 'busy'
-    if (!checked.value) {
-      attempt.failed()
-      return 'bad_password'
-    }
-    attempt.succeeded()
-    return principalOfUser(checked.value)
+    const result = await this.ctx.auth.login('mqtt', ip, username, password)
+    return 'user' in result ? principalOfUser(result.user) : result.refused
   }
 
   private authorizePublish(

@@ -18,6 +18,7 @@ import { serveDashboard } from '../web/serve.ts'
 import type { ApiToken } from './api-token.ts'
 import { principalOf, requireRole } from './auth.ts'
 import { alertRoutes, type RulesHttp } from './routes/alerts.ts'
+import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
@@ -108,13 +109,14 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
         visible.add(id)
       return ctx.registry.sites().filter((s) => visible.has(s.id))
     })
-    // Device management is the admin's (scoped users read devices through /api/live/devices).
+    // Device management and the login audit are the unscoped admin's (scoped users read devices through /api/live/devices).
     await api.register(async (admin) => {
       admin.addHook('onRequest', async (req) => {
         requireRole(req, 'admin')
         if (req.principal?.scope !== null) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'scoped admin')
       })
       await admin.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })
+      await admin.register(auditRoutes, { audit: ctx.auth.audit })
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type Auth, principalOfUser, SESSION_COOKIE } from '../../auth/auth.ts'
-import type { User } from '../../auth/users.ts'
 import { ZhianError } from '../../errors.ts'
 import { principalOf } from '../auth.ts'
 import { parseWith } from '../server.ts'
@@ -24,27 +23,15 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
 
   app.post('/api/auth/login', { config: { public: true } }, async (req, reply) => {
     const body = parseWith(LOGIN_BODY, req.body)
-    const throttled = (wait: number) => {
-      reply.header('retry-after', String(wait))
-      return new ZhianError('ZHIAN_ERR_LOGIN_THROTTLED', `retry in ${wait} s`)
+    // req.ip: the socket's address, or the forwarded one only from a trusted proxy (ZHIAN_TRUST_PROXY).
+    const result = await auth.login('http', req.ip, body.username, body.password)
+    if ('refused' in result) {
+      if (result.refused === 'bad_password')
+        throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED', 'wrong username or password')
+      reply.header('retry-after', String(result.retryAfter))
+      throw new ZhianError('ZHIAN_ERR_LOGIN_THROTTLED', `retry in ${result.retryAfter} s`)
     }
-    // The slot is taken before the (slow) password check: parallel guesses count as they start.
-    const attempt = auth.limiter.reserve(req.ip, body.username)
-    if (typeof attempt === 'number') throw throttled(attempt)
-    let checked: { value: User | undefined } | undefined
-    try {
-      checked = await auth.checks.run(() => auth.users.verify(body.username, body.password))
-    } finally {
-      // Not checked (hub-wide queue full, or an error): the slot goes back and counts as nothing.
-      if (!checked) attempt.cancelled()
-    }
-    if (!checked) throw throttled(1)
-    const user = checked.value
-    if (!user) {
-      attempt.failed()
-      throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED', 'wrong username or password')
-    }
-    attempt.succeeded()
+    const user = result.user
     const { token, expiresAt } = auth.sessions.create(user.username)
     setCookie(req, reply, token, Math.floor((expiresAt - Date.now()) / 1000))
     reply.header('cache-control', 'no-store')

@@ -1,38 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LoginLimiter } from '../../../src/auth/login-limiter.ts'
 import { crewSees, inScope } from '../../../src/auth/scope.ts'
 import { cell } from '../../../src/http/routes/export.ts'
-
-describe('login throttle', () => {
-  it('blocks a username after 5 failures for the rest of the window, then lets it try again', () => {
-    let now = 1_000_000
-    const limiter = new LoginLimiter(5, 300_000, () => now)
-    for (let i = 0; i < 5; i++) {
-      expect(limiter.retryAfter('10.0.0.1', 'mgr')).toBe(0)
-      limiter.fail('10.0.0.1', 'mgr')
-    }
-    expect(limiter.retryAfter('10.0.0.2', 'mgr')).toBe(300)
-    now += 120_000
-    expect(limiter.retryAfter('10.0.0.2', 'mgr')).toBe(180)
-    now += 180_001
-    expect(limiter.retryAfter('10.0.0.2', 'mgr')).toBe(0)
-  })
-
-  it('blocks an address guessing across many usernames after 20 failures', () => {
-    const limiter = new LoginLimiter(5, 300_000, () => 0)
-    for (let i = 0; i < 20; i++) limiter.fail('10.0.0.9', `user${i}`)
-    expect(limiter.retryAfter('10.0.0.9', 'someone-new')).toBeGreaterThan(0)
-    expect(limiter.retryAfter('10.0.0.8', 'someone-new')).toBe(0)
-  })
-
-  it('a success clears the username count', () => {
-    const limiter = new LoginLimiter(5, 300_000, () => 0)
-    for (let i = 0; i < 4; i++) limiter.fail('10.0.0.1', 'mgr')
-    limiter.succeed('mgr')
-    limiter.fail('10.0.0.1', 'mgr')
-    expect(limiter.retryAfter('10.0.0.3', 'mgr')).toBe(0)
-  })
-})
 
 describe('scope', () => {
   const alert = {

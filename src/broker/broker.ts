@@ -20,6 +20,7 @@ import type { Principal } from '../http/auth.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import { ClientIdClaims } from './client-ids.ts'
 import { guardConnection, PACKET_HEADROOM } from './packet-guard.ts'
 import { RateLimiter } from './rate-limit.ts'
 
@@ -53,7 +54,12 @@ export interface BrokerContext {
 
 /** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
 const DEAD_LETTER = '$zhian/refused'
-const RETURN_CODE = { SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+const RETURN_CODE = {
+  IDENTIFIER_REJECTED: 2,
+  SERVER_UNAVAILABLE: 3,
+  BAD_USERNAME_OR_PASSWORD: 4,
+  NOT_AUTHORIZED: 5,
+} as const
 /** MQTT usernames of people: a colon never occurs in a device id (ID_PATTERN), so the two cannot clash. */
 export const USER_PREFIX = 'user:'
 const USER_REFUSAL = {
@@ -75,6 +81,7 @@ export class Broker {
   /** Dashboard users connected over MQTT (read-only subscribers of the hub topics). */
   private readonly userOf = new WeakMap<Client, Principal>()
   private readonly clientsOf = new Map<string, Set<Client>>()
+  private readonly clientIds = new ClientIdClaims()
   /**
    * Per-client FIFOs (AckQueue): onPublish runs in arrival order, and the PUBACKs leave in the order
    * PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
@@ -183,18 +190,40 @@ export class Broker {
     return this.clientsOf.get(deviceId)?.size ?? 0
   }
 
+  /**
+   * Taking over a connection or session (same client id) is allowed only to the identity that holds
+   * it; the victim stays connected and its will is not published. Released when the connection
+   * closes, unless its session persists (see ClientIdClaims).
+   */
+  private claimClientId(client: Client, owner: string): boolean {
+    if (client.closed) return true // gone while authenticating: Aedes drops it, nothing to claim
+    if (!this.clientIds.claim(client.id, owner, client.clean)) return false
+    client.conn.once('close', () => this.clientIds.release(client.id))
+    return true
+  }
+
   private authenticate(
     client: Client,
     username: string | undefined,
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
-    const refuse = (reason: string, code: 3 | 4 | 5) => {
+    const refuse = (reason: string, code: 2 | 3 | 4 | 5) => {
       this.ctx.metrics.connectRefused.inc({ reason })
-      this.logOnce(`${reason}:${username}`, { device: username, reason }, 'MQTT connection refused')
+      this.logOnce(
+        `${reason}:${username}:${client.id}`,
+        { device: username, client: client.id, reason },
+        'MQTT connection refused',
+      )
       const err = new Error(reason) as AuthenticateError
       err.returnCode = code
       done(err, false)
+    }
+    /** Credentials are good: the client id must be free or this identity's own. */
+    const admit = (owner: string): boolean => {
+      if (this.claimClientId(client, owner)) return true
+      refuse('client_id_taken', RETURN_CODE.IDENTIFIER_REJECTED)
+      return false
     }
     if (!username || !password) {
       refuse('missing_credentials', RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
@@ -204,6 +233,7 @@ export class Broker {
       this.authenticateUser(client, username.slice(USER_PREFIX.length), password.toString('utf8')).then(
         (result) => {
           if (typeof result === 'object') {
+            if (!admit(username)) return
             this.userOf.set(client, result)
             done(null, true)
           } else refuse(result, USER_REFUSAL[result])
@@ -221,6 +251,7 @@ export class Broker {
           refuse(result, RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
           return
         }
+        if (!admit(username)) return
         this.deviceOf.set(client, username)
         const set = this.clientsOf.get(username) ?? new Set<Client>()
         this.clientsOf.set(username, set)

@@ -7,7 +7,7 @@ import {
   type PointRecord,
   SITE_TAGS,
 } from './schema.ts'
-import { isRetryableStatus, type PointWriter, WriteError } from './writer.ts'
+import { isRetryableStatus, type PointWriter, pingServer, WriteError } from './writer.ts'
 
 /**
  * The v1 write path: the `influx` package (node-influx) against /write and /query — InfluxDB 1.x,
@@ -85,6 +85,11 @@ export class InfluxV1Writer implements PointWriter {
       const local = !(err as { code?: string }).code && /schema|coerce|numeric|field/i.test(message)
       throw new WriteError(message, !local)
     }
+  }
+
+  /** node-influx talks to the URL's origin only (its path is not used), so /ping is there too. */
+  ping(timeoutMs: number): Promise<boolean> {
+    return pingServer(new URL(this.options.url).origin, timeoutMs)
   }
 
   async close(): Promise<void> {}

@@ -1,6 +1,6 @@
 import { HttpError, InfluxDB, Point } from '@influxdata/influxdb-client'
 import { type PointRecord, typedFields } from './schema.ts'
-import { isRetryableStatus, type PointWriter, WriteError } from './writer.ts'
+import { isRetryableStatus, type PointWriter, pingServer, WriteError } from './writer.ts'
 
 /**
  * The v2 write path: `@influxdata/influxdb-client` against /api/v2/write — InfluxDB 1.8+ (bucket
@@ -62,6 +62,11 @@ export class InfluxV2Writer implements PointWriter {
     } finally {
       api.dispose()
     }
+  }
+
+  /** The client's API paths hang off the whole URL (a path prefix behind a proxy included). */
+  ping(timeoutMs: number): Promise<boolean> {
+    return pingServer(this.options.url, timeoutMs)
   }
 
   async close(): Promise<void> {}

@@ -8,8 +8,15 @@ import { type PointWriter, WriteError } from './writer.ts'
  * whichever comes first). The journal cursor advances only after InfluxDB confirmed the batch; on
  * failure the same batch is retried with exponential backoff and equal jitter (a wait between half and
  * all of the current ceiling, so a retry never comes right away), forever — the backlog
- * waits on disk. Points InfluxDB refuses as data (400) are isolated by bisection and skipped.
+ * waits on disk. While the server cannot be reached at all, its /ping is probed about once a second
+ * during the wait and the write is retried as soon as it answers: the ceiling (30 s by default) is
+ * for a server that answers and fails, not for how late shipping resumes after an outage. Points
+ * InfluxDB refuses as data (400) are isolated by bisection and skipped.
  */
+
+/** How often an unreachable server's /ping is probed while backing off, and how long a probe may take. */
+const PROBE_EVERY_MS = 1000
+const PROBE_TIMEOUT_MS = 1000
 
 export interface ShipperOptions {
   journal: Journal
@@ -134,7 +141,11 @@ export class Shipper {
         attempt++
         const { minMs, maxMs } = this.options.backoff
         const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30))
-        await this.sleep(ceiling / 2 + Math.random() * (ceiling / 2))
+        const wait = ceiling / 2 + Math.random() * (ceiling / 2)
+        // No HTTP status: refused, reset or timed out — the server is away, so watch for its return.
+        // A server that answered (5xx, 401, 404) answers /ping too: probing it would defeat the backoff.
+        if (e.status === undefined) await this.waitUnlessBack(writer, wait)
+        else await this.sleep(wait)
       }
     }
     return false
@@ -174,6 +185,29 @@ export class Shipper {
         return
       }
       throw err
+    }
+  }
+
+  /**
+   * Waits `ms` (elapsed time), or less if the server comes back meanwhile: a /ping that answers after
+   * one that did not. A server whose first probe answers is up and failing (node-influx reports a 5xx
+   * without its status) and gets the whole wait, so the probes never turn into a write per second.
+   */
+  private async waitUnlessBack(writer: PointWriter, ms: number): Promise<void> {
+    const end = performance.now() + ms
+    const left = () => end - performance.now()
+    // At once: a server that answers right after the failed write is up (and failing), not away.
+    if (await writer.ping(PROBE_TIMEOUT_MS)) {
+      await this.sleep(Math.max(0, left()))
+      return
+    }
+    while (!this.stopped && left() > 0) {
+      await this.sleep(Math.min(PROBE_EVERY_MS, left()))
+      if (this.stopped || left() <= 0) return
+      if (await writer.ping(PROBE_TIMEOUT_MS)) {
+        this.options.log.info({ influx: writer.description }, 'InfluxDB answers /ping again; retrying now')
+        return
+      }
     }
   }
 

@@ -133,6 +133,7 @@ export class Hub {
       log: this.log.child({ feature: 'dispatch' }),
       clock,
       linkBase: () => this.linkBase(),
+      retry: config.notifyTimeoutMs ? { timeoutMs: config.notifyTimeoutMs } : undefined,
     })
     this.reports = new ReportService({
       db: this.db,

@@ -70,6 +70,11 @@ export const ERRORS = {
     en: 'not allowed in the work order’s current state',
   },
   ZHIAN_ERR_UNKNOWN_TEAM: { status: 400, zh: '班组不存在', en: 'unknown team' },
+  ZHIAN_ERR_TEAM_NOT_SERVING: {
+    status: 400,
+    zh: '该班组不负责此告警所在的小区',
+    en: 'team does not serve the alert’s estate',
+  },
   ZHIAN_ERR_REPORT_PERIOD: { status: 400, zh: '报表周期无效', en: 'invalid report period' },
   ZHIAN_ERR_REPORT_SCOPE: {
     status: 403,

@@ -30,6 +30,3 @@ export function crewSees(
   if (!principal.team || !inScope(principal, alert)) return false
   return (alert.assigned_team ?? alert.crew) === principal.team
 }
-
-/** Roles that may change an alert (ack, assign, resolve, comment, silence). */
-export const ACTING_ROLES = ['admin', 'manager', 'crew'] as const

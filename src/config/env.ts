@@ -55,6 +55,7 @@ const ENV_SCHEMA = z.object({
     .min(0)
     .default(7 * 86_400),
   ZHIAN_REPORT_TZ: z.string().min(1).max(64).default('Asia/Shanghai'),
+  ZHIAN_NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   ZHIAN_JOURNAL: z.enum(['auto', 'on', 'off']).default('auto'),
   ZHIAN_JOURNAL_BACKLOG_MB: z.coerce.number().min(1).max(1_048_576).default(2048),
   ZHIAN_JOURNAL_COMMIT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(0),
@@ -86,6 +87,8 @@ export interface HubConfig {
   journal?: Partial<JournalConfig> | undefined
   /** Time zone of report periods and schedules (`ZHIAN_REPORT_TZ`, default Asia/Shanghai). */
   reportTz?: string | undefined
+  /** One notification attempt (connect, redirects, answer) ends after this (`ZHIAN_NOTIFY_TIMEOUT_MS`). */
+  notifyTimeoutMs?: number | undefined
 }
 
 export interface HistoryConfig {
@@ -182,6 +185,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       maxPastMs: e.ZHIAN_INFLUX_TS_MAX_AGE_S * 1000,
     },
     reportTz: e.ZHIAN_REPORT_TZ,
+    notifyTimeoutMs: e.ZHIAN_NOTIFY_TIMEOUT_MS,
     journal: {
       mode: e.ZHIAN_JOURNAL,
       maxBacklogBytes: Math.round(e.ZHIAN_JOURNAL_BACKLOG_MB * 1024 ** 2),

@@ -140,7 +140,17 @@ export function accepted(
     return { ok: false, error: 'answer is not JSON' }
   }
   const code = parsed.errcode ?? parsed.code ?? parsed.StatusCode ?? 0
-  if (code !== 0)
-    return { ok: false, error: `code ${String(code)}: ${String(parsed.errmsg ?? parsed.msg ?? '')}` }
+  if (code !== 0) {
+    const text = `code ${String(code)}: ${String(parsed.errmsg ?? parsed.msg ?? '')}`
+    return { ok: false, error: clip(text, ROBOT_ERROR_CHARS) }
+  }
   return { ok: true }
+}
+
+/** The robot's own error text is shown on the work order: a receiver decides its length, we cap it. */
+export const ROBOT_ERROR_CHARS = 200
+
+function clip(text: string, max: number): string {
+  const chars = [...text]
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
 }

@@ -158,6 +158,9 @@ export class Dispatcher {
     if (teamId) {
       team = this.router.team(teamId)
       if (!team) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', teamId)
+      // A team serving another estate would get this estate's alert, names and addresses.
+      if (!this.router.serves(team, alert))
+        throw new ZhianError('ZHIAN_ERR_TEAM_NOT_SERVING', `${teamId} does not serve ${alert.estate}`)
     }
     const now = this.clock.now()
     const onDuty = team ? this.router.onDuty(team, alert, now) : []

@@ -3,7 +3,8 @@ import type { Clock, TimerHandle } from '../rules/clock.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import { accepted, buildRequest, type Message } from './channels.ts'
-import type { ChannelConfig } from './config.ts'
+import type { ChannelConfig, ChannelType } from './config.ts'
+import { OUTBOUND_DEFAULTS, OutboundError, sendOutbound } from './outbound.ts'
 import type { Delivery, NotificationPurpose } from './types.ts'
 
 /**
@@ -13,6 +14,13 @@ import type { Delivery, NotificationPurpose } from './types.ts'
  * `attemptsPerChannel` failures (wrapping round to the first until `maxAgeMs`). Every attempt is
  * logged in `deliveries`. At-least-once: a crash between the receiver's 2xx and our commit resends,
  * with the same idempotency key, so the receiver can drop the duplicate.
+ *
+ * Secrets stay out of the store: a row keeps only the types of its member's channels, and the
+ * channel itself (URL with a robot token, HMAC key, SMS bearer token) is looked up in the current
+ * configuration at send time by member and position (`ChannelDirectory`). A channel that is no
+ * longer there, or is now of another type, fails the notification with ZHIAN_ERR_CHANNEL_GONE.
+ * Rows written by earlier versions still hold whole channel configs: they are sent with what they
+ * hold (that is what was promised when they were queued) and are redacted once they settle.
  */
 
 export const OUTBOX_MIGRATIONS = [
@@ -68,11 +76,29 @@ export const DEFAULT_RETRY: RetryPolicy = {
 export interface Notification {
   key: string
   work_order_id: string
+  /** Who it is for, as the directory knows them (`<team>/<member>`, or the caller's own reference). */
   member: string
   purpose: NotificationPurpose
-  channels: ChannelConfig[]
+  /** The member's channels now, in fallback order; only their types are stored. */
+  channels: readonly ChannelConfig[]
   message: Message
 }
+
+/**
+ * The member's channels in the current configuration (`source` is the row's `work_order_id`, e.g.
+ * `report:<schedule>`), or undefined when this directory does not know the member.
+ */
+export type ChannelDirectory = (member: string, source: string) => readonly ChannelConfig[] | undefined
+
+/** What a row stores of a channel. Older rows hold a whole ChannelConfig (see the class comment). */
+type StoredChannel = { type: ChannelType } | ChannelConfig
+
+const storedForm = (channels: readonly { type: ChannelType }[]): string =>
+  JSON.stringify(channels.map((c) => ({ type: c.type })))
+
+const parseChannels = (text: string) => JSON.parse(text) as StoredChannel[]
+
+const isLegacy = (channels: StoredChannel[]) => channels.some((c) => 'url' in c)
 
 interface OutboxRow {
   key: string
@@ -100,6 +126,8 @@ export interface OutboxOptions {
   /** A delivery reached its end (delivered or failed). */
   onSettled?: (d: Delivery, workOrderId: string) => void
   random?: () => number
+  /** Where channels are looked up at send time; more can be added with addDirectory(). */
+  directory?: ChannelDirectory | undefined
 }
 
 export class Outbox {
@@ -108,15 +136,23 @@ export class Outbox {
   private running = false
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly random: () => number
+  private readonly directories = new Set<ChannelDirectory>()
 
   constructor(private readonly opts: OutboxOptions) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.random = opts.random ?? Math.random
+    if (opts.directory) this.directories.add(opts.directory)
+  }
+
+  /** Another source of channels (scheduled reports' inline recipients); the first that knows a member answers. */
+  addDirectory(directory: ChannelDirectory): void {
+    this.directories.add(directory)
   }
 
   /** Tables only; call before anything enqueues (the dispatcher opens it before its own start). */
   open(): void {
     migrate(this.opts.db, 'outbox', OUTBOX_MIGRATIONS)
+    this.redactSettled()
   }
 
   start(): void {
@@ -149,7 +185,7 @@ export class Outbox {
           n.work_order_id,
           n.member,
           n.purpose,
-          JSON.stringify(n.channels),
+          storedForm(n.channels),
           JSON.stringify(n.message),
           now,
           now,
@@ -224,29 +260,42 @@ export class Outbox {
     this.schedule()
   }
 
+  /** The channel to use now: the row's own config if it is an old row, else the directory's. */
+  private resolve(row: OutboxRow, channels: StoredChannel[]): ChannelConfig | undefined {
+    const at = channels[row.channel_index]
+    if (!at || 'url' in at) return at
+    for (const directory of this.directories) {
+      const list = directory(row.member, row.work_order_id)
+      if (!list) continue
+      const channel = list[row.channel_index]
+      return channel?.type === at.type ? channel : undefined
+    }
+    return undefined
+  }
+
   private async send(row: OutboxRow): Promise<void> {
-    const channels = JSON.parse(row.channels) as ChannelConfig[]
+    const channels = parseChannels(row.channels)
     const message = JSON.parse(row.message) as Message
     const now = this.opts.clock.now()
-    const channel = channels[row.channel_index]
-    if (!channel) {
+    if (!channels[row.channel_index]) {
       this.finish(row, 'failed', 'no channel configured for this member', null)
+      return
+    }
+    const channel = this.resolve(row, channels)
+    if (!channel) {
+      const what = `${row.member} channel ${row.channel_index + 1} (${channels[row.channel_index]!.type})`
+      this.finish(row, 'failed', `ZHIAN_ERR_CHANNEL_GONE: ${what} is no longer configured`, null)
       return
     }
     let error: string | undefined
     try {
       const req = buildRequest(channel, message, now)
-      const res = await fetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        signal: AbortSignal.timeout(this.retry.timeoutMs),
-      })
-      const verdict = accepted(channel, res.status, await res.text())
+      const res = await sendOutbound(req, { ...OUTBOUND_DEFAULTS, timeoutMs: this.retry.timeoutMs })
+      const verdict = accepted(channel, res.status, res.body)
       if (!verdict.ok) error = verdict.error
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } }
-      error = e.cause?.code ?? e.message
+      error = err instanceof OutboundError ? e.message : (e.cause?.code ?? e.message)
     }
     const at = this.opts.clock.now()
     this.opts.db
@@ -283,6 +332,30 @@ export class Outbox {
       .run(attempts, index, channelAttempts, at + delay, error, row.key)
   }
 
+  /**
+   * Rows of earlier versions that settled still hold channel secrets: keep only the types. Overwrite
+   * the freed space (secure_delete) and empty the WAL, so the old text is not left in the files.
+   */
+  private redactSettled(): void {
+    const db = this.opts.db
+    const rows = db
+      .prepare(`SELECT key, channels FROM outbox WHERE status != 'pending' AND channels LIKE '%"url"%'`)
+      .all() as { key: string; channels: string }[]
+    if (rows.length === 0) return
+    const was = db.pragma('secure_delete', { simple: true }) as number
+    db.pragma('secure_delete = ON')
+    try {
+      const update = db.prepare('UPDATE outbox SET channels = ? WHERE key = ?')
+      db.transaction(() => {
+        for (const r of rows) update.run(storedForm(parseChannels(r.channels)), r.key)
+      })()
+      db.pragma('wal_checkpoint(TRUNCATE)')
+    } finally {
+      db.pragma(`secure_delete = ${was ? 'ON' : 'OFF'}`)
+    }
+    this.opts.log.info({ rows: rows.length }, 'channel secrets removed from settled outbox rows')
+  }
+
   /** Exponential backoff with jitter: a random delay in [½, 1] × min(max, base × 2^(n−1)). */
   private backoff(attempts: number): number {
     const cap = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** Math.min(attempts - 1, 30))
@@ -300,8 +373,9 @@ export class Outbox {
         `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, delivered_at = ? WHERE key = ? AND status = 'pending'`,
       )
       .run(status, row.attempts + (status === 'delivered' ? 1 : 0), error, at, row.key)
+    const channels = parseChannels(row.channels)
+    if (isLegacy(channels)) this.redactSettled()
     if (status === 'failed') {
-      const channels = JSON.parse(row.channels) as ChannelConfig[]
       this.opts.metrics?.notifications.inc({
         channel: channels[row.channel_index]?.type ?? 'none',
         result: 'failed',
@@ -317,7 +391,7 @@ export class Outbox {
 }
 
 function toDelivery(r: OutboxRow): Delivery {
-  const channels = JSON.parse(r.channels) as ChannelConfig[]
+  const channels = parseChannels(r.channels)
   return {
     key: r.key,
     member: r.member,

@@ -1,10 +1,11 @@
+import { csvCell } from '../util/csv.ts'
 import type { Report } from './model.ts'
 import { type Cell, type Lang, reportTables } from './tables.ts'
 
 /**
  * CSV: every section as a block (its title, the header row, the rows), blank line between blocks.
- * UTF-8 with a BOM so Excel reads the Chinese; RFC 4180 quoting; a text cell that starts like a
- * formula (= + - @) gets a leading ' so a spreadsheet never runs it.
+ * UTF-8 with a BOM so Excel reads the Chinese; cells quoted and defused against formulas by the same
+ * rule as the alerts export (src/util/csv.ts).
  */
 export function renderCsv(report: Report, lang: Lang): string {
   const lines: string[] = []
@@ -19,12 +20,5 @@ export function renderCsv(report: Report, lang: Lang): string {
 }
 
 function row(cells: Cell[]): string {
-  return cells.map(cell).join(',')
-}
-
-function cell(v: Cell): string {
-  if (v === null) return ''
-  if (typeof v === 'number') return String(v)
-  const s = /^[=+\-@]/.test(v) ? `'${v}` : v
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+  return cells.map(csvCell).join(',')
 }

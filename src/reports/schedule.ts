@@ -74,6 +74,12 @@ export class ReportScheduler {
         }
       }
     }
+    // Inline recipients' channels for the outbox, which stores no secrets and looks them up at send
+    // time. Kept after stop(): rows queued before it may still be due while the hub shuts down.
+    this.opts.outbox.addDirectory((member, source) => {
+      const s = this.opts.config.schedules.find((x) => `report:${x.id}` === source)
+      return s ? this.recipients(s).find((r) => r.ref === member)?.channels : undefined
+    })
     const now = this.opts.clock.now()
     const m = /^(\d+)([smhd])$/.exec(this.opts.config.catch_up)!
     const catchUp = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
+import { csvCell } from '../../util/csv.ts'
 import { requireRole } from '../auth.ts'
 import { parseWith } from '../server.ts'
 
@@ -73,7 +74,7 @@ export async function exportRoutes(app: FastifyInstance, opts: { alerts: AlertSt
         limit: Math.min(PAGE, EXPORT_MAX_ROWS - offset),
         offset,
       })
-      for (const a of items) lines.push(COLUMNS.map(([, get]) => cell(get(a))).join(','))
+      for (const a of items) lines.push(COLUMNS.map(([, get]) => csvCell(get(a))).join(','))
       if (items.length < PAGE) break
     }
     const stamp = new Date().toISOString().slice(0, 10)
@@ -88,9 +89,5 @@ function iso(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString()
 }
 
-export function cell(value: unknown): string {
-  if (value === null || value === undefined) return ''
-  let s = String(value)
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
+/** The CSV cell rule, shared with the reports (src/util/csv.ts). */
+export { csvCell as cell }

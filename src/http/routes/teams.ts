@@ -8,7 +8,8 @@ import { parseWith } from '../server.ts'
 
 /**
  * Teams from the estate file, read-only: members (channel types only: URLs and secrets never leave
- * the hub), who is on duty now (for an estate, `?estate=`), and the routing rules.
+ * the hub), who is on duty now (for an estate, `?estate=`), and the routing rules. A scoped user gets
+ * the teams and rules that concern its scope only.
  */
 export interface TeamHttp {
   dispatch: Dispatcher
@@ -22,10 +23,9 @@ export async function teamRoutes(app: FastifyInstance, opts: TeamHttp): Promise<
     const p = requireRole(req, 'admin', 'manager', 'crew', 'viewer')
     const q = parseWith(QUERY, req.query ?? {})
     const { router } = opts.dispatch
-    const below = p.scope === null ? undefined : opts.registry.subtree(p.scope)
     const place = q.estate ? siteOf(opts.registry, q.estate) : undefined
     const teams = router.config.teams.filter(
-      (t) => !below || !t.estates || t.estates.some((e) => below.has(e)) || t.estates.includes(p.scope!),
+      (t) => !t.estates || t.estates.some((e) => touches(opts.registry, p.scope, e)),
     )
     return teams.map((t) => ({
       id: t.id,
@@ -49,9 +49,18 @@ export async function teamRoutes(app: FastifyInstance, opts: TeamHttp): Promise<
   })
 
   app.get('/api/routing', async (req) => {
-    requireRole(req, 'admin', 'manager')
-    return opts.dispatch.router.config.routing
+    const p = requireRole(req, 'admin', 'manager')
+    return opts.dispatch.router.config.routing.filter((r) => touches(opts.registry, p.scope, r.match.site))
   })
+}
+
+/**
+ * Whether a site node concerns a scope: at, above or below it (no node: everywhere). A team serving
+ * the estate concerns its buildings' managers; a rule for a building concerns its estate's manager.
+ */
+function touches(registry: Registry, scope: string | null, node: string | undefined): boolean {
+  if (scope === null || node === undefined) return true
+  return registry.subtree(scope).has(node) || registry.subtree(node).has(scope)
 }
 
 function siteOf(registry: Registry, estate: string) {

@@ -21,7 +21,8 @@ export interface Received {
   at: number
 }
 
-export type Answer = { status: number; body?: string } | 'drop'
+/** `drop` closes the connection; `hang` never answers (until the caller gives up or the receiver stops). */
+export type Answer = { status: number; body?: string; headers?: Record<string, string> } | 'drop' | 'hang'
 
 export class Receiver {
   readonly requests: Received[] = []
@@ -60,7 +61,8 @@ export class Receiver {
           req.socket.destroy()
           return
         }
-        res.writeHead(answer.status, { 'content-type': 'application/json' })
+        if (answer === 'hang') return
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
         res.end(answer.body ?? '{}')
       })
     })

@@ -23,6 +23,10 @@ afterEach(async () => {
   }
 })
 
+/** The "configuration" the outbox looks channels up in at send time: member → channels. */
+const configured = new Map<string, ChannelConfig[]>()
+const directory = (member: string) => configured.get(member)
+
 function outbox(dataDir = tempDir('zhian-outbox-')) {
   const db = openDb(dataDir)
   const box = new Outbox({
@@ -30,6 +34,7 @@ function outbox(dataDir = tempDir('zhian-outbox-')) {
     clock: new RealClock(),
     log: createLogger('silent'),
     retry: { baseMs: 50, maxMs: 200, attemptsPerChannel: 2 },
+    directory,
   })
   box.open()
   box.start()
@@ -46,15 +51,17 @@ const message = (key: string): Message => ({
   data: { work_order: { id: 'wo_1' } },
 })
 
-const send = (box: Outbox, key: string, channels: ChannelConfig[]) =>
-  box.enqueue({
+const send = (box: Outbox, key: string, channels: ChannelConfig[]) => {
+  configured.set(`team/${key}`, channels)
+  return box.enqueue({
     key,
     work_order_id: 'wo_1',
-    member: 'team/m',
+    member: `team/${key}`,
     purpose: 'dispatch',
     channels,
     message: message(key),
   })
+}
 
 describe('channel formats over real HTTP', () => {
   it('generic webhook: JSON body with the idempotency key, HMAC-SHA256 of "<timestamp>.<body>" in x-zhian-signature', async () => {
@@ -237,6 +244,7 @@ describe('outbox delivery guarantees', () => {
       clock: new RealClock(),
       log: createLogger('silent'),
       retry: { baseMs: 20, maxMs: 50, maxAgeMs: 300 },
+      directory,
     })
     box.open()
     box.start()

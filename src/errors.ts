@@ -82,6 +82,22 @@ export const ERRORS = {
     en: 'report scope is outside your scope',
   },
   ZHIAN_ERR_REPORT_FORMAT: { status: 400, zh: '报表格式无效', en: 'invalid report format' },
+  // Notification delivery (the dispatch outbox), shown as a delivery's last error.
+  ZHIAN_ERR_REDIRECT_REFUSED: {
+    status: 502,
+    zh: '接收方重定向到其他站点,未跟随',
+    en: 'receiver redirected to another origin; not followed',
+  },
+  ZHIAN_ERR_NOTIFY_TIMEOUT: {
+    status: 504,
+    zh: '接收方未在时限内应答',
+    en: 'receiver did not answer in time',
+  },
+  ZHIAN_ERR_CHANNEL_GONE: {
+    status: 410,
+    zh: '该通知渠道已不在配置中',
+    en: 'notification channel is no longer configured',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

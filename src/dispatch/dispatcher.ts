@@ -95,6 +95,11 @@ export class Dispatcher {
       metrics: opts.metrics,
       retry: opts.retry,
       onSettled: (d, id) => this.settled(d, id),
+      // Team members' channels, from the configuration of this start (the outbox stores no secrets).
+      directory: (member) => {
+        const [teamId, memberId] = member.split('/')
+        return this.router.team(teamId ?? '')?.members.find((m) => m.id === memberId)?.channels
+      },
     })
   }
 

@@ -147,6 +147,7 @@ export class Hub {
       linkBase: () => this.linkBase(),
     })
     this.http = buildHttp({
+      http: config.http,
       dispatch: this.dispatch,
       reports: this.reports,
       log: this.log,
@@ -250,7 +251,7 @@ export class Hub {
   linkBase(): string {
     if (this.config.publicUrl) return this.config.publicUrl
     const host = this.config.http.host
-    return `http://${['0.0.0.0', '::'].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${this.httpPort}`
+    return `${this.config.http.tls ? 'https' : 'http'}://${['0.0.0.0', '::'].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${this.httpPort}`
   }
 
   get httpPort(): number {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { z } from 'zod'
 import { ZhianError } from '../errors.ts'
@@ -21,6 +22,26 @@ const ENV_SCHEMA = z.object({
   ZHIAN_TLS_KEY: optionalPath,
   ZHIAN_HTTP_HOST: z.string().default('0.0.0.0'),
   ZHIAN_HTTP_PORT: port.default(8080),
+  /** The dashboard over HTTPS: PEM files, both or neither (like ZHIAN_TLS_CERT/KEY for MQTT). */
+  ZHIAN_HTTPS_CERT: optionalPath,
+  ZHIAN_HTTPS_KEY: optionalPath,
+  /**
+   * Behind a reverse proxy: whose X-Forwarded-For/-Proto to believe. `false` (default), `true` (any
+   * peer: only when nothing but the proxy can reach the port), a hop count, or addresses/CIDRs
+   * (`127.0.0.1`, `10.0.0.0/8`, `loopback`), comma-separated.
+   */
+  ZHIAN_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const parsed = parseTrustProxy(v ?? '')
+      if (parsed === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'true, false, a hop count, or addresses/CIDRs (comma-separated)',
+        })
+      return parsed ?? false
+    }),
   /** Where people reach the dashboard (links in notifications and reports), e.g. https://zhian.example.cn */
   ZHIAN_PUBLIC_URL: z
     .string()
@@ -67,7 +88,14 @@ export interface HubConfig {
   baseTopic: string
   mqtt: { host: string; port: number }
   tls: { port: number; cert: string; key: string } | undefined
-  http: { host: string; port: number }
+  http: {
+    host: string
+    port: number
+    /** HTTPS for the dashboard, the API, socket.io and MQTT over WebSocket (PEM file paths). */
+    tls?: { cert: string; key: string } | undefined
+    /** fastify's trustProxy: which peers' X-Forwarded-* headers are believed (req.ip, req.protocol). */
+    trustProxy?: TrustProxy | undefined
+  }
   /** Base of the links in notifications and reports; default http://<host or localhost>:<port>. */
   publicUrl?: string | undefined
   logLevel: z.infer<typeof ENV_SCHEMA>['ZHIAN_LOG_LEVEL']
@@ -89,6 +117,26 @@ export interface HubConfig {
   reportTz?: string | undefined
   /** One notification attempt (connect, redirects, answer) ends after this (`ZHIAN_NOTIFY_TIMEOUT_MS`). */
   notifyTimeoutMs?: number | undefined
+}
+
+export type TrustProxy = boolean | number | string[]
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+function parseTrustProxy(value: string): TrustProxy | undefined {
+  const v = value.trim()
+  if (v === '' || v === 'false') return false
+  if (v === 'true') return true
+  if (/^\d+$/.test(v)) return Number(v)
+  const list = v.split(',').map((s) => s.trim())
+  const valid = (entry: string) => {
+    if (PROXY_NAMES.includes(entry)) return true
+    const [address, bits, ...rest] = entry.split('/')
+    const family = isIP(address ?? '')
+    if (!family || rest.length) return false
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+  }
+  return list.every(valid) ? list : undefined
 }
 
 export interface HistoryConfig {
@@ -138,6 +186,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     throw new ZhianError('ZHIAN_ERR_ENV_INVALID', `${issue.path.join('.')}: ${issue.message}`)
   }
   const e = parsed.data
+  if (Boolean(e.ZHIAN_HTTPS_CERT) !== Boolean(e.ZHIAN_HTTPS_KEY)) {
+    throw new ZhianError('ZHIAN_ERR_ENV_INVALID', 'ZHIAN_HTTPS_CERT and ZHIAN_HTTPS_KEY go together')
+  }
   if (Boolean(e.ZHIAN_TLS_CERT) !== Boolean(e.ZHIAN_TLS_KEY)) {
     throw new ZhianError('ZHIAN_ERR_ENV_INVALID', 'ZHIAN_TLS_CERT and ZHIAN_TLS_KEY go together')
   }
@@ -157,7 +208,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       e.ZHIAN_TLS_CERT && e.ZHIAN_TLS_KEY
         ? { port: e.ZHIAN_MQTTS_PORT, cert: e.ZHIAN_TLS_CERT, key: e.ZHIAN_TLS_KEY }
         : undefined,
-    http: { host: e.ZHIAN_HTTP_HOST, port: e.ZHIAN_HTTP_PORT },
+    http: {
+      host: e.ZHIAN_HTTP_HOST,
+      port: e.ZHIAN_HTTP_PORT,
+      tls:
+        e.ZHIAN_HTTPS_CERT && e.ZHIAN_HTTPS_KEY
+          ? { cert: e.ZHIAN_HTTPS_CERT, key: e.ZHIAN_HTTPS_KEY }
+          : undefined,
+      trustProxy: e.ZHIAN_TRUST_PROXY,
+    },
     publicUrl: e.ZHIAN_PUBLIC_URL,
     logLevel: e.ZHIAN_LOG_LEVEL,
     maxPayloadBytes: e.ZHIAN_MAX_PAYLOAD_BYTES,

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -7,6 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { z } from 'zod'
 import type { Auth } from '../auth/auth.ts'
+import type { HubConfig, TrustProxy } from '../config/env.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
@@ -26,9 +28,12 @@ import { liveRoutes } from './routes/live.ts'
 import { reportRoutes } from './routes/reports.ts'
 import { teamRoutes } from './routes/teams.ts'
 import { workOrderRoutes } from './routes/work-orders.ts'
+import { securityHeaders } from './security-headers.ts'
 
 export interface HttpContext {
   log: Logger
+  /** HTTPS certificate and which proxies to believe (ZHIAN_HTTPS_CERT/KEY, ZHIAN_TRUST_PROXY). */
+  http?: Pick<HubConfig['http'], 'tls' | 'trustProxy'>
   metrics: Metrics
   registry: Registry
   apiToken: ApiToken
@@ -48,11 +53,18 @@ export interface HttpContext {
 
 /** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
 export function buildHttp(ctx: HttpContext): FastifyInstance {
+  const tls = ctx.http?.tls
   const app = Fastify({
     loggerInstance: ctx.log.child({ feature: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // socket.io and MQTT over WebSocket share this server, so they are served over TLS too.
+    ...(tls ? { https: { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) } } : {}),
+    // req.ip (the login throttle and audit) and req.protocol (the cookie's Secure, HSTS) believe
+    // X-Forwarded-For/-Proto only from these peers; by default nobody's.
+    trustProxy: trustOf(ctx.http?.trustProxy),
   }) as unknown as FastifyInstance
 
+  securityHeaders(app)
   app.addContentTypeParser(
     ['text/csv', 'text/plain'],
     { parseAs: 'string', bodyLimit: 5 * 1024 * 1024 },
@@ -128,6 +140,13 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   })
   app.register(serveDashboard)
   return app
+}
+
+/** A hop count as the function fastify runs for one (its types lack the number form). */
+function trustOf(
+  trust: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : (trust ?? false)
 }
 
 function crossSite(req: FastifyRequest): boolean {

@@ -107,7 +107,40 @@ export function renderHtml(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(report.title[lang])}</title>
-<style>
+<style>${REPORT_CSS}</style>
+</head>
+<body>
+${nav}
+<header>
+<h1>${esc(report.title[lang])}</h1>
+<div class="meta">${esc(`${L('范围', 'Scope')}: ${report.scope.name} · ${L('周期', 'Period')}: ${report.period.label} (${report.period.tz}) · ${L('生成于', 'Generated')} ${localTime(report.generated_at, report.period.tz)}`)}</div>
+</header>
+<div class="kpis">
+${kpi(L('告警', 'Alerts'), s.alerts, s.alerts_prev)}
+${kpi(L('紧急告警', 'Critical'), s.critical)}
+${kpi(L('新开工单', 'Work orders'), s.work_orders_opened)}
+${kpi(L('黑名单电梯', 'Black-listed lifts'), s.lifts_blacklisted)}
+${kpi(L('期末未处理告警', 'Open alerts at end'), s.open_alerts_at_end)}
+${kpi(L('期末未完成工单', 'Open orders at end'), s.open_work_orders_at_end)}
+${kpi(L('完成工单', 'Orders resolved'), s.work_orders_resolved)}
+${kpi(L('屏蔽期间告警', 'Suppressed'), s.suppressed)}
+</div>
+${charts}
+${tables
+  .filter((x) => x.id !== 'summary')
+  .map(tableHtml)
+  .join('\n')}
+<footer class="note">${esc(L('数据来源:告警库与工单(精确计数),InfluxDB(遥测统计)。zhian 智安', 'Sources: the alert store and work orders (exact counts), InfluxDB (telemetry aggregates). zhian'))}</footer>
+</body>
+</html>
+`
+}
+
+/**
+ * The report's one stylesheet, inline so the page prints and mails as one file. Its hash is allowed by
+ * the HTTP Content-Security-Policy (src/http/security-headers.ts); the page carries no script.
+ */
+export const REPORT_CSS = `
 @page { size: A4 portrait; margin: 12mm 10mm; }
 * { box-sizing: border-box; }
 body { font: 12px/1.45 "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", system-ui, sans-serif; color: #1d2733; margin: 0 auto; max-width: 190mm; padding: 8mm 0; }
@@ -137,31 +170,4 @@ svg .prev { fill: #b8c7d8; }
 .na { color: #98a4b0; }
 nav { margin-bottom: 8px; }
 @media print { .noprint { display: none; } body { padding: 0; max-width: none; } }
-</style>
-</head>
-<body>
-${nav}
-<header>
-<h1>${esc(report.title[lang])}</h1>
-<div class="meta">${esc(`${L('范围', 'Scope')}: ${report.scope.name} · ${L('周期', 'Period')}: ${report.period.label} (${report.period.tz}) · ${L('生成于', 'Generated')} ${localTime(report.generated_at, report.period.tz)}`)}</div>
-</header>
-<div class="kpis">
-${kpi(L('告警', 'Alerts'), s.alerts, s.alerts_prev)}
-${kpi(L('紧急告警', 'Critical'), s.critical)}
-${kpi(L('新开工单', 'Work orders'), s.work_orders_opened)}
-${kpi(L('黑名单电梯', 'Black-listed lifts'), s.lifts_blacklisted)}
-${kpi(L('期末未处理告警', 'Open alerts at end'), s.open_alerts_at_end)}
-${kpi(L('期末未完成工单', 'Open orders at end'), s.open_work_orders_at_end)}
-${kpi(L('完成工单', 'Orders resolved'), s.work_orders_resolved)}
-${kpi(L('屏蔽期间告警', 'Suppressed'), s.suppressed)}
-</div>
-${charts}
-${tables
-  .filter((x) => x.id !== 'summary')
-  .map(tableHtml)
-  .join('\n')}
-<footer class="note">${esc(L('数据来源:告警库与工单(精确计数),InfluxDB(遥测统计)。zhian 智安', 'Sources: the alert store and work orders (exact counts), InfluxDB (telemetry aggregates). zhian'))}</footer>
-</body>
-</html>
 `
-}

@@ -12,14 +12,16 @@ import {
 } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { type Auth, principalOfUser } from '../auth/auth.ts'
+import { CheckGate } from '../auth/login-limiter.ts'
 import { crewSees, inScope } from '../auth/scope.ts'
 import type { HubConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Principal } from '../http/auth.ts'
 import type { Topics } from '../mqtt/topics.ts'
-import type { Registry } from '../registry/registry.ts'
+import type { AuthResult, Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import { DeviceAuthThrottle } from './auth-throttle.ts'
 import { ClientIdClaims } from './client-ids.ts'
 import { guardConnection, PACKET_HEADROOM } from './packet-guard.ts'
 import { RateLimiter } from './rate-limit.ts'
@@ -67,6 +69,10 @@ const USER_REFUSAL = {
   throttled: RETURN_CODE.NOT_AUTHORIZED,
   busy: RETURN_CODE.SERVER_UNAVAILABLE,
 } as const
+const DEVICE_REFUSAL: Partial<Record<AuthResult | 'throttled' | 'busy', 3 | 4 | 5>> = {
+  throttled: RETURN_CODE.NOT_AUTHORIZED,
+  busy: RETURN_CODE.SERVER_UNAVAILABLE,
+}
 const LOG_ONCE_LIMIT = 10_000
 
 /** QoS 0 messages held at once before the broker sheds new ones (about 10 MB of readings). */
@@ -82,6 +88,13 @@ export class Broker {
   private readonly userOf = new WeakMap<Client, Principal>()
   private readonly clientsOf = new Map<string, Set<Client>>()
   private readonly clientIds = new ClientIdClaims()
+  private readonly authThrottle = new DeviceAuthThrottle()
+  /**
+   * Device secret checks at once: 2 of libuv's 4 threads at most, so the dashboard login's own check
+   * (Auth's gate, also 2) and file I/O always find a thread. A reconnect storm queues (1,000 deep,
+   * then CONNACK 3 and the device retries); hub-generated secrets are a SHA-256, checked in microseconds.
+   */
+  private readonly secretChecks = new CheckGate(2, 1000)
   /**
    * Per-client FIFOs (AckQueue): onPublish runs in arrival order, and the PUBACKs leave in the order
    * PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
@@ -132,6 +145,7 @@ export class Broker {
     this.unsubscribe.push(
       this.ctx.bus.on('device_removed', ({ id }) => {
         this.limiter.forget(id)
+        this.authThrottle.forget(id)
         for (const client of this.clientsOf.get(id) ?? []) client.close()
       }),
     )
@@ -245,10 +259,10 @@ export class Broker {
       )
       return
     }
-    this.ctx.registry.authenticate(username, password.toString('utf8')).then(
+    this.authenticateDevice(client, username, password.toString('utf8')).then(
       (result) => {
         if (result !== 'ok') {
-          refuse(result, RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
+          refuse(result, DEVICE_REFUSAL[result] ?? RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
           return
         }
         if (!admit(username)) return
@@ -265,15 +279,36 @@ export class Broker {
     )
   }
 
+  /**
+   * Device id + secret, behind the failure throttle and the check gate: a throttled attempt is
+   * refused without hashing, and so is one that reached the head of the queue after the limit was.
+   */
+  private async authenticateDevice(
+    client: Client,
+    id: string,
+    secret: string,
+  ): Promise<AuthResult | 'throttled' | 'busy'> {
+    const address = addressOf(client)
+    const throttle = this.authThrottle
+    if (throttle.throttled(id, address, secret)) return 'throttled'
+    const checked = await this.secretChecks.run(async () =>
+      throttle.throttled(id, address, secret)
+        ? ('throttled' as const)
+        : this.ctx.registry.authenticate(id, secret),
+    )
+    if (!checked) return 'busy'
+    if (checked.value === 'ok') throttle.succeeded(id, secret)
+    else if (checked.value !== 'throttled') throttle.failed(id, address)
+    return checked.value
+  }
+
   /** The dashboard login's own path (Auth.login): the same throttle, password check and audit. */
   private async authenticateUser(
     client: Client,
     username: string,
     password: string,
   ): Promise<Principal | 'bad_password' | 'throttled' | 'busy'> {
-    const conn = client.conn as Duplex & { remoteAddress?: string }
-    const ip = client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown'
-    const result = await this.ctx.auth.login('mqtt', ip, username, password)
+    const result = await this.ctx.auth.login('mqtt', addressOf(client), username, password)
     return 'user' in result ? principalOfUser(result.user) : result.refused
   }
 
@@ -579,6 +614,12 @@ function refuseInPlace(packet: PublishPacket): void {
   packet.topic = DEAD_LETTER
   packet.payload = Buffer.alloc(0)
   packet.retain = false
+}
+
+/** The peer's address: the TCP/TLS socket's, or the HTTP request's for MQTT over WebSocket. */
+function addressOf(client: Client): string {
+  const conn = client.conn as Duplex & { remoteAddress?: string }
+  return client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown'
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

@@ -84,7 +84,7 @@ describe('client-id takeover', () => {
   it('lets the same device take its own client id over (reconnect), and frees a clean client id when it closes', async () => {
     const t = await buildHub()
     const first = await connectDevice(t.mqttUrl, 'lift1', { clientId: VICTIM_ID })
-    const firstClosed = new Promise((r) => first.once('close', r))
+    const firstClosed = new Promise<void>((r) => first.once('close', () => r()))
     const second = await connectDevice(t.mqttUrl, 'lift1', { clientId: VICTIM_ID })
     await firstClosed // [MQTT-3.1.4-2]: the old connection of the same client id is closed
     expect(second.connected).toBe(true)

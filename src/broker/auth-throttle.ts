@@ -10,13 +10,19 @@ import { VerifiedSecrets } from '../util/secrets.ts'
  * Fixed windows with one counter per key: O(1) memory per key whatever the guess rate.
  */
 
-export const DEVICE_AUTH_LIMITS = {
+export interface DeviceAuthLimits {
+  perDevice: number
+  perAddress: number
+  windowMs: number
+}
+
+export const DEVICE_AUTH_LIMITS: Readonly<DeviceAuthLimits> = {
   /** Failures per device id per window. */
   perDevice: 10,
   /** Failures per source address per window: higher, a gateway or a NAT carries many devices. */
   perAddress: 100,
   windowMs: 60_000,
-} as const
+}
 
 /** Keys kept before expired windows are swept; past twice this the oldest half is dropped. */
 const SWEEP_AT = 10_000
@@ -27,7 +33,7 @@ export class DeviceAuthThrottle {
   private readonly known = new VerifiedSecrets()
 
   constructor(
-    private readonly limits: typeof DEVICE_AUTH_LIMITS = DEVICE_AUTH_LIMITS,
+    private readonly limits: Readonly<DeviceAuthLimits> = DEVICE_AUTH_LIMITS,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -69,10 +69,10 @@ const USER_REFUSAL = {
   throttled: RETURN_CODE.NOT_AUTHORIZED,
   busy: RETURN_CODE.SERVER_UNAVAILABLE,
 } as const
-const DEVICE_REFUSAL: Partial<Record<AuthResult | 'throttled' | 'busy', 3 | 4 | 5>> = {
+const DEVICE_REFUSAL = {
   throttled: RETURN_CODE.NOT_AUTHORIZED,
   busy: RETURN_CODE.SERVER_UNAVAILABLE,
-}
+} as const
 const LOG_ONCE_LIMIT = 10_000
 
 /** QoS 0 messages held at once before the broker sheds new ones (about 10 MB of readings). */
@@ -222,8 +222,9 @@ export class Broker {
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
-    const refuse = (reason: string, code: 2 | 3 | 4 | 5) => {
-      this.ctx.metrics.connectRefused.inc({ reason })
+    /** `counted` is what /metrics shows (public), `reason` what the log shows. */
+    const refuse = (reason: string, code: 2 | 3 | 4 | 5, counted = reason) => {
+      this.ctx.metrics.connectRefused.inc({ reason: counted })
       this.logOnce(
         `${reason}:${username}:${client.id}`,
         { device: username, client: client.id, reason },
@@ -262,7 +263,10 @@ export class Broker {
     this.authenticateDevice(client, username, password.toString('utf8')).then(
       (result) => {
         if (result !== 'ok') {
-          refuse(result, DEVICE_REFUSAL[result] ?? RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
+          if (result === 'throttled' || result === 'busy') refuse(result, DEVICE_REFUSAL[result])
+          // An unknown id and a wrong secret look alike outside the log (the CONNACK and the decoy hash
+          // make them alike on the wire): /metrics is public and must not tell which ids exist.
+          else refuse(result, RETURN_CODE.BAD_USERNAME_OR_PASSWORD, 'bad_credentials')
           return
         }
         if (!admit(username)) return

@@ -10,7 +10,8 @@ export class Metrics {
   })
   readonly connectRefused = new Counter({
     name: 'zhian_mqtt_connect_refused_total',
-    help: 'CONNECTs refused, by reason',
+    // Public endpoint: an unknown device id and a wrong secret are both `bad_credentials` (the log tells them apart).
+    help: 'MQTT connections and CONNECTs refused, by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   })

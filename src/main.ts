@@ -10,6 +10,7 @@ import { Bus } from './core/bus.ts'
 import { ZhianError } from './errors.ts'
 import { Registry } from './registry/registry.ts'
 import { openDb } from './store/db.ts'
+import { writeInitialCredentials } from './util/secrets.ts'
 
 /** The process: read the environment, run one command, turn signals into a graceful stop. */
 
@@ -20,8 +21,8 @@ const USAGE = `zhian — smart-safe estate hub
   zhian device list [--json]
   zhian device remove ID
   zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret
-  zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password PW]
-  zhian user passwd USERNAME [--password PW]
+  zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password-stdin | --password-file F]
+  zhian user passwd USERNAME [--password-stdin | --password-file F]
   zhian user remove USERNAME | zhian user list
   zhian config check FILE.yaml        validate an estate file
   zhian config export                 print the store as an estate file (secrets as hashes)
@@ -46,6 +47,7 @@ async function startHub(): Promise<number> {
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
   await hub.start()
+  const credentials = saveGeneratedCredentials(hub)
   const host = hub.config.http.host === '0.0.0.0' ? 'localhost' : hub.config.http.host
   console.log(
     [
@@ -53,10 +55,9 @@ async function startHub(): Promise<number> {
       `  zhian hub up — MQTT mqtt://localhost:${hub.broker.mqttPort}  (WebSocket ws://${host}:${hub.httpPort}/mqtt)`,
       hub.broker.tlsPort ? `  MQTT over TLS on port ${hub.broker.tlsPort}` : '',
       `  HTTP http://${host}:${hub.httpPort}  (/healthz, /metrics, /api)`,
-      hub.generatedApiToken ? `  admin API token (shown once): ${hub.generatedApiToken}` : '',
       `  dashboard http://${host}:${hub.httpPort}/`,
-      hub.generatedAdminPassword
-        ? `  dashboard login (shown once): admin / ${hub.generatedAdminPassword}   (zhian user passwd admin to change)`
+      credentials
+        ? `  generated credentials written to ${credentials} (owner-only; read it, then delete it)`
         : '',
       '',
     ]
@@ -64,6 +65,23 @@ async function startHub(): Promise<number> {
       .join('\n'),
   )
   return new Promise(() => {}) // run until a signal
+}
+
+/**
+ * A first start generates the admin API token and the `admin` password: they go to a 0600 file in
+ * the data directory, not to stdout or the log, which end up in journald, docker logs and CI output.
+ */
+function saveGeneratedCredentials(hub: Hub): string | undefined {
+  const lines = [
+    hub.generatedApiToken ? `admin API token: ${hub.generatedApiToken}` : '',
+    hub.generatedAdminPassword
+      ? `dashboard login: admin / ${hub.generatedAdminPassword}   (zhian user passwd admin to change)`
+      : '',
+  ].filter((l) => l !== '')
+  if (lines.length === 0) return undefined
+  const file = writeInitialCredentials(hub.config.dataDir, lines)
+  hub.log.warn({ file }, 'generated credentials written to this file (owner-only): read it, then delete it')
+  return file
 }
 
 async function configCommand(args: string[]): Promise<number> {

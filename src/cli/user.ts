@@ -1,18 +1,22 @@
+import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { Auth } from '../auth/auth.ts'
 import type { HubConfig } from '../config/env.ts'
 import { ROLES, type Role } from '../config/estate-file.ts'
 import { Bus } from '../core/bus.ts'
+import { ZhianError } from '../errors.ts'
 import { ApiToken } from '../http/api-token.ts'
 import { Registry } from '../registry/registry.ts'
 import { openDb } from '../store/db.ts'
 
 const USAGE = `usage:
-  zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password PW]
-  zhian user passwd USERNAME [--password PW]
+  zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [PASSWORD]
+  zhian user passwd USERNAME [PASSWORD]
   zhian user remove USERNAME
   zhian user list
-Without --password one is generated and printed once. Without --scope the user sees every site.`
+PASSWORD is one of --password-stdin (read from standard input), --password-file FILE, or
+--password PW (visible to other users in the process list and kept in shell history: avoid).
+Without one a password is generated and printed once. Without --scope the user sees every site.`
 
 /** `zhian user add|passwd|remove|list`: works on the store directly; a running hub sees it on the next request. */
 export async function userCommand(config: HubConfig, args: string[]): Promise<number> {
@@ -31,9 +35,16 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
         scope: { type: 'string' },
         team: { type: 'string' },
         password: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'password-file': { type: 'string' },
       },
     })
     const username = positionals[0] ?? ''
+    const chosen = chosenPassword(values)
+    if (chosen === null) {
+      console.error('give at most one of --password, --password-stdin, --password-file')
+      return 2
+    }
     switch (action) {
       case 'add': {
         if (!values.role || !(ROLES as readonly string[]).includes(values.role)) {
@@ -44,10 +55,10 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
           console.error(`ZHIAN_ERR_UNKNOWN_SITE: no site "${values.scope}"`)
           return 1
         }
-        const generated = values.password ? undefined : generatePassword()
+        const generated = chosen === undefined ? generatePassword() : undefined
         const user = await auth.users.add({
           username,
-          password: (values.password ?? generated)!,
+          password: (chosen ?? generated)!,
           role: values.role as Role,
           scope: values.scope ?? null,
           team: values.team ?? null,
@@ -57,8 +68,8 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
         return 0
       }
       case 'passwd': {
-        const generated = values.password ? undefined : generatePassword()
-        await auth.users.setPassword(username, (values.password ?? generated)!)
+        const generated = chosen === undefined ? generatePassword() : undefined
+        await auth.users.setPassword(username, (chosen ?? generated)!)
         console.log(`password of ${username} changed; their sessions ended`)
         if (generated) console.log(`password (shown once): ${generated}`)
         return 0
@@ -84,6 +95,33 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
     db.close()
   }
 }
+
+/**
+ * The password the operator gave: from stdin or a file (one trailing newline dropped, as `echo` and
+ * editors add it), or the flag. undefined = none given; null = more than one.
+ */
+function chosenPassword(values: {
+  password?: string | undefined
+  'password-stdin'?: boolean | undefined
+  'password-file'?: string | undefined
+}): string | undefined | null {
+  const given = [values.password, values['password-stdin'], values['password-file']].filter(
+    (v) => v !== undefined && v !== false,
+  )
+  if (given.length > 1) return null
+  if (values['password-stdin']) return withoutNewline(fs.readFileSync(0, 'utf8'))
+  const file = values['password-file']
+  if (file !== undefined) {
+    try {
+      return withoutNewline(fs.readFileSync(file, 'utf8'))
+    } catch (err) {
+      throw new ZhianError('ZHIAN_ERR_VALIDATION', `--password-file ${file}: ${(err as Error).message}`)
+    }
+  }
+  return values.password
+}
+
+const withoutNewline = (text: string) => text.replace(/\r?\n$/, '')
 
 function generatePassword(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('base64url')

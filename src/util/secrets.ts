@@ -1,4 +1,6 @@
 import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
 
 /**
  * Salted hashes for device secrets and user passwords, self-describing so costs can change without a
@@ -87,4 +89,20 @@ export class VerifiedSecrets {
   forget(id: string): void {
     this.macs.delete(id)
   }
+}
+
+/** Where a start writes the secrets it generated (admin API token, first admin password). */
+export const INITIAL_CREDENTIALS_FILE = 'initial-credentials.txt'
+
+/**
+ * Appends generated secrets to `<dataDir>/initial-credentials.txt`, readable by the hub's user only,
+ * and returns its path: the log and the banner name the file, never the secret. Appended, not
+ * replaced: a token generated at a later start must not wipe a password nobody has read yet.
+ */
+export function writeInitialCredentials(dataDir: string, lines: string[]): string {
+  const file = path.join(dataDir, INITIAL_CREDENTIALS_FILE)
+  const text = [`# zhian ${new Date().toISOString()}`, ...lines, ''].join('\n')
+  fs.appendFileSync(file, text, { mode: 0o600 })
+  fs.chmodSync(file, 0o600)
+  return file
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -12,6 +13,25 @@ function zhian(dataDir: string, ...args: string[]) {
   return run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, ZHIAN_DATA_DIR: dataDir },
+  })
+}
+
+/** `zhian …` with `input` on its standard input. */
+function zhianWithInput(dataDir: string, input: string, ...args: string[]) {
+  return new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ZHIAN_DATA_DIR: dataDir },
+    })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      out += d
+    })
+    child.on('close', (code) => resolve({ code, out }))
+    child.stdin.end(input)
   })
 }
 
@@ -79,21 +99,79 @@ describe('zhian user … and the first admin', () => {
     ).rejects.toThrow(/ZHIAN_ERR_UNKNOWN_SITE/)
   }, 90_000)
 
-  it('zhian start prints a random admin password once; ZHIAN_ADMIN_PASSWORD sets it instead', async () => {
+  it('zhian user add|passwd read the password from standard input or a file, so it never appears in the process list', async () => {
+    const hub = await buildHub({ estateFile: DASHBOARD_ESTATE })
+    const added = await zhianWithInput(
+      hub.dataDir,
+      'piped-password-1\n',
+      'user',
+      'add',
+      'duty2',
+      '--role',
+      'viewer',
+      '--password-stdin',
+    )
+    expect(added.code).toBe(0)
+    expect(added.out).not.toContain('piped-password-1')
+    expect(added.out).not.toContain('shown once')
+    expect((await login(hub.httpUrl, 'duty2', 'piped-password-1')).status).toBe(200)
+
+    const file = path.join(tempDir(), 'pw.txt')
+    fs.writeFileSync(file, 'from-a-file-pass\n', { mode: 0o600 })
+    await zhian(hub.dataDir, 'user', 'passwd', 'duty2', '--password-file', file)
+    expect((await login(hub.httpUrl, 'duty2', 'piped-password-1')).status).toBe(401)
+    expect((await login(hub.httpUrl, 'duty2', 'from-a-file-pass')).status).toBe(200)
+
+    const both = await zhianWithInput(
+      hub.dataDir,
+      'x',
+      'user',
+      'passwd',
+      'duty2',
+      '--password-stdin',
+      '--password',
+      'y',
+    )
+    expect(both.code).toBe(2)
+    expect(both.out).toContain('at most one of')
+  }, 90_000)
+
+  it('zhian start writes the generated admin password and API token to an owner-only file it names; neither reaches stdout or the log; ZHIAN_ADMIN_PASSWORD sets the password instead', async () => {
     const dataDir = tempDir()
-    const first = await start({ ZHIAN_DATA_DIR: dataDir })
-    const password = /dashboard login \(shown once\): admin \/ (\S+)/.exec(first.out())?.[1]
-    const port = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(first.out())?.[1]
+    const first = await start({ ZHIAN_DATA_DIR: dataDir, ZHIAN_LOG_LEVEL: 'info' })
+    const file = path.join(dataDir, 'initial-credentials.txt')
+    expect(first.out()).toContain(`generated credentials written to ${file}`)
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+    const text = fs.readFileSync(file, 'utf8')
+    const password = /dashboard login: admin \/ (\S+)/.exec(text)?.[1]
+    const token = /admin API token: (\S+)/.exec(text)?.[1]
     expect(password).toMatch(/^[\w-]{16}$/)
+    expect(token).toMatch(/^[\w-]{32}$/)
+    // The pino log (info level) and the banner carry neither secret.
+    expect(first.out()).toMatch(/"file":"[^"]*initial-credentials\.txt"/)
+    expect(first.out()).not.toContain(password)
+    expect(first.out()).not.toContain(token)
+    const port = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(first.out())?.[1]
     expect((await login(`http://127.0.0.1:${port}`, 'admin', password!)).status).toBe(200)
+    const me = await fetch(`http://127.0.0.1:${port}/api/auth/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(me.status).toBe(200)
     first.child.kill('SIGTERM')
     await new Promise((r) => first.child.once('exit', r))
     const second = await start({ ZHIAN_DATA_DIR: dataDir })
-    expect(second.out()).not.toContain('dashboard login')
+    expect(second.out()).not.toContain('generated credentials')
+    expect(fs.readFileSync(file, 'utf8')).toBe(text)
     second.child.kill('SIGTERM')
 
-    const fixed = await start({ ZHIAN_DATA_DIR: tempDir(), ZHIAN_ADMIN_PASSWORD: 'wall-screen-pass' })
-    expect(fixed.out()).not.toContain('dashboard login')
+    const fixedDir = tempDir()
+    const fixed = await start({
+      ZHIAN_DATA_DIR: fixedDir,
+      ZHIAN_ADMIN_PASSWORD: 'wall-screen-pass',
+      ZHIAN_API_TOKEN: 'a-fixed-api-token-0123',
+    })
+    expect(fixed.out()).not.toContain('generated credentials')
+    expect(fs.existsSync(path.join(fixedDir, 'initial-credentials.txt'))).toBe(false)
     const fixedPort = /dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(fixed.out())?.[1]
     expect((await login(`http://127.0.0.1:${fixedPort}`, 'admin', 'wall-screen-pass')).status).toBe(200)
   }, 90_000)

@@ -28,6 +28,20 @@ export const CONTENT_SECURITY_POLICY = {
   frameAncestors: ["'none'"],
 }
 
+/**
+ * Route options for the report: the dashboard shows the printable page in a frame of its own origin
+ * (src/web/app/ReportView.vue), so that route may be framed by the hub itself and by nobody else.
+ */
+export const FRAMED_BY_DASHBOARD = {
+  helmet: {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { ...CONTENT_SECURITY_POLICY, frameAncestors: ["'self'"] },
+    },
+    frameguard: { action: 'sameorigin' as const },
+  },
+}
+
 /** Registered at the root of the app (helmet is a non-encapsulated plugin), so every route has them. */
 export function securityHeaders(app: FastifyInstance): void {
   app.register(helmet, {

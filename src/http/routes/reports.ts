@@ -6,6 +6,7 @@ import type { Registry } from '../../registry/registry.ts'
 import { authorizeScope } from '../../reports/scope.ts'
 import { formatOf, type ReportService } from '../../reports/service.ts'
 import { principalOf } from '../auth.ts'
+import { FRAMED_BY_DASHBOARD } from '../security-headers.ts'
 import { parseWith } from '../server.ts'
 
 /**
@@ -54,7 +55,7 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Prom
       }))
   })
 
-  app.get('/api/reports', async (req, reply) => {
+  app.get('/api/reports', FRAMED_BY_DASHBOARD, async (req, reply) => {
     const q = parseWith(QUERY, req.query ?? {})
     const format = formatOf(q.format)
     const scope = authorizeScope(opts.registry, principalOf(req), q.scope)

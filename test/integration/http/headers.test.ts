@@ -15,14 +15,15 @@ function policyOf(res: Response): Map<string, string[]> {
   )
 }
 
-function expectHardened(res: Response): Map<string, string[]> {
+/** `framing`: 'none' everywhere, except the report, which the dashboard shows in a frame of its own. */
+function expectHardened(res: Response, framing: 'none' | 'self' = 'none'): Map<string, string[]> {
   const csp = policyOf(res)
   expect(csp.get('script-src')).toEqual(["'self'"])
   expect(csp.get('default-src')).toEqual(["'self'"])
-  expect(csp.get('frame-ancestors')).toEqual(["'none'"])
+  expect(csp.get('frame-ancestors')).toEqual([`'${framing}'`])
   expect(csp.get('object-src')).toEqual(["'none'"])
   expect(csp.get('style-src')).not.toContain("'unsafe-inline'")
-  expect(res.headers.get('x-frame-options')).toBe('DENY')
+  expect(res.headers.get('x-frame-options')).toBe(framing === 'none' ? 'DENY' : 'SAMEORIGIN')
   expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   expect(res.headers.get('referrer-policy')).toBe('no-referrer')
   // Plain HTTP: no HSTS [RFC 6797 §7.2].
@@ -53,11 +54,11 @@ describe('HTTP security headers', () => {
     expectHardened(await fetch(`${t.httpUrl}/api/no-such-route`))
   })
 
-  it('the HTML report allows exactly its own stylesheet and carries no script', async () => {
+  it('the HTML report allows exactly its own stylesheet, carries no script, and only the hub may frame it', async () => {
     const t = await buildHub({ estateFile: DASHBOARD_ESTATE })
     const res = await t.api('/api/reports?scope=e1&period=week&format=html')
     expect(res.status).toBe(200)
-    const csp = expectHardened(res)
+    const csp = expectHardened(res, 'self')
     const html = await res.text()
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!)
     expect(styles).toHaveLength(1)

@@ -42,7 +42,7 @@ describe('the dashboard over HTTPS', () => {
     expect(t.hub.linkBase()).toMatch(/^https:/)
 
     const token = (JSON.parse(res.body) as { token: string }).token
-    const socket = await connected(socketOf(base, { token }, { ca }))
+    const socket = await connected(socketOf(base, { token }, { ca: ca.toString() }))
     expect(socket.connected).toBe(true)
 
     const device = await mqtt.connectAsync(`wss://localhost:${t.hub.httpPort}/mqtt`, {

@@ -14,7 +14,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import { type Auth, principalOfUser } from '../auth/auth.ts'
 import { CheckGate } from '../auth/login-limiter.ts'
 import { crewSees, inScope } from '../auth/scope.ts'
-import type { HubConfig } from '../config/env.ts'
+import { type HubConfig, MQTT_LIMIT_DEFAULTS, type MqttLimits } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Principal } from '../http/auth.ts'
@@ -23,6 +23,7 @@ import type { AuthResult, Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
 import { DeviceAuthThrottle } from './auth-throttle.ts'
 import { ClientIdClaims } from './client-ids.ts'
+import { ConnectionLimits, type Slot } from './connection-limits.ts'
 import { guardConnection, PACKET_HEADROOM } from './packet-guard.ts'
 import { RateLimiter } from './rate-limit.ts'
 
@@ -95,6 +96,10 @@ export class Broker {
    * then CONNACK 3 and the device retries); hub-generated secrets are a SHA-256, checked in microseconds.
    */
   private readonly secretChecks = new CheckGate(2, 1000)
+  private readonly limits: MqttLimits
+  private readonly connectionLimits: ConnectionLimits
+  /** Each accepted connection's place in the per-address counts. */
+  private readonly slots = new WeakMap<object, Slot>()
   /**
    * Per-client FIFOs (AckQueue): onPublish runs in arrival order, and the PUBACKs leave in the order
    * PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
@@ -113,6 +118,8 @@ export class Broker {
   constructor(private readonly ctx: BrokerContext) {
     this.limiter = new RateLimiter(ctx.config.deviceRate.perSecond, ctx.config.deviceRate.burst)
     this.maxPacket = ctx.config.maxPayloadBytes + PACKET_HEADROOM
+    this.limits = { ...MQTT_LIMIT_DEFAULTS, ...ctx.config.mqtt.limits }
+    this.connectionLimits = new ConnectionLimits(this.limits)
   }
 
   get mqttPort(): number {
@@ -128,6 +135,8 @@ export class Broker {
       // Device ids are the identity; client ids are free-form (a gateway may hold several connections).
       maxClientsIdLength: 256,
       drainTimeout: 30_000,
+      // The first packet must be CONNECT [MQTT-3.1.0-1]; how long to wait for it is the server's choice.
+      connectTimeout: this.limits.connectTimeoutMs,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) =>
@@ -136,7 +145,10 @@ export class Broker {
     })
     this.aedes = aedes
     this.storeOnlyAllowedSubscriptions(aedes)
-    aedes.on('client', () => this.ctx.metrics.connections.inc())
+    aedes.on('client', (client) => {
+      this.ctx.metrics.connections.inc()
+      this.slots.get(client.conn)?.connected()
+    })
     aedes.on('clientDisconnect', (client) => this.forgetClient(client))
     aedes.on('clientError', (client, err) =>
       this.ctx.log.debug({ client: client?.id, err: err.message }, 'client error'),
@@ -480,8 +492,18 @@ export class Broker {
     }
   }
 
-  /** Hand a connection to Aedes behind the packet-size guard. */
+  /** Hand a connection to Aedes behind the per-address caps and the packet-size guard. */
   private handle(conn: Duplex, req?: http.IncomingMessage): void {
+    const address = req?.socket.remoteAddress ?? (conn as net.Socket).remoteAddress ?? 'unknown'
+    const slot = this.connectionLimits.open(address)
+    if (typeof slot === 'string') {
+      this.ctx.metrics.connectRefused.inc({ reason: slot })
+      this.logOnce(`${slot}:${address}`, { address, reason: slot }, 'MQTT connection refused')
+      conn.destroy()
+      return
+    }
+    this.slots.set(conn, slot)
+    conn.once('close', () => slot.closed())
     guardConnection(conn, this.maxPacket, (announced) => this.packetTooLarge(conn, announced))
     this.aedes?.handle(conn, req)
   }

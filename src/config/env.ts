@@ -18,6 +18,12 @@ const ENV_SCHEMA = z.object({
   ZHIAN_MQTT_HOST: z.string().default('0.0.0.0'),
   ZHIAN_MQTT_PORT: port.default(1883),
   ZHIAN_MQTTS_PORT: port.default(8883),
+  // Per source address caps (0 = none) and the CONNECT deadline; see README "Authentication and ACL".
+  ZHIAN_MQTT_MAX_CONN_PER_IP: z.coerce.number().int().min(0).max(10_000_000).default(1000),
+  ZHIAN_MQTT_MAX_PENDING_PER_IP: z.coerce.number().int().min(0).max(10_000_000).default(50),
+  ZHIAN_MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Comma-separated addresses the per-address caps skip; `loopback` = 127.0.0.0/8 and ::1. */
+  ZHIAN_MQTT_LIMIT_EXEMPT: z.string().default('loopback'),
   ZHIAN_TLS_CERT: optionalPath,
   ZHIAN_TLS_KEY: optionalPath,
   ZHIAN_HTTP_HOST: z.string().default('0.0.0.0'),
@@ -86,7 +92,7 @@ export interface HubConfig {
   dataDir: string
   estateFile: string | undefined
   baseTopic: string
-  mqtt: { host: string; port: number }
+  mqtt: { host: string; port: number; limits?: Partial<MqttLimits> | undefined }
   tls: { port: number; cert: string; key: string } | undefined
   http: {
     host: string
@@ -137,6 +143,25 @@ function parseTrustProxy(value: string): TrustProxy | undefined {
     return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
   }
   return list.every(valid) ? list : undefined
+}
+
+/** Connection limits of the MQTT listeners (defaults: MQTT_LIMIT_DEFAULTS). */
+export interface MqttLimits {
+  /** Open connections per source address; 0 = no cap. */
+  maxConnectionsPerAddress: number
+  /** Connections per source address that have not completed CONNECT; 0 = no cap. */
+  maxPendingPerAddress: number
+  /** A connection that sends no CONNECT within this is closed. */
+  connectTimeoutMs: number
+  /** Addresses the caps do not apply to; `loopback` stands for 127.0.0.0/8 and ::1. */
+  exempt: string[]
+}
+
+export const MQTT_LIMIT_DEFAULTS: MqttLimits = {
+  maxConnectionsPerAddress: 1000,
+  maxPendingPerAddress: 50,
+  connectTimeoutMs: 10_000,
+  exempt: ['loopback'],
 }
 
 export interface HistoryConfig {
@@ -203,7 +228,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dataDir: path.resolve(e.ZHIAN_DATA_DIR),
     estateFile: e.ZHIAN_CONFIG ? path.resolve(e.ZHIAN_CONFIG) : undefined,
     baseTopic: e.ZHIAN_BASE_TOPIC,
-    mqtt: { host: e.ZHIAN_MQTT_HOST, port: e.ZHIAN_MQTT_PORT },
+    mqtt: {
+      host: e.ZHIAN_MQTT_HOST,
+      port: e.ZHIAN_MQTT_PORT,
+      limits: {
+        maxConnectionsPerAddress: e.ZHIAN_MQTT_MAX_CONN_PER_IP,
+        maxPendingPerAddress: e.ZHIAN_MQTT_MAX_PENDING_PER_IP,
+        connectTimeoutMs: e.ZHIAN_MQTT_CONNECT_TIMEOUT_MS,
+        exempt: e.ZHIAN_MQTT_LIMIT_EXEMPT.split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      },
+    },
     tls:
       e.ZHIAN_TLS_CERT && e.ZHIAN_TLS_KEY
         ? { port: e.ZHIAN_MQTTS_PORT, cert: e.ZHIAN_TLS_CERT, key: e.ZHIAN_TLS_KEY }

@@ -1,5 +1,15 @@
 import fs from 'node:fs'
-import { isMap, isSeq, LineCounter, type Node, parse, parseDocument, stringify } from 'yaml'
+import {
+  type Document,
+  isMap,
+  isSeq,
+  LineCounter,
+  type Node,
+  parse,
+  parseDocument,
+  stringify,
+  visit,
+} from 'yaml'
 import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
@@ -101,7 +111,17 @@ export function parseEstate(text: string, source = 'estate file'): ParsedEstate 
     const err = doc.errors[0]!
     throw new ZhianError('ZHIAN_ERR_CONFIG_INVALID', `${where(err.pos[0])}: ${err.message.split('\n')[0]}`)
   }
-  const raw = doc.toJS() ?? {}
+  let raw: unknown
+  try {
+    raw = doc.toJS() ?? {}
+  } catch (err) {
+    // Alias trouble the parser leaves to toJS(): an alias to an anchor not set before it (also under
+    // a `<<` merge key), or so many aliases that expanding them would exhaust memory.
+    throw new ZhianError(
+      'ZHIAN_ERR_CONFIG_INVALID',
+      `${where(firstAlias(doc) ?? 0)}: ${(err as Error).message}`,
+    )
+  }
   const parsed = ESTATE_FILE.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -148,6 +168,17 @@ export function serializeWithSections(estate: EstateFile, baseFile: string): str
 }
 
 /** Walk the YAML node tree along a zod issue path to the closest node that has a position. */
+function firstAlias(doc: Document): number | undefined {
+  let at: number | undefined
+  visit(doc, {
+    Alias(_, node) {
+      at = node.range?.[0]
+      return visit.BREAK
+    },
+  })
+  return at
+}
+
 function offsetOf(root: unknown, path: string[]): number | undefined {
   let node = root as Node | null | undefined
   let best: number | undefined = (node as Node | undefined)?.range?.[0]

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { KINDS, type KindId } from '../../../devices/index.ts'
-import type { FieldSpec, Fields } from '../../../devices/types.ts'
+import type { FieldSpec, Fields, KindDefinition } from '../../../devices/types.ts'
 import { Auth } from '../../../src/auth/auth.ts'
 import { loadEstateFile } from '../../../src/config/estate-file.ts'
 import { Bus, type Device } from '../../../src/core/bus.ts'
@@ -214,7 +214,7 @@ function check(device: Device, topic: string, raw: string | Uint8Array): void {
   expect(payload.length).toBeLessThanOrEqual(MAX_PAYLOAD)
   const suffix = DEVICE_UPLINK.find((s) => topics.device(device.kind, device.id, s) === topic)
   expect(suffix, `accepted on a foreign topic ${topic}`).toBeDefined()
-  const def = KINDS[device.kind as KindId]
+  const def: KindDefinition = KINDS[device.kind as KindId]
   const { event, payload: out } = emitted[0]!
   const body =
     suffix === 'availability' ? undefined : (JSON.parse(payload.toString('utf8')) as Record<string, unknown>)
@@ -225,7 +225,8 @@ function check(device: Device, topic: string, raw: string | Uint8Array): void {
       expect(Object.keys(values).length).toBeGreaterThan(0)
       expect(conforms(def.state, values), JSON.stringify(values)).toBe(true)
       // Nothing but declared fields and the two meta fields came in.
-      for (const k of Object.keys(body!)) expect(k in def.state || k === 'ts' || k === 'seq').toBe(true)
+      for (const k of Object.keys(body!))
+        expect(Object.hasOwn(def.state, k) || k === 'ts' || k === 'seq').toBe(true)
       break
     }
     case 'event': {

@@ -4,6 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { configFromEnv } from '../../../src/config/env.ts'
 import type { Message } from '../../../src/dispatch/channels.ts'
 import type { ChannelConfig } from '../../../src/dispatch/config.ts'
 import { Outbox, type RetryPolicy } from '../../../src/dispatch/outbox.ts'
@@ -276,5 +277,11 @@ describe('outbound HTTP limits', () => {
     const error = deliveryOf(box, 'k-long')!.last_error!
     expect(error.startsWith('code 93000: invalid webhook url xxx')).toBe(true)
     expect([...error].length).toBeLessThanOrEqual(200)
+  })
+
+  it('ZHIAN_NOTIFY_TIMEOUT_MS sets the time limit (default 10 s); a value under 100 ms is refused with ZHIAN_ERR_ENV_INVALID', () => {
+    expect(configFromEnv({}).notifyTimeoutMs).toBe(10_000)
+    expect(configFromEnv({ ZHIAN_NOTIFY_TIMEOUT_MS: '2500' }).notifyTimeoutMs).toBe(2500)
+    expect(() => configFromEnv({ ZHIAN_NOTIFY_TIMEOUT_MS: '5' })).toThrow(/ZHIAN_NOTIFY_TIMEOUT_MS/)
   })
 })

@@ -222,7 +222,8 @@ export class Broker {
    * closes, unless its session persists (see ClientIdClaims).
    */
   private claimClientId(client: Client, owner: string): boolean {
-    if (client.closed) return true // gone while authenticating: Aedes drops it, nothing to claim
+    // Gone while authenticating: Aedes drops it, and its 'close' has passed, so nothing to claim.
+    if (client.closed || (client.conn as Duplex).destroyed) return true
     if (!this.clientIds.claim(client.id, owner, client.clean)) return false
     client.conn.once('close', () => this.clientIds.release(client.id))
     return true

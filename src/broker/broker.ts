@@ -132,7 +132,8 @@ export class Broker {
 
   async start(): Promise<void> {
     const aedes = await Aedes.createBroker({
-      // Device ids are the identity; client ids are free-form (a gateway may hold several connections).
+      // Device ids are the identity; client ids are free-form (a gateway may hold several connections)
+      // but owned by the identity using them (see ClientIdClaims).
       maxClientsIdLength: 256,
       drainTimeout: 30_000,
       // The first packet must be CONNECT [MQTT-3.1.0-1]; how long to wait for it is the server's choice.

@@ -30,6 +30,11 @@ export interface ChaosOptions {
   chaosMs: number
   /** Devices that publish all the time (default 24: elevators, manholes and fire passages). */
   trafficDevices?: number
+  /**
+   * Devices that only report their state once on every (re)connect, as many do (default 60): they
+   * make each restart a reconnect storm of CONNECTs and publishes.
+   */
+  stormDevices?: number
   /** Mean pause between one traffic device's publishes (default 80 ms). */
   publishEveryMs?: number
   /** Devices driven once each into an alert, per kind (default: 2 per minute of chaos, at least 3). */
@@ -107,6 +112,8 @@ interface DeviceSpec {
   secret: string
   /** Stamps readings with its own clock. */
   withTs: boolean
+  /** Publishes once per connection instead of all the time. */
+  onConnect?: boolean
   /** Driven once into an alert at `triggerAt` (ms into the chaos), else plain traffic. */
   triggerAt?: number
   /** The hub is killed the moment this device's trigger reading is acknowledged. */
@@ -362,7 +369,15 @@ class Device {
       reconnectPeriod: this.reconnectMs,
     })
     this.client.on('error', () => {})
+    if (this.spec.onConnect) {
+      this.client.on('connect', () => {
+        if (!this.quiet) this.publish(calm(this.spec.kind, this.published))
+      })
+    }
   }
+
+  /** Set at the end of the chaos: no more publishes on connect. */
+  quiet = false
 
   get connected(): boolean {
     return this.client?.connected === true
@@ -423,6 +438,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const kind = KINDS[i % KINDS.length]!
     specs.push({ id: `t${i}`, kind, secret: `chaos-secret-t${i}`, withTs: i % 2 === 0 })
   }
+  const storm = options.stormDevices ?? 60
+  for (let i = 0; i < storm; i++) {
+    const kind = KINDS[i % KINDS.length]!
+    specs.push({ id: `s${i}`, kind, secret: `chaos-secret-s${i}`, withTs: i % 2 === 1, onConnect: true })
+  }
   for (const kind of KINDS) {
     for (let i = 0; i < perKind; i++) {
       specs.push({
@@ -466,7 +486,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   say(
-    `seed ${options.seed}: ${traffic} traffic devices, ${perKind * KINDS.length} alert devices, ` +
+    `seed ${options.seed}: ${traffic} traffic devices, ${storm} that report on connect, ${perKind * KINDS.length} alert devices, ` +
       `${(options.chaosMs / 1000).toFixed(0)} s of chaos; run dir ${runDir}`,
   )
   const kills: Record<KillKind, number> = { startup: 0, storm: 0, steady: 0, 'after-puback': 0 }
@@ -480,14 +500,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const d of devices) d.connect()
     const chaosStart = Date.now()
     const tasks = devices.map((d) =>
-      d.spec.triggerAt === undefined
-        ? runTraffic(d)
-        : runAlertDevice(d, chaosStart + d.spec.triggerAt, () => {
-            if (!chaosOn || !d.spec.killAfterAck || !hub.up) return
-            hub.killNow()
-            kills['after-puback']++
-            say(`kill #${totalKills()} right after the PUBACK of ${d.spec.id}'s trigger`)
-          }),
+      d.spec.onConnect
+        ? Promise.resolve()
+        : d.spec.triggerAt === undefined
+          ? runTraffic(d)
+          : runAlertDevice(d, chaosStart + d.spec.triggerAt, () => {
+              if (!chaosOn || !d.spec.killAfterAck || !hub.up) return
+              hub.killNow()
+              kills['after-puback']++
+              say(`kill #${totalKills()} right after the PUBACK of ${d.spec.id}'s trigger`)
+            }),
     )
 
     async function runTraffic(d: Device): Promise<void> {
@@ -565,6 +587,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     say(`chaos over after ${totalKills()} kills; draining`)
     stopTraffic = true
+    for (const d of devices) d.quiet = true
     await Promise.all(tasks)
     if (!(await waitFor(() => devices.every((d) => d.inflight === 0), 90_000))) {
       const left = devices.filter((d) => d.inflight > 0).map((d) => `${d.spec.id} (${d.inflight})`)

@@ -53,7 +53,15 @@ export interface ChaosReport {
   hubStarts: number
   kills: Record<KillKind, number>
   readings: { published: number; acked: number; found: number; lost: number; duplicated: number }
-  alerts: { expected: number; raised: number; missing: number; duplicated: number; spurious: number }
+  alerts: {
+    expected: number
+    raised: number
+    missing: number
+    duplicated: number
+    spurious: number
+    /** Seconds from a trigger's PUBACK to its alert (windows of 0–4 s, plus any downtime in between). */
+    afterPubackS: { min: number; max: number } | undefined
+  }
   workOrders: { expected: number; found: number; missing: number; duplicated: number }
   notifications: {
     expected: number
@@ -348,6 +356,7 @@ class Device {
   inflight = 0
   private seq = 0
   triggerSeq: number | undefined
+  triggerAckedAt: number | undefined
   client: MqttClient | undefined
 
   constructor(
@@ -528,7 +537,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // the device reports the change again, as a real one would.
       while (d.triggerSeq === undefined || !d.acked.has(d.triggerSeq)) {
         await waitFor(() => d.connected, 120_000)
-        const seq = d.publish(trigger(d.spec.kind), onTriggerAck)
+        const seq = d.publish(trigger(d.spec.kind), () => {
+          d.triggerAckedAt = Date.now()
+          onTriggerAck()
+        })
         d.triggerSeq = seq
         await waitFor(() => d.acked.has(seq) || !d.isInflight(seq), 120_000)
         if (stopTraffic && !d.acked.has(seq)) return
@@ -634,6 +646,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kind: string
       device_id: string | null
       occurrences: number
+      first_at: number
     }
     interface WorkOrderRow {
       id: string
@@ -777,6 +790,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         missing: missingAlerts,
         duplicated: duplicatedAlerts,
         spurious: spurious.length,
+        afterPubackS: spread(
+          [...expected.keys()].flatMap((key) => {
+            const d = devices.find((x) => x.spec.id === key.split(' ')[0])!
+            const a = alertsByKey.get(key)?.[0]
+            return a && d.triggerAckedAt !== undefined ? [(a.first_at - d.triggerAckedAt) / 1000] : []
+          }),
+        ),
       },
       workOrders: {
         expected: expected.size - missingAlerts,
@@ -811,6 +831,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+function spread(xs: number[]): { min: number; max: number } | undefined {
+  return xs.length ? { min: Math.min(...xs), max: Math.max(...xs) } : undefined
+}
+
+/** An alert with no window is raised when the reading is committed, a hair before its PUBACK lands: 0. */
+const secs = (s: number) => Math.max(0, s).toFixed(1)
+
 function list(seqs: number[]): string {
   return seqs.length > 20 ? `${seqs.slice(0, 20).join(', ')} … (${seqs.length})` : seqs.join(', ')
 }
@@ -825,7 +852,10 @@ export function formatReport(r: ChaosReport): string {
     `  readings       published ${r.readings.published}, acknowledged ${r.readings.acked}, in InfluxDB ${r.readings.found}, ` +
       `lost ${r.readings.lost}, duplicated ${r.readings.duplicated}`,
     `  alerts         expected ${r.alerts.expected}, raised ${r.alerts.raised}, missing ${r.alerts.missing}, ` +
-      `duplicated ${r.alerts.duplicated}, spurious ${r.alerts.spurious}`,
+      `duplicated ${r.alerts.duplicated}, spurious ${r.alerts.spurious}` +
+      (r.alerts.afterPubackS
+        ? ` (raised ${secs(r.alerts.afterPubackS.min)}–${secs(r.alerts.afterPubackS.max)} s after the trigger's PUBACK)`
+        : ''),
     `  work orders    expected ${r.workOrders.expected}, found ${r.workOrders.found}, missing ${r.workOrders.missing}, ` +
       `duplicated ${r.workOrders.duplicated}`,
     `  notifications  expected ${r.notifications.expected}, delivered ${r.notifications.delivered}, ` +

@@ -1,8 +1,10 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { InfluxV1Writer } from '../../../src/history/influx-v1.ts'
+import { InfluxV2Writer } from '../../../src/history/influx-v2.ts'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
-import { startInflux, type TestInflux } from '../../helpers/influx.ts'
+import { freePort, startInflux, type TestInflux } from '../../helpers/influx.ts'
 
 /**
  * After an outage, shipping resumes when InfluxDB is back — not when the retry backoff runs out.
@@ -85,4 +87,23 @@ describe('history: shipping resumes as soon as InfluxDB is back', () => {
       await new Promise((r) => server.close(r))
     }
   }, 30_000)
+
+  it('both write paths probe /ping of the server they write to, and a dead port does not answer', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`
+    const v1 = (url: string) =>
+      new InfluxV1Writer({
+        url,
+        database: 'x',
+        username: undefined,
+        password: undefined,
+        retention: undefined,
+        timeoutMs: 1000,
+      })
+    const v2 = (url: string) =>
+      new InfluxV2Writer({ url, org: 'o', bucket: 'b', token: undefined, timeoutMs: 1000 })
+    expect(await v1(influx.url).ping(1000)).toBe(true)
+    expect(await v2(`${influx.url}/`).ping(1000)).toBe(true)
+    expect(await v1(dead).ping(1000)).toBe(false)
+    expect(await v2(dead).ping(1000)).toBe(false)
+  })
 })

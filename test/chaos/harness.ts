@@ -74,6 +74,8 @@ export interface ChaosReport {
   }
   /** One line per thing that went wrong; empty when every check passed. */
   problems: string[]
+  /** The hub's error and fatal log lines, by message (reported, not failed: a kill mid-write may log one). */
+  hubErrors: Record<string, number>
   runDir: string
 }
 
@@ -813,6 +815,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         unexpected,
       },
       problems,
+      hubErrors: errorLines(path.join(runDir, 'hub.log')),
       runDir,
     }
   } finally {
@@ -842,6 +845,20 @@ function list(seqs: number[]): string {
   return seqs.length > 20 ? `${seqs.slice(0, 20).join(', ')} … (${seqs.length})` : seqs.join(', ')
 }
 
+function errorLines(file: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string }
+      if ((entry.level ?? 0) >= 50) out[entry.msg ?? '?'] = (out[entry.msg ?? '?'] ?? 0) + 1
+    } catch {
+      // a line cut short by SIGKILL
+    }
+  }
+  return out
+}
+
 /** The figures, as the test and `npm run chaos` print them. */
 export function formatReport(r: ChaosReport): string {
   const k = r.kills
@@ -862,6 +879,12 @@ export function formatReport(r: ChaosReport): string {
       `missing ${r.notifications.missing}, duplicated ${r.notifications.duplicated}, unexpected ${r.notifications.unexpected} ` +
       `(same key redelivered ${r.notifications.redelivered})`,
   ]
+  const errors = Object.entries(r.hubErrors)
+  lines.push(
+    errors.length
+      ? `  hub log errors ${errors.map(([msg, n]) => `${n}× "${msg}"`).join(', ')}`
+      : '  hub log errors none',
+  )
   if (r.problems.length) {
     lines.push(
       `  ${r.problems.length} problems (hub log, data dir and the InfluxDB dir's path in ${r.runDir}):`,

@@ -189,7 +189,7 @@ export class Hub {
       httpServer: this.http.server,
       auth: this.auth,
       onPublish: (deviceId, msg) => {
-        const ok = this.ingest.handle(deviceId, msg)
+        const ok = this.ingest.handle(deviceId, msg, clock.now())
         // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit and waits for it only
         // while the journal falls behind (backpressure: the broker reads that socket again after).
         const durable = ok && (msg.qos > 0 || this.history.behind()) ? this.history.durable() : undefined
@@ -217,7 +217,9 @@ export class Hub {
     this.dispatch.start(this.dispatchConfig)
     this.reports.start(this.reportsConfig)
     this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
-    await this.history.start()
+    // The journal keeps what the rules have not persisted yet; they re-apply it before live traffic.
+    await this.history.start(this.rules.keepFrom())
+    await this.rules.catchUp(this.history)
     this.auth.start()
     this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
     this.live.seed(this.alerts.openAlerts())

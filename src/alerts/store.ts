@@ -75,7 +75,16 @@ export const ALERT_MIGRATIONS = [
    );`,
   // A silence that starts later is a maintenance window.
   'ALTER TABLE silences ADD COLUMN starts_at INTEGER NOT NULL DEFAULT 0;',
+  // hasTransition(): the rules, catching up after a crash, look up what they already signalled.
+  'CREATE INDEX alerts_subject ON alerts(subject, type);',
 ] as const
+
+/** The audit actions a rule signal becomes. */
+const SIGNAL_ACTIONS: Record<RuleSignal['op'], string[]> = {
+  raise: ['raised', 'suppressed', 'retriggered'],
+  clear: ['cleared'],
+  unsuppress: ['raised'],
+}
 
 interface AlertRow {
   id: string
@@ -173,6 +182,23 @@ export class AlertStore {
     if (signal.op === 'raise') this.raise(signal)
     else if (signal.op === 'unsuppress') this.unsuppress(signal)
     else this.clear(signal)
+  }
+
+  /**
+   * This signal is in the store already: an alert of its subject and type has a rule transition of
+   * its kind at its very time (rule signals carry the time of their record or due timer, so a replay
+   * after a crash produces the same time).
+   */
+  hasTransition(signal: RuleSignal): boolean {
+    const actions = SIGNAL_ACTIONS[signal.op]
+    const row = this.opts.db
+      .prepare(
+        `SELECT 1 FROM alerts JOIN alert_audit ON alert_audit.alert_id = alerts.id
+         WHERE alerts.subject = ? AND alerts.type = ? AND alert_audit.at = ? AND alert_audit.channel = 'rule'
+           AND alert_audit.action IN (${actions.map(() => '?').join(',')}) LIMIT 1`,
+      )
+      .get(signal.subject, signal.alert, signal.at, ...actions)
+    return row !== undefined
   }
 
   get(id: string): Alert | undefined {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { KindId } from '../../devices/index.ts'
 import type { Alert, AuditEntry } from '../alerts/types.ts'
 import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
+import type { Position } from '../journal/journal.ts'
 
 /** A registered device as the hot path sees it, with its place in the site tree resolved. */
 export interface Device {
@@ -27,8 +28,16 @@ export interface Reading {
   values: Record<string, unknown>
   /** The device's clock when it sent `ts`, else receive time (epoch ms). */
   ts: number
+  /**
+   * `ts` is the device's own clock (ingest accepted it), even when it equals the receive millisecond:
+   * the point's identity then comes from the device, so a resend received later maps to it. Absent:
+   * inferred from `ts !== receivedAt`.
+   */
+  ownTs?: boolean
   receivedAt: number
   seq: number | undefined
+  /** Just past its record in the journal, once durable (absent with the journal off). */
+  pos?: Position | undefined
 }
 
 export interface DeviceEvent {
@@ -36,17 +45,21 @@ export interface DeviceEvent {
   type: string
   data: Record<string, unknown>
   ts: number
+  /** As Reading.ownTs. */
+  ownTs?: boolean
   receivedAt: number
   /** The device's sequence number when it sent one (history recognises a resend by it). */
   seq?: number | undefined
+  /** Just past its record in the journal, once durable (absent with the journal off). */
+  pos?: Position | undefined
 }
 
 /** Event name → payload. Features subscribe with `bus.on('reading', …)`; nothing reaches into another feature. */
 export interface BusEvents {
   reading: Reading
   device_event: DeviceEvent
-  availability: { device: Device; online: boolean; at: number }
-  device_info: { device: Device; info: Record<string, unknown>; at: number }
+  availability: { device: Device; online: boolean; at: number; pos?: Position | undefined }
+  device_info: { device: Device; info: Record<string, unknown>; at: number; pos?: Position | undefined }
   device_added: { device: Device }
   device_removed: { id: string }
   /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
@@ -54,6 +67,11 @@ export interface BusEvents {
   /** Every work-order change (dispatch, issue 7), after it is stored: the order as it is now and the event that changed it. */
   work_order: { work_order: WorkOrder; event: WorkOrderEvent }
 }
+
+/** The bus events a device's message becomes, with its payload (the journal keeps them in this order). */
+export type DeviceMessage = {
+  [K in 'reading' | 'device_event' | 'availability' | 'device_info']: { event: K; payload: BusEvents[K] }
+}['reading' | 'device_event' | 'availability' | 'device_info']
 
 export class Bus {
   private readonly emitter = new EventEmitter({ captureRejections: false })

@@ -1,14 +1,16 @@
+import fsp from 'node:fs/promises'
 import path from 'node:path'
+import { KINDS } from '../../devices/index.ts'
 import { type HistoryConfig, JOURNAL_DEFAULTS, type JournalConfig } from '../config/env.ts'
-import { Bus } from '../core/bus.ts'
+import { Bus, type Device, type DeviceMessage } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
-import { Journal } from '../journal/journal.ts'
+import { Journal, type Position } from '../journal/journal.ts'
 import type { RuleSignal } from '../rules/engine.ts'
 import type { Logger } from '../util/logger.ts'
 import { InfluxV1Writer } from './influx-v1.ts'
 import { InfluxV2Writer } from './influx-v2.ts'
-import { PointMapper } from './schema.ts'
+import { PointMapper, type PointRecord } from './schema.ts'
 import { Shipper } from './shipper.ts'
 import type { PointWriter } from './writer.ts'
 
@@ -70,6 +72,9 @@ export function backlogAlert(w: BacklogWarning, at: number): RuleSignal {
 
 /** How much of the previous run's journal tail is scanned for resend detection (~10k records). */
 const RESTORE_BYTES = 4 * 1024 ** 2
+/** The resend memory restored at start, kept for the next start (see PointMapper.remembered()). */
+const RESEND_FILE = 'resend.json'
+
 const WARN_AT = 0.8
 const CLEAR_AT = 0.5
 
@@ -112,7 +117,9 @@ export class History {
               timeoutMs: h.timeoutMs,
             })
     }
-    const journalOn = j.mode === 'on' || (j.mode === 'auto' && h !== undefined)
+    // `auto` is on: the journal makes a PUBACK durable for the rules (replayed after a crash), not only
+    // for InfluxDB.
+    const journalOn = j.mode !== 'off'
     if (!journalOn) {
       // configFromEnv refuses this pairing; a hand-built config must not get a silent "history on".
       if (h) throw new ZhianError('ZHIAN_ERR_ENV_INVALID', 'history (InfluxDB) needs the journal on or auto')
@@ -163,26 +170,32 @@ export class History {
     })
   }
 
-  async start(): Promise<void> {
+  /**
+   * `keepFrom`: the journal keeps the previous runs' records from there on for replay(), shipped or
+   * not (the rules' persisted position).
+   */
+  async start(keepFrom?: Position): Promise<void> {
     const { bus, log, metrics } = this.ctx
     metrics.historyBacklogLimitBytes.set(this.journal ? this.limit : 0)
     if (!this.writer)
       log.info('history is off: set ZHIAN_INFLUX_URL to keep telemetry and alerts in InfluxDB')
     else log.info({ influx: this.writer.description }, 'history on')
+    if (keepFrom) this.journal?.hold(keepFrom)
     await this.journal?.start()
-    if (this.journal) {
-      // The previous run's last records: a device resending one of them after a crash (no PUBACK
-      // reached it) maps to the point already journalled, not a second one.
-      const restored = this.mapper.restore(await this.journal.tail(RESTORE_BYTES))
-      if (restored > 0) log.debug({ restored }, 'recent device seqs restored from the journal')
-    }
+    if (this.journal) await this.restoreResendMemory()
 
     const record =
-      <T>(toLine: (payload: T) => string, forward: (payload: T) => void) =>
+      <T extends { pos?: Position | undefined }>(
+        toLine: (payload: T) => string,
+        forward: (payload: T) => void,
+      ) =>
       (payload: T) => {
         const journal = this.journal
         if (!journal) return forward(payload)
-        journal.append(toLine(payload), () => forward(payload))
+        journal.append(toLine(payload), (end) => {
+          payload.pos = end
+          forward(payload)
+        })
       }
     const ib = this.ingestBus
     const mapper = this.mapper
@@ -208,11 +221,12 @@ export class History {
           (p) => bus.emit('availability', p),
         ),
       ),
-      // Device info is not history, but goes through the journal to keep the order of a device's events.
+      // Device info is not history (the shipper skips a record without `m`), but goes through the
+      // journal to keep the order of a device's events and to be replayed into the rules.
       ib.on(
         'device_info',
         record(
-          () => '{}',
+          (i) => JSON.stringify({ i: i.info, d: i.device.id, a: i.at }),
           (p) => bus.emit('device_info', p),
         ),
       ),
@@ -225,6 +239,65 @@ export class History {
       }),
     )
     this.shipper?.start()
+  }
+
+  /**
+   * The previous runs' device messages from `from` on, decoded back into the bus events they were
+   * (records of devices no longer registered, and alert records, are skipped). Call after start().
+   */
+  async replay(
+    from: Position,
+    deviceOf: (id: string) => Device | undefined,
+    onEvent: (e: DeviceMessage) => void,
+  ): Promise<number> {
+    if (!this.journal) return 0
+    let count = 0
+    await this.journal.replay(from, (line, end) => {
+      const e = decodeRecord(line, end, deviceOf)
+      if (!e) return
+      count++
+      onEvent(e)
+    })
+    return count
+  }
+
+  /** Where the previous runs' journal ends (nothing to replay after it); undefined with the journal off. */
+  previousEnd(): Position | undefined {
+    return this.journal?.previousEnd()
+  }
+
+  /** The rules have persisted their state up to `pos`: earlier segments may go once shipped. */
+  hold(pos: Position): void {
+    this.journal?.hold(pos)
+  }
+
+  /**
+   * The previous run's last records (and what the run before it had restored): a device resending
+   * one of them after a crash (no PUBACK reached it) maps to the point already journalled, not a
+   * second one — however many crashes come between the original and the resend.
+   */
+  private async restoreResendMemory(): Promise<void> {
+    const file = path.join(this.journal!.dir, RESEND_FILE)
+    let restored = 0
+    try {
+      restored += this.mapper.restoreRemembered(JSON.parse(await fsp.readFile(file, 'utf8')))
+    } catch {
+      // none yet, or torn: the journal tail still has the last run's readings
+    }
+    restored += this.mapper.restore(await this.journal!.tail(RESTORE_BYTES))
+    if (restored > 0) this.ctx.log.debug({ restored }, 'recent device seqs restored from the journal')
+    try {
+      const fh = await fsp.open(`${file}.tmp`, 'w', 0o600)
+      try {
+        await fh.writeFile(JSON.stringify(this.mapper.remembered()))
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await fsp.rename(`${file}.tmp`, file)
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'could not keep the resend memory for the next start')
+    }
   }
 
   /**
@@ -265,4 +338,37 @@ export class History {
       this.ctx.onBacklogWarning?.({ level: 'cleared', backlogBytes: bytes, limitBytes: this.limit })
     }
   }
+}
+
+/** A journal record back into its bus event; undefined for alert records and unknown devices. */
+function decodeRecord(
+  line: string,
+  pos: Position,
+  deviceOf: (id: string) => Device | undefined,
+): DeviceMessage | undefined {
+  let p: PointRecord & { i?: Record<string, unknown>; d?: string }
+  try {
+    p = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  if (typeof p.a !== 'number') return undefined
+  if (p.i && typeof p.d === 'string') {
+    const device = deviceOf(p.d)
+    return device && { event: 'device_info', payload: { device, info: p.i, at: p.a, pos } }
+  }
+  const device = typeof p.t?.device_id === 'string' ? deviceOf(p.t.device_id) : undefined
+  if (!device || typeof p.ts !== 'string') return undefined
+  const ts = Number(p.ts.slice(0, -6))
+  const seq = typeof p.f?.seq === 'number' ? p.f.seq : undefined
+  if (p.m === 'availability') {
+    return { event: 'availability', payload: { device, online: p.f.online === true, at: p.a, pos } }
+  }
+  if (p.x && typeof p.t.type === 'string') {
+    const payload = { device, type: p.t.type, data: p.x, ts, receivedAt: p.a, seq, pos }
+    return { event: 'device_event', payload }
+  }
+  if (p.m !== device.kind || !(p.m in KINDS)) return undefined
+  const { seq: _seq, ...values } = p.f
+  return { event: 'reading', payload: { device, values, ts, receivedAt: p.a, seq, pos } }
 }

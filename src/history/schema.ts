@@ -43,6 +43,10 @@ export interface PointRecord {
    * a device's resend of it (restore()). Not written to InfluxDB.
    */
   h?: number
+  /** Receive time (epoch ms) of a device's reading, event or availability: the rules replay it from here. */
+  a?: number
+  /** A device event's data as it arrived (`f` adds count, seq and a default `active`). */
+  x?: Record<string, unknown>
 }
 
 export const MEASUREMENT = {
@@ -156,6 +160,15 @@ class SeqRing {
     this.size = Math.min(this.size + 1, this.capacity)
   }
 
+  /** Every entry, oldest first. */
+  *entries(): Iterable<[seq: number, h: number, ms: number, sub: number]> {
+    const cap = this.capacity
+    for (let k = this.size; k >= 1; k--) {
+      const i = ((this.next - k + cap) % cap) * 4
+      yield [this.slots[i]!, this.slots[i + 1]!, this.slots[i + 2]!, this.slots[i + 3]!]
+    }
+  }
+
   /** The newest entry of `seq`. */
   find(seq: number): { h: number; ms: number; sub: number } | undefined {
     if (seq > this.maxSeq) return undefined
@@ -178,6 +191,9 @@ class SeqRing {
     this.next = this.size
   }
 }
+
+/** One remembered seq: stream key, seq, values hash, millisecond and sub-millisecond of its point. */
+export type RememberedSeq = [key: string, seq: number, h: number, ms: number, sub: number]
 
 /** Per device, derived once (a device's settings change → the registry hands out a new object). */
 interface DeviceSeries {
@@ -215,9 +231,9 @@ export class PointMapper {
         : values === '{}'
           ? `{"seq":${r.seq}}`
           : `${values.slice(0, -1)},"seq":${r.seq}}`
-    const ts = this.stampOf(d.key, r.values, r.ts, r.receivedAt, r.seq)
+    const ts = this.stampOf(d.key, r.values, r.ts, r.ownTs ?? r.ts !== r.receivedAt, r.receivedAt, r.seq)
     const h = this.givenHash
-    return `${d.head},"f":${f},"ts":"${ts}"${h === undefined ? '' : `,"h":${h}`}}`
+    return `${d.head},"f":${f},"ts":"${ts}"${h === undefined ? '' : `,"h":${h}`},"a":${r.receivedAt}}`
   }
 
   deviceEvent(e: DeviceEvent): PointRecord {
@@ -228,9 +244,12 @@ export class PointMapper {
     // foldEvent reads it (GB/T 24476-2017 §11): written out, so queries can count begins.
     if (f.active === undefined && BEGIN_END[e.device.kind]?.has(e.type)) f.active = true
     const m = MEASUREMENT.event(e.device.kind)
-    const ts = this.stampOf(streamKey(m, t), e.data, e.ts, e.receivedAt, e.seq)
+    const own = e.ownTs ?? e.ts !== e.receivedAt
+    const ts = this.stampOf(streamKey(m, t), e.data, e.ts, own, e.receivedAt, e.seq)
     const h = this.givenHash
-    return h === undefined ? { m, t, f, ts } : { m, t, f, ts, h }
+    const p: PointRecord = { m, t, f, ts, a: e.receivedAt, x: e.data }
+    if (h !== undefined) p.h = h
+    return p
   }
 
   availability(device: Device, online: boolean, at: number): PointRecord {
@@ -240,6 +259,7 @@ export class PointMapper {
       t,
       f: { online },
       ts: this.next(streamKey(MEASUREMENT.availability, t), at),
+      a: at,
     }
   }
 
@@ -286,6 +306,33 @@ export class PointMapper {
     return restored
   }
 
+  /**
+   * The resend memory still inside RESEND_WINDOW_MS, oldest first per stream: written to disk at start
+   * so that what was restored from a crashed run survives the next crash too (its segments may be
+   * shipped and deleted by then).
+   */
+  remembered(now = Date.now()): RememberedSeq[] {
+    const out: RememberedSeq[] = []
+    for (const [key, ring] of this.seen)
+      for (const [seq, h, ms, sub] of ring.entries())
+        if (now - ms <= RESEND_WINDOW_MS) out.push([key, seq, h, ms, sub])
+    return out
+  }
+
+  /** Take back what remembered() gave (entries outside the window are skipped); returns how many. */
+  restoreRemembered(entries: unknown, now = Date.now()): number {
+    if (!Array.isArray(entries)) return 0
+    let restored = 0
+    for (const e of entries) {
+      if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'string') continue
+      const [key, seq, h, ms, sub] = e as RememberedSeq
+      if (![seq, h, ms, sub].every(Number.isFinite) || !(now - ms <= RESEND_WINDOW_MS)) continue
+      this.remember(key, seq, h, ms, sub)
+      restored++
+    }
+    return restored
+  }
+
   private series(device: Device): DeviceSeries {
     let d = this.devices.get(device)
     if (!d) {
@@ -305,11 +352,12 @@ export class PointMapper {
     key: string,
     values: Record<string, unknown>,
     ms: number,
+    ownTs: boolean,
     receivedAt: number,
     seq: number | undefined,
   ): string {
     this.givenHash = undefined
-    if (ms !== receivedAt) {
+    if (ownTs) {
       // The device's clock: the reading carries its own identity.
       return stamp(ms, seq !== undefined ? seq % 1_000_000 : hashValues(values) % 1_000_000)
     }

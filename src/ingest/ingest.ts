@@ -126,7 +126,16 @@ export class Ingest {
     const { ts, seq, ...values } = result.data as { ts?: number; seq?: number } & Record<string, unknown>
     if (Object.keys(values).length === 0) return new ZhianError('ZHIAN_ERR_EMPTY_STATE')
     this.count(device.kind, 'state')
-    this.ctx.bus.emit('reading', { device, values, ts: this.plausible(ts, now), receivedAt: now, seq })
+    const own = this.plausible(ts, now)
+    this.ctx.bus.emit('reading', {
+      device,
+      values,
+      ts: own ?? now,
+      ownTs: own !== undefined,
+      receivedAt: now,
+      seq,
+      pos: undefined,
+    })
     return undefined
   }
 
@@ -135,11 +144,13 @@ export class Ingest {
     if (!result.success) return fromZod(result.error)
     const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number; seq?: number }
     this.count(device.kind, 'event')
+    const own = this.plausible(e.ts, now)
     this.ctx.bus.emit('device_event', {
       device,
       type: e.type,
       data: e.data ?? {},
-      ts: this.plausible(e.ts, now),
+      ts: own ?? now,
+      ownTs: own !== undefined,
       receivedAt: now,
       seq: e.seq,
     })
@@ -164,10 +175,10 @@ export class Ingest {
     return undefined
   }
 
-  /** The device's clock when inside the window, else the receive time. */
-  private plausible(ts: number | undefined, now: number): number {
+  /** The device's clock when it sent one inside the window, else undefined (receive time is used). */
+  private plausible(ts: number | undefined, now: number): number | undefined {
     const w = this.window
-    if (ts === undefined || ts > now + w.maxFutureMs || ts < now - w.maxPastMs) return now
+    if (ts === undefined || ts > now + w.maxFutureMs || ts < now - w.maxPastMs) return undefined
     return ts
   }
 

@@ -31,6 +31,8 @@ export interface JournalOptions {
   onCommit?: (records: number) => void
   /** Called when a commit failed (the affected records were not acknowledged). */
   onError?: (err: Error) => void
+  /** Called after a commit succeeded that followed failed ones (the disk takes writes again). */
+  onRecovered?: () => void
   /** An `after` callback threw: reported here, and the journal carries on with the next one. */
   onCallbackError?: (err: unknown) => void
 }
@@ -45,9 +47,14 @@ export interface ReadBatch {
   end: Position
 }
 
+/** Runs once its record is durable, with the position just past the record. */
+export type AfterCommit = (end: Position) => void
+
 interface Batch {
   lines: string[]
-  after: (() => void)[]
+  /** Parallel to `lines` (undefined where a record has no callback); `afters` counts the defined ones. */
+  after: (AfterCommit | undefined)[]
+  afters: number
   promise: Promise<void>
   resolve: () => void
   reject: (err: Error) => void
@@ -78,6 +85,13 @@ export class Journal {
   private waiters: (() => void)[] = []
   private closed = false
   private idle: (() => void) | undefined
+  /** Segments from this one on are kept even when shipped: a second reader (the rules) still needs them. */
+  private held: Position | undefined
+  private failing = false
+
+  get dir(): string {
+    return this.options.dir
+  }
 
   constructor(private readonly options: JournalOptions) {
     this.maxBatchRecords = options.maxBatchRecords ?? 10_000
@@ -89,8 +103,17 @@ export class Journal {
     )
   }
 
+  /**
+   * Keep every segment from `from` on, shipped or not, until hold() is called again with a later
+   * position. Call before start() to keep what the previous run left for a replay.
+   */
+  hold(from: Position): void {
+    this.held = { ...from }
+    if (this.active) this.prune()
+  }
+
   async start(): Promise<void> {
-    await fsp.mkdir(this.options.dir, { recursive: true })
+    await fsp.mkdir(this.options.dir, { recursive: true, mode: 0o700 })
     this.cursor = await this.loadCursor()
     const ids = (await fsp.readdir(this.options.dir))
       .map((name) => SEGMENT_RE.exec(name)?.[1])
@@ -98,7 +121,7 @@ export class Journal {
       .map(Number)
       .sort((a, b) => a - b)
     for (const id of ids) {
-      if (id < this.cursor.segment) {
+      if (id < this.keepFrom()) {
         await fsp.rm(this.segmentPath(id), { force: true })
         continue
       }
@@ -134,7 +157,7 @@ export class Journal {
    * Add one record (a JSON line without newline) to the next commit. `after` runs once it is durable
    * (also when the commit failed: the caller decides, via commit(), what the failure means).
    */
-  append(line: string, after?: () => void): void {
+  append(line: string, after?: AfterCommit): void {
     if (this.closed) throw new Error('journal is closed')
     let batch = this.open
     if (!batch) {
@@ -145,11 +168,12 @@ export class Journal {
         reject = rej
       })
       promise.catch(() => {}) // observed through commit(); never an unhandled rejection
-      batch = { lines: [], after: [], promise, resolve, reject }
+      batch = { lines: [], after: [], afters: 0, promise, resolve, reject }
       this.open = batch
     }
     batch.lines.push(line)
-    if (after) batch.after.push(after)
+    batch.after.push(after)
+    if (after) batch.afters++
     this.schedule()
   }
 
@@ -255,6 +279,43 @@ export class Journal {
     return chunks.reverse().flat()
   }
 
+  /**
+   * Every complete record of the previous runs' segments from `from` on, oldest first, each with the
+   * position just past it. Call after start(), before appending: the rules re-apply what they had not
+   * yet persisted when the last run ended.
+   */
+  async replay(from: Position, onRecord: (line: string, end: Position) => void): Promise<number> {
+    let count = 0
+    for (const id of [...this.segments.keys()]) {
+      if (id < from.segment || id === this.active?.id) continue
+      let buf: Buffer
+      try {
+        buf = await fsp.readFile(this.segmentPath(id))
+      } catch {
+        continue
+      }
+      let offset = id === from.segment ? Math.min(from.offset, buf.length) : 0
+      // Only whole records: a torn last line (crash mid-write) was never acknowledged.
+      for (let nl = buf.indexOf(NEWLINE, offset); nl !== -1; nl = buf.indexOf(NEWLINE, offset)) {
+        const line = buf.toString('utf8', offset, nl)
+        offset = nl + 1
+        if (line === '') continue
+        onRecord(line, { segment: id, offset })
+        count++
+      }
+    }
+    return count
+  }
+
+  /** Where the previous runs' records end (the start of this run's first segment). */
+  previousEnd(): Position {
+    const ids = [...this.segments.keys()].filter((id) => id !== this.active?.id)
+    const last = ids.at(-1)
+    return last === undefined
+      ? { segment: this.active?.id ?? 0, offset: 0 }
+      : { segment: last, offset: this.segments.get(last) ?? 0 }
+  }
+
   /** Everything committed so far ends here (a consumer that discards acknowledges up to it). */
   committedEnd(): Position {
     const id = this.active?.id ?? this.cursor.segment
@@ -318,10 +379,16 @@ export class Journal {
     this.open = undefined
     this.lastCommit = batch.promise
     this.writing = true
+    let start: Position | undefined
     try {
-      await this.write(batch.lines)
+      start = await this.write(batch.lines)
       batch.resolve()
+      if (this.failing) {
+        this.failing = false
+        this.options.onRecovered?.()
+      }
     } catch (err) {
+      this.failing = true
       this.options.onError?.(err as Error)
       batch.reject(err as Error)
     }
@@ -332,14 +399,7 @@ export class Journal {
       if (this.maxDelayMs > 0) this.schedule()
       else void this.flush()
     }
-    // A throwing listener must neither skip the other records' callbacks nor stop the journal.
-    for (const after of batch.after) {
-      try {
-        after()
-      } catch (err) {
-        this.options.onCallbackError?.(err)
-      }
-    }
+    if (batch.afters > 0) this.runAfter(batch, start)
     this.wakeReaders()
     if (!this.writing && !this.open && this.idle) {
       const idle = this.idle
@@ -348,7 +408,28 @@ export class Journal {
     }
   }
 
-  private async write(lines: string[]): Promise<void> {
+  /**
+   * Each record's callback with the position just past it (`start`: where the batch was written;
+   * undefined when the commit failed, then every callback gets the committed end). A throwing
+   * listener must neither skip the other records' callbacks nor stop the journal.
+   */
+  private runAfter(batch: Batch, start: Position | undefined): void {
+    let offset = start?.offset ?? 0
+    const end = start ? undefined : this.committedEnd()
+    for (let i = 0; i < batch.lines.length; i++) {
+      if (start) offset += Buffer.byteLength(batch.lines[i]!) + 1
+      const after = batch.after[i]
+      if (!after) continue
+      try {
+        after(end ?? { segment: start!.segment, offset })
+      } catch (err) {
+        this.options.onCallbackError?.(err)
+      }
+    }
+  }
+
+  /** Writes one batch; returns where it starts. */
+  private async write(lines: string[]): Promise<Position> {
     let active = this.active
     if (!active || active.broken || active.size >= this.segmentBytes) {
       await this.rotate((active?.id ?? 0) + 1)
@@ -362,31 +443,47 @@ export class Journal {
         done += bytesWritten
       }
     } catch (err) {
-      // The file may now end in a partial line: continue in a fresh segment.
-      active.broken = true
+      // The file may now end in a partial line: cut it back to its last commit and keep writing there
+      // (a full disk must not leave one new segment per refused write). Only if that fails too does
+      // the next write go to a fresh segment.
+      try {
+        await active.fh.truncate(active.size)
+      } catch {
+        active.broken = true
+      }
       throw err
     }
+    const start = { segment: active.id, offset: active.size }
     active.size += buf.length
     this.segments.set(active.id, active.size)
     this.options.onCommit?.(lines.length)
     this.enforceLimit()
     this.options.onBacklog?.(this.backlogBytes())
+    return start
   }
 
   private async rotate(id: number): Promise<void> {
     const previous = this.active
+    const file = this.segmentPath(id)
     const fh = await fsp.open(
-      this.segmentPath(id),
+      file,
       // O_DSYNC: each write returns once durable, one thread-pool round trip per commit instead of two.
       fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_DSYNC,
-      0o644,
+      0o600,
     )
-    // The new directory entry must survive a crash too.
-    const dir = await fsp.open(this.options.dir, 'r')
     try {
-      await dir.sync()
-    } finally {
-      await dir.close()
+      // The new directory entry must survive a crash too.
+      const dir = await fsp.open(this.options.dir, 'r')
+      try {
+        await dir.sync()
+      } finally {
+        await dir.close()
+      }
+    } catch (err) {
+      // Not a segment yet: leave no file behind, so the next attempt can take the same number.
+      await fh.close().catch(() => {})
+      await fsp.rm(file, { force: true }).catch(() => {})
+      throw err
     }
     this.active = { id, fh, size: 0, broken: false }
     this.segments.set(id, 0)
@@ -411,9 +508,16 @@ export class Journal {
     }
   }
 
+  /** Segments before this one are neither unshipped nor held. */
+  private keepFrom(): number {
+    return Math.min(this.cursor.segment, this.held?.segment ?? Number.POSITIVE_INFINITY)
+  }
+
   private prune(): void {
+    const keep = this.keepFrom()
     for (const id of [...this.segments.keys()]) {
-      if (id >= this.cursor.segment) break
+      if (id >= keep) break
+      if (id === this.active?.id) break
       this.segments.delete(id)
       if (this.readFh?.id === id) {
         void this.readFh.fh.close().catch(() => {})
@@ -456,7 +560,7 @@ export class Journal {
     this.cursorDirty = false
     const file = path.join(this.options.dir, CURSOR_FILE)
     try {
-      await fsp.writeFile(`${file}.tmp`, JSON.stringify(this.cursor))
+      await fsp.writeFile(`${file}.tmp`, JSON.stringify(this.cursor), { mode: 0o600 })
       await fsp.rename(`${file}.tmp`, file)
     } catch (err) {
       this.options.onError?.(err as Error)

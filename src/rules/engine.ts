@@ -194,9 +194,10 @@ export class RuleEngine {
   // ───────────────────────── inputs ─────────────────────────
 
   /** Load persisted state (may be empty) and watch these devices; zones are evaluated once all are counted. */
-  start(devices: Iterable<Device>, snapshot?: RuleSnapshot): void {
+  start(devices: Iterable<Device>, snapshot?: RuleSnapshot, startedAt = this.clock.now()): void {
     if (snapshot) this.restored = snapshot
-    this.startedAt = this.clock.now()
+    // Offline windows count from the hub's start, even while the clock catches up on the past.
+    this.startedAt = startedAt
     this.unwatch?.()
     this.unwatch = this.gates?.watch?.(() => this.regateAll())
     this.loading = true
@@ -829,7 +830,7 @@ export class RuleEngine {
         t.since = sub.lastSeen
         this.touch(t)
         sub.ctx.input = undefined
-        this.raiseAlert(t, now, false)
+        this.raiseAlert(t, due, false)
       },
     )
   }
@@ -1096,8 +1097,10 @@ export class RuleEngine {
 
   /** A trigger's timer fell due: pending → raised, clearing / quiet → cleared. */
   private fire(t: TriggerRt): void {
+    // The effect happens at the due time, not when the event loop got to it: the same moment when a
+    // restarted hub replays it (the alert store recognises a transition it already has by its time).
+    const at = Math.min(t.timer?.due ?? Number.POSITIVE_INFINITY, this.clock.now())
     t.timer = undefined
-    const at = this.clock.now()
     t.subject.ctx.input = undefined
     t.subject.ctx.event = undefined
     if (t.phase === PENDING) this.raiseTrigger(t, at)

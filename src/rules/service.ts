@@ -1,12 +1,13 @@
 import { KINDS } from '../../devices/index.ts'
 import type { KindDefinition, ZoneAggregate } from '../../devices/types.ts'
 import type { AlertStore } from '../alerts/store.ts'
-import type { Bus } from '../core/bus.ts'
+import type { Bus, BusEvents, Device, DeviceMessage } from '../core/bus.ts'
+import { comparePositions, type Position } from '../journal/journal.ts'
 import type { Registry } from '../registry/registry.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import type { Overrides } from './catalog.ts'
-import { type Clock, RealClock } from './clock.ts'
+import { CatchUpClock, type Clock, RealClock } from './clock.ts'
 import {
   type DeviceData,
   type Gates,
@@ -36,7 +37,27 @@ export const RULE_MIGRATIONS = [
      state TEXT NOT NULL,
      PRIMARY KEY (subject, alert, idx)
    );`,
+  // 'consumed': the journal position the rule state above holds every record before, and the time
+  // of that flush (written in the same transaction as the state).
+  `CREATE TABLE rule_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ] as const
+
+/** Where the previous runs' journalled device messages come from (the history feature's journal). */
+export interface ReplaySource {
+  previousEnd(): Position | undefined
+  replay(
+    from: Position,
+    deviceOf: (id: string) => Device | undefined,
+    onEvent: (e: DeviceMessage) => void,
+  ): Promise<number>
+  /** The rules have persisted their state up to here: earlier records may be deleted once shipped. */
+  hold(pos: Position): void
+}
+
+interface Consumed extends Position {
+  /** The rule engine's time at that flush: the clock catches up from here. */
+  at: number
+}
 
 /** Last-seen times alone (a device repeating itself) are written at most this often; changes every flush. */
 const SEEN_FLUSH_MS = 30_000
@@ -57,11 +78,16 @@ export class RuleService {
   private engine: RuleEngine | undefined
   private readonly off: (() => void)[] = []
   private flushTimer: NodeJS.Timeout | undefined
-  private readonly clock: Clock
+  private readonly clock: CatchUpClock
   private seenFlushedAt = 0
+  /** The journal position the persisted rule state holds everything before. */
+  private consumed: Consumed | undefined
+  /** The last delivered record's position (persisted as `consumed` at the next flush). */
+  private delivered: Position | undefined
+  private source: ReplaySource | undefined
 
   constructor(private readonly opts: RuleServiceOptions) {
-    this.clock = opts.clock ?? new RealClock()
+    this.clock = new CatchUpClock(opts.clock ?? new RealClock())
   }
 
   /** Validates the estate overrides (throws a config error naming the estate, alert and param), restores state, subscribes. */
@@ -73,13 +99,7 @@ export class RuleService {
       kinds: this.opts.kinds ?? KINDS,
       overrides,
       gates: this.opts.gates,
-      sink: (signal) => {
-        try {
-          this.opts.alerts.apply(signal)
-        } catch (err) {
-          log.error({ err, alert: signal.alert, subject: signal.subject }, 'alert store failed')
-        }
-      },
+      sink: (signal) => this.signal(signal),
     })
     this.engine = engine
     const guard =
@@ -90,24 +110,39 @@ export class RuleService {
         } catch (err) {
           log.error({ err }, `rule engine failed on ${what}`)
         }
+        const pos = (payload as { pos?: Position }).pos
+        if (pos) this.delivered = pos
       }
+    const onReading = guard('reading', (r: BusEvents['reading']) =>
+      engine.reading(r.device, r.values, r.receivedAt),
+    )
+    const onEvent = guard('event', (e: BusEvents['device_event']) =>
+      engine.event(e.device, e.type, e.data, e.receivedAt),
+    )
+    const onInfo = guard('info', (i: BusEvents['device_info']) => engine.info(i.device, i.info, i.at))
+    const onAvailability = guard('availability', (a: BusEvents['availability']) =>
+      engine.availability(a.device, a.online, a.at),
+    )
+    this.deliver = (e) => {
+      if (e.event === 'reading') {
+        this.clock.advanceTo(e.payload.receivedAt)
+        onReading(e.payload)
+      } else if (e.event === 'device_event') {
+        this.clock.advanceTo(e.payload.receivedAt)
+        onEvent(e.payload)
+      } else if (e.event === 'device_info') {
+        this.clock.advanceTo(e.payload.at)
+        onInfo(e.payload)
+      } else {
+        this.clock.advanceTo(e.payload.at)
+        onAvailability(e.payload)
+      }
+    }
     this.off.push(
-      bus.on(
-        'reading',
-        guard('reading', (r) => engine.reading(r.device, r.values, r.receivedAt)),
-      ),
-      bus.on(
-        'device_event',
-        guard('event', (e) => engine.event(e.device, e.type, e.data, e.receivedAt)),
-      ),
-      bus.on(
-        'device_info',
-        guard('info', (i) => engine.info(i.device, i.info, i.at)),
-      ),
-      bus.on(
-        'availability',
-        guard('availability', (a) => engine.availability(a.device, a.online, a.at)),
-      ),
+      bus.on('reading', onReading),
+      bus.on('device_event', onEvent),
+      bus.on('device_info', onInfo),
+      bus.on('availability', onAvailability),
       bus.on(
         'device_added',
         guard('device_added', ({ device }) => engine.addDevice(device)),
@@ -130,7 +165,12 @@ export class RuleService {
         }),
       ),
     )
-    engine.start(this.opts.registry.list(), this.load())
+    this.consumed = this.meta('consumed') as Consumed | undefined
+    // Until catchUp() ends: virtual time from the last flush, so the state restored and the records
+    // replayed meet their timers in the order they did before.
+    const startedAt = this.clock.now()
+    this.clock.begin(this.consumed?.at ?? startedAt)
+    engine.start(this.opts.registry.list(), this.load(), startedAt)
     for (const alert of this.opts.alerts.openAlerts()) {
       if (alert.condition === 'raised')
         engine.adopt(
@@ -144,6 +184,70 @@ export class RuleService {
     const flushMs = this.opts.flushMs ?? 1000
     this.flushTimer = setInterval(() => this.flush(), flushMs)
     this.flushTimer.unref()
+  }
+
+  /** Where the journal must keep the previous runs' records for catchUp() (before the journal starts). */
+  keepFrom(): Position | undefined {
+    return this.consumed
+  }
+
+  /**
+   * Re-apply every journalled device message the persisted rule state does not yet hold — the last
+   * second before a crash, PUBACKed but not yet flushed — on the clock they first met, then go live.
+   * Exactly once: the state is the one of `consumed`, and a signal the alert store already holds (same
+   * alert, transition and time) is not applied again. Must follow start(), before live traffic;
+   * without a source (journal off) it only goes live.
+   */
+  async catchUp(source?: ReplaySource): Promise<void> {
+    const end = source?.previousEnd()
+    if (source && end) {
+      this.source = source
+      if (this.consumed && comparePositions(this.consumed, end) > 0) {
+        // The journal was deleted or replaced: its positions no longer mean what they meant.
+        this.opts.log.warn('the journal is older than the rule state: nothing to replay')
+        this.consumed = undefined
+      }
+      // No position yet (a new installation, or state kept before positions were): nothing to replay.
+      const from = this.consumed ?? end
+      const replayed = await source.replay(
+        { segment: from.segment, offset: from.offset },
+        (id) => this.opts.registry.get(id),
+        (e) => this.deliver(e),
+      )
+      if (replayed > 0) this.opts.log.info({ replayed }, 'journalled readings re-applied to the rules')
+      this.delivered ??= end
+    }
+    this.clock.end()
+    this.flush(true)
+  }
+
+  /** Set in start(): hands one journalled message to the engine as its bus listener would. */
+  private deliver: (e: DeviceMessage) => void = () => {}
+
+  /** An engine signal → the alert store; while catching up, only what the store does not hold yet. */
+  private signal(signal: Parameters<AlertStore['apply']>[0]): void {
+    const { alerts, log } = this.opts
+    try {
+      if (this.clock.catchingUp && alerts.hasTransition(signal)) return
+      alerts.apply(signal)
+    } catch (err) {
+      log.error({ err, alert: signal.alert, subject: signal.subject }, 'alert store failed')
+    }
+  }
+
+  private meta(key: string): unknown {
+    const row = this.opts.db.prepare('SELECT value FROM rule_meta WHERE key = ?').get(key) as
+      | { value: string }
+      | undefined
+    return row ? JSON.parse(row.value) : undefined
+  }
+
+  private setMeta(key: string, value: unknown): void {
+    this.opts.db
+      .prepare(
+        'INSERT INTO rule_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, JSON.stringify(value))
   }
 
   stop(): void {
@@ -167,12 +271,17 @@ export class RuleService {
     const engine = this.engine
     const now = this.clock.now()
     const seen = final || now - this.seenFlushedAt >= SEEN_FLUSH_MS
-    if (!engine?.dirty(seen)) return
+    const moved =
+      this.delivered !== undefined &&
+      (this.consumed === undefined || comparePositions(this.delivered, this.consumed) > 0)
+    if (!engine || (!engine.dirty(seen) && !moved)) return
     if (seen) this.seenFlushedAt = now
     const snap = engine.takeSnapshot({ seen })
     const db = this.opts.db
+    const consumed: Consumed | undefined = this.delivered && { ...this.delivered, at: now }
     try {
       db.transaction(() => {
+        if (consumed) this.setMeta('consumed', consumed)
         const upDevice = db.prepare(
           `INSERT INTO rule_devices (device_id, last_seen, interval_s, vals) VALUES (?, ?, ?, ?)
            ON CONFLICT(device_id) DO UPDATE SET last_seen = excluded.last_seen, interval_s = excluded.interval_s, vals = excluded.vals`,
@@ -190,6 +299,10 @@ export class RuleService {
           else del.run(subject, alert, Number(idx))
         }
       })()
+      if (consumed) {
+        this.consumed = consumed
+        this.source?.hold(consumed)
+      }
     } catch (err) {
       this.opts.log.error({ err }, 'rule state flush failed')
     }

@@ -75,11 +75,12 @@ describe('history schema', () => {
       f: { occupied: true, battery_pct: 80, seq: 9 },
       ts: '1700000000123000042',
       h: expect.any(Number),
+      a: at,
     })
-    // The same values under the same seq resent later: the same point, hash and all.
+    // The same values under the same seq resent later: the same point, hash and all (and its own receive time).
     expect(
       JSON.parse(mapper.readingLine({ device, values, ts: at + 9, receivedAt: at + 9, seq: 9 })),
-    ).toEqual(record)
+    ).toEqual({ ...record, a: at + 9 })
     const noSeq = mapper.readingLine({
       device,
       values: { occupied: false },
@@ -92,6 +93,7 @@ describe('history schema', () => {
       t,
       f: { occupied: false },
       ts: '1700000000128000042',
+      a: at + 5,
     })
     // The device's own clock: the timestamp's sub-millisecond part is the seq, no hash is kept.
     const deviceTs = mapper.readingLine({
@@ -106,6 +108,7 @@ describe('history schema', () => {
       t,
       f: { occupied: true, seq: 7 },
       ts: '1699999999123000007',
+      a: at,
     })
   })
 
@@ -195,6 +198,16 @@ describe('history schema', () => {
     for (let seq = 199; seq >= 200 - RESEND_PER_STREAM; seq--) expect(read(seq, later)).toBe(first[seq])
     // …an older one is not (a new point at its receive time).
     expect(read(0, later + 1)).toBe(`${later + 1}000000`)
+  })
+
+  it('gives a reading stamped by the device in its receive millisecond the same point when it is resent later', () => {
+    const mapper = new PointMapper(() => 42)
+    const at = 1_700_000_000_123
+    const reading = (receivedAt: number) =>
+      readingOf(mapper, { device, values: { occupied: true }, ts: at, ownTs: true, receivedAt, seq: 5 })
+    const first = reading(at)
+    expect(first.ts).toBe('1700000000123000005')
+    expect(reading(at + 700).ts).toBe(first.ts)
   })
 
   it('recognises a resent device event by its seq', () => {

@@ -18,6 +18,7 @@ import { type HubConfig, MQTT_LIMIT_DEFAULTS, type MqttLimits } from '../config/
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Principal } from '../http/auth.ts'
+import { clientAddress, type TrustFn, trustFunction } from '../http/client-address.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { AuthResult, Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
@@ -34,7 +35,10 @@ import { RateLimiter } from './rate-limit.ts'
  */
 
 export interface BrokerContext {
-  config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate' | 'maxPayloadBytes'>
+  config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate' | 'maxPayloadBytes'> & {
+    /** Its trustProxy: whose X-Forwarded-For to believe on the /mqtt WebSocket upgrade. */
+    http?: Pick<HubConfig['http'], 'trustProxy'>
+  }
   topics: Topics
   registry: Registry
   bus: Bus
@@ -100,6 +104,9 @@ export class Broker {
   private readonly connectionLimits: ConnectionLimits
   /** Each accepted connection's place in the per-address counts. */
   private readonly slots = new WeakMap<object, Slot>()
+  /** Each accepted connection's client address (behind a trusted proxy, the forwarded one). */
+  private readonly addresses = new WeakMap<object, string>()
+  private readonly trustProxy: TrustFn
   /**
    * Per-client FIFOs (AckQueue): onPublish runs in arrival order, and the PUBACKs leave in the order
    * PUBLISHes arrived [MQTT-4.6.0-2] even when a durable write holds them back.
@@ -120,6 +127,7 @@ export class Broker {
     this.maxPacket = ctx.config.maxPayloadBytes + PACKET_HEADROOM
     this.limits = { ...MQTT_LIMIT_DEFAULTS, ...ctx.config.mqtt.limits }
     this.connectionLimits = new ConnectionLimits(this.limits)
+    this.trustProxy = trustFunction(ctx.config.http?.trustProxy)
   }
 
   get mqttPort(): number {
@@ -306,7 +314,7 @@ export class Broker {
     id: string,
     secret: string,
   ): Promise<AuthResult | 'throttled' | 'busy'> {
-    const address = addressOf(client)
+    const address = this.addressOf(client)
     const throttle = this.authThrottle
     if (throttle.throttled(id, address, secret)) return 'throttled'
     const checked = await this.secretChecks.run(async () =>
@@ -326,7 +334,7 @@ export class Broker {
     username: string,
     password: string,
   ): Promise<Principal | 'bad_password' | 'throttled' | 'busy'> {
-    const result = await this.ctx.auth.login('mqtt', addressOf(client), username, password)
+    const result = await this.ctx.auth.login('mqtt', this.addressOf(client), username, password)
     return 'user' in result ? principalOfUser(result.user) : result.refused
   }
 
@@ -494,9 +502,16 @@ export class Broker {
     }
   }
 
-  /** Hand a connection to Aedes behind the per-address caps and the packet-size guard. */
+  /**
+   * Hand a connection to Aedes behind the per-address caps and the packet-size guard. Over WebSocket
+   * the address is the upgrade request's client, as the HTTP side computes it (ZHIAN_TRUST_PROXY):
+   * behind a reverse proxy the socket's peer is the proxy, for every client alike.
+   */
   private handle(conn: Duplex, req?: http.IncomingMessage): void {
-    const address = req?.socket.remoteAddress ?? (conn as net.Socket).remoteAddress ?? 'unknown'
+    const address = req
+      ? clientAddress(req, this.trustProxy)
+      : ((conn as net.Socket).remoteAddress ?? 'unknown')
+    this.addresses.set(conn, address)
     const slot = this.connectionLimits.open(address)
     if (typeof slot === 'string') {
       this.ctx.metrics.connectRefused.inc({ reason: slot })
@@ -531,6 +546,11 @@ export class Broker {
     const set = this.clientsOf.get(deviceId)
     set?.delete(client)
     if (set?.size === 0) this.clientsOf.delete(deviceId)
+  }
+
+  /** The client's address as handle() found it: the throttles and the login audit key on it. */
+  private addressOf(client: Client): string {
+    return this.addresses.get(client.conn) ?? 'unknown'
   }
 
   private logOnce(key: string, fields: object, msg: string): void {
@@ -642,12 +662,6 @@ function refuseInPlace(packet: PublishPacket): void {
   packet.topic = DEAD_LETTER
   packet.payload = Buffer.alloc(0)
   packet.retain = false
-}
-
-/** The peer's address: the TCP/TLS socket's, or the HTTP request's for MQTT over WebSocket. */
-function addressOf(client: Client): string {
-  const conn = client.conn as Duplex & { remoteAddress?: string }
-  return client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown'
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

@@ -32,9 +32,9 @@ const ENV_SCHEMA = z.object({
   ZHIAN_HTTPS_CERT: optionalPath,
   ZHIAN_HTTPS_KEY: optionalPath,
   /**
-   * Behind a reverse proxy: whose X-Forwarded-For/-Proto to believe. `false` (default), `true` (any
-   * peer: only when nothing but the proxy can reach the port), a hop count, or addresses/CIDRs
-   * (`127.0.0.1`, `10.0.0.0/8`, `loopback`), comma-separated.
+   * Behind a reverse proxy (HTTP, and MQTT over WebSocket on /mqtt): whose X-Forwarded-For/-Proto to
+   * believe. `false` (default), `true` (any peer: only when nothing but the proxy can reach the
+   * port), a hop count, or addresses/CIDRs (`127.0.0.1`, `10.0.0.0/8`, `loopback`), comma-separated.
    */
   ZHIAN_TRUST_PROXY: z
     .string()

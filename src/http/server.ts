@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { z } from 'zod'
 import type { Auth } from '../auth/auth.ts'
-import type { HubConfig, TrustProxy } from '../config/env.ts'
+import type { HubConfig } from '../config/env.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
@@ -19,6 +19,7 @@ import type { Logger } from '../util/logger.ts'
 import { serveDashboard } from '../web/serve.ts'
 import type { ApiToken } from './api-token.ts'
 import { principalOf, requireRole } from './auth.ts'
+import { trustFunction } from './client-address.ts'
 import { alertRoutes, type RulesHttp } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -61,7 +62,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     ...(tls ? { https: { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) } } : {}),
     // req.ip (the login throttle and audit) and req.protocol (the cookie's Secure, HSTS) believe
     // X-Forwarded-For/-Proto only from these peers; by default nobody's.
-    trustProxy: trustOf(ctx.http?.trustProxy),
+    trustProxy: ctx.http?.trustProxy ? trustFunction(ctx.http.trustProxy) : false,
   }) as unknown as FastifyInstance
 
   securityHeaders(app)
@@ -140,13 +141,6 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   })
   app.register(serveDashboard)
   return app
-}
-
-/** A hop count as the function fastify runs for one (its types lack the number form). */
-function trustOf(
-  trust: TrustProxy | undefined,
-): boolean | string[] | ((address: string, hop: number) => boolean) {
-  return typeof trust === 'number' ? (_address, hop) => hop < trust : (trust ?? false)
 }
 
 function crossSite(req: FastifyRequest): boolean {

@@ -9,7 +9,7 @@ import { Bus } from './core/bus.ts'
 import { Metrics } from './core/metrics.ts'
 import type { DispatchConfig } from './dispatch/config.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
-import { backlogAlert, History } from './history/history.ts'
+import { backlogAlert, diskFullAlert, History } from './history/history.ts'
 import { ApiToken } from './http/api-token.ts'
 import { buildHttp } from './http/server.ts'
 import { Ingest } from './ingest/ingest.ts'
@@ -89,6 +89,14 @@ export class Hub {
       log: this.log.child({ feature: 'history' }),
       // The hub's own warning alert while InfluxDB falls behind (`hub.history_backlog`).
       onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, now())),
+      // `hub.disk_full` while the journal cannot write (the store may be on the same disk: best effort).
+      onDiskFull: (full) => {
+        try {
+          this.alerts.apply(diskFullAlert(full, now()))
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'hub.disk_full could not be stored')
+        }
+      },
     })
     this.ingest = new Ingest({
       registry: this.registry,
@@ -188,6 +196,7 @@ export class Hub {
       log: this.log.child({ feature: 'broker' }),
       httpServer: this.http.server,
       auth: this.auth,
+      unavailable: () => this.history.unavailable(),
       onPublish: (deviceId, msg) => {
         const ok = this.ingest.handle(deviceId, msg, clock.now())
         // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit and waits for it only

@@ -51,6 +51,11 @@ export const ERRORS = {
   ZHIAN_ERR_CSV_INVALID: { status: 400, zh: 'CSV 文件无效', en: 'CSV file is invalid' },
   ZHIAN_ERR_CONFIG_INVALID: { status: 400, zh: '配置文件无效', en: 'configuration file is invalid' },
   ZHIAN_ERR_ENV_INVALID: { status: 400, zh: '环境变量无效', en: 'environment variable is invalid' },
+  ZHIAN_ERR_DISK_FULL: {
+    status: 507,
+    zh: '数据盘已满,无法保存',
+    en: 'the data disk is full: nothing can be stored',
+  },
   ZHIAN_ERR_UNAUTHORIZED: { status: 401, zh: '未登录或令牌无效', en: 'missing or invalid credentials' },
   ZHIAN_ERR_FORBIDDEN: { status: 403, zh: '无权执行此操作', en: 'not allowed' },
   ZHIAN_ERR_NOT_FOUND: { status: 404, zh: '未找到', en: 'not found' },

@@ -7,7 +7,7 @@ import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
 import { loadEstateFile, serializeEstate, serializeWithSections } from './config/estate-file.ts'
 import { Bus } from './core/bus.ts'
-import { ZhianError } from './errors.ts'
+import { ERRORS, ZhianError } from './errors.ts'
 import { Registry } from './registry/registry.ts'
 import { openDb } from './store/db.ts'
 import { writeInitialCredentials } from './util/secrets.ts'
@@ -140,6 +140,12 @@ async function main(argv: string[]): Promise<number> {
  * the rest of the output; process.exit() right away would drop it (a `--dry-run` timeline lost
  * its tail under CI load).
  */
+/** ENOSPC / EDQUOT from Node, SQLITE_FULL from better-sqlite3: said in one line, not a stack trace. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL'
+}
+
 function exitFlushed(code: number): void {
   let pending = 2
   const done = () => {
@@ -151,6 +157,8 @@ function exitFlushed(code: number): void {
 
 main(process.argv.slice(2)).then(exitFlushed, (err: unknown) => {
   if (err instanceof ZhianError) console.error(`${err.code}: ${err.message}`)
+  else if (isDiskFull(err))
+    console.error(`ZHIAN_ERR_DISK_FULL: ${ERRORS.ZHIAN_ERR_DISK_FULL.en} (${String(err)})`)
   else console.error(err)
   exitFlushed(1)
 })

@@ -21,7 +21,7 @@ import type { Principal } from '../http/auth.ts'
 import { clientAddress, type TrustFn, trustFunction } from '../http/client-address.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { AuthResult, Registry } from '../registry/registry.ts'
-import type { Logger } from '../util/logger.ts'
+import { type Logger, LogLimit } from '../util/logger.ts'
 import { DeviceAuthThrottle } from './auth-throttle.ts'
 import { ClientIdClaims } from './client-ids.ts'
 import { ConnectionLimits, type Slot } from './connection-limits.ts'
@@ -57,6 +57,11 @@ export interface BrokerContext {
     deviceId: string,
     msg: { topic: string; payload: Buffer; qos: 0 | 1 | 2 },
   ) => boolean | Promise<unknown>
+  /**
+   * Why devices cannot be taken in now (e.g. the journal cannot write: nothing could be acknowledged),
+   * or undefined. A device connecting meanwhile gets CONNACK 3, server unavailable [MQTT-3.2.2-5 table].
+   */
+  unavailable?: () => string | undefined
 }
 
 /** Where refused messages go: `$`-topics never match `#` [MQTT-4.7.2-1] and no device may subscribe here. */
@@ -121,6 +126,9 @@ export class Broker {
   private readonly unsubscribe: (() => void)[] = []
   private readonly onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
     this.upgrade(req, socket, head)
+
+  /** A full disk refuses every publish: one log line per interval, with a count. */
+  private readonly publishFailures = new LogLimit('publish not stored: connection closed without PUBACK')
 
   constructor(private readonly ctx: BrokerContext) {
     this.limiter = new RateLimiter(ctx.config.deviceRate.perSecond, ctx.config.deviceRate.burst)
@@ -266,6 +274,11 @@ export class Broker {
       refuse('missing_credentials', RETURN_CODE.BAD_USERNAME_OR_PASSWORD)
       return
     }
+    const unavailable = username.startsWith(USER_PREFIX) ? undefined : this.ctx.unavailable?.()
+    if (unavailable) {
+      refuse(unavailable, RETURN_CODE.SERVER_UNAVAILABLE)
+      return
+    }
     if (username.startsWith(USER_PREFIX)) {
       this.authenticateUser(client, username.slice(USER_PREFIX.length), password.toString('utf8')).then(
         (result) => {
@@ -378,7 +391,7 @@ export class Broker {
     }
     let queue = this.queues.get(client)
     if (!queue) {
-      queue = new AckQueue(this.ctx.log, deviceId)
+      queue = new AckQueue(this.publishFailures, this.ctx.log, deviceId)
       this.queues.set(client, queue)
     }
     const entry: Pending = { packet, done, result: undefined, settled: false, started: false }
@@ -588,6 +601,7 @@ class AckQueue {
   waiting: NodeJS.Timeout | undefined
 
   constructor(
+    private readonly failures: LogLimit,
     private readonly log: Logger,
     private readonly deviceId: string,
   ) {}
@@ -638,7 +652,8 @@ class AckQueue {
       items[this.head++] = undefined as unknown as Pending
       if (e.error) {
         // The message was not stored: close the connection without PUBACK, the device will resend [MQTT-3.3.5-2].
-        this.log.error({ err: e.error, device: this.deviceId }, 'publish processing failed')
+        // One line per interval, with a count: a full disk refuses every publish.
+        this.failures.note(this.log, { err: e.error.message, device: this.deviceId })
         e.done(e.error)
         continue
       }

@@ -7,7 +7,7 @@ import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
 import { Journal, type Position } from '../journal/journal.ts'
 import type { RuleSignal } from '../rules/engine.ts'
-import type { Logger } from '../util/logger.ts'
+import { type Logger, LogLimit } from '../util/logger.ts'
 import { InfluxV1Writer } from './influx-v1.ts'
 import { InfluxV2Writer } from './influx-v2.ts'
 import { PointMapper, type PointRecord } from './schema.ts'
@@ -35,6 +35,8 @@ export interface HistoryContext {
    * limit ('dropping'), or it fell back under 50 % after a warning ('cleared').
    */
   onBacklogWarning?: (info: BacklogWarning) => void
+  /** The journal's disk is full (true: a write failed with ENOSPC / EDQUOT) or takes writes again (false). */
+  onDiskFull?: (full: boolean) => void
 }
 
 export interface BacklogWarning {
@@ -70,6 +72,35 @@ export function backlogAlert(w: BacklogWarning, at: number): RuleSignal {
   }
 }
 
+/** The hub's own `hub.disk_full` alert: the journal cannot write, so no device message is acknowledged. */
+export function diskFullAlert(full: boolean, at: number): RuleSignal {
+  return {
+    op: full ? 'raise' : 'clear',
+    alert: 'hub.disk_full',
+    kind: 'hub',
+    subject: 'hub',
+    device: undefined,
+    // The hub is above every estate: only a global scope sees this alert.
+    site: { street: undefined, community: undefined, estate: null as unknown as string, building: undefined },
+    severity: 'critical',
+    latched: false,
+    crew: 'property_duty',
+    title: { zh: '数据盘已满', en: 'Data disk full' },
+    message: {
+      zh: '日志无法写入磁盘:设备数据不再被接收,新的设备连接被拒绝。请立即清理数据盘空间',
+      en: 'The journal cannot write: device messages are refused and new device connections too. Free disk space now',
+    },
+    values: {},
+    at,
+    suppressed: null,
+    retrigger: false,
+  }
+}
+
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT'])
+/** How often a failing journal tries a write again. */
+const PROBE_MS = 2000
+
 /** How much of the previous run's journal tail is scanned for resend detection (~10k records). */
 const RESTORE_BYTES = 4 * 1024 ** 2
 /** The resend memory restored at start, kept for the next start (see PointMapper.remembered()). */
@@ -92,6 +123,11 @@ export class History {
   private readonly unsubscribe: (() => void)[] = []
   private warned = false
   private warnedDropping = false
+  private diskFull = false
+  private probe: NodeJS.Timeout | undefined
+  private readonly writeFailures = new LogLimit(
+    'journal write failed: nothing is acknowledged until it succeeds',
+  )
 
   constructor(private readonly ctx: HistoryContext) {
     const h = ctx.history
@@ -153,7 +189,21 @@ export class History {
       },
       onError: (err) => {
         metrics.journalCommitErrors.inc()
-        ctx.log.error({ err }, 'journal write failed')
+        // One line per interval with a count: a full disk fails every commit.
+        this.writeFailures.note(ctx.log, { err: err.message, code: (err as NodeJS.ErrnoException).code })
+        this.probeUntilWritable()
+        if (!this.diskFull && DISK_FULL_CODES.has((err as NodeJS.ErrnoException).code ?? '')) {
+          this.diskFull = true
+          ctx.onDiskFull?.(true)
+        }
+      },
+      onRecovered: () => {
+        clearInterval(this.probe)
+        this.probe = undefined
+        ctx.log.info('journal writes succeed again')
+        if (!this.diskFull) return
+        this.diskFull = false
+        ctx.onDiskFull?.(false)
       },
       onCallbackError: (err) => ctx.log.error({ err }, 'a listener of a journalled event threw'),
     })
@@ -309,6 +359,22 @@ export class History {
     return (this.journal?.waiting ?? 0) >= BACKPRESSURE_RECORDS
   }
 
+  /**
+   * While the journal cannot write, new device connections are refused, so no publish would find out
+   * that the disk has room again: an empty record (skipped by the shipper and the replay) tries.
+   */
+  private probeUntilWritable(): void {
+    this.probe ??= setInterval(() => {
+      if (this.journal?.isFailing) this.journal.append('{}')
+    }, PROBE_MS)
+    this.probe.unref()
+  }
+
+  /** Why devices cannot be taken in now: the journal cannot write (a full disk), so nothing is acknowledged. */
+  unavailable(): string | undefined {
+    return this.journal?.isFailing ? 'journal_not_writable' : undefined
+  }
+
   /** Resolves when everything ingested so far is durable (for the QoS 1 PUBACK). */
   durable(): Promise<void> | undefined {
     if (!this.journal) return undefined
@@ -316,6 +382,7 @@ export class History {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.probe)
     for (const off of this.unsubscribe.splice(0)) off()
     await this.shipper?.stop()
     await this.journal?.stop()

@@ -93,6 +93,11 @@ export class Journal {
     return this.options.dir
   }
 
+  /** The last commit failed (nothing new is durable until one succeeds). */
+  get isFailing(): boolean {
+    return this.failing
+  }
+
   constructor(private readonly options: JournalOptions) {
     this.maxBatchRecords = options.maxBatchRecords ?? 10_000
     this.maxDelayMs = options.maxDelayMs ?? 0

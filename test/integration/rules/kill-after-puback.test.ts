@@ -38,7 +38,9 @@ async function publish(hub: HubProcess, occupied: boolean): Promise<number> {
 
 async function kill(hub: HubProcess): Promise<void> {
   hub.child.kill('SIGKILL')
-  await new Promise((resolve) => (hub.child.exitCode !== null ? resolve(null) : hub.child.once('exit', resolve)))
+  await new Promise((resolve) =>
+    hub.child.exitCode !== null ? resolve(null) : hub.child.once('exit', resolve),
+  )
 }
 
 describe('rules: a reading PUBACKed right before a SIGKILL still raises its alerts, once', () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -194,6 +195,66 @@ describe('history: a hub killed with SIGKILL loses nothing it acknowledged', () 
       const missing = [...want].filter((s) => !stored.has(s))
       expect(missing).toEqual([])
     }
+    hub.kill('SIGTERM')
+    await new Promise((r) => hub.once('exit', r))
+  }, 120_000)
+
+  it("maps a resend to its first point across two crashes, even after the first run's journal was shipped and deleted", async () => {
+    const db = 'twice'
+    const mqttPort = await freePort()
+    const dataDir = tempDir()
+    const env = {
+      ZHIAN_DATA_DIR: dataDir,
+      ZHIAN_CONFIG: SMALL_ESTATE,
+      ZHIAN_MQTT_HOST: '127.0.0.1',
+      ZHIAN_MQTT_PORT: String(mqttPort),
+      ZHIAN_HTTP_HOST: '127.0.0.1',
+      ZHIAN_HTTP_PORT: String(await freePort()),
+      ZHIAN_LOG_LEVEL: 'warn',
+      ZHIAN_API_TOKEN: 'kill-test-token-0123456789',
+      ZHIAN_INFLUX_URL: influx.url,
+      ZHIAN_INFLUX_DB: db,
+      ZHIAN_INFLUX_BATCH_INTERVAL_MS: '50',
+    }
+    const publish = async (id: string, topic: string, body: string) => {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+        username: id,
+        password: secretOf(id),
+        reconnectPeriod: 0,
+      })
+      await client.publishAsync(topic, body, { qos: 1, dup: true })
+      await client.endAsync()
+    }
+    const count = async (m: string, id: string) => {
+      const rows = await influx
+        .rows(`SELECT count("seq") AS n FROM "${m}" WHERE device_id = '${id}'`, db)
+        .catch(() => [])
+      return Number(rows[0]?.n ?? 0)
+    }
+    const kill = async (child: ChildProcess) => {
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+    }
+    const segments = () => fs.readdirSync(path.join(dataDir, 'journal')).filter((f) => f.endsWith('.jnl'))
+    // Run 1: lift1's reading (seq, no ts) is journalled and shipped; the hub dies.
+    const reading = JSON.stringify({ floor: 3, seq: 7 })
+    let hub = await startHubProcess(env, mqttPort)
+    await publish('lift1', 'zhian/elevator/lift1/state', reading)
+    await until(async () => (await count('elevator', 'lift1')) === 1, 'run 1 shipped')
+    const firstRun = segments()[0]
+    await kill(hub)
+    // Run 2: another device's message is shipped, so run 1's segment is deleted; the hub dies again.
+    hub = await startHubProcess(env, mqttPort)
+    await publish('mh1', 'zhian/manhole/mh1/state', JSON.stringify({ water_level_cm: 10, seq: 1 }))
+    await until(async () => (await count('manhole', 'mh1')) === 1, 'run 2 shipped')
+    await until(() => !segments().includes(firstRun!), 'run 1 segment deleted once shipped')
+    await kill(hub)
+    // Run 3: lift1 resends the reading it never saw acknowledged: still one point.
+    hub = await startHubProcess(env, mqttPort)
+    await publish('lift1', 'zhian/elevator/lift1/state', reading)
+    await publish('mh1', 'zhian/manhole/mh1/state', JSON.stringify({ water_level_cm: 11, seq: 2 }))
+    await until(async () => (await count('manhole', 'mh1')) === 2, 'run 3 shipped')
+    expect(await count('elevator', 'lift1')).toBe(1)
     hub.kill('SIGTERM')
     await new Promise((r) => hub.once('exit', r))
   }, 120_000)

@@ -152,6 +152,22 @@ export class Dispatcher {
 
   // ───────────────────────────── opening ─────────────────────────────
 
+  /**
+   * The configured team `teamId`, if it serves the alert's place: the one rule for opening a work
+   * order for a team and for assigning an alert to one. A team serving another estate would get this
+   * estate's alert, names and addresses.
+   */
+  servingTeam(
+    teamId: string,
+    alert: Pick<Alert, 'street' | 'community' | 'estate' | 'building'>,
+  ): TeamConfig {
+    const team = this.router.team(teamId)
+    if (!team) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', teamId)
+    if (!this.router.serves(team, alert))
+      throw new ZhianError('ZHIAN_ERR_TEAM_NOT_SERVING', `${teamId} does not serve ${alert.estate}`)
+    return team
+  }
+
   /** Open a work order for an alert: by hand (`by` a user, optionally to another team) or automatically. */
   open(alert: Alert, by: WorkOrderActor, teamId?: string): WorkOrder {
     if (alert.status === 'resolved')
@@ -160,13 +176,7 @@ export class Dispatcher {
       throw new ZhianError('ZHIAN_ERR_WORK_ORDER_STATE', `alert ${alert.id} already has an open work order`)
     const route = this.router.route(alert)
     let team = route.team
-    if (teamId) {
-      team = this.router.team(teamId)
-      if (!team) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', teamId)
-      // A team serving another estate would get this estate's alert, names and addresses.
-      if (!this.router.serves(team, alert))
-        throw new ZhianError('ZHIAN_ERR_TEAM_NOT_SERVING', `${teamId} does not serve ${alert.estate}`)
-    }
+    if (teamId) team = this.servingTeam(teamId, alert)
     const now = this.clock.now()
     const onDuty = team ? this.router.onDuty(team, alert, now) : []
     const first = onDuty[0]

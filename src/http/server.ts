@@ -112,7 +112,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     })
     // Before the alert routes' `/api/alerts/:id`; a static path wins in fastify's router anyway.
     if (ctx.rules) await api.register(exportRoutes, { alerts: ctx.rules.alerts })
-    if (ctx.rules) await api.register(alertRoutes, ctx.rules)
+    if (ctx.rules) await api.register(alertRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
     api.get('/api/sites', async (req) => {
       const p = principalOf(req)
       if (p.scope === null) return ctx.registry.sites()

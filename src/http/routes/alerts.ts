@@ -4,6 +4,7 @@ import type { ZoneAggregate } from '../../../devices/types.ts'
 import type { Gating } from '../../alerts/gating.ts'
 import type { AlertStore } from '../../alerts/store.ts'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
+import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import type { Registry } from '../../registry/registry.ts'
@@ -22,6 +23,8 @@ export interface RulesHttp {
   zones: (estate?: string) => ZoneAggregate[]
   /** Team ids of the dispatch config (estate YAML `teams`); with the catalogue's crews, what an alert can be assigned to. */
   teams?: () => readonly string[]
+  /** The dispatcher's rule for a team given an alert (it must serve the alert's place). */
+  dispatch?: Pick<Dispatcher, 'servingTeam'> | undefined
 }
 
 const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
@@ -88,11 +91,17 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     if (!alert || !inScope(alert, p.scope)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', id)
     return alert
   }
-  /** A configured dispatch team, or a crew of the alert catalogue (domain-catalog §0.2). */
-  const knownTeams = (): Set<string> => {
-    const out = new Set<string>(opts.teams?.() ?? [])
-    for (const entry of opts.catalog()?.values() ?? []) out.add(entry.def.crew)
-    return out
+  /**
+   * A configured dispatch team serving the alert's place (the rule a work order follows), or a crew of
+   * the alert catalogue (domain-catalog §0.2): a trade, not the people of some estate.
+   */
+  const checkTeam = (team: string, alert: Alert): void => {
+    if (opts.teams?.().includes(team)) {
+      opts.dispatch?.servingTeam(team, alert)
+      return
+    }
+    for (const entry of opts.catalog()?.values() ?? []) if (entry.def.crew === team) return
+    throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', team)
   }
   const by = (p: Principal, note: string | undefined) => ({
     actor: p.username,
@@ -151,7 +160,7 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     const p = requireRole(req, ...ACTORS)
     const alert = visible(req, p)
     const body = parseWith(ASSIGN_BODY, req.body ?? {})
-    if (!knownTeams().has(body.team)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_TEAM', body.team)
+    checkTeam(body.team, alert)
     return alerts.assign(alert.id, body.team, by(p, body.note))
   })
 

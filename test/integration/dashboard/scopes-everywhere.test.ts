@@ -110,6 +110,49 @@ describe('scopes everywhere', () => {
     expect(((await ok.json()) as WorkOrder).team).toBe('property_duty')
   })
 
+  it('an alert cannot be assigned to a team that does not serve its estate, as a work order cannot', async () => {
+    const hub = await buildHub({ estateFile: SCOPES_ESTATE })
+    const lift = await connectDevice(hub.mqttUrl, 'b2_lift1')
+    await lift.publishAsync('zhian/elevator/b2_lift1/event', JSON.stringify({ type: 'alarm_button' }), {
+      qos: 1,
+    })
+    const mgr = await user(hub, 'mgr_e1')
+    const alert = await until(async () => {
+      const page = (await (await mgr('/api/alerts?status=active')).json()) as { items: Alert[] }
+      return page.items.find((x) => x.device_id === 'b2_lift1')
+    }, 'the lift alert')
+    const assign = (call: typeof mgr, team: string) =>
+      call(`/api/alerts/${alert.id}/assign`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ team }),
+      })
+    type Detail = Alert & { audit: { action: string }[] }
+    const detail = async () => (await (await mgr(`/api/alerts/${alert.id}`)).json()) as Detail
+    const before = await detail()
+
+    // The manager and the admin alike: it is the team's estate that counts, not the caller's scope.
+    for (const [who, call] of [
+      ['mgr_e1', mgr],
+      ['admin', hub.api],
+    ] as const) {
+      for (const team of ['e2_lifts', 'e3_lifts']) {
+        const res = await assign(call, team)
+        expect(res.status, `${who} → ${team}`).toBe(400)
+        expect(((await res.json()) as { code: string }).code).toBe('ZHIAN_ERR_TEAM_NOT_SERVING')
+      }
+    }
+    // Nothing changed: the alert keeps its team and its history has no new assignment.
+    const after = await detail()
+    expect(after.assigned_team).toBe(before.assigned_team)
+    expect(after.audit).toEqual(before.audit)
+
+    // A team serving every estate is fine.
+    const ok = await assign(mgr, 'property_duty')
+    expect(ok.status).toBe(200)
+    expect(((await ok.json()) as Alert).assigned_team).toBe('property_duty')
+  })
+
   it('the report CSV defuses cells starting with a tab or carriage return, as the alerts export does', async () => {
     // Site names are the estate file's free text: one crafted to smuggle a formula past a plain = check.
     const yaml = fs

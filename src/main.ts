@@ -17,7 +17,7 @@ import { writeInitialCredentials } from './util/secrets.ts'
 const USAGE = `zhian — smart-safe estate hub
 
   zhian start                         run the hub (config from ZHIAN_* environment variables)
-  zhian device add --id ID --kind KIND --estate ESTATE [--building B] [--name N] [--location L] [--secret S]
+  zhian device add --id ID --kind KIND --estate ESTATE [--building B] [--name N] [--location L] [--secret-stdin | --secret-file F]
   zhian device list [--json]
   zhian device remove ID
   zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret

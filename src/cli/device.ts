@@ -4,6 +4,7 @@ import type { HubConfig } from '../config/env.ts'
 import { Bus } from '../core/bus.ts'
 import { Registry } from '../registry/registry.ts'
 import { openDb } from '../store/db.ts'
+import { chosenSecret, moreThanOne, secretOptions } from './secret-input.ts'
 
 /** `zhian device add|list|remove|import`: works on the store directly; a running hub picks changes up within a second. */
 export async function deviceCommand(config: HubConfig, args: string[]): Promise<number> {
@@ -23,9 +24,14 @@ export async function deviceCommand(config: HubConfig, args: string[]): Promise<
             building: { type: 'string' },
             name: { type: 'string' },
             location: { type: 'string' },
-            secret: { type: 'string' },
+            ...secretOptions('secret'),
           },
         })
+        const chosen = chosenSecret(values, 'secret')
+        if (chosen === null) {
+          console.error(moreThanOne('secret'))
+          return 2
+        }
         const { device, secret } = await registry.add({
           id: values.id ?? '',
           kind: values.kind ?? '',
@@ -33,7 +39,7 @@ export async function deviceCommand(config: HubConfig, args: string[]): Promise<
           building: values.building,
           name: values.name,
           location: values.location,
-          secret: values.secret,
+          secret: chosen,
         })
         console.log(`added ${device.kind} ${device.id} in ${device.estate}`)
         if (secret) console.log(`secret (shown once, store it in the device): ${secret}`)

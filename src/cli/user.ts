@@ -1,13 +1,12 @@
-import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { Auth } from '../auth/auth.ts'
 import type { HubConfig } from '../config/env.ts'
 import { ROLES, type Role } from '../config/estate-file.ts'
 import { Bus } from '../core/bus.ts'
-import { ZhianError } from '../errors.ts'
 import { ApiToken } from '../http/api-token.ts'
 import { Registry } from '../registry/registry.ts'
 import { openDb } from '../store/db.ts'
+import { chosenSecret, moreThanOne, secretOptions } from './secret-input.ts'
 
 const USAGE = `usage:
   zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [PASSWORD]
@@ -34,15 +33,13 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
         role: { type: 'string' },
         scope: { type: 'string' },
         team: { type: 'string' },
-        password: { type: 'string' },
-        'password-stdin': { type: 'boolean' },
-        'password-file': { type: 'string' },
+        ...secretOptions('password'),
       },
     })
     const username = positionals[0] ?? ''
-    const chosen = chosenPassword(values)
+    const chosen = chosenSecret(values, 'password')
     if (chosen === null) {
-      console.error('give at most one of --password, --password-stdin, --password-file')
+      console.error(moreThanOne('password'))
       return 2
     }
     switch (action) {
@@ -95,33 +92,6 @@ export async function userCommand(config: HubConfig, args: string[]): Promise<nu
     db.close()
   }
 }
-
-/**
- * The password the operator gave: from stdin or a file (one trailing newline dropped, as `echo` and
- * editors add it), or the flag. undefined = none given; null = more than one.
- */
-function chosenPassword(values: {
-  password?: string | undefined
-  'password-stdin'?: boolean | undefined
-  'password-file'?: string | undefined
-}): string | undefined | null {
-  const given = [values.password, values['password-stdin'], values['password-file']].filter(
-    (v) => v !== undefined && v !== false,
-  )
-  if (given.length > 1) return null
-  if (values['password-stdin']) return withoutNewline(fs.readFileSync(0, 'utf8'))
-  const file = values['password-file']
-  if (file !== undefined) {
-    try {
-      return withoutNewline(fs.readFileSync(file, 'utf8'))
-    } catch (err) {
-      throw new ZhianError('ZHIAN_ERR_VALIDATION', `--password-file ${file}: ${(err as Error).message}`)
-    }
-  }
-  return values.password
-}
-
-const withoutNewline = (text: string) => text.replace(/\r?\n$/, '')
 
 function generatePassword(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('base64url')

@@ -2,8 +2,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import mqtt from 'mqtt'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { buildHub, tempDir, until } from '../../helpers/hub.ts'
+import { buildHub, type TestHub, tempDir, until } from '../../helpers/hub.ts'
 import { as, DASHBOARD_ESTATE, login } from './session.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
@@ -62,6 +63,53 @@ async function start(env: Record<string, string>): Promise<{ out: () => string; 
   await until(() => out.includes('dashboard http'), 'the start banner', 20_000)
   return { out: () => out, child }
 }
+
+describe('zhian device add', () => {
+  /** The hub in this process sees a device the CLI added within a second; then it may connect. */
+  async function connectsWith(hub: TestHub, id: string, secret: string): Promise<boolean> {
+    await until(async () => (await hub.api(`/api/devices/${id}`)).status === 200, `${id} in the hub`)
+    const client = await mqtt.connectAsync(hub.mqttUrl, {
+      username: id,
+      password: secret,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    })
+    const connected = client.connected
+    await client.endAsync(true)
+    return connected
+  }
+
+  it('reads the secret from standard input or a file, so it never appears in the process list', async () => {
+    const hub = await buildHub()
+    const add = (id: string) => ['device', 'add', '--id', id, '--kind', 'manhole', '--estate', 'e1']
+    const piped = await zhianWithInput(
+      hub.dataDir,
+      'piped-device-secret-1\n',
+      ...add('mh8'),
+      '--secret-stdin',
+    )
+    expect(piped.code).toBe(0)
+    expect(piped.out).toContain('added manhole mh8 in e1')
+    expect(piped.out).not.toContain('piped-device-secret-1')
+    expect(piped.out).not.toContain('shown once')
+    expect(await connectsWith(hub, 'mh8', 'piped-device-secret-1')).toBe(true)
+
+    const file = path.join(tempDir(), 'secret.txt')
+    fs.writeFileSync(file, 'from-a-file-secret\n', { mode: 0o600 })
+    const filed = await zhian(hub.dataDir, ...add('mh9'), '--secret-file', file)
+    expect(filed.stdout).not.toContain('from-a-file-secret')
+    expect(await connectsWith(hub, 'mh9', 'from-a-file-secret')).toBe(true)
+
+    // More than one source, or a file that cannot be read: refused, and no device added.
+    const both = await zhianWithInput(hub.dataDir, 'x', ...add('mh10'), '--secret-stdin', '--secret', 'y')
+    expect(both.code).toBe(2)
+    expect(both.out).toContain('at most one of --secret, --secret-stdin, --secret-file')
+    const missing = await zhianWithInput(hub.dataDir, '', ...add('mh10'), '--secret-file', `${file}.gone`)
+    expect(missing.code).not.toBe(0)
+    expect(missing.out).toMatch(/ZHIAN_ERR_VALIDATION: .*--secret-file/)
+    expect((await hub.api('/api/devices/mh10')).status).toBe(404)
+  }, 90_000)
+})
 
 describe('zhian user … and the first admin', () => {
   it('adds a user a running hub accepts, changes the password (ending sessions), removes the user', async () => {

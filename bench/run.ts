@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { hashGeneratedSecret } from '../src/util/secrets.ts'
+import { DEVICE_COST, hashGeneratedSecret, hashSecret } from '../src/util/secrets.ts'
+import { type ChurnResult, measureChurn } from './churn.ts'
 import { type HistoryResult, measureHistory } from './history.ts'
 import { type LatencyResult, measureAlertLatency } from './latency.ts'
 import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
@@ -47,7 +48,7 @@ const loadSeconds = (qos: 0 | 1, n: number) => (!QUICK && qos === 1 && n === 10 
 /** Seconds of load of the growth and history runs (open loop / end to end: no warm-up split). */
 const RUN_SECONDS = QUICK ? 4 : 5
 const TSX = ['--import', 'tsx']
-/** `--only throughput,latency,history,connections,growth` runs a subset (for profiling one part). */
+/** `--only throughput,latency,history,connections,growth,churn` runs a subset (for profiling one part). */
 const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
 export interface ThroughputRep {
@@ -281,6 +282,28 @@ async function latencyRun(
   }
 }
 
+/**
+ * A legitimate device's PUBACK latency quiet and under connection churn, on one fresh hub. The estate's
+ * secrets are typed ones (scrypt, as an estate file's `secret:` gets), the expensive case.
+ */
+async function churnRun(work: string): Promise<ChurnResult> {
+  const churners = QUICK ? 1000 : 2000
+  const estate = benchEstate(work, churners + 1, await hashSecret(BENCH_SECRET, DEVICE_COST))
+  const target = await startZhian({ estateFile: estate, name: 'zhian-churn' })
+  try {
+    await waitIdle(QUICK ? 3000 : 5000)
+    return await measureChurn(target, {
+      secret: BENCH_SECRET,
+      churners,
+      probeIndex: churners,
+      seconds: QUICK ? 6 : 12,
+      ratePerS: 20,
+    })
+  } finally {
+    await target.stop()
+  }
+}
+
 export interface Summary {
   machine: Record<string, unknown>
   throughput: Record<string, { median: number; min: number; max: number; reps: ThroughputRep[] }>
@@ -293,6 +316,7 @@ export interface Summary {
   growth: GrowthRow[]
   latency: LatencyResult & { background_rate: number }
   history?: HistoryResult
+  churn?: ChurnResult
   alert_p99_ms: number
   rss_per_conn_kb: number
   lost: number
@@ -392,6 +416,11 @@ async function main(): Promise<void> {
     console.error(
       `history: ${history.live_points_per_s} points/s live, backlog drain ${history.drain_points_per_s} points/s, lost ${history.lost}`,
     )
+  const churn = want('churn') ? await churnRun(work) : undefined
+  if (churn)
+    console.error(
+      `churn: PUBACK p99 ${churn.quiet.p99_ms} ms quiet, ${churn.churn.p99_ms} ms under ${churn.attempts_per_s} connects/s (×${churn.p99_ratio})`,
+    )
   const base = Math.max(500, Math.round((capacity * 0.2) / 100) * 100)
   const growth: GrowthRow[] = []
   for (const factor of want('growth') ? (QUICK ? [1, 2] : [1, 2, 4]) : []) {
@@ -424,6 +453,7 @@ async function main(): Promise<void> {
     growth,
     latency,
     history,
+    churn,
     alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
@@ -456,6 +486,12 @@ async function main(): Promise<void> {
     value: summary.rss_per_conn_kb,
     met: summary.rss_per_conn_kb <= 40,
   }
+  if (churn)
+    summary.goals.churn = {
+      goal: "a legitimate device's PUBACK p99 under connection churn ≤ 5 × its quiet p99 (same run)",
+      value: churn.p99_ratio,
+      met: churn.p99_ratio <= 5,
+    }
   summary.goals.lost = {
     goal: `no acknowledged message lost in any run (QoS 0 shed under overload, apart: ${qos0Shed})`,
     value: lost,
@@ -484,6 +520,9 @@ function flatten(s: Summary): Record<string, unknown> {
     rss_per_conn_kb: s.rss_per_conn_kb,
     history_points_per_s: s.history?.live_points_per_s ?? null,
     history_drain_points_per_s: s.history?.drain_points_per_s ?? null,
+    churn_p99_quiet_ms: s.churn?.quiet.p99_ms ?? null,
+    churn_p99_ms: s.churn?.churn.p99_ms ?? null,
+    churn_p99_ratio: s.churn?.p99_ratio ?? null,
     lost: s.lost,
     qos0_shed: s.qos0_shed,
   }
@@ -493,6 +532,17 @@ function historyLines(h: HistoryResult | undefined): string[] {
   if (!h) return []
   return [
     `History (zhian → influxd 1.6.7 on the same box, QoS 1, 10 publishers): **${h.live_points_per_s.toLocaleString('en')} points/s** end to end while InfluxDB is up (${h.live_acked.toLocaleString('en')} readings); with influxd stopped ${h.outage_acked.toLocaleString('en')} readings waited in the journal (backlog peak ${h.backlog_peak_mib} MiB), shipping resumed ${h.resume_s} s after influxd returned and the backlog drained at **${h.drain_points_per_s.toLocaleString('en')} points/s**; ${h.stored.toLocaleString('en')} readings counted in InfluxDB, ${h.lost} lost`,
+    '',
+  ]
+}
+
+function churnLines(c: ChurnResult | undefined): string[] {
+  if (!c) return []
+  const refused = Object.entries(c.refused)
+    .map(([k, n]) => `${k} ${n.toLocaleString('en')}`)
+    .join(', ')
+  return [
+    `Connection churn (one device publishing QoS 1 at ${c.rate_per_s} msg/s; ${c.churners.toLocaleString('en')} others connecting and disconnecting, 10 % with bad credentials, scrypt secrets): PUBACK p50 ${c.quiet.p50_ms} / p99 ${c.quiet.p99_ms} ms quiet (${c.quiet.samples} samples), p50 ${c.churn.p50_ms} / p99 ${c.churn.p99_ms} ms (max ${c.churn.max_ms}) under ${c.attempts_per_s.toLocaleString('en')} connects/s (${c.connected.toLocaleString('en')} connected; refused: ${refused || 'none'}; hub CPU ${c.hub_cpu_pct} %): **p99 × ${c.p99_ratio}**`,
     '',
   ]
 }
@@ -519,6 +569,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',
     ...historyLines(s.history),
+    ...churnLines(s.churn),
     '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
     '|---|---|---|---|---|---|---|---|',
     ...s.connections.map(

@@ -49,16 +49,15 @@ export class RealClock implements Clock {
 
   setTimer(due: number, fn: () => void): TimerHandle {
     const timer = new RealTimer(due)
-    const arm = () => {
+    // Node's timers keep their own millisecond time and may fire a little before this clock reads
+    // `due`: then wait again for the rest, so a timer never runs before its due time here.
+    const arm = (first: boolean) => {
       const delay = due - this.now()
-      if (delay > MAX_DELAY) {
-        timer.timeout = setTimeout(arm, MAX_DELAY)
-      } else {
-        timer.timeout = setTimeout(fn, Math.max(0, delay))
-      }
+      if (delay <= 0 && !first) return fn()
+      timer.timeout = setTimeout(() => arm(false), Math.min(Math.max(0, delay), MAX_DELAY))
       timer.timeout.unref()
     }
-    arm()
+    arm(true)
     return timer
   }
 

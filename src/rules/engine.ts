@@ -1099,7 +1099,7 @@ export class RuleEngine {
   private fire(t: TriggerRt): void {
     // The effect happens at the due time, not when the event loop got to it: the same moment when a
     // restarted hub replays it (the alert store recognises a transition it already has by its time).
-    const at = Math.min(t.timer?.due ?? Number.POSITIVE_INFINITY, this.clock.now())
+    const at = t.timer?.due ?? this.clock.now()
     t.timer = undefined
     t.subject.ctx.input = undefined
     t.subject.ctx.event = undefined

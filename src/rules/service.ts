@@ -209,10 +209,14 @@ export class RuleService {
       }
       // No position yet (a new installation, or state kept before positions were): nothing to replay.
       const from = this.consumed ?? end
+      this.opts.log.debug({ from, end, clock: this.clock.now() }, 'rules catching up on the journal')
       const replayed = await source.replay(
         { segment: from.segment, offset: from.offset },
         (id) => this.opts.registry.get(id),
-        (e) => this.deliver(e),
+        (e) => {
+          this.opts.log.debug({ event: e.event, device: e.payload.device.id, pos: e.payload.pos }, 'replayed')
+          this.deliver(e)
+        },
       )
       if (replayed > 0) this.opts.log.info({ replayed }, 'journalled readings re-applied to the rules')
       this.delivered ??= end
@@ -228,7 +232,14 @@ export class RuleService {
   private signal(signal: Parameters<AlertStore['apply']>[0]): void {
     const { alerts, log } = this.opts
     try {
-      if (this.clock.catchingUp && alerts.hasTransition(signal)) return
+      if (this.clock.catchingUp) {
+        const held = alerts.hasTransition(signal)
+        log.debug(
+          { alert: signal.alert, subject: signal.subject, op: signal.op, at: signal.at, held },
+          'catch-up signal',
+        )
+        if (held) return
+      }
       alerts.apply(signal)
     } catch (err) {
       log.error({ err, alert: signal.alert, subject: signal.subject }, 'alert store failed')

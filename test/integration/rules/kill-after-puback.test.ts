@@ -47,7 +47,11 @@ describe('rules: a reading PUBACKed right before a SIGKILL still raises its aler
   it(`raises occupied and blocked exactly once per trial after kill -9 at random points (${TRIALS} trials)`, {
     timeout: 60_000 + TRIALS * 20_000,
   }, async () => {
-    const env = { ZHIAN_DATA_DIR: tempDir(), ZHIAN_CONFIG: ESTATE, ZHIAN_LOG_LEVEL: 'info' }
+    const env = {
+      ZHIAN_DATA_DIR: tempDir(),
+      ZHIAN_CONFIG: ESTATE,
+      ZHIAN_LOG_LEVEL: process.env.ZHIAN_TEST_LOG ?? 'info',
+    }
     let hub = await startHubProcess(env)
     let seed = Number(process.env.ZHIAN_KILL_SEED ?? Date.now() % 100_000)
     const random = () => {

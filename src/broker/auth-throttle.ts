@@ -3,22 +3,28 @@ import { VerifiedSecrets } from '../util/secrets.ts'
 /**
  * Throttle for device secret guessing. Each wrong guess costs a KDF on libuv's thread pool (shared
  * with the dashboard's password checks and file I/O), so after too many failures in a window a
- * device id, or a source address, is refused at once without hashing (CONNACK 5) until the window
- * passes. A secret the hub already verified for that id since it started still gets through (one
- * HMAC), so guessing against a device's id cannot lock the device itself out.
+ * device id from one address, a device id from everywhere, or a source address, is refused at once
+ * without hashing (CONNACK 5) until the window passes. The id tier from one address is held first
+ * and the id-wide tier only above what one address may fail (its address tier), so one host guessing
+ * at a device cannot keep that device out from its own address — not even before its first
+ * connection since the hub started. A secret the hub already verified for that id since it started
+ * gets through any tier (one HMAC).
  *
  * Fixed windows with one counter per key: O(1) memory per key whatever the guess rate.
  */
 
 export interface DeviceAuthLimits {
+  perDeviceAddress: number
   perDevice: number
   perAddress: number
   windowMs: number
 }
 
 export const DEVICE_AUTH_LIMITS: Readonly<DeviceAuthLimits> = {
-  /** Failures per device id per window. */
-  perDevice: 10,
+  /** Failures per device id from one source address per window. */
+  perDeviceAddress: 10,
+  /** Failures per device id from all addresses per window: above perAddress, so it takes several hosts. */
+  perDevice: 300,
   /** Failures per source address per window: higher, a gateway or a NAT carries many devices. */
   perAddress: 100,
   windowMs: 60_000,
@@ -28,6 +34,7 @@ export const DEVICE_AUTH_LIMITS: Readonly<DeviceAuthLimits> = {
 const SWEEP_AT = 10_000
 
 export class DeviceAuthThrottle {
+  private readonly byPair = new Map<string, Window>()
   private readonly byDevice = new Map<string, Window>()
   private readonly byAddress = new Map<string, Window>()
   private readonly known = new VerifiedSecrets()
@@ -41,6 +48,7 @@ export class DeviceAuthThrottle {
   throttled(deviceId: string, address: string, secret: string): boolean {
     const t = this.now()
     const full =
+      this.count(this.byPair, pairOf(deviceId, address), t) >= this.limits.perDeviceAddress ||
       this.count(this.byDevice, deviceId, t) >= this.limits.perDevice ||
       this.count(this.byAddress, address, t) >= this.limits.perAddress
     return full && !this.known.has(deviceId, secret)
@@ -48,6 +56,7 @@ export class DeviceAuthThrottle {
 
   failed(deviceId: string, address: string): void {
     const t = this.now()
+    this.bump(this.byPair, pairOf(deviceId, address), t)
     this.bump(this.byDevice, deviceId, t)
     this.bump(this.byAddress, address, t)
   }
@@ -90,6 +99,9 @@ export class DeviceAuthThrottle {
     }
   }
 }
+
+/** NUL never occurs in a device id or an address. */
+const pairOf = (deviceId: string, address: string) => `${deviceId}\0${address}`
 
 interface Window {
   since: number

@@ -49,12 +49,13 @@ export async function liveRoutes(
     const p = principalOf(req)
     const { id } = parseWith(ID_PARAM, req.params)
     const site = registry.site(id)
-    if (site?.type !== 'estate') throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
     // Its own estate for a user scoped to the estate or above it, and for one scoped to a building of it
-    // (who then gets only that building's devices and alerts).
+    // (who then gets only that building's devices and alerts). Another scope's estate is answered as
+    // one that does not exist: the answer must not tell which ids exist.
     const visible =
-      inScope(p, sitePath(registry, id)) || (p.scope !== null && registry.subtree(id).has(p.scope))
-    if (!visible) throw new ZhianError('ZHIAN_ERR_FORBIDDEN', `estate ${id} is outside your scope`)
+      site?.type === 'estate' &&
+      (inScope(p, sitePath(registry, id)) || (p.scope !== null && registry.subtree(id).has(p.scope)))
+    if (!site || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
     return {
       site,
       devices: live.devices(p, { estate: id }),

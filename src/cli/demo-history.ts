@@ -8,9 +8,9 @@ import type { Alert } from '../alerts/types.ts'
 import { Hub } from '../app.ts'
 import type { HubConfig } from '../config/env.ts'
 import { loadEstateFile } from '../config/estate-file.ts'
+import { FakeClock } from '../core/clock.ts'
 import type { WorkOrder } from '../dispatch/types.ts'
 import { resolvePeriod } from '../reports/period.ts'
-import { FakeClock } from '../rules/clock.ts'
 
 /**
  * The demo's recorded past: before the live demo starts, the demo estate lives through last week and

@@ -1,5 +1,5 @@
+import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
-import type { Clock, TimerHandle } from '../rules/clock.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import { accepted, buildRequest, type Message } from './channels.ts'

@@ -13,8 +13,8 @@ import type {
   ZoneTrigger,
 } from '../../devices/types.ts'
 import type { Device } from '../core/bus.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
 import { buildCatalog, type Catalog, type CatalogAlert, type Overrides, resolveOverrides } from './catalog.ts'
-import type { Clock, TimerHandle } from './clock.ts'
 import { render } from './template.ts'
 
 /**

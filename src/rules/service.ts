@@ -2,12 +2,12 @@ import { KINDS } from '../../devices/index.ts'
 import type { KindDefinition, ZoneAggregate } from '../../devices/types.ts'
 import type { AlertStore } from '../alerts/store.ts'
 import type { Bus, BusEvents, Device, DeviceMessage } from '../core/bus.ts'
+import { CatchUpClock, type Clock, RealClock } from '../core/clock.ts'
 import { comparePositions, type Position } from '../journal/journal.ts'
 import type { Registry } from '../registry/registry.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import type { Overrides } from './catalog.ts'
-import { CatchUpClock, type Clock, RealClock } from './clock.ts'
 import {
   type DeviceData,
   type Gates,

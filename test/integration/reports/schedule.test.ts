@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { FakeClock } from '../../../src/core/clock.ts'
 import { localParts, resolvePeriod } from '../../../src/reports/period.ts'
 import { ReportScheduler } from '../../../src/reports/schedule.ts'
-import { FakeClock } from '../../../src/rules/clock.ts'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
 import { estateFor, Receiver } from '../dispatch/receiver.ts'
 import { alertsOf, LIFT_IDLE, login, reportJson, send } from './rig.ts'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KINDS } from '../../../devices/index.ts'
 import { count, held, type KindDefinition, onEvent, rate } from '../../../devices/types.ts'
+import { FakeClock } from '../../../src/core/clock.ts'
 import { buildCatalog, resolveOverrides } from '../../../src/rules/catalog.ts'
-import { FakeClock } from '../../../src/rules/clock.ts'
 import { parseDuration } from '../../../src/rules/duration.ts'
 import { device, H, IDLE_LIFT, lift, MIN, rig, S } from './harness.ts'
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { KINDS } from '../../../devices/index.ts'
 import type { KindDefinition } from '../../../devices/types.ts'
 import { held } from '../../../devices/types.ts'
-import { FakeClock } from '../../../src/rules/clock.ts'
+import { FakeClock } from '../../../src/core/clock.ts'
 import { device, H, MIN, rig, S } from './harness.ts'
 
 const passage = (entrance = false, id = 'fp1', estate = 'e1') =>

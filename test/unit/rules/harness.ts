@@ -1,8 +1,8 @@
 import { KINDS } from '../../../devices/index.ts'
 import type { KindDefinition } from '../../../devices/types.ts'
 import type { Device } from '../../../src/core/bus.ts'
+import { FakeClock } from '../../../src/core/clock.ts'
 import type { Overrides } from '../../../src/rules/catalog.ts'
-import { FakeClock } from '../../../src/rules/clock.ts'
 import { type Gates, RuleEngine, type RuleSignal, type RuleSnapshot } from '../../../src/rules/engine.ts'
 
 /** A rule engine on a fake clock, recording what it raises and clears; devices in estate e1 unless told. */

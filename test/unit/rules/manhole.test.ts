@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../../src/rules/clock.ts'
+import { FakeClock } from '../../../src/core/clock.ts'
 import { device, H, MIN, rig, S } from './harness.ts'
 
 const hole = (params: Record<string, unknown> = { water_limit_cm: 80 }) =>

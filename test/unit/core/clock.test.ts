@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { CatchUpClock, FakeClock, RealClock } from '../../../src/rules/clock.ts'
+import { CatchUpClock, FakeClock, RealClock } from '../../../src/core/clock.ts'
 
 const DAY = 86_400_000
 

@@ -1,6 +1,7 @@
 /**
- * Time for the rule engine, injected so the core stays pure: the hub uses RealClock, tests FakeClock.
- * Timers take an absolute due time (epoch ms), which is what a restored rule state knows.
+ * Time, injected so the rule engine, dispatch and the report schedule stay testable: the hub uses
+ * RealClock, tests FakeClock. Timers take an absolute due time (epoch ms), which is what a restored
+ * rule state or a stored deadline knows.
  */
 export interface TimerHandle {
   readonly due: number

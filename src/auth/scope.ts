@@ -1,4 +1,4 @@
-import type { Principal } from '../http/auth.ts'
+import type { Principal } from './principal.ts'
 
 /** Where a thing sits in the site tree, as alerts and devices carry it (every level denormalised). */
 export interface SitePath {

@@ -1,19 +1,9 @@
 import type { FastifyRequest } from 'fastify'
+import type { Principal } from '../auth/principal.ts'
 import type { Role } from '../config/estate-file.ts'
 import { ZhianError } from '../errors.ts'
 
-/**
- * Who is asking. Every /api route reads `req.principal` (set by the auth hook in server.ts) and
- * filters by its scope: a node of the site tree; `null` scope = everything (the admin API token).
- */
-export interface Principal {
-  username: string
-  role: Role
-  scope: string | null
-  /** The crew a `crew` user works for (socket.io room, alert routing); null otherwise. */
-  team?: string | null | undefined
-}
-
+// Every /api route reads `req.principal` (set by the auth hook in server.ts) and filters by its scope.
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null

@@ -2,9 +2,9 @@ import { KINDS } from '../../devices/index.ts'
 import type { ZoneAggregate } from '../../devices/types.ts'
 import type { Alert, Severity } from '../alerts/types.ts'
 import { SEVERITIES } from '../alerts/types.ts'
+import type { Principal } from '../auth/principal.ts'
 import { inScope, siteIds } from '../auth/scope.ts'
 import type { Bus, Device } from '../core/bus.ts'
-import type { Principal } from '../http/auth.ts'
 import type { Registry, Site } from '../registry/registry.ts'
 
 /** The dashboard's picture of one device: its last values merged, and whether it is alive. */

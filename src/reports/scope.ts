@@ -1,5 +1,5 @@
+import type { Principal } from '../auth/principal.ts'
 import { ZhianError } from '../errors.ts'
-import type { Principal } from '../http/auth.ts'
 import type { Registry } from '../registry/registry.ts'
 
 /**

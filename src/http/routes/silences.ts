@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import type { Principal } from '../../auth/principal.ts'
 import { inScope as pathInScope } from '../../auth/scope.ts'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { parseDuration } from '../../rules/duration.ts'
-import { type Principal, requireRole } from '../auth.ts'
+import { requireRole } from '../auth.ts'
 import { parseWith } from '../server.ts'
 import type { RulesHttp } from './alerts.ts'
 

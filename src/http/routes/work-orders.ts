@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
+import type { Principal } from '../../auth/principal.ts'
 import { inScope } from '../../auth/scope.ts'
 import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { timesOf, type WorkOrder } from '../../dispatch/types.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
-import { type Principal, requireRole } from '../auth.ts'
+import { requireRole } from '../auth.ts'
 import { parseWith } from '../server.ts'
 
 /**

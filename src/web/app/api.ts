@@ -1,6 +1,6 @@
 import type { Alert, AuditEntry } from '../../alerts/types.ts'
+import type { Principal } from '../../auth/principal.ts'
 import type { WorkOrder } from '../../dispatch/types.ts'
-import type { Principal } from '../../http/auth.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
 import type { Site } from '../../registry/registry.ts'
 

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util'
 import mqtt, { type MqttClient } from 'mqtt'
-import { KIND_IDS, type KindId } from '../devices/index.ts'
+import { KIND_IDS, type KindId, kindOf } from '../devices/index.ts'
+import { simulatorOf } from '../devices/types.ts'
 import { Topics } from '../src/mqtt/topics.ts'
 
 /**
  * Closed-loop MQTT load generator, run as its own process by bench/run.ts: N publishers, each keeping
  * a window of publishes in flight (about 1,000 in flight per process, as the baseline harness did),
- * realistic state payloads of the four kinds derived from devices/. Prints one JSON line of counts.
+ * each kind's healthy state payloads as devices/<kind>.ts declares them. Prints one JSON line of counts.
  * With `--warmup S` it publishes S seconds first and prints `{"warm":…}` when the measured window
  * starts: a freshly started target is still compiling its hot path then (V8's JIT), and the figures
  * are meant to be its steady state.
@@ -20,38 +21,12 @@ export function deviceId(prefix: string, i: number): { id: string; kind: KindId 
 }
 
 /**
- * Ordinary telemetry of a healthy device, varying with `n`: the benchmark measures ingest, not an alert
- * storm (every alert transition is a durable write and is measured separately, as alert latency).
+ * Ordinary telemetry of a healthy device (the kind's `simulator.healthy`), varying with `n`: the
+ * benchmark measures ingest, not an alert storm (every alert transition is a durable write and is
+ * measured separately, as alert latency).
  */
 export function payloadFor(kind: KindId, n: number): string {
-  switch (kind) {
-    case 'elevator':
-      return JSON.stringify({
-        floor: 1 + (n % 18),
-        direction: n % 36 < 18 ? 'up' : 'down',
-        door: 'closed',
-        moving: true,
-        in_door_zone: n % 3 === 0,
-        passenger: true,
-        speed: 1 + (n % 5) / 10,
-        service_mode: 'normal',
-        fault_code: 0,
-        power_source: 'mains',
-        seq: n,
-      })
-    case 'fire_passage':
-      return JSON.stringify({ occupied: false, confidence: 0.9, battery_pct: 80 + (n % 20), seq: n })
-    case 'manhole':
-      return JSON.stringify({
-        tilt_deg: 0.5 + (n % 10) / 10,
-        cover_open: false,
-        water_level_cm: 10 + (n % 20),
-        battery_pct: 60 + (n % 40),
-        seq: n,
-      })
-    case 'parking_bay':
-      return JSON.stringify({ occupied: false, battery_pct: 70 + (n % 30), seq: n })
-  }
+  return JSON.stringify({ ...simulatorOf(kindOf(kind)).healthy(n), seq: n })
 }
 
 async function main() {

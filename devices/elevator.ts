@@ -167,6 +167,26 @@ export const elevator = {
   },
   // A lift recalled for fire (code 44 / firefighter 45, or its service mode) means a fire alarm in the estate.
   estateFire: (c) => FIRE_MODES.has(modeOf(c) ?? ''),
+  simulator: {
+    behaviour: 'elevator',
+    mix: { weight: 6, abbr: 'elev' },
+    inBuilding: true,
+    params: (i) => ({ bottom_floor: -1, top_floor: 6 + (i % 28), rated_speed: [1, 1.5, 1.75, 2.5][i % 4] }),
+    // A trip with passengers: moving, so neither trapped nor a door alert.
+    healthy: (n) => ({
+      floor: 1 + (n % 18),
+      direction: n % 36 < 18 ? 'up' : 'down',
+      door: 'closed',
+      moving: true,
+      in_door_zone: n % 3 === 0,
+      passenger: true,
+      speed: 1 + (n % 5) / 10,
+      service_mode: 'normal',
+      fault_code: 0,
+      power_source: 'mains',
+    }),
+    faulty: { state: { fault_code: 1 }, raises: 'safety_circuit_open' },
+  },
   // Thresholds: domain-catalog §1.5 (sources there); every one is an estate-overridable param.
   alerts: {
     trapped: {

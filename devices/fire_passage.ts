@@ -38,6 +38,13 @@ export const fire_passage = {
     // Entrances and turning areas alert sooner (1 min vs 3 min, domain-catalog §2.4).
     entrance: bool('通道入口/转弯处', 'Entrance or turning area'),
   },
+  simulator: {
+    behaviour: 'fire_passage',
+    mix: { weight: 4, abbr: 'fp' },
+    params: (i) => ({ entrance: i % 2 === 0 }),
+    healthy: (n) => ({ occupied: false, confidence: 0.9, battery_pct: 80 + (n % 20) }),
+    faulty: { state: { battery_pct: 5 }, raises: 'low_battery' },
+  },
   // Thresholds: domain-catalog §2.4 (Suining 1 min at entrances, Ningbo 30 min / 3 times).
   alerts: {
     occupied: {

@@ -40,6 +40,18 @@ export const manhole = {
     // Depth at which the well overflows onto the road; water_high compares against it.
     water_limit_cm: float('水位上限', 'Water limit', 1, 1000, 'cm'),
   },
+  simulator: {
+    behaviour: 'manhole',
+    mix: { weight: 15, abbr: 'mh' },
+    params: () => ({ water_limit_cm: 80 }),
+    healthy: (n) => ({
+      tilt_deg: 0.5 + (n % 10) / 10,
+      cover_open: false,
+      water_level_cm: 10 + (n % 20),
+      battery_pct: 60 + (n % 40),
+    }),
+    faulty: { state: { cover_open: true }, raises: 'cover_open' },
+  },
   // Thresholds: domain-catalog §3.4 (GB/T 41401-2022; vendor defaults 10° / 90°, 30 s cloud rule).
   alerts: {
     cover_open: {

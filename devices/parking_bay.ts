@@ -29,6 +29,13 @@ export const parking_bay = {
     // Zone within the estate (e.g. "B1", "ground-east") for occupancy roll-ups.
     zone: text('车位分区', 'Zone', 64),
   },
+  simulator: {
+    behaviour: 'parking_bay',
+    mix: { weight: 75, abbr: 'pb' },
+    params: (i) => ({ zone: ['ground', 'b1', 'b2'][i % 3] }),
+    healthy: (n) => ({ occupied: false, battery_pct: 70 + (n % 30) }),
+    faulty: { state: { battery_pct: 5 }, raises: 'low_battery' },
+  },
   // Thresholds: domain-catalog §4.3.
   alerts: {
     overstay: {

@@ -62,6 +62,49 @@ export interface KindDefinition {
    * service): sets `estateFire` for every device of the estate while true (fire_passage.blocked_during_fire).
    */
   estateFire?: Predicate
+  /**
+   * How the simulators, the scaled-estate generator and the load generator make devices of this kind
+   * (every registered kind declares it, a meta-test checks; absent: `simulatorOf` derives one).
+   */
+  simulator?: SimulatorSpec
+}
+
+/** A kind as the simulators see it; everything in simulators/ and bench/ that is per kind comes from here. */
+export interface SimulatorSpec {
+  /**
+   * A named behaviour of simulators/behaviours/ (a realistic life with scripted actions); absent: the
+   * generic behaviour, which reports `healthy` readings and, as its fault, `faulty.state`.
+   */
+  behaviour?: string
+  /** In a synthesised estate: devices of this kind per `weight` of the mix (a real estate's 100 devices hold 6 lifts), and the id's abbreviation (`sim_<abbr>_000123`). */
+  mix: { weight: number; abbr: string }
+  /** Synthesised devices belong to one of their estate's buildings. */
+  inBuilding?: boolean
+  /** Installation params of the i-th synthesised device. */
+  params?: (i: number) => Record<string, unknown>
+  /**
+   * Ordinary telemetry of a healthy device, varying with `n`: it raises nothing. The load generator
+   * sends it (the benchmark measures ingest, not an alert storm).
+   */
+  healthy: (n: number) => Record<string, unknown>
+  /** A reading that raises the alert `raises` (a type of this kind) at once, with default parameters. */
+  faulty?: { state: Record<string, unknown>; raises: string }
+}
+
+/**
+ * The kind's simulator spec, or one derived from its `state` schema: not part of a synthesised
+ * estate, healthy readings at the middle of each numeric range, `false`, the first enum value.
+ */
+export function simulatorOf(def: KindDefinition): SimulatorSpec {
+  if (def.simulator) return def.simulator
+  const reading: Record<string, unknown> = {}
+  for (const [name, f] of Object.entries(def.state)) {
+    if (f.type === 'bool') reading[name] = false
+    else if (f.type === 'enum') reading[name] = f.values[0]
+    else if (f.type === 'int') reading[name] = Math.round((f.min + f.max) / 2)
+    else if (f.type === 'float') reading[name] = (f.min + f.max) / 2
+  }
+  return { mix: { weight: 0, abbr: def.id }, healthy: () => ({ ...reading }) }
 }
 
 export const bool = (zh: string, en: string): BoolField => ({ type: 'bool', label: { zh, en } })

@@ -2,7 +2,7 @@ import type { KindId } from '../devices/index.ts'
 import { KINDS } from '../devices/index.ts'
 import type { FieldSpec } from '../devices/types.ts'
 import type { UplinkSuffix } from '../src/mqtt/topics.ts'
-import { BEHAVIOURS } from './behaviours/index.ts'
+import { behaviourFor } from './behaviours/index.ts'
 import type { ActionArgs, Behaviour, BehaviourContext } from './behaviours/types.ts'
 import type { SimClock } from './clock.ts'
 import type { Rng } from './rng.ts'
@@ -76,7 +76,7 @@ export class SimulatedDevice {
       },
       event: (type, data) => this.event(type, data),
     }
-    this.behaviour = (BEHAVIOURS[options.kind] as (c: BehaviourContext<KindId>) => Behaviour)(ctx)
+    this.behaviour = behaviourFor(options.kind)(ctx)
   }
 
   /** The state as the device would report it in a heartbeat now. */

@@ -1,46 +1,37 @@
 import { KIND_IDS, KINDS, type KindDefinition, type KindId } from '../devices/index.ts'
+import { type SimulatorSpec, simulatorOf } from '../devices/types.ts'
 import type { DeviceEntry, EstateFile, SiteNode } from '../src/config/estate-file.ts'
 import { parseDuration } from './time.ts'
 
 /**
  * Scaled estates for load and scale runs: the base estate (if any) plus synthesised devices, in
- * estates of at most 1,000 devices, with the mix of a real estate (per 100 devices: 6 lifts, 4 fire
- * passage segments, 15 manholes, 75 parking bays). Ids and secrets follow from the index alone, so the
+ * estates of at most 1,000 devices, in the mix each kind declares (`simulator.mix` in devices/: per 100
+ * devices of a real estate, 6 lifts, 4 fire passage segments, 15 manholes, 75 parking bays). Ids and secrets follow from the index alone, so the
  * hub (`ZHIAN_CONFIG=big.yaml`) and the simulators (`--devices N`) agree without sharing anything else.
  */
 
 const PER_ESTATE = 1000
-const MIX: [KindId, string, number][] = [
-  ['elevator', 'elev', 6],
-  ['fire_passage', 'fp', 4],
-  ['manhole', 'mh', 15],
-  ['parking_bay', 'pb', 75],
-]
 
 export function syntheticSecret(id: string): string {
   return `sim-secret-${id}`
 }
 
-function kindAt(i: number): [KindId, string] {
-  let slot = i % 100
-  for (const [kind, abbr, n] of MIX) {
-    if (slot < n) return [kind, abbr]
-    slot -= n
-  }
-  return ['parking_bay', 'pb']
+/** The mix of the kinds, in the order of devices/index.ts, each `weight` devices of every period. */
+function mix(): { kind: KindId; sim: SimulatorSpec; weight: number }[] {
+  return KIND_IDS.map((kind) => {
+    const sim = simulatorOf(KINDS[kind])
+    return { kind, sim, weight: sim.mix.weight }
+  }).filter((m) => m.weight > 0)
 }
 
-function params(kind: KindId, i: number): Record<string, unknown> {
-  switch (kind) {
-    case 'elevator':
-      return { bottom_floor: -1, top_floor: 6 + (i % 28), rated_speed: [1, 1.5, 1.75, 2.5][i % 4] }
-    case 'fire_passage':
-      return { entrance: i % 2 === 0 }
-    case 'manhole':
-      return { water_limit_cm: 80 }
-    case 'parking_bay':
-      return { zone: ['ground', 'b1', 'b2'][i % 3] }
+function kindAt(i: number, kinds = mix()): { kind: KindId; sim: SimulatorSpec } {
+  const period = kinds.reduce((sum, m) => sum + m.weight, 0)
+  let slot = i % period
+  for (const m of kinds) {
+    if (slot < m.weight) return m
+    slot -= m.weight
   }
+  return kinds[kinds.length - 1]!
 }
 
 /**
@@ -83,18 +74,19 @@ export function generateEstate(total: number, base?: EstateFile): EstateFile {
       })),
     })
   }
+  const kinds = mix()
   for (let i = 0; i < extra; i++) {
-    const [kind, abbr] = kindAt(i)
-    const id = `sim_${abbr}_${String(i).padStart(6, '0')}`
+    const { kind, sim } = kindAt(i, kinds)
+    const id = `sim_${sim.mix.abbr}_${String(i).padStart(6, '0')}`
     const estate = `sim_estate_${String(Math.floor(i / PER_ESTATE) + 1).padStart(3, '0')}`
     const device: DeviceEntry = {
       id,
       kind,
       estate,
-      ...(kind === 'elevator' ? { building: `${estate}_b${(i % 4) + 1}` } : {}),
+      ...(sim.inBuilding ? { building: `${estate}_b${(i % 4) + 1}` } : {}),
       name: id,
       secret: syntheticSecret(id),
-      params: params(kind, i),
+      params: sim.params?.(i) ?? {},
     }
     out.devices.push(device)
   }

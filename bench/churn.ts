@@ -5,7 +5,7 @@ import mqtt from 'mqtt'
 import { Topics } from '../src/mqtt/topics.ts'
 import { deviceId, payloadFor } from './loadgen.ts'
 import { cpuSeconds, percentile } from './proc.ts'
-import { ROOT, type Target } from './targets.ts'
+import { hubMetric, ROOT, type Target } from './targets.ts'
 
 /**
  * PUBACK latency of one well-behaved device under connection churn: a QoS 1 publisher at a steady
@@ -19,6 +19,9 @@ export interface ChurnPhase {
   p50_ms: number
   p99_ms: number
   max_ms: number
+  /** The hub's event-loop delay over the phase (prom-client's histogram, reset at each scrape): is the loop held? */
+  loop_p99_ms: number
+  loop_max_ms: number
 }
 
 export interface ChurnResult {
@@ -53,7 +56,13 @@ export async function measureChurn(
   })
   let seq = 0
   /** Publish at a steady rate for `ms`, whatever the PUBACKs do (open loop), and collect the latencies. */
+  const loopDelay = async () => {
+    const s = (name: string) => hubMetric(target.httpUrl!, `zhian_nodejs_eventloop_lag_${name}_seconds`)
+    const [p99, max] = await Promise.all([s('p99'), s('max')])
+    return { loop_p99_ms: Math.round(p99 * 10_000) / 10, loop_max_ms: Math.round(max * 10_000) / 10 }
+  }
   const publishFor = async (ms: number): Promise<ChurnPhase> => {
+    await loopDelay() // resets the hub's histogram: the next reading covers this phase only
     const latencies: number[] = []
     let outstanding = 0
     const timer = setInterval(() => {
@@ -66,6 +75,7 @@ export async function measureChurn(
     }, 1000 / opts.ratePerS)
     await sleep(ms)
     clearInterval(timer)
+    const loop = await loopDelay()
     for (let i = 0; i < 300 && outstanding > 0; i++) await sleep(100)
     const round = (x: number) => Math.round(x * 10) / 10
     return {
@@ -73,6 +83,7 @@ export async function measureChurn(
       p50_ms: round(percentile(latencies, 50)),
       p99_ms: round(percentile(latencies, 99)),
       max_ms: round(Math.max(...latencies)),
+      ...loop,
     }
   }
   try {

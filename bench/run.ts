@@ -542,7 +542,7 @@ function churnLines(c: ChurnResult | undefined): string[] {
     .map(([k, n]) => `${k} ${n.toLocaleString('en')}`)
     .join(', ')
   return [
-    `Connection churn (one device publishing QoS 1 at ${c.rate_per_s} msg/s; ${c.churners.toLocaleString('en')} others connecting and disconnecting, 10 % with bad credentials, scrypt secrets): PUBACK p50 ${c.quiet.p50_ms} / p99 ${c.quiet.p99_ms} ms quiet (${c.quiet.samples} samples), p50 ${c.churn.p50_ms} / p99 ${c.churn.p99_ms} ms (max ${c.churn.max_ms}) under ${c.attempts_per_s.toLocaleString('en')} connects/s (${c.connected.toLocaleString('en')} connected; refused: ${refused || 'none'}; hub CPU ${c.hub_cpu_pct} %): **p99 × ${c.p99_ratio}**`,
+    `Connection churn (one device publishing QoS 1 at ${c.rate_per_s} msg/s; ${c.churners.toLocaleString('en')} others connecting and disconnecting, 10 % with bad credentials, scrypt secrets): PUBACK p50 ${c.quiet.p50_ms} / p99 ${c.quiet.p99_ms} ms quiet (${c.quiet.samples} samples), p50 ${c.churn.p50_ms} / p99 ${c.churn.p99_ms} ms (max ${c.churn.max_ms}) under ${c.attempts_per_s.toLocaleString('en')} connects/s (${c.connected.toLocaleString('en')} connected; refused: ${refused || 'none'}; hub CPU ${c.hub_cpu_pct} %): **p99 × ${c.p99_ratio}**. Hub event-loop delay p99 ${c.quiet.loop_p99_ms} ms quiet, ${c.churn.loop_p99_ms} ms under churn (max ${c.churn.loop_max_ms})`,
     '',
   ]
 }

@@ -100,9 +100,9 @@ export class Broker {
   private readonly clientIds = new ClientIdClaims()
   private readonly authThrottle = new DeviceAuthThrottle()
   /**
-   * Device secret checks at once: 2 of libuv's 4 threads at most, so the dashboard login's own check
-   * (Auth's gate, also 2) and file I/O always find a thread. A reconnect storm queues (1,000 deep,
-   * then CONNACK 3 and the device retries); hub-generated secrets are a SHA-256, checked in microseconds.
+   * Device scrypt checks at once, one per low-priority device hashing thread (src/util/secrets.ts).
+   * A storm of new devices queues (1,000 deep, then CONNACK 3 and the device retries); hub-generated
+   * secrets and secrets verified since start never queue (authenticateDevice).
    */
   private readonly secretChecks = new CheckGate(2, 1000)
   private readonly limits: MqttLimits
@@ -321,6 +321,8 @@ export class Broker {
   /**
    * Device id + secret, behind the failure throttle and the check gate: a throttled attempt is
    * refused without hashing, and so is one that reached the head of the queue after the limit was.
+   * What needs no KDF (a secret verified since start, a hub-generated one) is answered at once, so
+   * a reconnecting device never waits behind a storm of scrypt checks.
    */
   private async authenticateDevice(
     client: Client,
@@ -330,11 +332,15 @@ export class Broker {
     const address = this.addressOf(client)
     const throttle = this.authThrottle
     if (throttle.throttled(id, address, secret)) return 'throttled'
-    const checked = await this.secretChecks.run(async () =>
-      throttle.throttled(id, address, secret)
-        ? ('throttled' as const)
-        : this.ctx.registry.authenticate(id, secret),
-    )
+    const atOnce = this.ctx.registry.authenticateAtOnce(id, secret)
+    const checked =
+      atOnce !== undefined
+        ? { value: atOnce }
+        : await this.secretChecks.run(async () =>
+            throttle.throttled(id, address, secret)
+              ? ('throttled' as const)
+              : this.ctx.registry.authenticate(id, secret),
+          )
     if (!checked) return 'busy'
     if (checked.value === 'ok') throttle.succeeded(id, secret)
     else if (checked.value !== 'throttled') throttle.failed(id, address)

@@ -14,6 +14,7 @@ import {
   PASSWORD_COST,
   VerifiedSecrets,
   verifySecret,
+  verifySecretAtOnce,
 } from '../util/secrets.ts'
 import { REGISTRY_MIGRATIONS } from './schema.ts'
 
@@ -125,18 +126,38 @@ export class Registry {
   }
 
   async authenticate(id: string, secret: string): Promise<AuthResult> {
+    const atOnce = this.authenticateAtOnce(id, secret)
+    if (atOnce !== undefined) return atOnce
     const hash = this.hashes.get(id)
     if (hash === undefined) {
       // Constant-time policy: an unknown id costs what a wrong secret costs, so timing does not tell
       // which ids exist. The check runs against a real device's hash (of the kind most devices have,
       // the same function and parameters) and its result is ignored.
-      await verifySecret(secret, await this.decoyHash())
+      await verifySecret(secret, await this.decoyHash(), 'low')
+      return 'unknown_device'
+    }
+    if (!(await verifySecret(secret, hash, 'low'))) return 'bad_secret'
+    // The device may have been removed or re-keyed while scrypt ran.
+    if (this.hashes.get(id) !== hash) return 'bad_secret'
+    this.verified.remember(id, secret)
+    return 'ok'
+  }
+
+  /**
+   * The answer when it needs no KDF — a secret verified since start (one HMAC), a hub-generated
+   * secret's SHA-256, an unknown id while the decoy is a SHA-256 — or undefined when scrypt must run
+   * (authenticate). Lets a caller that rations KDF work answer these at once instead of queueing them.
+   */
+  authenticateAtOnce(id: string, secret: string): AuthResult | undefined {
+    const hash = this.hashes.get(id)
+    if (hash === undefined) {
+      if (!this.decoy || verifySecretAtOnce(secret, this.decoy) === undefined) return undefined
       return 'unknown_device'
     }
     if (this.verified.has(id, secret)) return 'ok'
-    if (!(await verifySecret(secret, hash))) return 'bad_secret'
-    // The device may have been removed or re-keyed while scrypt ran.
-    if (this.hashes.get(id) !== hash) return 'bad_secret'
+    const match = verifySecretAtOnce(secret, hash)
+    if (match === undefined) return undefined
+    if (!match) return 'bad_secret'
     this.verified.remember(id, secret)
     return 'ok'
   }

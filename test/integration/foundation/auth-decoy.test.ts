@@ -1,23 +1,16 @@
-import type * as crypto from 'node:crypto'
 import mqtt from 'mqtt'
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { KDF_CHANNEL } from '../../../src/util/secrets.ts'
 import { buildHub } from '../../helpers/hub.ts'
 
 /**
  * Constant-time policy for device logins: an unknown id must cost the same hash work as a known id
- * with a wrong secret. No timing assertion (that belongs in the benchmark): node's scrypt is wrapped
- * to record which work each refusal did, and runs unchanged.
+ * with a wrong secret. No timing assertion (that belongs in the benchmark): the hub announces each
+ * scrypt run it starts (salt and parameters) on a diagnostics channel, which records which work each
+ * refusal did.
  */
 const calls: { salt: string; N: number; r: number; p: number }[] = []
-vi.mock('node:crypto', async (importOriginal) => {
-  const actual = await importOriginal<typeof crypto>()
-  const scrypt = (...args: Parameters<typeof actual.scrypt>) => {
-    const [, salt, , options] = args as unknown as [unknown, Buffer, number, crypto.ScryptOptions]
-    calls.push({ salt: salt.toString('base64'), N: options.N!, r: options.r!, p: options.p! })
-    return (actual.scrypt as (...a: unknown[]) => void)(...args)
-  }
-  return { ...actual, default: { ...actual, scrypt }, scrypt }
-})
+KDF_CHANNEL.subscribe((run) => calls.push(run as (typeof calls)[number]))
 
 async function connack(url: string, username: string, password: string): Promise<number> {
   const client = mqtt.connect(url, { username, password, protocolVersion: 4, reconnectPeriod: 0 })

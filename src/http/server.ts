@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify'
-import type { z } from 'zod'
 import type { ApiToken } from '../auth/api-token.ts'
 import type { Auth } from '../auth/auth.ts'
 import type { HubConfig } from '../config/env.ts'
@@ -20,16 +19,19 @@ import type { Logger } from '../util/logger.ts'
 import { serveDashboard } from '../web/serve.ts'
 import { principalOf, requireRole } from './auth.ts'
 import { trustFunction } from './client-address.ts'
-import { alertRoutes, type RulesHttp } from './routes/alerts.ts'
+import { crossSite } from './origin.ts'
+import { alertRoutes } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
 import { liveRoutes } from './routes/live.ts'
 import { reportRoutes } from './routes/reports.ts'
+import { silenceRoutes } from './routes/silences.ts'
 import { teamRoutes } from './routes/teams.ts'
 import { workOrderRoutes } from './routes/work-orders.ts'
 import { securityHeaders } from './security-headers.ts'
+import type { RulesHttp } from './types.ts'
 
 export interface HttpContext {
   log: Logger
@@ -105,14 +107,17 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       const principal = ctx.auth.principalOfToken(credentials?.token)
       if (!principal) throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED')
       // The cookie rides along on any request the browser makes: refuse cross-site writes (CSRF).
-      if (credentials?.via === 'cookie' && !['GET', 'HEAD'].includes(req.method) && crossSite(req)) {
+      if (credentials?.via === 'cookie' && !['GET', 'HEAD'].includes(req.method) && crossSite(req.headers)) {
         throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'cross-site request')
       }
       req.principal = principal
     })
     // Before the alert routes' `/api/alerts/:id`; a static path wins in fastify's router anyway.
     if (ctx.rules) await api.register(exportRoutes, { alerts: ctx.rules.alerts })
-    if (ctx.rules) await api.register(alertRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
+    if (ctx.rules) {
+      await api.register(alertRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
+      await api.register(silenceRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
+    }
     api.get('/api/sites', async (req) => {
       const p = principalOf(req)
       if (p.scope === null) return ctx.registry.sites()
@@ -141,24 +146,4 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   })
   app.register(serveDashboard)
   return app
-}
-
-function crossSite(req: FastifyRequest): boolean {
-  const origin = req.headers.origin
-  if (!origin) return false
-  try {
-    return new URL(origin).host !== req.headers.host
-  } catch {
-    return true
-  }
-}
-
-/** Parse a request part with zod; a failure is a coded 400 that changes nothing. */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]!
-    throw new ZhianError('ZHIAN_ERR_VALIDATION', `${issue.path.join('.') || 'body'}: ${issue.message}`)
-  }
-  return result.data
 }

@@ -8,6 +8,7 @@ import { siteIds } from '../auth/scope.ts'
 import type { Bus } from '../core/bus.ts'
 import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 import { ERRORS } from '../errors.ts'
+import { crossSite } from '../http/origin.ts'
 import type { DeviceLive, LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
@@ -202,7 +203,7 @@ export class Realtime {
     else {
       const credentials = this.ctx.auth.credentialsOf(socket.request.headers)
       // A cookie rides along with any page's WebSocket: only our own origin may use it.
-      if (credentials?.via === 'cookie' && crossSite(socket.request)) return undefined
+      if (credentials?.via === 'cookie' && crossSite(socket.request.headers)) return undefined
       token = credentials?.token
     }
     const principal = this.ctx.auth.principalOfToken(token)
@@ -434,14 +435,4 @@ function refusal(code: ConnectErrorData['code'], message: string): Error & { dat
   const err = new Error(message) as Error & { data: ConnectErrorData }
   err.data = { code, message_zh: ERRORS[code].zh }
   return err
-}
-
-function crossSite(req: http.IncomingMessage): boolean {
-  const origin = req.headers.origin
-  if (!origin) return false
-  try {
-    return new URL(origin).host !== req.headers.host
-  } catch {
-    return true
-  }
 }

@@ -6,11 +6,11 @@ import type { Outbox } from '../dispatch/outbox.ts'
 import type { NotificationPurpose } from '../dispatch/types.ts'
 import { ZhianError } from '../errors.ts'
 import type { Logger } from '../util/logger.ts'
+import type { ReportRequest } from './build.ts'
 import type { ReportsConfig, ScheduleConfig } from './config.ts'
 import { WEEKDAYS } from './config.ts'
 import type { Report } from './model.ts'
 import { localParts, localToUtc, resolvePeriod } from './period.ts'
-import type { ReportService } from './service.ts'
 
 /**
  * Scheduled reports: each schedule fires at its local time (daily, weekly on a weekday, monthly on a
@@ -24,7 +24,8 @@ export interface SchedulerOptions {
   config: ReportsConfig
   tz: string
   clock: Clock
-  reports: Pick<ReportService, 'build'>
+  /** Builds a report (the report service, which owns the scheduler). */
+  reports: { build(req: ReportRequest): Promise<Report> }
   outbox: Outbox
   teams: () => TeamConfig[]
   linkBase: () => string

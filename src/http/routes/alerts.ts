@@ -1,32 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import type { ZoneAggregate } from '../../../devices/types.ts'
-import type { Gating } from '../../alerts/gating.ts'
-import type { AlertStore } from '../../alerts/store.ts'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
 import type { Principal } from '../../auth/principal.ts'
-import type { Dispatcher } from '../../dispatch/dispatcher.ts'
+import { inScope } from '../../auth/scope.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
-import type { Registry } from '../../registry/registry.ts'
-import type { Catalog } from '../../rules/catalog.ts'
 import { requireRole } from '../auth.ts'
-import { parseWith } from '../server.ts'
-import { silenceRoutes } from './silences.ts'
-
-/** What the alert, silence, maintenance and zone routes need from the hub. */
-export interface RulesHttp {
-  alerts: AlertStore
-  gating: Gating
-  registry: Registry
-  /** The alert catalogue (for validating alert types in silences). */
-  catalog: () => Catalog | undefined
-  zones: (estate?: string) => ZoneAggregate[]
-  /** Team ids of the dispatch config (estate YAML `teams`); with the catalogue's crews, what an alert can be assigned to. */
-  teams?: () => readonly string[]
-  /** The dispatcher's rule for a team given an alert (it must serve the alert's place). */
-  dispatch?: Pick<Dispatcher, 'servingTeam'> | undefined
-}
+import { parseWith } from '../parse.ts'
+import type { RulesHttp } from '../types.ts'
 
 const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
 const ACTORS = ['admin', 'manager'] as const
@@ -68,20 +49,6 @@ const ASSIGN_BODY = z.strictObject({
   note: NOTE.optional(),
 })
 
-/** Whether an alert lies in a principal's scope (null scope = everything). */
-export function inScope(
-  alert: Pick<Alert, 'street' | 'community' | 'estate' | 'building'>,
-  scope: string | null,
-): boolean {
-  return (
-    scope === null ||
-    alert.street === scope ||
-    alert.community === scope ||
-    alert.estate === scope ||
-    alert.building === scope
-  )
-}
-
 export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
   const { alerts } = opts
 
@@ -89,7 +56,7 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
   const visible = (req: FastifyRequest, p: Principal): Alert => {
     const { id } = parseWith(ID_PARAM, req.params)
     const alert = alerts.get(id)
-    if (!alert || !inScope(alert, p.scope)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', id)
+    if (!alert || !inScope(p, alert)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', id)
     return alert
   }
   /**
@@ -164,6 +131,4 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     checkTeam(body.team, alert)
     return alerts.assign(alert.id, body.team, by(p, body.note))
   })
-
-  await app.register(silenceRoutes, opts)
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { LoginAudit } from '../../auth/login-audit.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 const QUERY = z.strictObject({
   user: z.string().min(1).max(64).optional(),

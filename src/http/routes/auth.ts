@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { type Auth, principalOfUser, SESSION_COOKIE } from '../../auth/auth.ts'
 import { ZhianError } from '../../errors.ts'
 import { principalOf } from '../auth.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
 import type { Registry } from '../../registry/registry.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 const DEVICE_BODY = z.strictObject({
   id: z.string(),

@@ -5,7 +5,7 @@ import { type Alert, SEVERITIES } from '../../alerts/types.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { csvCell } from '../../util/csv.ts'
 import { requireRole } from '../auth.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 const csvList = <T extends string>(values: readonly [T, ...T[]]) =>
   z

@@ -5,7 +5,7 @@ import { ZhianError } from '../../errors.ts'
 import type { LiveState } from '../../live/live-state.ts'
 import type { Registry } from '../../registry/registry.ts'
 import { principalOf } from '../auth.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 const DEVICES_QUERY = z.object({
   estate: z.string().max(64).optional(),

@@ -6,8 +6,8 @@ import type { Registry } from '../../registry/registry.ts'
 import { authorizeScope } from '../../reports/scope.ts'
 import { formatOf, type ReportService } from '../../reports/service.ts'
 import { principalOf } from '../auth.ts'
+import { parseWith } from '../parse.ts'
 import { FRAMED_BY_DASHBOARD } from '../security-headers.ts'
-import { parseWith } from '../server.ts'
 
 /**
  * `GET /api/reports?scope=e1&period=week&format=json|html|csv|xlsx&lang=zh|en[&tz=Asia/Shanghai]`:

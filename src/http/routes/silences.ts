@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { Principal } from '../../auth/principal.ts'
-import { inScope as pathInScope } from '../../auth/scope.ts'
+import { inScope } from '../../auth/scope.ts'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { parseDuration } from '../../rules/duration.ts'
 import { requireRole } from '../auth.ts'
-import { parseWith } from '../server.ts'
-import type { RulesHttp } from './alerts.ts'
+import { parseWith } from '../parse.ts'
+import type { RulesHttp } from '../types.ts'
 
 /** Silences, device maintenance mode and zone occupancy: the gating and aggregates of the rule engine. */
 
@@ -53,11 +53,11 @@ const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
 export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
   const { gating, registry } = opts
   /** A site node is the user's when it is the scope node or below it (a building user: its building only). */
-  const inScope = (p: Principal, siteIds: (string | undefined)[]) =>
+  const siteVisible = (p: Principal, siteIds: (string | undefined)[]) =>
     p.scope === null || siteIds.some((s) => s !== undefined && registry.subtree(p.scope!).has(s))
   /** A device is the user's when the scope node is one of its levels (street … building), as everywhere. */
   const deviceVisible = (p: Principal, device: Device | undefined): device is Device =>
-    device !== undefined && pathInScope(p, device.site)
+    device !== undefined && inScope(p, device.site)
   const deviceInScope = (p: Principal, deviceId: string): Device => {
     const device = registry.get(deviceId)
     if (!deviceVisible(p, device)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', deviceId)
@@ -69,7 +69,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     return gating.activeSilences().filter((s) => {
       if (p.scope === null) return true
       if (s.device_id) return deviceVisible(p, registry.get(s.device_id))
-      return inScope(p, [s.site_id ?? undefined])
+      return siteVisible(p, [s.site_id ?? undefined])
     })
   })
 
@@ -77,7 +77,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     const p = requireRole(req, ...ACTORS)
     const body = parseWith(SILENCE_BODY, req.body)
     if (body.device) deviceInScope(p, body.device)
-    if (body.site && (!registry.site(body.site) || !inScope(p, [body.site]))) {
+    if (body.site && (!registry.site(body.site) || !siteVisible(p, [body.site]))) {
       throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', body.site)
     }
     const catalog = opts.catalog()
@@ -110,7 +110,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
       silence &&
       (silence.device_id
         ? registry.get(silence.device_id) === undefined || deviceVisible(p, registry.get(silence.device_id))
-        : inScope(p, [silence.site_id ?? undefined]))
+        : siteVisible(p, [silence.site_id ?? undefined]))
     if (!silence || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', silenceId)
     gating.endSilence(silenceId)
     return reply.status(204).send()

@@ -4,7 +4,7 @@ import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import type { Registry } from '../../registry/registry.ts'
 import { requireRole } from '../auth.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 /**
  * Teams from the estate file, read-only: members (channel types only: URLs and secrets never leave

@@ -8,7 +8,7 @@ import { timesOf, type WorkOrder } from '../../dispatch/types.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { requireRole } from '../auth.ts'
-import { parseWith } from '../server.ts'
+import { parseWith } from '../parse.ts'
 
 /**
  * Work orders (工单) over HTTP: list (`?mine=1` for the crew app's "my tasks"), detail with the event

@@ -73,6 +73,9 @@ const FAULTS = [
   'power_loss',
 ] as const
 
+/** GB/T 24476-2017 fault starts of fault codes (≥ 1, not the mode/event codes 40–47 nor the alarm button 90), in InfluxQL. */
+const FAULT_STARTS = `"type" = 'fault' AND "active" = true AND "code" >= 1 AND ("code" < 40 OR "code" > 47) AND "code" != 90 AND "estate" =~ /^$estate$/ AND $timeFilter`
+
 /**
  * Passenger lift monitored by an IoT terminal (GB/T 24476-2017 §9 real-time status, §11 faults).
  * Field names follow research/domain-catalog.md §1.4 in snake_case.
@@ -186,6 +189,64 @@ export const elevator = {
       power_source: 'mains',
     }),
     faulty: { state: { fault_code: 1 }, raises: 'safety_circuit_open' },
+  },
+  dashboard: {
+    file: 'elevators.json',
+    title: { zh: '智安 电梯', en: 'Elevators' },
+    panels: [
+      {
+        type: 'barchart',
+        title: { zh: '各电梯故障次数', en: 'Faults per lift' },
+        w: 12,
+        h: 9,
+        // Fault starts of fault codes only: not ends, mode/event codes 40–47 or the alarm button 90 (grafana/README.md).
+        query: `SELECT count("code") AS "faults" FROM "elevator_event" WHERE ${FAULT_STARTS} GROUP BY "device_id"`,
+        format: 'table',
+        options: { xField: 'device_id' },
+        transformations: [{ id: 'merge', options: {} }],
+      },
+      {
+        type: 'table',
+        title: { zh: '故障最多的电梯', en: 'Most faulty lifts' },
+        w: 12,
+        h: 9,
+        query: `SELECT count("code") AS "faults", last("code") AS "last_code" FROM "elevator_event" WHERE ${FAULT_STARTS} GROUP BY "device_id", "building", "estate"`,
+        transformations: [
+          { id: 'merge', options: {} },
+          { id: 'organize', options: { excludeByName: { Time: true } } },
+          { id: 'sortBy', options: { sort: [{ field: 'faults', desc: true }] } },
+          { id: 'limit', options: { limitField: 10 } },
+        ],
+      },
+      {
+        type: 'timeseries',
+        title: { zh: '困人事件', en: 'Trapped-passenger incidents' },
+        w: 12,
+        h: 8,
+        query: `SELECT count("alert_id") FROM "alert_event" WHERE "type" = 'elevator.trapped' AND "action" = 'raised' AND "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time($__interval), "device_id" fill(none)`,
+        custom: { drawStyle: 'bars' },
+      },
+      {
+        field: 'fault_code',
+        select: 'max',
+        fill: 'none',
+        where: '"fault_code" > 0',
+        title: { zh: '故障代码上报', en: 'Fault codes reported (GB/T 24476)' },
+        w: 12,
+        h: 8,
+        custom: { drawStyle: 'points' },
+      },
+      {
+        field: 'floor',
+        select: 'last',
+        fill: 'previous',
+        title: { zh: '楼层', en: 'Floor' },
+        w: 12,
+        h: 8,
+        custom: { lineInterpolation: 'stepAfter' },
+      },
+      { field: 'speed', select: 'mean', fill: 'none', w: 12, h: 8 },
+    ],
   },
   // Thresholds: domain-catalog §1.5 (sources there); every one is an estate-overridable param.
   alerts: {

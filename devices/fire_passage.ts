@@ -45,6 +45,38 @@ export const fire_passage = {
     healthy: (n) => ({ occupied: false, confidence: 0.9, battery_pct: 80 + (n % 20) }),
     faulty: { state: { battery_pct: 5 }, raises: 'low_battery' },
   },
+  dashboard: {
+    file: 'fire-passages.json',
+    title: { zh: '智安 消防通道', en: 'Fire passages' },
+    panels: [
+      {
+        type: 'bargauge',
+        title: { zh: '各段占用分钟数', en: 'Blocked minutes per segment' },
+        w: 12,
+        h: 9,
+        query: `SELECT count("v") AS "blocked_min" FROM (SELECT last("occupied") AS "v" FROM "fire_passage" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time(1m), "device_id" fill(previous)) WHERE "v" = true GROUP BY "device_id"`,
+        format: 'table',
+        unit: 'm',
+        options: { reduceOptions: { values: true, calcs: ['lastNotNull'] }, orientation: 'horizontal' },
+      },
+      {
+        type: 'timeseries',
+        title: { zh: '占用路段数', en: 'Segments blocked' },
+        w: 12,
+        h: 9,
+        query: `SELECT count("v") FROM (SELECT last("occupied") AS "v" FROM "fire_passage" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time(10m), "device_id" fill(previous)) WHERE "v" = true AND $timeFilter GROUP BY time(10m) fill(0)`,
+        custom: { lineInterpolation: 'stepAfter' },
+      },
+      {
+        type: 'timeseries',
+        title: { zh: '占用报警', en: 'Blocked-passage alerts' },
+        w: 24,
+        h: 8,
+        query: `SELECT count("alert_id") FROM "alert_event" WHERE "kind" = 'fire_passage' AND "action" = 'raised' AND "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time($__interval), "type" fill(none)`,
+        custom: { drawStyle: 'bars' },
+      },
+    ],
+  },
   // Thresholds: domain-catalog §2.4 (Suining 1 min at entrances, Ningbo 30 min / 3 times).
   alerts: {
     occupied: {

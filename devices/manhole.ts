@@ -52,6 +52,29 @@ export const manhole = {
     }),
     faulty: { state: { cover_open: true }, raises: 'cover_open' },
   },
+  dashboard: {
+    file: 'manholes.json',
+    title: { zh: '智安 井盖', en: 'Manholes' },
+    panels: [
+      { field: 'tilt_deg', select: 'max', fill: 'none', w: 12, h: 9 },
+      { field: 'water_level_cm', select: 'max', fill: 'none', w: 12, h: 9 },
+      {
+        type: 'table',
+        title: { zh: '井盖开启次数', en: 'Cover-open reports' },
+        w: 12,
+        h: 8,
+        query: `SELECT count("cover_open") AS "open_reports" FROM "manhole" WHERE "cover_open" = true AND "estate" =~ /^$estate$/ AND $timeFilter GROUP BY "device_id"`,
+      },
+      {
+        field: 'battery_pct',
+        select: 'last',
+        fill: 'previous',
+        title: { zh: '电池', en: 'Battery' },
+        w: 12,
+        h: 8,
+      },
+    ],
+  },
   // Thresholds: domain-catalog §3.4 (GB/T 41401-2022; vendor defaults 10° / 90°, 30 s cloud rule).
   alerts: {
     cover_open: {

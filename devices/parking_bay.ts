@@ -36,6 +36,35 @@ export const parking_bay = {
     healthy: (n) => ({ occupied: false, battery_pct: 70 + (n % 30) }),
     faulty: { state: { battery_pct: 5 }, raises: 'low_battery' },
   },
+  dashboard: {
+    file: 'parking.json',
+    title: { zh: '智安 停车', en: 'Parking' },
+    from: 'now-24h',
+    panels: [
+      {
+        type: 'timeseries',
+        title: { zh: '每小时占用车位 (按分区)', en: 'Occupied bays per hour, by zone' },
+        w: 16,
+        h: 9,
+        query: `SELECT count("v") FROM (SELECT last("occupied") AS "v" FROM "parking_bay" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time(1h), "device_id", "zone" fill(previous)) WHERE "v" = true AND $timeFilter GROUP BY time(1h), "zone" fill(0)`,
+        custom: { drawStyle: 'bars' },
+      },
+      {
+        type: 'table',
+        title: { zh: '当前占用 (按分区)', en: 'Occupied now, by zone' },
+        w: 8,
+        h: 9,
+        query: `SELECT count("v") AS "occupied" FROM (SELECT last("occupied") AS "v" FROM "parking_bay" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY "device_id", "zone") WHERE "v" = true GROUP BY "zone"`,
+      },
+      {
+        type: 'timeseries',
+        title: { zh: '上报车位数 (按分区)', en: 'Bays reporting per hour, by zone' },
+        w: 24,
+        h: 8,
+        query: `SELECT count("v") FROM (SELECT last("occupied") AS "v" FROM "parking_bay" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time(1h), "device_id", "zone" fill(previous)) WHERE $timeFilter GROUP BY time(1h), "zone" fill(0)`,
+      },
+    ],
+  },
   // Thresholds: domain-catalog §4.3.
   alerts: {
     overstay: {

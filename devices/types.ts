@@ -67,7 +67,47 @@ export interface KindDefinition {
    * (every registered kind declares it, a meta-test checks; absent: `simulatorOf` derives one).
    */
   simulator?: SimulatorSpec
+  /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
+  dashboard?: KindDashboard
 }
+
+/** A Grafana dashboard of one kind's history; the generator adds the datasource, the estate variable and the layout. */
+export interface KindDashboard {
+  /** File name in grafana/dashboards/; the dashboard uid is `zhian-<file without .json>`. */
+  file: string
+  title: Text
+  /** Start of the default time range (`now-7d`). */
+  from?: string
+  panels: readonly DashboardPanel[]
+}
+interface PanelBase {
+  /** Panel size on Grafana's 24-column grid; panels flow left to right, then wrap. */
+  w: number
+  h: number
+  /** `fieldConfig.defaults.custom`, e.g. `{ drawStyle: 'bars' }`. */
+  custom?: Record<string, unknown>
+}
+/** A time series of one state field per device: `SELECT <select>("<field>") FROM "<kind>" … GROUP BY time($__interval), "device_id" fill(<fill>)`. */
+export interface FieldPanel extends PanelBase {
+  field: string
+  select: 'max' | 'min' | 'mean' | 'last'
+  fill: 'none' | 'previous' | '0'
+  /** An extra condition before the estate filter, e.g. `"fault_code" > 0`. */
+  where?: string
+  /** Default: the field's label. */
+  title?: Text
+}
+/** Any InfluxQL query (`$estate`, `$timeFilter`, `$__interval` as Grafana gives them). */
+export interface QueryPanel extends PanelBase {
+  type: 'timeseries' | 'table' | 'barchart' | 'bargauge' | 'stat' | 'piechart'
+  title: Text
+  query: string
+  format?: 'time_series' | 'table'
+  unit?: string
+  options?: Record<string, unknown>
+  transformations?: readonly Record<string, unknown>[]
+}
+export type DashboardPanel = FieldPanel | QueryPanel
 
 /** A kind as the simulators see it; everything in simulators/ and bench/ that is per kind comes from here. */
 export interface SimulatorSpec {

@@ -261,6 +261,8 @@ export const elevator = {
         en: '{name}: passenger trapped at floor {floor} ({where}) for {held_s} s',
       },
       params: { for: dur('60s'), for_out_of_zone: dur('30s') },
+      // The contractor accepts within 5 min and is on site within 30 min (TSG T5002-2017 Art. 5 as cited by DB32/T 4130; domain-catalog §0.2).
+      sla: { accept: 5 * 60_000, arrive: 30 * 60_000 },
       triggers: [
         held(
           (c) => c.s.passenger === true && stopped(c) && c.s.door === 'closed' && c.s.in_door_zone !== false,

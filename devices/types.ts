@@ -319,6 +319,11 @@ export interface AlertDefinition {
   retriggerOn?: (c: RuleContext) => unknown
   /** Extra template variables per language. */
   vars?: (c: RuleContext) => Record<string, Text | string | number>
+  /**
+   * Work-order SLA of this alert over its severity's default (src/dispatch/routing.ts), in ms:
+   * accept, arrive on site, resolve; `null` = none. An estate's `routing` rule still wins.
+   */
+  sla?: { accept?: number | null; arrive?: number | null; resolve?: number | null }
 }
 
 export const held = (when: Predicate, opts: Omit<HeldTrigger, 'primitive' | 'when'> = {}): HeldTrigger => ({

@@ -1,3 +1,5 @@
+import { KIND_IDS, KINDS } from '../../devices/index.ts'
+import type { AlertDefinition } from '../../devices/types.ts'
 import type { Alert, Severity } from '../alerts/types.ts'
 import type {
   DispatchConfig,
@@ -26,13 +28,14 @@ export const DEFAULT_SLA: Record<Severity, Sla> = {
   warning: { accept: 24 * HOUR, arrive: null, resolve: null },
   info: { accept: null, arrive: null, resolve: null },
 }
-/**
- * Per alert type, over the severity default. Trapped passenger: the contractor accepts within 5 min and
- * is on site within 30 min (TSG T5002-2017 Art. 5 as cited by DB32/T 4130; domain-catalog §0.2).
- */
-export const TYPE_SLA: Record<string, Partial<Sla>> = {
-  'elevator.trapped': { accept: 5 * MIN, arrive: 30 * MIN },
-}
+/** Per alert type, over the severity default: the alert's `sla` in devices/<kind>.ts (elevator.trapped: 5 min / 30 min). */
+export const TYPE_SLA: Record<string, Partial<Sla>> = Object.fromEntries(
+  KIND_IDS.flatMap((kind) =>
+    Object.entries(KINDS[kind].alerts as Record<string, AlertDefinition>)
+      .filter(([, def]) => def.sla !== undefined)
+      .map(([type, def]) => [`${kind}.${type}`, def.sla!]),
+  ),
+)
 
 /** Not accepted within `after` → next on-duty member → team lead → estate manager (property duty lead) → community grid. */
 export const DEFAULT_ESCALATION: Escalation = {

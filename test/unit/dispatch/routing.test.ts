@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
-import { localTime, onShift, Router } from '../../../src/dispatch/routing.ts'
+import { localTime, onShift, Router, TYPE_SLA } from '../../../src/dispatch/routing.ts'
 import { Receiver } from '../../integration/dispatch/receiver.ts'
 import { fixtureConfig, MIN } from './rig.ts'
 
@@ -30,6 +30,10 @@ describe('routing', () => {
       rule: null,
     })
     expect(router.route(at('e2')).teamId).toBe('lift_b')
+  })
+
+  it('takes per-type SLAs from the alert definitions in devices/ (the trapped passenger only)', () => {
+    expect(TYPE_SLA).toEqual({ 'elevator.trapped': { accept: 5 * MIN, arrive: 30 * MIN } })
   })
 
   it('applies per-estate routing rules before the default: type + site, kind, work_order flag, SLA, chain', () => {

@@ -5,7 +5,7 @@ import mqtt from 'mqtt'
 import { Topics } from '../src/mqtt/topics.ts'
 import { deviceId, payloadFor } from './loadgen.ts'
 import { cpuSeconds, percentile } from './proc.ts'
-import { hubMetric, ROOT, type Target } from './targets.ts'
+import { ROOT, type Target } from './targets.ts'
 
 /**
  * PUBACK latency of one well-behaved device under connection churn: a QoS 1 publisher at a steady
@@ -56,10 +56,14 @@ export async function measureChurn(
   })
   let seq = 0
   /** Publish at a steady rate for `ms`, whatever the PUBACKs do (open loop), and collect the latencies. */
+  /** One scrape (each one resets the hub's histogram): the delay since the previous one. */
   const loopDelay = async () => {
-    const s = (name: string) => hubMetric(target.httpUrl!, `zhian_nodejs_eventloop_lag_${name}_seconds`)
-    const [p99, max] = await Promise.all([s('p99'), s('max')])
-    return { loop_p99_ms: Math.round(p99 * 10_000) / 10, loop_max_ms: Math.round(max * 10_000) / 10 }
+    const text = await (await fetch(`${target.httpUrl}/metrics`)).text()
+    const ms = (name: string) => {
+      const m = new RegExp(`^zhian_nodejs_eventloop_lag_${name}_seconds ([0-9.e+-]+)$`, 'm').exec(text)
+      return m ? Math.round(Number(m[1]) * 10_000) / 10 : Number.NaN
+    }
+    return { loop_p99_ms: ms('p99'), loop_max_ms: ms('max') }
   }
   const publishFor = async (ms: number): Promise<ChurnPhase> => {
     await loopDelay() // resets the hub's histogram: the next reading covers this phase only

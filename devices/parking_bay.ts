@@ -10,8 +10,12 @@ import {
   offlineAlert,
   REPORT_INTERVAL,
   text,
+  type ZoneRollup,
   zone,
 } from './types.ts'
+
+/** Occupancy per estate and zone, the zone from the `zone` param: the dashboard's zones and `zone_full` count the same. */
+const ZONES: ZoneRollup = { field: 'occupied', zoneParam: 'zone' }
 
 /** In-ground geomagnetic parking-bay sensor: reports on change plus a daily-ish heartbeat (domain-catalog §4). */
 export const parking_bay = {
@@ -65,6 +69,7 @@ export const parking_bay = {
       },
     ],
   },
+  zones: ZONES,
   // Thresholds: domain-catalog §4.3.
   alerts: {
     overstay: {
@@ -97,8 +102,7 @@ export const parking_bay = {
       },
       triggers: [
         zone({
-          field: 'occupied',
-          zoneParam: 'zone',
+          ...ZONES,
           when: (agg, p) => agg.total > 0 && agg.percent >= p.full_pct!,
           clearWhen: (agg, p) => agg.percent <= p.clear_pct!,
         }),

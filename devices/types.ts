@@ -67,8 +67,50 @@ export interface KindDefinition {
    * (every registered kind declares it, a meta-test checks; absent: `simulatorOf` derives one).
    */
   simulator?: SimulatorSpec
+  /** Devices of this kind roll up per estate and zone (parking occupancy): the dashboard's zones and the `zone` trigger count the same. */
+  zones?: ZoneRollup
   /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
   dashboard?: KindDashboard
+}
+
+/** A boolean state field counted per estate and zone, the zone named by a device param. */
+export interface ZoneRollup {
+  /** The boolean state field counted (e.g. `occupied`). */
+  field: string
+  /** The device param naming the zone (devices without it count in `DEFAULT_ZONE`). */
+  zoneParam: string
+}
+/** The zone of a device whose kind rolls up by zone but that names none. */
+export const DEFAULT_ZONE = 'default'
+
+export function zoneOf(rollup: ZoneRollup, params: Record<string, unknown>): string {
+  const zone = params[rollup.zoneParam]
+  return typeof zone === 'string' ? zone : DEFAULT_ZONE
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+/** A declared duration (`dur('1h')`) in ms. */
+export function durationMs(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value)
+  if (!m) throw new Error(`not a duration: ${value}`)
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!)
+}
+
+/**
+ * The kind's "online" rule: a device is online while its last life sign is at most this old — the
+ * heartbeat interval (its own `info.interval_s`, else the kind's) × `missed` + `grace`, the window of
+ * the kind's `offline` alert. `p` are the alert's resolved parameters (an estate's overrides; grace
+ * in ms); without them, the kind's defaults.
+ */
+export function onlineWindowMs(
+  def: KindDefinition,
+  intervalS?: number | null,
+  p?: { missed?: number; grace?: number },
+): number {
+  const declared = def.alerts.offline?.params
+  const missed = p?.missed ?? (declared?.missed?.type === 'number' ? declared.missed.default : 2)
+  const grace = p?.grace ?? (declared?.grace?.type === 'duration' ? durationMs(declared.grace.default) : 0)
+  return (intervalS ?? def.interval_s) * 1000 * missed + grace
 }
 
 /** A Grafana dashboard of one kind's history; the generator adds the datasource, the estate variable and the layout. */

@@ -1,5 +1,5 @@
-import { KINDS } from '../../devices/index.ts'
-import type { ZoneAggregate } from '../../devices/types.ts'
+import { KINDS, kindOf } from '../../devices/index.ts'
+import { onlineWindowMs, type ZoneAggregate, zoneOf } from '../../devices/types.ts'
 import type { Alert, Severity } from '../alerts/types.ts'
 import { SEVERITIES } from '../alerts/types.ts'
 import type { Principal } from '../auth/principal.ts'
@@ -60,13 +60,13 @@ interface DeviceState {
   shown: boolean
 }
 
-/** Offline when the device said so, or when it missed two heartbeats of its kind (plus a minute of grace). */
-const MISSED_HEARTBEATS = 2
-const GRACE_MS = 60_000
 /**
- * Missed heartbeats make no event, so a sweep looks for devices that fell silent and pushes them as
- * changed (device list, estate view, roll-up offline counts). Offline is at least a minute late anyway
- * (GRACE_MS), so a 5 s sweep costs nothing visible.
+ * Offline when the device said so, or when it was silent for its kind's offline window (`onlineWindowMs`
+ * in devices/: interval × missed + grace, the window of the `<kind>.offline` alert with the kind's
+ * defaults), so the dashboard shows a device offline when its alert is due, not before. Missed
+ * heartbeats make no event, so a sweep looks for devices that fell silent and pushes them as changed
+ * (device list, estate view, roll-up offline counts); every window is at least a few minutes long, so a
+ * 5 s sweep costs nothing visible.
  */
 export const SWEEP_MS = 5000
 
@@ -144,7 +144,7 @@ export class LiveState {
   }
 
   /**
-   * Devices whose online state changed by the clock alone (silent past two heartbeats plus grace) are
+   * Devices whose online state changed by the clock alone (silent past its offline window) are
    * marked changed, so the next live push carries them. Only devices that ever talked can change this
    * way; returns how many did.
    */
@@ -224,14 +224,15 @@ export class LiveState {
     }
     const zones = new Map<string, ParkingZone>()
     for (const d of this.allDevices()) {
-      if (d.kind !== 'parking_bay' || !inScope(principal, d.site)) continue
+      const rollup = kindOf(d.kind).zones
+      if (!rollup || !inScope(principal, d.site)) continue
       if (estate && d.estate !== estate) continue
-      const zone = typeof d.params.zone === 'string' ? d.params.zone : '-'
+      const zone = zoneOf(rollup, d.params)
       const key = `${d.estate}\0${zone}`
       const z = zones.get(key) ?? { estate: d.estate, zone, total: 0, occupied: 0, free: 0, unknown: 0 }
       zones.set(key, z)
       z.total++
-      const occupied = this.state.get(d.id)?.values.occupied
+      const occupied = this.state.get(d.id)?.values[rollup.field]
       if (occupied === true) z.occupied++
       else if (occupied === false) z.free++
       else z.unknown++
@@ -258,13 +259,14 @@ export class LiveState {
     const t = this.now()
     for (const d of this.allDevices()) {
       const online = this.isOnline(d, t)
-      const occupied = d.kind === 'parking_bay' ? this.state.get(d.id)?.values.occupied : undefined
+      const rollup = kindOf(d.kind).zones
+      const occupied = rollup ? this.state.get(d.id)?.values[rollup.field] : undefined
       for (const id of siteIds(d.site)) {
         const r = out.get(id)
         if (!r) continue
         r.devices++
         if (!online) r.offline++
-        if (d.kind === 'parking_bay') {
+        if (rollup) {
           r.parking.total++
           if (occupied === false) r.parking.free++
           else if (occupied !== true) r.parking.unknown++
@@ -348,8 +350,7 @@ export class LiveState {
     if (!s || s.lastSeen === null) return s?.availability === true
     if (s.availability === false) return false
     if (s.availability === true) return true
-    const interval = (s.intervalS ?? KINDS[d.kind].interval_s) * 1000
-    return t - s.lastSeen <= interval * MISSED_HEARTBEATS + GRACE_MS
+    return t - s.lastSeen <= onlineWindowMs(kindOf(d.kind), s.intervalS)
   }
 
   private view(d: Device): DeviceLive {

@@ -66,16 +66,24 @@ describe('live state', () => {
     ...over,
   })
 
-  it('counts a device offline until it talks, then offline again after two missed heartbeats plus grace', () => {
+  it('counts a device offline until it talks, then offline again after its kind offline window (the offline alert window)', () => {
     expect(site('e1')).toMatchObject({ devices: 6, offline: 6 })
     read('lift1', { floor: 3 })
     expect(site('e1').offline).toBe(5)
     expect(site('s1').offline).toBe(6) // e1's five plus e2's lift
-    now += 60_000 * 2 + 60_000 // elevator heartbeat 60 s × 2 + 1 min
+    now += 60_000 * 3 + 30_000 // elevator heartbeat 60 s × 3 missed + 30 s grace, as elevator.offline
     expect(site('e1').offline).toBe(5)
     now += 1
     expect(site('e1').offline).toBe(6)
     expect(live.device('lift1')).toMatchObject({ online: false, values: { floor: 3 }, last_seen: 1_000_000 })
+  })
+
+  it('shows a manhole offline when its offline alert is due (2 × 30 min + 1 h), not an hour before', () => {
+    read('mh1', { tilt_deg: 1 })
+    now += 2 * 1_800_000 + 60_000 + 1 // the old dashboard rule (two heartbeats + 1 min) called it offline here
+    expect(live.device('mh1')!.online).toBe(true)
+    now += 3_600_000 - 60_000
+    expect(live.device('mh1')!.online).toBe(false)
   })
 
   it('pushes a device that fell silent as offline, once, without any event announcing it', () => {
@@ -86,7 +94,7 @@ describe('live state', () => {
       ['fp1', true],
     ])
     const before = live.version
-    now += 60_000 * 2 + 60_000 + 1 // past the lift's two heartbeats plus grace; the passage (5 min) still fine
+    now += 60_000 * 3 + 30_000 + 1 // past the lift's offline window; the passage (2 × 5 min + 5 min) still fine
     expect(live.sweep()).toBe(1)
     // The live push carries it (device list, estate view) and the roll-up recomputes (version moved).
     expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: false, last_seen: 1_000_000 }])
@@ -98,7 +106,7 @@ describe('live state', () => {
     // It talks again: online, and a later silence is noticed again.
     read('lift1', { floor: 4 })
     expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: true }])
-    now += 60_000 * 3 + 1
+    now += 60_000 * 3 + 30_000 + 1
     expect(live.sweep()).toBe(1)
     expect(live.drainDirty()).toMatchObject([{ id: 'lift1', online: false }])
   })
@@ -121,7 +129,7 @@ describe('live state', () => {
       swept.start()
       read('lift1', { floor: 3 })
       swept.drainDirty()
-      now += 60_000 * 3 + 1
+      now += 60_000 * 3 + 30_000 + 1
       vi.advanceTimersByTime(SWEEP_MS)
       expect(swept.drainDirty()).toMatchObject([{ id: 'lift1', online: false }])
       swept.stop()

@@ -74,3 +74,10 @@ export interface AuditEntry {
   channel: Channel
   note: string | null
 }
+
+declare module '../core/bus.ts' {
+  interface BusEvents {
+    /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
+    alert: { alert: Alert; entry: AuditEntry }
+  }
+}

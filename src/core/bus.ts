@@ -1,7 +1,5 @@
 import { EventEmitter } from 'node:events'
 import type { KindId } from '../../devices/index.ts'
-import type { Alert, AuditEntry } from '../alerts/types.ts'
-import type { WorkOrder, WorkOrderEvent } from '../dispatch/types.ts'
 import type { Position } from '../journal/journal.ts'
 
 /** A registered device as the hot path sees it, with its place in the site tree resolved. */
@@ -54,7 +52,13 @@ export interface DeviceEvent {
   pos?: Position | undefined
 }
 
-/** Event name → payload. Features subscribe with `bus.on('reading', …)`; nothing reaches into another feature. */
+/**
+ * Event name → payload. Features subscribe with `bus.on('reading', …)`; nothing reaches into another
+ * feature. The device events are the hub's own and are declared here; a feature adds its events where
+ * it declares their types, by merging into this interface, so the bus depends on no feature:
+ * `declare module '../core/bus.ts' { interface BusEvents { alert: … } }` (src/alerts/types.ts,
+ * src/dispatch/types.ts).
+ */
 export interface BusEvents {
   reading: Reading
   device_event: DeviceEvent
@@ -62,10 +66,6 @@ export interface BusEvents {
   device_info: { device: Device; info: Record<string, unknown>; at: number; pos?: Position | undefined }
   device_added: { device: Device }
   device_removed: { id: string }
-  /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
-  alert: { alert: Alert; entry: AuditEntry }
-  /** Every work-order change (dispatch, issue 7), after it is stored: the order as it is now and the event that changed it. */
-  work_order: { work_order: WorkOrder; event: WorkOrderEvent }
 }
 
 /** The bus events a device's message becomes, with its payload (the journal keeps them in this order). */

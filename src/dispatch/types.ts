@@ -73,6 +73,13 @@ export interface WorkOrderEvent {
   note: string | null
 }
 
+declare module '../core/bus.ts' {
+  interface BusEvents {
+    /** Every work-order change, after it is stored: the order as it is now and the event that changed it. */
+    work_order: { work_order: WorkOrder; event: WorkOrderEvent }
+  }
+}
+
 /** Delivery status of one notification to one member, as the work order shows it. */
 export interface Delivery {
   key: string

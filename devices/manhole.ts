@@ -52,6 +52,21 @@ export const manhole = {
     }),
     faulty: { state: { cover_open: true }, raises: 'cover_open' },
   },
+  view: {
+    title: { zh: '井盖', en: 'Manholes' },
+    order: 3,
+    columns: [
+      { field: 'tilt_deg' },
+      { field: 'water_level_cm', header: { zh: '水位', en: 'Water' }, limitParam: 'water_limit_cm' },
+      {
+        field: 'cover_open',
+        header: { zh: '井盖', en: 'Cover' },
+        yes: { zh: '开启', en: 'open' },
+        no: { zh: '关闭', en: 'closed' },
+      },
+      { field: 'battery_pct', header: { zh: '电量', en: 'Battery' } },
+    ],
+  },
   dashboard: {
     file: 'manholes.json',
     title: { zh: '智安 井盖', en: 'Manholes' },

@@ -69,8 +69,34 @@ export interface KindDefinition {
   simulator?: SimulatorSpec
   /** Devices of this kind roll up per estate and zone (parking occupancy): the dashboard's zones and the `zone` trigger count the same. */
   zones?: ZoneRollup
+  /** How the dashboard's estate view shows the kind's devices (absent: a half-width table of every state field). */
+  view?: KindView
   /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
   dashboard?: KindDashboard
+}
+
+/** A panel of the estate view. */
+export interface KindView {
+  /** Heading (default: the kind's name). */
+  title?: Text
+  /** A named panel of src/web/app/panels/ (the lift cards, the parking zones…); absent: a table of `columns`. */
+  panel?: string
+  /** Table columns (default: every state field). */
+  columns?: readonly ViewColumn[]
+  /** Place among the panels, lower first (default: after the declared ones, in devices/index.ts order). */
+  order?: number
+  /** The whole width of the view rather than half. */
+  wide?: boolean
+}
+export interface ViewColumn {
+  field: string
+  /** Heading (default: the field's label). */
+  header?: Text
+  /** A boolean's texts for true and false (default ✓ / ✗). */
+  yes?: Text
+  no?: Text
+  /** A device param shown after the value as its limit (`/ 80 cm`, the param's unit). */
+  limitParam?: string
 }
 
 /** A boolean state field counted per estate and zone, the zone named by a device param. */

@@ -1,28 +1,36 @@
 import type {
-  CountTrigger,
-  EventTrigger,
-  HeldTrigger,
   KindDefinition,
   ParamValues,
-  RateTrigger,
-  RuleContext,
   Severity,
   Text,
-  Trigger,
   ZoneAggregate,
   ZoneTrigger,
 } from '../../devices/types.ts'
 import type { Device } from '../core/bus.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { buildCatalog, type Catalog, type CatalogAlert, type Overrides, resolveOverrides } from './catalog.ts'
+import { type Primitives, primitives } from './primitives/index.ts'
+import {
+  type AlertRt,
+  type Effects,
+  holdsState,
+  IDLE,
+  type Primitive,
+  persisted,
+  RAISED,
+  type Subject,
+  type TriggerData,
+  type TriggerRt,
+} from './state.ts'
 import { render } from './template.ts'
 
 /**
  * The rule engine's pure core: per-subject state (a device, or a parking zone), triggers built from
- * the primitives in devices/types.ts, timers from an injected Clock. It does no I/O: it emits
- * RuleSignals (raise / clear) to a sink and hands its state to whoever persists it (snapshot /
- * restore). Per reading it evaluates the alerts of that device's kind only and allocates nothing
- * unless something changes.
+ * the primitives in devices/types.ts — each run by its state machine in primitives/ —, timers from an
+ * injected Clock. The engine keeps subjects, gating, cross-device facts (`estateFire`) and emission.
+ * It does no I/O: it emits RuleSignals (raise / clear) to a sink and hands its state to whoever
+ * persists it (snapshot / restore). Per reading it evaluates the alerts of that device's kind only
+ * and allocates nothing unless something changes.
  */
 
 export interface RuleSignal {
@@ -59,65 +67,6 @@ export interface Gates {
   watch?(fn: () => void): () => void
 }
 
-const IDLE = 0
-const PENDING = 1
-const RAISED = 2
-const CLEARING = 3
-type Phase = typeof IDLE | typeof PENDING | typeof RAISED | typeof CLEARING
-
-/** The persisted part of one trigger's state. */
-export interface TriggerData {
-  phase: Phase
-  /** Pending (or raised, for event triggers) since. */
-  since: number
-  /** Clearing since (or last hit / last rise for count and rate). */
-  mark: number
-  hits?: number[]
-  samples?: [number, number][]
-  /** Count triggers with `episode`: when the current episode began (persisted: a movement may span a restart). */
-  episodeSince?: number | undefined
-}
-
-interface TriggerRt extends TriggerData {
-  subject: Subject
-  alert: AlertRt
-  idx: number
-  trigger: Trigger
-  timer: TimerHandle | undefined
-}
-
-interface AlertRt {
-  entry: CatalogAlert
-  subject: Subject
-  params: ParamValues
-  triggers: TriggerRt[]
-  raised: boolean
-  /** Raised while gated: the reason, until the gate ends (then it is notified). */
-  gated: string | null
-  /** `retriggerOn`'s value at the last raise (undefined after a restart: taken, not signalled). */
-  about: unknown
-}
-
-interface Subject {
-  key: string
-  device: Device | undefined
-  site: Device['site']
-  kind: KindDefinition
-  ctx: RuleContext
-  alerts: AlertRt[]
-  /** Offline (devices only). */
-  offline: AlertRt | undefined
-  lastSeen: number
-  intervalS: number | undefined
-  offlineTimer: TimerHandle | undefined
-  /** Zone subjects: the aggregate; devices: the zone they count in. */
-  agg: ZoneAggregate | undefined
-  zone: Subject | undefined
-  counted: boolean | undefined
-  /** The kind's `estateFire` was true at the last evaluation (this device reports a fire in its estate). */
-  fire: boolean
-}
-
 export interface DeviceData {
   last_seen: number
   interval_s: number | undefined
@@ -139,7 +88,6 @@ export interface EngineOptions {
 }
 
 const NO_PARAMS: Record<string, unknown> = {}
-const MAX_SAMPLES = 64
 
 export function triggerKey(subject: string, alert: string, idx: number): string {
   return `${subject}\u0000${alert}\u0000${idx}`
@@ -169,12 +117,24 @@ export class RuleEngine {
   private readonly sink: (signal: RuleSignal) => void
   private readonly gates: Gates | undefined
   private readonly kinds: Record<string, KindDefinition>
+  /** The state machine of each primitive, working through the engine's effects. */
+  private readonly machines: Primitives
 
   constructor(opts: EngineOptions) {
     this.clock = opts.clock
     this.sink = opts.sink
     this.gates = opts.gates
     this.kinds = opts.kinds
+    const fx: Effects = {
+      now: () => this.clock.now(),
+      startedAt: () => this.startedAt,
+      arm: (t, due) => this.arm(t, due),
+      disarm: (t) => this.disarm(t),
+      touch: (t) => this.touch(t),
+      raiseAlert: (t, at, repeat, extra) => this.raiseAlert(t, at, repeat, extra),
+      clearTrigger: (t, at) => this.clearTrigger(t, at),
+    }
+    this.machines = primitives(fx)
     this.catalog = buildCatalog(opts.kinds)
     for (const entry of this.catalog.values()) {
       const list = this.byKind.get(entry.kind) ?? []
@@ -229,8 +189,8 @@ export class RuleEngine {
     }
     this.subjects.set(device.id, sub)
     this.estateSet(device.estate).add(sub)
-    for (const a of sub.alerts) for (const t of a.triggers) this.rearm(t)
-    if (sub.offline?.raised !== true) this.armOffline(sub)
+    for (const a of sub.alerts) for (const t of a.triggers) t.machine.rearm(t)
+    if (sub.offline) for (const t of sub.offline.triggers) t.machine.rearm(t)
     this.joinZone(sub)
     this.checkFire(sub)
   }
@@ -240,7 +200,6 @@ export class RuleEngine {
     if (!sub) return
     this.subjects.delete(id)
     this.byEstate.get(sub.site.estate)?.delete(sub)
-    this.clock.clearTimer(sub.offlineTimer)
     for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
       for (const t of a.triggers) this.clock.clearTimer(t.timer)
       this.gatedAlerts.delete(a)
@@ -302,8 +261,8 @@ export class RuleEngine {
     if (typeof info.interval_s === 'number' && info.interval_s !== sub.intervalS) {
       sub.intervalS = info.interval_s
       this.dirtyDevices.add(sub)
-      this.clock.clearTimer(sub.offlineTimer)
-      sub.offlineTimer = undefined
+      // A new window: the next life sign arms the offline timer afresh.
+      if (sub.offline) for (const t of sub.offline.triggers) this.disarm(t)
     }
     this.seen(sub, at)
   }
@@ -331,7 +290,7 @@ export class RuleEngine {
     if (wasRaised && a.entry.fire) this.setFire(sub.site.estate, `${subject}/${alert}`, false)
     if (a === sub.offline) {
       sub.lastSeen = Math.max(sub.lastSeen, at)
-      this.armOffline(sub)
+      for (const t of a.triggers) t.machine.rearm(t)
     } else if (sub.agg) this.evaluateZone(sub, at)
     else this.evaluate(sub, at)
   }
@@ -361,12 +320,9 @@ export class RuleEngine {
     a.raised = true
     this.touch(t)
     if (a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, true)
-    if (a === sub.offline) {
-      this.clock.clearTimer(sub.offlineTimer)
-      sub.offlineTimer = undefined
-      return
-    }
-    this.rearm(t)
+    // Offline: its timer (disarmed above) stays off while raised; the next life sign clears it.
+    if (a === sub.offline) return
+    t.machine.rearm(t)
     sub.ctx.input = undefined
     sub.ctx.event = undefined
     if (sub.agg) this.evaluateZone(sub, at)
@@ -404,24 +360,7 @@ export class RuleEngine {
     }
     const trigs = all ? this.allTriggers() : this.dirtyTriggers.values()
     for (const t of trigs) {
-      const keep =
-        t.phase !== IDLE ||
-        (t.hits?.length ?? 0) > 0 ||
-        (t.samples?.length ?? 0) > 0 ||
-        t.episodeSince !== undefined
-      triggers.set(
-        triggerKey(t.subject.key, t.alert.entry.id, t.idx),
-        keep
-          ? {
-              phase: t.phase,
-              since: t.since,
-              mark: t.mark,
-              ...(t.hits ? { hits: [...t.hits] } : {}),
-              ...(t.samples ? { samples: t.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
-              ...(t.episodeSince !== undefined ? { episodeSince: t.episodeSince } : {}),
-            }
-          : null,
-      )
+      triggers.set(triggerKey(t.subject.key, t.alert.entry.id, t.idx), holdsState(t) ? persisted(t) : null)
     }
     for (const sub of this.dirtyDevices) this.seenDevices.delete(sub)
     if (opts.seen || all) this.seenDevices.clear()
@@ -455,10 +394,6 @@ export class RuleEngine {
       this.clock.clearTimer(t.timer)
       t.timer = undefined
     }
-    for (const sub of this.subjects.values()) {
-      this.clock.clearTimer(sub.offlineTimer)
-      sub.offlineTimer = undefined
-    }
   }
 
   // ───────────────────────── evaluation ─────────────────────────
@@ -471,32 +406,7 @@ export class RuleEngine {
       const triggers = a.triggers
       for (let j = 0; j < triggers.length; j++) {
         const t = triggers[j]!
-        const trig = t.trigger
-        switch (trig.primitive) {
-          case 'held': {
-            const on = trig.when(sub.ctx)
-            const off = t.phase >= RAISED ? (trig.clearWhen ? trig.clearWhen(sub.ctx) : !on) : !on
-            this.step(t, on, off, this.hold(a, trig), this.quiet(a, trig), at)
-            break
-          }
-          case 'event':
-            if (trig.on(sub.ctx)) this.onEventHit(t, trig, at)
-            break
-          case 'count':
-            if (trig.hit?.(sub.ctx) || this.episodeEnded(t, trig, sub.ctx, at)) this.onCountHit(t, trig, at)
-            else if (trig.clearWhen?.(sub.ctx)) {
-              if (t.phase === RAISED) this.clearTrigger(t, at)
-              else if (t.hits?.length) {
-                // e.g. a normal trip between door cycles: the tally starts over.
-                t.hits = []
-                this.touch(t)
-              }
-            }
-            break
-          case 'rate':
-            this.onSample(t, trig, sub.ctx.input?.[trig.field], at)
-            break
-        }
+        t.machine.onInput(t, at)
       }
       if (a.raised) {
         const about = a.entry.def.retriggerOn
@@ -563,121 +473,6 @@ export class RuleEngine {
     })
   }
 
-  /** The held / hysteresis state machine shared by device and zone triggers. */
-  private step(t: TriggerRt, on: boolean, off: boolean, hold: number, quiet: number, at: number): void {
-    if (t.phase === IDLE) {
-      if (!on) return
-      t.since = at
-      if (hold <= 0) {
-        this.raiseTrigger(t, at)
-        return
-      }
-      t.phase = PENDING
-      this.arm(t, at + hold)
-    } else if (t.phase === PENDING) {
-      if (on) return
-      t.phase = IDLE
-      this.disarm(t)
-    } else if (t.phase === RAISED) {
-      if (!off) return
-      if (quiet <= 0) {
-        this.clearTrigger(t, at)
-        return
-      }
-      t.phase = CLEARING
-      t.mark = at
-      this.arm(t, at + quiet)
-    } else {
-      if (off) return
-      t.phase = RAISED
-      this.disarm(t)
-    }
-    this.touch(t)
-  }
-
-  private onEventHit(t: TriggerRt, trig: EventTrigger, at: number): void {
-    const again = t.phase === RAISED
-    t.phase = RAISED
-    t.since = at
-    const quiet = trig.clearFor ? (t.alert.params[trig.clearFor] ?? 0) : 0
-    if (quiet > 0) this.arm(t, at + quiet)
-    this.touch(t)
-    this.raiseAlert(t, at, again)
-  }
-
-  private onCountHit(t: TriggerRt, trig: CountTrigger, at: number): void {
-    const p = t.alert.params
-    const need = p[trig.count ?? 'count'] ?? 3
-    const window = p[trig.window ?? 'window'] ?? 3_600_000
-    if (!t.hits) t.hits = []
-    const hits = t.hits
-    hits.push(at)
-    while (hits.length > 0 && (hits[0]! <= at - window || hits.length > need)) hits.shift()
-    t.mark = at
-    if (t.phase !== RAISED && hits.length >= need) {
-      t.since = hits[0]!
-      this.raiseTrigger(t, at)
-    } else if (t.phase === RAISED && !trig.clearWhen) {
-      this.arm(t, at + this.countQuiet(t, trig))
-    }
-    this.touch(t)
-  }
-
-  /** True once per episode that held for at least `confirm` and has just ended (a settled movement, not a spike). */
-  private episodeEnded(t: TriggerRt, trig: CountTrigger, ctx: RuleContext, at: number): boolean {
-    if (!trig.episode) return false
-    const active = trig.episode(ctx)
-    if (active) {
-      if (t.episodeSince === undefined) {
-        t.episodeSince = at
-        this.touch(t)
-      }
-      return false
-    }
-    if (t.episodeSince === undefined) return false
-    const lasted = at - t.episodeSince
-    t.episodeSince = undefined
-    this.touch(t)
-    return lasted >= (trig.confirm ? (t.alert.params[trig.confirm] ?? 0) : 0)
-  }
-
-  private countQuiet(t: TriggerRt, trig: CountTrigger): number {
-    const p = t.alert.params
-    return p[trig.clearFor ?? 'clear_for'] ?? p[trig.window ?? 'window'] ?? 3_600_000
-  }
-
-  private onSample(t: TriggerRt, trig: RateTrigger, value: unknown, at: number): void {
-    if (typeof value !== 'number') return
-    const p = t.alert.params
-    const window = p[trig.window] ?? 600_000
-    if (!t.samples) t.samples = []
-    const samples = t.samples
-    samples.push([at, value])
-    while (samples.length > 0 && (samples[0]![0] < at - window || samples.length > MAX_SAMPLES))
-      samples.shift()
-    let min = value
-    for (const [, v] of samples) if (v < min) min = v
-    this.touch(t)
-    if (value - min < (p[trig.rise] ?? Number.POSITIVE_INFINITY)) return
-    t.mark = at
-    if (t.phase !== RAISED) {
-      t.since = at
-      this.raiseTrigger(t, at, { rise: value - min })
-    } else {
-      this.arm(t, at + (p[trig.clearFor ?? 'clear_for'] ?? window))
-    }
-  }
-
-  private raiseTrigger(t: TriggerRt, at: number, extra?: Record<string, number>): void {
-    t.phase = RAISED
-    this.disarm(t)
-    const trig = t.trigger
-    if (trig.primitive === 'count' && !trig.clearWhen) this.arm(t, at + this.countQuiet(t, trig))
-    if (trig.primitive === 'rate') this.arm(t, at + (t.alert.params[trig.clearFor ?? 'clear_for'] ?? 600_000))
-    this.touch(t)
-    this.raiseAlert(t, at, false, extra)
-  }
-
   private clearTrigger(t: TriggerRt, at: number): void {
     t.phase = IDLE
     this.disarm(t)
@@ -722,12 +517,7 @@ export class RuleEngine {
 
   /** `count` triggers listening for raises of sibling alerts (frequent faults, repeated blockage). */
   private countRaise(sub: Subject, type: string, at: number): void {
-    for (const a of sub.alerts) {
-      for (const t of a.triggers) {
-        const trig = t.trigger
-        if (trig.primitive === 'count' && trig.onRaised?.includes(type)) this.onCountHit(t, trig, at)
-      }
-    }
+    for (const a of sub.alerts) for (const t of a.triggers) t.machine.onRaised?.(t, type, at)
   }
 
   private emit(
@@ -784,55 +574,16 @@ export class RuleEngine {
     })
   }
 
-  // ───────────────────────── offline ─────────────────────────
+  // ───────────────────────── life signs ─────────────────────────
 
+  /** Any message, info or availability: the device is alive (its offline trigger hears of it). */
   private seen(sub: Subject, at: number): void {
     sub.lastSeen = at
     this.seenDevices.add(sub)
     const off = sub.offline
     if (!off) return
-    if (off.raised) {
-      const t = off.triggers[0]!
-      t.phase = IDLE
-      this.touch(t)
-      off.raised = false
-      this.ungate(off)
-      this.emit('clear', sub, off, t, at, null, false)
-    }
-    if (!sub.offlineTimer) this.armOffline(sub)
-  }
-
-  private offlineWindow(sub: Subject): number {
-    const p = sub.offline!.params
-    const interval = (sub.intervalS ?? sub.kind.interval_s) * 1000
-    return interval * (p.missed ?? 2) + (p.grace ?? 0)
-  }
-
-  /** One timer per device, re-armed lazily: a reading only moves lastSeen, the timer checks it when it fires. */
-  private armOffline(sub: Subject): void {
-    if (!sub.offline) return
-    this.clock.clearTimer(sub.offlineTimer)
-    // After a restart every device gets a full window from hub start: the hub being down is not device silence.
-    sub.offlineTimer = this.clock.setTimer(
-      Math.max(sub.lastSeen, this.startedAt) + this.offlineWindow(sub),
-      () => {
-        sub.offlineTimer = undefined
-        const now = this.clock.now()
-        const due = Math.max(sub.lastSeen, this.startedAt) + this.offlineWindow(sub)
-        if (now < due) {
-          this.armOffline(sub)
-          return
-        }
-        const off = sub.offline!
-        if (off.raised) return
-        const t = off.triggers[0]!
-        t.phase = RAISED
-        t.since = sub.lastSeen
-        this.touch(t)
-        sub.ctx.input = undefined
-        this.raiseAlert(t, due, false)
-      },
-    )
+    const t = off.triggers[0]!
+    t.machine.onInput(t, at)
   }
 
   // ───────────────────────── zones ─────────────────────────
@@ -866,7 +617,7 @@ export class RuleEngine {
       z.agg = agg
       for (const e of entries) z.alerts.push(this.newAlert(z, e))
       this.zones.set(key, z)
-      for (const a of z.alerts) for (const t of a.triggers) this.rearm(t)
+      for (const a of z.alerts) for (const t of a.triggers) t.machine.rearm(t)
     }
     sub.zone = z
     z.agg!.total++
@@ -900,14 +651,7 @@ export class RuleEngine {
   }
 
   private evaluateZone(z: Subject, at: number): void {
-    for (const a of z.alerts) {
-      for (const t of a.triggers) {
-        const trig = t.trigger as ZoneTrigger
-        const on = trig.when(z.agg!, a.params)
-        const off = trig.clearWhen(z.agg!, a.params)
-        this.step(t, on, off, a.params.for ?? 0, a.params.clear_for ?? 0, at)
-      }
-    }
+    for (const a of z.alerts) for (const t of a.triggers) t.machine.onInput(t, at)
   }
 
   // ───────────────────────── cross-device ─────────────────────────
@@ -975,21 +719,8 @@ export class RuleEngine {
   private takeSubjectTriggers(sub: Subject): [string, TriggerData][] {
     const out: [string, TriggerData][] = []
     for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
-      for (const t of a.triggers) {
-        if (t.phase === IDLE && !t.hits?.length && !t.samples?.length && t.episodeSince === undefined)
-          continue
-        out.push([
-          triggerKey(sub.key, a.entry.id, t.idx),
-          {
-            phase: t.phase,
-            since: t.since,
-            mark: t.mark,
-            ...(t.hits ? { hits: [...t.hits] } : {}),
-            ...(t.samples ? { samples: t.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
-            ...(t.episodeSince !== undefined ? { episodeSince: t.episodeSince } : {}),
-          },
-        ])
-      }
+      for (const t of a.triggers)
+        if (holdsState(t)) out.push([triggerKey(sub.key, a.entry.id, t.idx), persisted(t)])
     }
     return out
   }
@@ -1020,7 +751,6 @@ export class RuleEngine {
       offline: undefined,
       lastSeen: 0,
       intervalS: undefined,
-      offlineTimer: undefined,
       agg: undefined,
       zone: undefined,
       counted: undefined,
@@ -1047,6 +777,7 @@ export class RuleEngine {
         alert: a,
         idx,
         trigger,
+        machine: this.machines[trigger.primitive] as Primitive,
         timer: undefined,
         phase: saved?.phase ?? IDLE,
         since: saved?.since ?? 0,
@@ -1061,30 +792,6 @@ export class RuleEngine {
     return a
   }
 
-  /** After a restore: timers run on relative to the stored times (blocked 4 min before a restart still alerts at minute 10). */
-  private rearm(t: TriggerRt): void {
-    const a = t.alert
-    const trig = t.trigger
-    const p = a.params
-    if (trig.primitive === 'held' || trig.primitive === 'zone') {
-      const hold = trig.primitive === 'held' ? this.hold(a, trig) : (p.for ?? 0)
-      const quiet = trig.primitive === 'held' ? this.quiet(a, trig) : (p.clear_for ?? 0)
-      if (t.phase === PENDING) this.arm(t, t.since + hold)
-      if (t.phase === CLEARING) this.arm(t, t.mark + quiet)
-    } else if (trig.primitive === 'count' && t.phase === RAISED && !trig.clearWhen) {
-      this.arm(t, t.mark + this.countQuiet(t, trig))
-    } else if (trig.primitive === 'rate' && t.phase === RAISED) {
-      this.arm(t, t.mark + (p[trig.clearFor ?? 'clear_for'] ?? p[trig.window] ?? 600_000))
-    } else if (
-      trig.primitive === 'event' &&
-      t.phase === RAISED &&
-      trig.clearFor &&
-      (p[trig.clearFor] ?? 0) > 0
-    ) {
-      this.arm(t, t.since + p[trig.clearFor]!)
-    }
-  }
-
   private arm(t: TriggerRt, due: number): void {
     this.clock.clearTimer(t.timer)
     t.timer = this.clock.setTimer(due, () => this.fire(t))
@@ -1095,7 +802,7 @@ export class RuleEngine {
     t.timer = undefined
   }
 
-  /** A trigger's timer fell due: pending → raised, clearing / quiet → cleared. */
+  /** A trigger's timer fell due: its primitive decides (pending → raised, clearing / quiet → cleared, offline → raised). */
   private fire(t: TriggerRt): void {
     // The effect happens at the due time, not when the event loop got to it: the same moment when a
     // restarted hub replays it (the alert store recognises a transition it already has by its time).
@@ -1103,8 +810,7 @@ export class RuleEngine {
     t.timer = undefined
     t.subject.ctx.input = undefined
     t.subject.ctx.event = undefined
-    if (t.phase === PENDING) this.raiseTrigger(t, at)
-    else if (t.phase === CLEARING || t.phase === RAISED) this.clearTrigger(t, at)
+    t.machine.onTimer(t, at)
   }
 
   private reset(t: TriggerRt): void {
@@ -1113,15 +819,6 @@ export class RuleEngine {
     if (t.hits) t.hits.length = 0
     if (t.samples) t.samples.length = 0
     this.touch(t)
-  }
-
-  private hold(a: AlertRt, trig: HeldTrigger): number {
-    if (trig.for === false) return 0
-    return a.params[trig.for ?? 'for'] ?? 0
-  }
-
-  private quiet(a: AlertRt, trig: HeldTrigger): number {
-    return a.params[trig.clearFor ?? 'clear_for'] ?? 0
   }
 
   private touch(t: TriggerRt): void {

@@ -8,14 +8,8 @@ import type { Registry } from '../registry/registry.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import type { Overrides } from './catalog.ts'
-import {
-  type DeviceData,
-  type Gates,
-  RuleEngine,
-  type RuleSnapshot,
-  type TriggerData,
-  triggerKey,
-} from './engine.ts'
+import { type DeviceData, type Gates, RuleEngine, type RuleSnapshot, triggerKey } from './engine.ts'
+import type { TriggerData } from './state.ts'
 
 /**
  * The rule engine as a hub feature: feeds it from the bus, hands its signals to the alert store, and

@@ -516,6 +516,50 @@ function toRow(a: Alert): Record<(typeof COLUMNS)[number], unknown> {
   }
 }
 
+/** An alert as a summary counts it: its place, type, times and stored JSON (`title`, `vals`) as text. */
+export interface AlertSummaryRow {
+  id: string
+  type: string
+  kind: string
+  device_id: string | null
+  estate: string | null
+  building: string | null
+  severity: Severity
+  status: string
+  suppressed: number
+  title: string
+  vals: string
+  occurrences: number
+  first_at: number
+  cleared_at: number | null
+  acknowledged_at: number | null
+  resolved_at: number | null
+}
+
+/**
+ * Read-only questions about the alert table for other features (reports): no cache, no bus, no
+ * migration, so the CLI may ask them of a store a running hub writes to.
+ */
+export class AlertQueries {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Alerts at or below a site node raised before `to` and still unresolved at `since` (or raised
+   * since): everything that touches [since, to), in one read.
+   */
+  touching(site: string, since: number, to: number): AlertSummaryRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, type, kind, device_id, estate, building, severity, status, suppressed, title, vals,
+                occurrences, first_at, cleared_at, acknowledged_at, resolved_at
+         FROM alerts
+         WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
+           AND first_at < ? AND (resolved_at IS NULL OR resolved_at >= ? OR first_at >= ?)`,
+      )
+      .all(site, site, site, site, to, since, since) as AlertSummaryRow[]
+  }
+}
+
 function toAlert(r: AlertRow): Alert {
   return {
     id: r.id,

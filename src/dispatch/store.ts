@@ -202,6 +202,30 @@ export class WorkOrderStore {
   }
 }
 
+/**
+ * Read-only questions about work orders for other features (reports): no bus, no migration, so the
+ * CLI may ask them of a store a running hub writes to (or one no hub has run dispatch on yet).
+ */
+export class WorkOrderQueries {
+  constructor(private readonly db: Db) {}
+
+  /** Orders at or below a site node opened before `to`, oldest first. */
+  openedBefore(site: string, to: number): WorkOrder[] {
+    const table = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'work_orders'")
+      .get()
+    if (!table) return []
+    return (
+      this.db
+        .prepare(
+          `SELECT doc FROM work_orders WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
+           AND opened_at < ? ORDER BY opened_at`,
+        )
+        .all(site, site, site, site, to) as { doc: string }[]
+    ).map((r) => JSON.parse(r.doc) as WorkOrder)
+  }
+}
+
 /** Time-ordered, unique across restarts, like alert ids. */
 export function newWorkOrderId(at: number): string {
   return `wo_${at.toString(36).padStart(9, '0')}${crypto.randomBytes(4).toString('hex')}`

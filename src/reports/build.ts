@@ -1,14 +1,15 @@
 import { KINDS } from '../../devices/index.ts'
+import type { AlertQueries, AlertSummaryRow } from '../alerts/store.ts'
 import type { Severity, Text } from '../alerts/types.ts'
 import { SEVERITIES } from '../alerts/types.ts'
 import type { HistoryConfig } from '../config/env.ts'
 import type { EstateFile } from '../config/estate-file.ts'
 import type { Device } from '../core/bus.ts'
+import type { WorkOrderQueries } from '../dispatch/store.ts'
 import { timesOf, type WorkOrder } from '../dispatch/types.ts'
 import { ZhianError } from '../errors.ts'
 import type { Registry } from '../registry/registry.ts'
 import { buildCatalog, type Catalog, resolveOverrides } from '../rules/catalog.ts'
-import type { Db } from '../store/db.ts'
 import type {
   AlertTypeRow,
   BatteryRow,
@@ -29,12 +30,14 @@ import { type Period, resolvePeriod } from './period.ts'
 import { parkingOccupancy } from './telemetry.ts'
 
 /**
- * Builds a report from the alert store and work orders (exact counts, read-only SQL on their
- * tables) and from InfluxDB for telemetry aggregates. Pure reads: safe from the CLI while a hub runs.
+ * Builds a report from what the alert store and the work-order store answer (exact counts, their
+ * read-only queries) and from InfluxDB for telemetry aggregates. Pure reads: safe from the CLI while
+ * a hub runs.
  */
 
 export interface ReportSources {
-  db: Db
+  alerts: Pick<AlertQueries, 'touching'>
+  workOrders: Pick<WorkOrderQueries, 'openedBefore'>
   registry: Registry
   overrides: () => EstateFile['overrides']
   history: HistoryConfig | undefined
@@ -49,24 +52,7 @@ export interface ReportRequest {
   tz?: string | undefined
 }
 
-interface AlertRow {
-  id: string
-  type: string
-  kind: string
-  device_id: string | null
-  estate: string | null
-  building: string | null
-  severity: Severity
-  status: string
-  suppressed: number
-  title: string
-  vals: string
-  occurrences: number
-  first_at: number
-  cleared_at: number | null
-  acknowledged_at: number | null
-  resolved_at: number | null
-}
+type AlertRow = AlertSummaryRow
 
 const KIND_NAMES: Record<string, Text> = {
   ...Object.fromEntries(Object.entries(KINDS).map(([id, k]) => [id, k.names as Text])),
@@ -160,15 +146,7 @@ export class ReportBuilder {
     const nameOf = (id: string | null) => (id ? (deviceById.get(id)?.name ?? id) : '')
 
     // Every alert that touches the period or the one before, in scope: one read, the rest in memory.
-    const rows = this.src.db
-      .prepare(
-        `SELECT id, type, kind, device_id, estate, building, severity, status, suppressed, title, vals,
-                occurrences, first_at, cleared_at, acknowledged_at, resolved_at
-         FROM alerts
-         WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
-           AND first_at < ? AND (resolved_at IS NULL OR resolved_at >= ? OR first_at >= ?)`,
-      )
-      .all(site.id, site.id, site.id, site.id, period.to, period.prevFrom, period.prevFrom) as AlertRow[]
+    const rows = this.src.alerts.touching(site.id, period.prevFrom, period.to)
     const inPeriod = rows.filter((r) => r.first_at >= period.from && r.first_at < period.to)
     const raised = inPeriod.filter((r) => r.suppressed === 0)
     const prevRaised = rows.filter(
@@ -239,7 +217,7 @@ export class ReportBuilder {
     )
 
     // Work orders opened in the period (response times, SLA), and those open at its end.
-    const orders = this.workOrders(site.id, period.to)
+    const orders = this.src.workOrders.openedBefore(site.id, period.to)
     const opened = orders.filter((o) => o.opened_at >= period.from && o.opened_at < period.to)
     const response = this.response(opened, raised, end)
 
@@ -378,21 +356,6 @@ export class ReportBuilder {
       },
       open_at_end: { alerts: openAlerts, work_orders: openOrders },
     }
-  }
-
-  private workOrders(site: string, to: number): WorkOrder[] {
-    const table = this.src.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'work_orders'")
-      .get()
-    if (!table) return []
-    return (
-      this.src.db
-        .prepare(
-          `SELECT doc FROM work_orders WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
-           AND opened_at < ? ORDER BY opened_at`,
-        )
-        .all(site, site, site, site, to) as { doc: string }[]
-    ).map((r) => JSON.parse(r.doc) as WorkOrder)
   }
 
   private response(opened: WorkOrder[], raised: AlertRow[], end: number): ResponseRow[] {

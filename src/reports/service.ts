@@ -1,8 +1,10 @@
+import { AlertQueries } from '../alerts/store.ts'
 import type { HistoryConfig } from '../config/env.ts'
 import type { EstateFile } from '../config/estate-file.ts'
 import { type Clock, RealClock } from '../core/clock.ts'
 import type { TeamConfig } from '../dispatch/config.ts'
 import type { Outbox } from '../dispatch/outbox.ts'
+import { WorkOrderQueries } from '../dispatch/store.ts'
 import { ZhianError } from '../errors.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Db } from '../store/db.ts'
@@ -55,7 +57,8 @@ export class ReportService {
   constructor(private readonly opts: ReportServiceOptions) {
     this.tz = opts.tz ?? DEFAULT_TZ
     this.builder = new ReportBuilder({
-      db: opts.db,
+      alerts: new AlertQueries(opts.db),
+      workOrders: new WorkOrderQueries(opts.db),
       registry: opts.registry,
       overrides: opts.overrides,
       history: opts.history,

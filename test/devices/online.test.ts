@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KIND_IDS, KINDS } from '../../devices/index.ts'
-import { DEFAULT_ZONE, onlineWindowMs, zoneOf } from '../../devices/types.ts'
+import { DEFAULT_ZONE, type KindDefinition, onlineWindowMs, zoneOf } from '../../devices/types.ts'
 
 /** "Online" is one rule per kind: the dashboard's live state and the `<kind>.offline` alert use the same window. */
 describe('online rule', () => {
@@ -21,7 +21,7 @@ describe('online rule', () => {
 
 describe('zone roll-up', () => {
   it('is declared by the parking bay only, counting `occupied` per `zone` param, default zone "default"', () => {
-    expect(KIND_IDS.filter((k) => KINDS[k].zones !== undefined)).toEqual(['parking_bay'])
+    expect(KIND_IDS.filter((k) => (KINDS[k] as KindDefinition).zones !== undefined)).toEqual(['parking_bay'])
     expect(KINDS.parking_bay.zones).toEqual({ field: 'occupied', zoneParam: 'zone' })
     expect(zoneOf(KINDS.parking_bay.zones, {})).toBe(DEFAULT_ZONE)
     expect(DEFAULT_ZONE).toBe('default')

@@ -6,7 +6,7 @@ import type { ApiToken } from './api-token.ts'
 import { AUDIT_MIGRATIONS, LoginAudit, type LoginChannel } from './login-audit.ts'
 import { CheckGate, LoginLimiter } from './login-limiter.ts'
 import type { Principal } from './principal.ts'
-import { AUTH_MIGRATIONS } from './schema.ts'
+import { AUTH_MIGRATIONS, USERS_MIGRATIONS } from './schema.ts'
 import { Sessions } from './sessions.ts'
 import { type User, Users } from './users.ts'
 
@@ -47,8 +47,9 @@ export class Auth {
     this.sessions = new Sessions(db)
   }
 
-  /** After the registry created `users`. */
+  /** Create auth's tables; before the estate file's users are applied. */
   open(): void {
+    migrate(this.db, 'users', USERS_MIGRATIONS)
     migrate(this.db, 'auth', AUTH_MIGRATIONS)
     migrate(this.db, 'login_audit', AUDIT_MIGRATIONS)
     this.audit.open()

@@ -1,6 +1,21 @@
 /**
- * Tables owned by auth. The `users` table itself belongs to the registry (the estate file fills it);
- * auth adds the crew team a user works for, and the sessions (only the SHA-256 of each token is stored).
+ * The `users` table. Stores made before auth owned it got it from the registry's first migration, with
+ * these very columns: IF NOT EXISTS leaves such a store as it is (only this step is recorded).
+ */
+export const USERS_MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS users (
+     username TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     role TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     source TEXT NOT NULL DEFAULT 'config',
+     created_at INTEGER NOT NULL
+   );`,
+] as const
+
+/**
+ * Tables owned by auth, after `users` (USERS_MIGRATIONS): the crew team a user works for, and the
+ * sessions (only the SHA-256 of each token is stored).
  */
 export const AUTH_MIGRATIONS = [
   `ALTER TABLE users ADD COLUMN team TEXT;

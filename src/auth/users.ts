@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { ROLES, type Role } from '../config/estate-file.ts'
+import { type EstateFile, ROLES, type Role } from '../config/estate-file.ts'
 import { ZhianError } from '../errors.ts'
 import { isValidId } from '../mqtt/topics.ts'
 import type { Db } from '../store/db.ts'
@@ -101,6 +101,76 @@ export class Users {
       return undefined
     }
     return (await verifySecret(password, row.password_hash)) ? toUser(row) : undefined
+  }
+
+  /**
+   * Make the table match the estate file's users; users added by the CLI or at first start stay. A
+   * stored hash the file's password still matches stays (and so do the user's sessions); a different
+   * password is a change, which ends every session of that user, and so does leaving the file.
+   */
+  async applyEstate(users: EstateFile['users']): Promise<void> {
+    const storedUsers = new Map(
+      (this.db.prepare('SELECT username, password_hash FROM users').all() as UserRow[]).map((r) => [
+        r.username,
+        r.password_hash,
+      ]),
+    )
+    const wanted = await Promise.all(
+      users.map(async (u) => {
+        const stored = storedUsers.get(u.username)
+        let hash = u.password_hash
+        if (!hash && stored && (await verifySecret(u.password!, stored))) hash = stored
+        hash ??= await hashSecret(u.password!, PASSWORD_COST)
+        return {
+          username: u.username,
+          role: u.role,
+          scope: u.scope,
+          team: u.team ?? null,
+          password_hash: hash,
+          changed: stored !== undefined && stored !== hash,
+        }
+      }),
+    )
+    this.db.transaction(() => {
+      const upsertUser = this.db.prepare(
+        `INSERT INTO users (username, password_hash, role, scope, team, source, created_at)
+         VALUES (@username, @password_hash, @role, @scope, @team, 'config', @now)
+         ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role,
+           scope = excluded.scope, team = excluded.team`,
+      )
+      // Sessions are auth's too; their table cascades on the username only, so delete here.
+      const endSessions = this.db.prepare('DELETE FROM sessions WHERE username = ?')
+      for (const { changed, ...u } of wanted) {
+        upsertUser.run({ ...u, now: Date.now() })
+        if (changed) endSessions.run(u.username)
+      }
+      // Users the file no longer lists cannot log in any more; users added by the CLI stay.
+      const keepUsers = new Set(wanted.map((u) => u.username))
+      const configUsers = this.db.prepare("SELECT username FROM users WHERE source = 'config'").all() as {
+        username: string
+      }[]
+      const delUser = this.db.prepare('DELETE FROM users WHERE username = ?')
+      for (const { username } of configUsers) {
+        if (keepUsers.has(username)) continue
+        endSessions.run(username)
+        delUser.run(username)
+      }
+    })()
+  }
+
+  /** The users as an estate file lists them (password hashes): what `zhian config export` prints. */
+  exportEstate(): EstateFile['users'] {
+    // A store only the registry has opened (no hub ran on it yet) has no users.
+    const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get()
+    if (!table) return []
+    const rows = this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]
+    return rows.map((u) => ({
+      username: u.username,
+      password_hash: u.password_hash,
+      role: u.role as Role,
+      scope: u.scope,
+      ...(u.team ? { team: u.team } : {}),
+    }))
   }
 
   /**

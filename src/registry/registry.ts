@@ -1,6 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync'
 import { isKindId, type KindId } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
+import { Users } from '../auth/users.ts'
 import type { EstateFile, SiteNode, SiteType } from '../config/estate-file.ts'
 import type { Bus, Device } from '../core/bus.ts'
 import { ZhianError } from '../errors.ts'
@@ -11,7 +12,6 @@ import {
   generateSecret,
   hashGeneratedSecret,
   hashSecret,
-  PASSWORD_COST,
   VerifiedSecrets,
   verifySecret,
   verifySecretAtOnce,
@@ -51,11 +51,6 @@ interface DeviceRow {
 }
 
 export type AuthResult = 'ok' | 'unknown_device' | 'bad_secret'
-
-interface UserHashRow {
-  username: string
-  password_hash: string
-}
 
 /**
  * Sites and devices: stored in SQLite, cached in memory for the hot path. The CLI may change the
@@ -233,7 +228,10 @@ export class Registry {
     return { added: inputs.length - updated, updated, secrets }
   }
 
-  /** Make the store match the estate file: its sites, devices and users; things added by CLI/API stay. */
+  /**
+   * Make the store match the estate file: its sites and devices here, its users through auth; things
+   * added by CLI/API stay.
+   */
   async applyEstate(estate: EstateFile): Promise<void> {
     const sites: Site[] = []
     const walk = (nodes: SiteNode[], parent: string | undefined) => {
@@ -251,30 +249,6 @@ export class Registry {
           return { ...d, secret: undefined, secret_hash: stored }
         }
         return d
-      }),
-    )
-    // Same for passwords: a stored hash the file's password still matches stays (and so do the user's
-    // sessions); a different password is a change, which ends every session of that user.
-    const storedUsers = new Map(
-      (this.db.prepare('SELECT username, password_hash FROM users').all() as UserHashRow[]).map((r) => [
-        r.username,
-        r.password_hash,
-      ]),
-    )
-    const users = await Promise.all(
-      estate.users.map(async (u) => {
-        const stored = storedUsers.get(u.username)
-        let hash = u.password_hash
-        if (!hash && stored && (await verifySecret(u.password!, stored))) hash = stored
-        hash ??= await hashSecret(u.password!, PASSWORD_COST)
-        return {
-          username: u.username,
-          role: u.role,
-          scope: u.scope,
-          team: u.team ?? null,
-          password_hash: hash,
-          changed: stored !== undefined && stored !== hash,
-        }
       }),
     )
     this.db.transaction(() => {
@@ -298,32 +272,6 @@ export class Registry {
       }[]
       const del = this.db.prepare('DELETE FROM devices WHERE id = ?')
       for (const { id } of stale) if (!keep.has(id)) del.run(id)
-      const upsertUser = this.db.prepare(
-        `INSERT INTO users (username, password_hash, role, scope, team, source, created_at)
-         VALUES (@username, @password_hash, @role, @scope, @team, 'config', @now)
-         ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role,
-           scope = excluded.scope, team = excluded.team`,
-      )
-      // Sessions are auth's table; a registry opened on its own (CLI) has none yet.
-      const sessions = this.db
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'")
-        .get()
-      const endSessions = sessions ? this.db.prepare('DELETE FROM sessions WHERE username = ?') : undefined
-      for (const { changed, ...u } of users) {
-        upsertUser.run({ ...u, now: Date.now() })
-        if (changed) endSessions?.run(u.username)
-      }
-      // Users the file no longer lists cannot log in any more; users added by the CLI stay.
-      const keepUsers = new Set(users.map((u) => u.username))
-      const configUsers = this.db.prepare("SELECT username FROM users WHERE source = 'config'").all() as {
-        username: string
-      }[]
-      const delUser = this.db.prepare('DELETE FROM users WHERE username = ?')
-      for (const { username } of configUsers) {
-        if (keepUsers.has(username)) continue
-        endSessions?.run(username)
-        delUser.run(username)
-      }
       // Config sites that left the file go too (leaves first), unless a device still belongs to them.
       const delSite = this.db.prepare(
         `DELETE FROM sites WHERE id = ? AND NOT EXISTS (SELECT 1 FROM devices WHERE estate_id = sites.id OR building_id = sites.id)
@@ -335,6 +283,8 @@ export class Registry {
       for (let pass = 0; pass < 4; pass++) for (const id of gone) delSite.run(id)
     })()
     this.reload()
+    // People are auth's: its table, and the sessions a changed or removed user loses.
+    await new Users(this.db).applyEstate(estate.users)
   }
 
   /** The store as an estate file (secrets as hashes): what `zhian config export` prints. */
@@ -347,13 +297,6 @@ export class Registry {
           const kids = children(s.id)
           return { id: s.id, type: s.type, name: s.name, ...(kids.length ? { children: kids } : {}) }
         })
-    const users = this.db.prepare('SELECT * FROM users ORDER BY username').all() as {
-      username: string
-      password_hash: string
-      role: 'admin' | 'manager' | 'crew' | 'viewer'
-      scope: string
-      team: string | null
-    }[]
     return {
       sites: children(undefined),
       devices: this.list().map((d) => ({
@@ -366,13 +309,7 @@ export class Registry {
         secret_hash: this.hashes.get(d.id)!,
         ...(Object.keys(d.params).length ? { params: d.params } : {}),
       })),
-      users: users.map((u) => ({
-        username: u.username,
-        password_hash: u.password_hash,
-        role: u.role,
-        scope: u.scope,
-        ...(u.team ? { team: u.team } : {}),
-      })),
+      users: new Users(this.db).exportEstate(),
       overrides,
     }
   }

@@ -1,4 +1,7 @@
-/** Tables owned by the registry: the site tree, devices, users, and small settings. */
+/**
+ * Tables owned by the registry: the site tree, devices, and small settings. Stores made before auth
+ * owned `users` got that table from this step too; auth's own step (USERS_MIGRATIONS) skips it there.
+ */
 export const REGISTRY_MIGRATIONS = [
   `CREATE TABLE sites (
      id TEXT PRIMARY KEY,
@@ -20,13 +23,5 @@ export const REGISTRY_MIGRATIONS = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX devices_estate ON devices(estate_id);
-   CREATE TABLE users (
-     username TEXT PRIMARY KEY,
-     password_hash TEXT NOT NULL,
-     role TEXT NOT NULL,
-     scope TEXT NOT NULL,
-     source TEXT NOT NULL DEFAULT 'config',
-     created_at INTEGER NOT NULL
-   );
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ] as const

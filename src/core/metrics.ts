@@ -91,7 +91,7 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  // Dispatch (issue 7): work orders, SLA breaches, escalations, the notification outbox.
+  // Dispatch: work orders, SLA breaches, escalations, the notification outbox.
   readonly workOrdersOpened = new Counter({
     name: 'zhian_work_orders_opened_total',
     help: 'Work orders opened, by alert type and how (auto, manual)',

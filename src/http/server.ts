@@ -43,14 +43,14 @@ export interface HttpContext {
   /** Live facts for /healthz. */
   health: () => Record<string, unknown>
   connectionsOf: (deviceId: string) => number
-  /** Alerts, silences, maintenance mode, zone occupancy (rule engine, issue 4). */
+  /** Alerts, silences, maintenance mode, zone occupancy (the rule engine). */
   rules?: RulesHttp
-  /** Users, sessions and the API token: who is calling (dashboard issue #6). */
+  /** Users, sessions and the API token: who is calling. */
   auth: Auth
   live: LiveState
-  /** Work orders and teams (dispatch, issue 7). */
+  /** Work orders and teams (dispatch). */
   dispatch?: Dispatcher
-  /** One-click reports (issue 9). */
+  /** One-click reports. */
   reports?: ReportService
 }
 

@@ -20,7 +20,7 @@ import { ReportScheduler } from './schedule.ts'
 import type { Lang } from './tables.ts'
 
 /**
- * One-click reports (issue 9): build (build.ts), render (CSV, XLSX, HTML) and scheduled delivery
+ * One-click reports: build (build.ts), render (CSV, XLSX, HTML) and scheduled delivery
  * (schedule.ts) through the dispatch outbox. Constructor does no I/O; start/stop run the schedule.
  */
 

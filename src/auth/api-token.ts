@@ -1,9 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Db } from '../store/db.ts'
+import { type Db, migrate } from '../store/db.ts'
 
 /**
- * Admin API token, until users and sessions arrive with the dashboard: `ZHIAN_API_TOKEN`, or one
- * generated at first start and printed once. Only its SHA-256 is stored (the token is 192 random bits,
+ * The `settings` key-value table, whose one row is this token's hash. Stores of earlier versions got it
+ * from the registry's first migration: IF NOT EXISTS leaves such a store as it is.
+ */
+export const SETTINGS_MIGRATIONS = [
+  'CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);',
+] as const
+
+/**
+ * The admin API token: `ZHIAN_API_TOKEN`, or one generated at first start and printed once. Only its SHA-256 is stored (the token is 192 random bits,
  * so a slow hash adds nothing).
  */
 export class ApiToken {
@@ -13,6 +20,7 @@ export class ApiToken {
 
   /** Returns the new plain token when one had to be generated. */
   ensure(fixed: string | undefined): string | undefined {
+    migrate(this.db, 'settings', SETTINGS_MIGRATIONS)
     if (fixed) {
       this.hash = sha256(fixed)
       return undefined

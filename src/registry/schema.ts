@@ -1,6 +1,6 @@
 /**
- * Tables owned by the registry: the site tree, devices, and small settings. Stores made before auth
- * owned `users` got that table from this step too; auth's own step (USERS_MIGRATIONS) skips it there.
+ * Tables owned by the registry: the site tree and devices. Stores made by earlier versions got auth's
+ * `users` and `settings` from this step too; auth's own steps (CREATE TABLE IF NOT EXISTS) skip them there.
  */
 export const REGISTRY_MIGRATIONS = [
   `CREATE TABLE sites (
@@ -22,6 +22,5 @@ export const REGISTRY_MIGRATIONS = [
      source TEXT NOT NULL DEFAULT 'api',
      created_at INTEGER NOT NULL
    );
-   CREATE INDEX devices_estate ON devices(estate_id);
-   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+   CREATE INDEX devices_estate ON devices(estate_id);`,
 ] as const

@@ -45,11 +45,13 @@ const PREVIOUS_REGISTRY_STEP = `CREATE TABLE sites (
 const columns = (db: Db, table: string) => db.pragma(`table_info(${table})`)
 const openAll = (db: Db) => {
   new Registry(db, new Bus()).open()
-  new Auth(db, new ApiToken(db), createLogger('silent')).open()
+  const token = new ApiToken(db)
+  new Auth(db, token, createLogger('silent')).open()
+  return token.ensure(undefined)
 }
 
-describe('the users table, owned by auth', () => {
-  it('a store made while the registry created users opens unchanged: its users, sessions and columns stay', () => {
+describe('the users and settings tables, owned by auth', () => {
+  it('a store made while the registry created users and settings opens unchanged: its users, sessions, API token and columns stay', () => {
     const dataDir = tempDir('zhian-users-')
     const old = openDb(dataDir)
     migrate(old, 'registry', [PREVIOUS_REGISTRY_STEP])
@@ -60,12 +62,23 @@ describe('the users table, owned by auth', () => {
       )
       .run()
     old.prepare("INSERT INTO sessions VALUES ('t', 'li', 1, 9999999999999)").run()
-    const before = { users: columns(old, 'users'), sessions: columns(old, 'sessions') }
+    const token = new ApiToken(old)
+    const printed = token.ensure(undefined)!
+    const tables = (db: Db) => ({
+      users: columns(db, 'users'),
+      sessions: columns(db, 'sessions'),
+      settings: columns(db, 'settings'),
+    })
+    const before = tables(old)
     old.close()
 
     const db = openDb(dataDir)
-    openAll(db)
-    expect({ users: columns(db, 'users'), sessions: columns(db, 'sessions') }).toEqual(before)
+    // The token printed at that store's first start still works, and no new one is generated.
+    expect(openAll(db)).toBeUndefined()
+    const again = new ApiToken(db)
+    again.ensure(undefined)
+    expect(again.check(printed)).toBe(true)
+    expect(tables(db)).toEqual(before)
     expect(db.prepare('SELECT username, team FROM users').all()).toEqual([
       { username: 'li', team: 'lift_co' },
     ])
@@ -73,7 +86,7 @@ describe('the users table, owned by auth', () => {
     db.close()
   })
 
-  it('a new store gets the same users table as a store of the previous versions', () => {
+  it('a new store gets the same users, sessions and settings tables as a store of the previous versions', () => {
     const previous = openDb(tempDir('zhian-users-'))
     migrate(previous, 'registry', [PREVIOUS_REGISTRY_STEP])
     migrate(previous, 'auth', AUTH_MIGRATIONS)
@@ -81,6 +94,7 @@ describe('the users table, owned by auth', () => {
     openAll(fresh)
     expect(columns(fresh, 'users')).toEqual(columns(previous, 'users'))
     expect(columns(fresh, 'sessions')).toEqual(columns(previous, 'sessions'))
+    expect(columns(fresh, 'settings')).toEqual(columns(previous, 'settings'))
     previous.close()
     fresh.close()
   })

@@ -190,6 +190,7 @@ export const elevator = {
     }),
     faulty: { state: { fault_code: 1 }, raises: 'safety_circuit_open' },
   },
+  report: { section: 'lifts' },
   view: { panel: 'lift_cards', title: { zh: '电梯运行', en: 'Elevators' }, order: 1, wide: true },
   dashboard: {
     file: 'elevators.json',

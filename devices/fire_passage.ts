@@ -45,6 +45,7 @@ export const fire_passage = {
     healthy: (n) => ({ occupied: false, confidence: 0.9, battery_pct: 80 + (n % 20) }),
     faulty: { state: { battery_pct: 5 }, raises: 'low_battery' },
   },
+  report: { section: 'fire_passages' },
   view: { panel: 'passages', title: { zh: '消防通道', en: 'Fire passages' }, order: 2 },
   dashboard: {
     file: 'fire-passages.json',

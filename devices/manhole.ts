@@ -52,6 +52,18 @@ export const manhole = {
     }),
     faulty: { state: { cover_open: true }, raises: 'cover_open' },
   },
+  report: {
+    id: 'manholes',
+    title: { zh: '井盖', en: 'Manholes' },
+    device: { zh: '井盖', en: 'Manhole' },
+    counts: [
+      { alert: 'cover_open', header: { zh: '开启', en: 'Opened' } },
+      { alert: 'cover_loose', header: { zh: '松动', en: 'Loose' } },
+      { alert: 'water_high', header: { zh: '水位超限', en: 'Water high' } },
+      { alert: 'water_rising', header: { zh: '水位陡升', en: 'Water rising' } },
+    ],
+    rankBy: ['cover_open', 'water_high'],
+  },
   view: {
     title: { zh: '井盖', en: 'Manholes' },
     order: 3,

@@ -69,6 +69,7 @@ export const parking_bay = {
       },
     ],
   },
+  report: { section: 'parking' },
   view: { panel: 'zones', title: { zh: '停车位', en: 'Parking' }, order: 0, wide: true },
   zones: ZONES,
   // Thresholds: domain-catalog §4.3.

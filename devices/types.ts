@@ -69,10 +69,30 @@ export interface KindDefinition {
   simulator?: SimulatorSpec
   /** Devices of this kind roll up per estate and zone (parking occupancy): the dashboard's zones and the `zone` trigger count the same. */
   zones?: ZoneRollup
+  /** The kind's section of the periodic report (absent: how often each of its alerts, but offline and low battery, was raised per device). */
+  report?: KindReport
   /** How the dashboard's estate view shows the kind's devices (absent: a half-width table of every state field). */
   view?: KindView
   /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
   dashboard?: KindDashboard
+}
+
+/** A section of the periodic report (src/reports). */
+export type KindReport = NamedReport | CountsReport
+/** A section src/reports writes for this kind by name: `lifts` (fault ranking, black list), `fire_passages`, `parking`. */
+export interface NamedReport {
+  section: string
+}
+/** Per device, how often each listed alert was raised in the period; devices with none are left out. */
+export interface CountsReport {
+  /** Table id in CSV, XLSX and HTML (default: the kind id). */
+  id?: string
+  title: Text
+  /** Heading of the device column. */
+  device: Text
+  counts: readonly { alert: string; header: Text }[]
+  /** Rows by the sum of these counts, highest first (default: every count). */
+  rankBy?: readonly string[]
 }
 
 /** A panel of the estate view. */

@@ -27,6 +27,7 @@ import type {
   Stat,
 } from './model.ts'
 import { type Period, resolvePeriod } from './period.ts'
+import { kindSections } from './sections.ts'
 import { parkingOccupancy } from './telemetry.ts'
 
 /**
@@ -223,7 +224,12 @@ export class ReportBuilder {
 
     const lifts = this.lifts(devices, raised, nameOf)
     const passages = this.passages(devices, raised, period.from, end, endOf)
-    const manholes = this.manholes(devices, raised)
+    const kinds = kindSections(devices, (id) => byDevice(raised, id))
+    const manholeSection = kinds.find((k) => k.kind === 'manhole')
+    const manholes: Report['manholes'] = {
+      rows: (manholeSection?.rows ?? []).map(({ counts, ...r }) => ({ ...r, ...counts }) as ManholeRow),
+      manholes_total: manholeSection?.total ?? 0,
+    }
     const bays = devices.filter((d) => d.kind === 'parking_bay')
     const overstays = this.overstays(bays, rows, period.from, end, endOf)
 
@@ -343,6 +349,7 @@ export class ReportBuilder {
       lifts,
       fire_passages: passages,
       manholes,
+      kinds,
       parking: {
         overstays,
         bays_total: bays.length,
@@ -509,28 +516,6 @@ export class ReportBuilder {
     }
     rows.sort((a, b) => b.blocked_minutes - a.blocked_minutes || b.blocked - a.blocked)
     return { rows, segments_total: segments.length }
-  }
-
-  private manholes(devices: Device[], raised: AlertRow[]): Report['manholes'] {
-    const all = devices.filter((d) => d.kind === 'manhole')
-    const rows: ManholeRow[] = []
-    for (const d of all) {
-      const mine = byDevice(raised, d.id)
-      const n = (t: string) => mine.filter((r) => r.type === `manhole.${t}`).length
-      const row = {
-        device_id: d.id,
-        name: d.name ?? d.id,
-        estate: d.estate,
-        location: d.location ?? null,
-        cover_open: n('cover_open'),
-        cover_loose: n('cover_loose'),
-        water_high: n('water_high'),
-        water_rising: n('water_rising'),
-      }
-      if (row.cover_open + row.cover_loose + row.water_high + row.water_rising > 0) rows.push(row)
-    }
-    rows.sort((a, b) => b.cover_open + b.water_high - (a.cover_open + a.water_high))
-    return { rows, manholes_total: all.length }
   }
 
   private overstays(

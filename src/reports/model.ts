@@ -26,7 +26,10 @@ export interface Report {
   response: ResponseRow[]
   lifts: { rows: LiftRow[]; lifts_total: number; threshold_note: Text }
   fire_passages: { rows: PassageRow[]; segments_total: number }
+  /** The manholes' counts section (`kinds`), in the shape the API has always given. */
   manholes: { rows: ManholeRow[]; manholes_total: number }
+  /** Alert counts per device for every kind that declares such a section (src/reports/sections.ts). */
+  kinds: KindSection[]
   parking: {
     overstays: OverstayRow[]
     bays_total: number
@@ -122,6 +125,26 @@ export interface ManholeRow {
   cover_loose: number
   water_high: number
   water_rising: number
+}
+
+export interface KindSection {
+  kind: string
+  /** Table id (`manholes`). */
+  id: string
+  title: Text
+  /** Heading of the device column. */
+  device: Text
+  /** One count column per alert type of the kind (`key` = the type). */
+  columns: { key: string; header: Text }[]
+  rows: {
+    device_id: string
+    name: string
+    estate: string
+    location: string | null
+    counts: Record<string, number>
+  }[]
+  /** Devices of the kind in scope. */
+  total: number
 }
 
 export interface OverstayRow {

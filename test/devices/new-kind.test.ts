@@ -133,11 +133,17 @@ describe('a new kind from the template, registered with one line', () => {
     const report = (await (await h.api(`/api/reports?scope=e1&period=${today}`)).json()) as {
       alerts: { type: string; count: number }[]
       alerts_by_kind: { key: string; name: { zh: string }; count: number }[]
+      kinds: { kind: string }[]
     }
     expect(report.alerts.find((a) => a.type === type)?.count).toBe(1)
     expect(report.alerts_by_kind.find((k) => k.key === KIND)).toMatchObject({
       name: { zh: '烟感' },
       count: 1,
+    })
+    // …and in a section of its own: its alerts counted per device.
+    expect(report.kinds.find((k) => k.kind === KIND)).toMatchObject({
+      total: 1,
+      rows: [{ device_id: 'sd1', counts: { smoke: 1 } }],
     })
   })
 })

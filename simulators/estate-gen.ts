@@ -93,6 +93,39 @@ export function generateEstate(total: number, base?: EstateFile): EstateFile {
   return out
 }
 
+/**
+ * The estate plus one synthesised device of every kind it lacks (`sim_<abbr>_every`, in its first
+ * estate), so a run over the demo estate also covers a kind added to devices/ since.
+ */
+export function withEveryKind(base: EstateFile): EstateFile {
+  const out = structuredClone(base)
+  const estate = firstEstate(out.sites)
+  if (!estate) throw new Error('the estate file has no estate')
+  for (const kind of KIND_IDS) {
+    if (out.devices.some((d) => d.kind === kind)) continue
+    const sim = simulatorOf(KINDS[kind])
+    const id = `sim_${sim.mix.abbr}_every`
+    out.devices.push({
+      id,
+      kind,
+      estate,
+      name: id,
+      secret: syntheticSecret(id),
+      params: sim.params?.(0) ?? {},
+    })
+  }
+  return out
+}
+
+function firstEstate(nodes: SiteNode[]): string | undefined {
+  for (const n of nodes) {
+    if (n.type === 'estate') return n.id
+    const deeper = firstEstate(n.children ?? [])
+    if (deeper) return deeper
+  }
+  return undefined
+}
+
 function findCommunity(nodes: SiteNode[]): SiteNode | undefined {
   for (const n of nodes) {
     if (n.type === 'community') return n

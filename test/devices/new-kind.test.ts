@@ -5,13 +5,13 @@ import { KIND_IDS, KINDS } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
 import type { KindDefinition } from '../../devices/types.ts'
 import { generatedDashboards } from '../../grafana/gen.ts'
-import { generateEstate } from '../../simulators/estate-gen.ts'
+import { generateEstate, withEveryKind } from '../../simulators/estate-gen.ts'
 import { Fleet } from '../../simulators/fleet.ts'
 import type { RecordedMessage } from '../../simulators/links.ts'
 import { recordPayloads } from '../../simulators/loadgen.ts'
 import { loadEstateFile } from '../../src/config/estate-file.ts'
 import { localParts, ymd } from '../../src/reports/period.ts'
-import { buildHub, connectDevice, tempDir, until } from '../helpers/hub.ts'
+import { buildHub, connectDevice, DEMO_ESTATE, tempDir, until } from '../helpers/hub.ts'
 
 /**
  * Adding a kind is one file and one line in devices/index.ts: the kind of devices/TEMPLATE.ts.txt (a
@@ -88,6 +88,8 @@ describe('a new kind from the template, registered with one line', () => {
       .map((m) => JSON.parse(m.payload))
     expect(states.some((s) => s.alarm === true)).toBe(true)
     expect(states.at(-1)).toMatchObject({ alarm: false })
+    // The simulator payload tests run the demo estate with one device of every kind it lacks.
+    expect(withEveryKind(loadEstateFile(DEMO_ESTATE)).devices.filter((d) => d.kind === KIND)).toHaveLength(1)
     // A scaled estate takes it in when the kind gives it a weight (the template gives 0).
     const scaled = generateEstate(100)
     expect(scaled.devices.some((d) => d.kind === KIND)).toBe(def().simulator!.mix.weight > 0)

@@ -1,9 +1,12 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { KIND_IDS } from '../../../devices/index.ts'
+import { withEveryKind } from '../../../simulators/estate-gen.ts'
 import { Fleet } from '../../../simulators/fleet.ts'
 import { EXPECTED_CODE, MALFORMED_CLASSES, malformedMessages } from '../../../simulators/malformed.ts'
-import { loadEstateFile } from '../../../src/config/estate-file.ts'
-import { buildHub, DEMO_ESTATE, SMALL_ESTATE, until } from '../../helpers/hub.ts'
+import { loadEstateFile, serializeWithSections } from '../../../src/config/estate-file.ts'
+import { buildHub, DEMO_ESTATE, SMALL_ESTATE, tempDir, until } from '../../helpers/hub.ts'
 
 async function metric(hub: Awaited<ReturnType<typeof buildHub>>, name: string) {
   const m = (await hub.hub.metrics.registry.getSingleMetric(name)?.get())?.values ?? []
@@ -12,13 +15,17 @@ async function metric(hub: Awaited<ReturnType<typeof buildHub>>, name: string) {
 
 describe('simulated devices against a real hub', () => {
   test('every kind is accepted and nothing is rejected while the demo estate runs ×120 with frequent faults', async () => {
-    const hub = await buildHub({ estateFile: DEMO_ESTATE })
+    // Every kind: the demo estate's, and one of each kind added to devices/ since.
+    const estate = withEveryKind(loadEstateFile(DEMO_ESTATE))
+    const estateFile = path.join(tempDir(), 'estate.yaml')
+    fs.writeFileSync(estateFile, serializeWithSections(estate, DEMO_ESTATE))
+    const hub = await buildHub({ estateFile })
     const readings = new Map<string, number>()
     hub.hub.bus.on('reading', ({ device }) => readings.set(device.kind, (readings.get(device.kind) ?? 0) + 1))
     const events: string[] = []
     hub.hub.bus.on('device_event', ({ type }) => events.push(type))
     const fleet = new Fleet({
-      estate: loadEstateFile(DEMO_ESTATE),
+      estate,
       url: hub.mqttUrl,
       seed: 9,
       speed: 120,
@@ -26,7 +33,7 @@ describe('simulated devices against a real hub', () => {
       ts: false,
     })
     await fleet.start()
-    await fleet.waitConnected(80, 30_000)
+    await fleet.waitConnected(estate.devices.length, 30_000)
     fleet.clock.run()
     // Every elevator fault and every action of the other kinds at least once, on top of the random ones.
     for (const action of Object.keys(fleet.device('elev_b1_1').behaviour.actions))

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { KIND_IDS, KINDS, type KindId } from '../../../devices/index.ts'
 import { AVAILABILITY_VALUES, INFO_SCHEMA, SCHEMAS } from '../../../devices/schema.ts'
-import { compressRules, generateEstate } from '../../../simulators/estate-gen.ts'
+import { compressRules, generateEstate, withEveryKind } from '../../../simulators/estate-gen.ts'
 import { Fleet } from '../../../simulators/fleet.ts'
 import type { RecordedMessage } from '../../../simulators/links.ts'
 import { MALFORMED_CLASSES, malformedMessages } from '../../../simulators/malformed.ts'
@@ -44,7 +44,8 @@ describe('simulated payloads', () => {
   test('pass the hub schemas for every kind through three simulated days with faults at a high rate', async () => {
     const messages: RecordedMessage[] = []
     const fleet = new Fleet({
-      estate: loadEstateFile(DEMO_ESTATE),
+      // Every kind: the demo estate's, and one of each kind added to devices/ since.
+      estate: withEveryKind(loadEstateFile(DEMO_ESTATE)),
       seed: 5,
       start: new Date(2026, 0, 15).getTime(),
       faultRate: 3,

@@ -14,7 +14,7 @@ import { localParts, ymd } from '../../src/reports/period.ts'
 import { buildHub, connectDevice, DEMO_ESTATE, tempDir, until } from '../helpers/hub.ts'
 
 /**
- * Adding a kind is one file and one line in devices/index.ts: the kind of devices/TEMPLATE.ts.txt (a
+ * Adding a kind is one file and one line in devices/index.ts: the kind of devices/template.ts (a
  * smoke detector), copied to a temp file and registered the way that one line does (index.ts here is
  * the real one plus the new key), is picked up by the hub, the simulators, the Grafana generator, the
  * live state the estate view shows, and the reports, with no other file touched.
@@ -26,7 +26,7 @@ vi.mock('../../devices/index.ts', async (importOriginal) => {
   const devices = pathm.resolve(import.meta.dirname, '../../devices')
   const dir = fsm.mkdtempSync(pathm.join(osm.tmpdir(), 'zhian-kind-'))
   const file = pathm.join(dir, 'smoke_detector.ts')
-  const template = fsm.readFileSync(pathm.join(devices, 'TEMPLATE.ts.txt'), 'utf8')
+  const template = fsm.readFileSync(pathm.join(devices, 'template.ts'), 'utf8')
   fsm.writeFileSync(file, template.replace("from './types.ts'", `from '${pathm.join(devices, 'types.ts')}'`))
   const original = (await importOriginal()) as typeof import('../../devices/index.ts')
   const { smoke_detector } = await import(file)

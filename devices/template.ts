@@ -1,10 +1,12 @@
-// A new device kind: copy this file to devices/<kind>.ts, rename the export and `id`, and add one line to
-// devices/index.ts (`import { smoke_detector } from './smoke_detector.ts'` and the key in KINDS).
-// Everything else — ingest schemas, rules and alerts, history, live state and the estate view (a
-// table of its state fields), the simulators (generic behaviour), scaled estates, the load generator,
-// its Grafana dashboard (`npm run gen`), reports (alert counts by kind and type) — derives from it.
-// Then add its rows to the README's telemetry and alert tables (test/devices/readme.test.ts checks
-// them) and run `npm run gen`. test/devices/new-kind.test.ts proves this with this very file.
+/*
+ * A new device kind: copy this file to devices/<kind>.ts (here it is type-checked, not registered),
+ * rename the export and `id`, and add one line to devices/index.ts (the import, and the key in KINDS).
+ * Everything else — ingest schemas, rules and alerts, history, live state and the estate view (a
+ * table of its state fields), the simulators (generic behaviour), scaled estates, the load generator,
+ * its Grafana dashboard (`npm run gen`), reports (its alerts counted per device) — derives from it.
+ * Then add its rows to the README's telemetry and alert tables (test/devices/readme.test.ts checks
+ * them) and run `npm run gen`. test/devices/new-kind.test.ts proves this with this very file.
+ */
 import {
   BATTERY_PCT,
   bool,

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
@@ -106,6 +107,49 @@ describe('a new kind from the template, registered with one line', () => {
       '电池电量 Battery',
     ])
     expect(json.panels[1].targets[0].query).toContain('FROM "smoke_detector"')
+  })
+
+  it('is in the dashboard build: a copy of the tree with the file and the one line builds with it', {
+    timeout: 120_000,
+  }, () => {
+    const root = path.resolve(import.meta.dirname, '../..')
+    const copy = tempDir('zhian-kind-tree-')
+    for (const dir of ['src', 'devices'])
+      fs.cpSync(path.join(root, dir), path.join(copy, dir), { recursive: true })
+    for (const file of ['package.json', 'tsconfig.json'])
+      fs.copyFileSync(path.join(root, file), path.join(copy, file))
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'))
+    fs.copyFileSync(path.join(root, 'devices/template.ts'), path.join(copy, 'devices/smoke_detector.ts'))
+    // The one line (and its import) in devices/index.ts.
+    const index = path.join(copy, 'devices/index.ts')
+    fs.writeFileSync(
+      index,
+      `import { smoke_detector } from './smoke_detector.ts'\n${fs
+        .readFileSync(index, 'utf8')
+        .replace('export const KINDS = {', 'export const KINDS = {\n  smoke_detector,')}`,
+    )
+    const out = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/vite/bin/vite.js'),
+        'build',
+        '--config',
+        'src/web/vite.config.ts',
+        '--logLevel',
+        'error',
+      ],
+      { cwd: copy, encoding: 'utf8' },
+    )
+    expect(out.status, out.stderr).toBe(0)
+    const assets = path.join(copy, 'dist/web/assets')
+    const js = fs
+      .readdirSync(assets)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(path.join(assets, f), 'utf8'))
+      .join('\n')
+    // The estate view lists its panels from the kinds: the new kind is among them, with its names.
+    expect(js).toContain('smoke_detector')
+    expect(js).toContain('烟感')
   })
 
   it('is accepted, alerted, shown live and reported by a real hub', { timeout: 60_000 }, async () => {

@@ -10,6 +10,9 @@ import type { KindSection } from './model.ts'
  * Kinds with a named section (the lift ranking, fire passages, parking) are written by build.ts.
  */
 
+/** The named sections build.ts writes, which a kind may choose (`report: { section }`). */
+export const NAMED_SECTIONS = ['lifts', 'fire_passages', 'parking'] as const
+
 /** A kind's counts section, declared or derived; undefined when it has a named section. */
 export function countsReportOf(def: KindDefinition): CountsReport | undefined {
   if (def.report) return 'section' in def.report ? undefined : def.report

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { KIND_IDS, KINDS } from '../../devices/index.ts'
-import type { AlertDefinition, Fields } from '../../devices/types.ts'
+import type { AlertDefinition, Fields, KindDefinition } from '../../devices/types.ts'
 import { SEVERITIES } from '../../src/alerts/types.ts'
 import { buildCatalog } from '../../src/rules/catalog.ts'
 import { render } from '../../src/rules/template.ts'
@@ -162,5 +162,19 @@ describe('alert catalogue', () => {
       ...KIND_IDS.map((k) => `${k}.offline`),
     ]
     for (const id of required) expect(ids.has(id), id).toBe(true)
+  })
+})
+
+describe('estate view panels', () => {
+  it('names only panels the dashboard has (src/web/app/panels/index.ts), and table columns of its own fields', () => {
+    const panels = fs.readFileSync(path.resolve(DEVICES_DIR, '../src/web/app/panels/index.ts'), 'utf8')
+    for (const id of KIND_IDS) {
+      const view = (KINDS[id] as KindDefinition).view
+      if (view?.panel)
+        expect(panels, `${id} panel ${view.panel}`).toMatch(new RegExp(`^\\s+${view.panel}:`, 'm'))
+      for (const c of view?.columns ?? []) expect(Object.keys(KINDS[id].state), id).toContain(c.field)
+      for (const c of view?.columns ?? [])
+        if (c.limitParam) expect(Object.keys(KINDS[id].params), id).toContain(c.limitParam)
+    }
   })
 })

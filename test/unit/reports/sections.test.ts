@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { KINDS } from '../../../devices/index.ts'
+import { KIND_IDS, KINDS } from '../../../devices/index.ts'
+import type { KindDefinition } from '../../../devices/types.ts'
 import type { Device } from '../../../src/core/bus.ts'
-import { countsReportOf, kindSections } from '../../../src/reports/sections.ts'
+import { countsReportOf, kindSections, NAMED_SECTIONS } from '../../../src/reports/sections.ts'
 
 const device = (id: string, kind: string): Device =>
   ({ id, kind, estate: 'e1', name: null, location: null, params: {} }) as unknown as Device
@@ -44,5 +45,14 @@ describe('report sections declared by the kinds', () => {
       'water_rising',
     ])
     expect(countsReportOf(KINDS.elevator)).toBeUndefined()
+  })
+
+  it('knows every named section a kind chooses, and every alert a counts section lists', () => {
+    for (const id of KIND_IDS) {
+      const report = (KINDS[id] as KindDefinition).report
+      if (report && 'section' in report) expect(NAMED_SECTIONS, id).toContain(report.section)
+      for (const c of countsReportOf(KINDS[id])?.counts ?? [])
+        expect(Object.keys(KINDS[id].alerts), id).toContain(c.alert)
+    }
   })
 })

@@ -11,8 +11,9 @@ import { type Clock, RealClock } from './core/clock.ts'
 import { Metrics } from './core/metrics.ts'
 import type { DispatchConfig } from './dispatch/config.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
-import { backlogAlert, diskFullAlert, History } from './history/history.ts'
+import { backlogAlert, History } from './history/history.ts'
 import { buildHttp } from './http/server.ts'
+import { diskFullAlert, Gate } from './ingest/gate.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { LiveState } from './live/live-state.ts'
 import { Topics } from './mqtt/topics.ts'
@@ -25,8 +26,15 @@ import { type Db, openDb } from './store/db.ts'
 import { createLogger, type Logger } from './util/logger.ts'
 
 /**
- * The composition root: builds every collaborator (constructors do no I/O), then starts and stops
- * the features in order. main.ts is the process around it; tests build hubs with this directly.
+ * The composition root: loads the estate file into a frozen context, builds every collaborator
+ * (their constructors do no I/O), then starts the features in the order of `features()` and stops
+ * them in reverse. main.ts is the process around it; tests build hubs with this directly.
+ *
+ * The path of a reading: broker (src/broker: auth, ACL, PUBACK order) → ingest (src/ingest/ingest.ts:
+ * topic, registry, the kind's schema) → gate (src/ingest/gate.ts: journal, then the hub bus once
+ * durable; the PUBACK waits for it) → bus listeners: rules (src/rules) → alert store (src/alerts) →
+ * bus `alert` → broker (MQTT `<base>/hub/alert`), realtime (socket.io), dispatch; live state
+ * (src/live) → realtime; history (src/history) ships the journal to InfluxDB.
  */
 export class Hub {
   readonly log: Logger
@@ -34,35 +42,36 @@ export class Hub {
   readonly metrics = new Metrics()
   readonly topics: Topics
   readonly db: Db
+  /** What the estate file says, loaded once before anything is built. */
+  readonly estate: EstateContext
   readonly registry: Registry
   readonly apiToken: ApiToken
   readonly auth: Auth
   readonly live: LiveState
   readonly realtime: Realtime
   readonly ingest: Ingest
-  /** Durable journal before the PUBACK, and InfluxDB history. */
+  /** The journal between ingest and the hub bus: durable before the PUBACK. */
+  readonly gate: Gate
+  /** InfluxDB history, shipped from the journal. */
   readonly history: History
   readonly http: FastifyInstance
   readonly broker: Broker
-  /** Alert lifecycle store, silences/maintenance gating and the rule engine (issue 4). */
+  /** Alert lifecycle store, silences/maintenance gating and the rule engine. */
   readonly alerts: AlertStore
   readonly gating: Gating
   readonly rules: RuleService
-  /** Work orders, routing, notifications and escalation (issue 7). */
+  /** Work orders, routing, notifications and escalation. */
   readonly dispatch: Dispatcher
-  dispatchConfig: DispatchConfig = { teams: [], roster: [], routing: [] }
-  /** One-click reports and their schedule (issue 9). */
+  /** One-click reports and their schedule. */
   readonly reports: ReportService
-  reportsConfig: ReportsConfig | undefined
-  /** Overrides from the estate file, for the rule engine. */
-  overrides: EstateFile['overrides'] = {}
-  /** A token generated at this start; main prints it once. */
+  /** A token generated at this start; main writes it once to the data directory. */
   generatedApiToken: string | undefined
-  /** Password of the `admin` user created at first start; main prints it once. */
+  /** Password of the `admin` user created at first start; main writes it once to the data directory. */
   generatedAdminPassword: string | undefined
   /** `ZHIAN_ADMIN_PASSWORD`: the first admin's password instead of a random one (set by main before start). */
   adminPassword: string | undefined
   private readonly startedAt = Date.now()
+  private started: Feature[] = []
 
   /**
    * `clock`: the time of rules, alerts, gating and work orders — the real clock, except for the demo's
@@ -74,21 +83,25 @@ export class Hub {
   ) {
     const now = () => clock.now()
     this.log = createLogger(config.logLevel)
+    this.estate = loadEstate(config, this.log)
     this.topics = new Topics(config.baseTopic)
     this.db = openDb(config.dataDir)
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken, this.log.child({ feature: 'auth' }))
     this.live = new LiveState(this.bus, this.registry, now, (estate) => this.rules.zones(estate))
-    this.history = new History({
-      history: config.history,
+    this.alerts = new AlertStore({
+      db: this.db,
+      bus: this.bus,
+      log: this.log.child({ feature: 'alerts' }),
+      now,
+    })
+    this.gate = new Gate({
       journal: config.journal,
       dataDir: config.dataDir,
       bus: this.bus,
       metrics: this.metrics,
-      log: this.log.child({ feature: 'history' }),
-      // The hub's own warning alert while InfluxDB falls behind (`hub.history_backlog`).
-      onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, now())),
+      log: this.log.child({ feature: 'journal' }),
       // `hub.disk_full` while the journal cannot write (the store may be on the same disk: best effort).
       onDiskFull: (full) => {
         try {
@@ -98,30 +111,26 @@ export class Hub {
         }
       },
     })
+    this.history = new History({
+      history: config.history,
+      journal: this.gate.journal,
+      journalConfig: config.journal,
+      bus: this.bus,
+      metrics: this.metrics,
+      log: this.log.child({ feature: 'history' }),
+      // The hub's own warning alert while InfluxDB falls behind (`hub.history_backlog`).
+      onBacklogWarning: (w) => this.alerts.apply(backlogAlert(w, now())),
+    })
     this.ingest = new Ingest({
       registry: this.registry,
-      // Validated events reach the hub bus through the journal, once durable.
-      bus: this.history.ingestBus,
+      // Validated messages reach the hub bus through the gate: journalled, then emitted once durable.
+      gate: this.gate,
       metrics: this.metrics,
       topics: this.topics,
       log: this.log.child({ feature: 'ingest' }),
       maxPayloadBytes: config.maxPayloadBytes,
       tsWindow: config.tsWindow,
       reply: (topic, payload) => void this.broker.publish(topic, payload, { qos: 0, retain: false }),
-    })
-    this.alerts = new AlertStore({
-      db: this.db,
-      bus: this.bus,
-      log: this.log.child({ feature: 'alerts' }),
-      now,
-      publish: (alert, entry) => {
-        this.broker
-          .publish(this.topics.hub('alert'), JSON.stringify({ ...alert, event: entry }), {
-            qos: 1,
-            retain: false,
-          })
-          .catch((err: Error) => this.log.warn({ err: err.message }, 'alert publish failed'))
-      },
     })
     this.gating = new Gating(this.db, now)
     this.rules = new RuleService({
@@ -146,12 +155,12 @@ export class Hub {
     this.reports = new ReportService({
       db: this.db,
       registry: this.registry,
-      overrides: () => this.overrides,
+      overrides: () => this.estate.overrides,
       history: config.history,
       tz: config.reportTz,
       log: this.log.child({ feature: 'reports' }),
       outbox: this.dispatch.outbox,
-      teams: () => this.dispatchConfig.teams,
+      teams: () => this.estate.dispatch.teams,
       linkBase: () => this.linkBase(),
     })
     this.http = buildHttp({
@@ -173,7 +182,7 @@ export class Hub {
         registry: this.registry,
         catalog: () => this.rules.rules?.catalog,
         zones: (estate) => this.rules.zones(estate),
-        teams: () => this.dispatchConfig.teams.map((t) => t.id),
+        teams: () => this.estate.dispatch.teams.map((t) => t.id),
       },
       auth: this.auth,
       live: this.live,
@@ -196,66 +205,125 @@ export class Hub {
       log: this.log.child({ feature: 'broker' }),
       httpServer: this.http.server,
       auth: this.auth,
-      unavailable: () => this.history.unavailable(),
+      unavailable: () => this.gate.unavailable(),
       onPublish: (deviceId, msg) => {
         const ok = this.ingest.handle(deviceId, msg, clock.now())
         // QoS 1: PUBACK once durable. QoS 0 is journalled in the same commit and waits for it only
         // while the journal falls behind (backpressure: the broker reads that socket again after).
-        const durable = ok && (msg.qos > 0 || this.history.behind()) ? this.history.durable() : undefined
+        const durable = ok && (msg.qos > 0 || this.gate.behind()) ? this.gate.durable() : undefined
         return durable ?? ok
       },
     })
   }
 
+  /** Teams, roster and routing of the estate file. */
+  get dispatchConfig(): DispatchConfig {
+    return this.estate.dispatch
+  }
+
+  get reportsConfig(): ReportsConfig | undefined {
+    return this.estate.reports
+  }
+
+  /**
+   * The features in start order; they stop in reverse. Each names itself, so one failing to start or
+   * stop is logged here with its name.
+   */
+  private features(): Feature[] {
+    const { config, estate } = this
+    return [
+      { name: 'registry', start: () => this.registry.start(), stop: () => this.registry.stop() },
+      // Users in the estate file may name a crew team: auth's tables must exist before it is applied.
+      { name: 'auth tables', start: () => this.auth.open() },
+      { name: 'estate', start: () => this.applyEstate() },
+      {
+        name: 'alerts',
+        start: () => {
+          this.alerts.start()
+          this.gating.start()
+        },
+      },
+      // Validates the estate overrides against the alert catalogue; the rules subscribe to the bus here.
+      { name: 'rules', start: () => this.rules.start(estate.overrides), stop: () => this.rules.stop() },
+      {
+        name: 'dispatch',
+        start: () => this.dispatch.start(estate.dispatch),
+        stop: () => this.dispatch.stop(),
+      },
+      { name: 'reports', start: () => this.reports.start(estate.reports), stop: () => this.reports.stop() },
+      {
+        name: 'api token',
+        start: () => {
+          this.generatedApiToken = this.apiToken.ensure(config.apiToken)
+        },
+      },
+      // The journal keeps what the rules have not persisted yet; they re-apply it before live traffic.
+      { name: 'journal', start: () => this.gate.start(this.rules.keepFrom()), stop: () => this.gate.stop() },
+      { name: 'history', start: () => this.history.start(), stop: () => this.history.stop() },
+      { name: 'rules catch-up', start: () => this.rules.catchUp(this.gate) },
+      {
+        name: 'logins',
+        start: async () => {
+          this.auth.start()
+          this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
+        },
+        stop: () => this.auth.stop(),
+      },
+      {
+        name: 'live state',
+        start: () => {
+          this.live.seed(this.alerts.openAlerts())
+          this.live.start()
+        },
+        stop: () => this.live.stop(),
+      },
+      { name: 'realtime', start: () => this.realtime.start(), stop: () => this.realtime.stop() },
+      {
+        name: 'http',
+        start: async () => {
+          await this.http.listen({ port: config.http.port, host: config.http.host })
+        },
+        stop: () => this.http.close(),
+      },
+      { name: 'broker', start: () => this.broker.start(), stop: () => this.broker.stop() },
+    ]
+  }
+
   async start(): Promise<void> {
-    this.registry.start()
-    // Users in the estate file may name a crew team: auth's column must exist before the file is applied.
-    this.auth.open()
-    if (this.config.estateFile) {
-      const estate = loadEstateFile(this.config.estateFile)
-      await this.registry.applyEstate(estate)
-      this.overrides = estate.overrides
-      this.dispatchConfig = { teams: estate.teams, roster: estate.roster, routing: estate.routing }
-      this.reportsConfig = estate.reports
-      this.log.info({ file: this.config.estateFile, devices: estate.devices.length }, 'estate file loaded')
+    for (const feature of this.features()) {
+      try {
+        await feature.start()
+      } catch (err) {
+        this.log.error({ err, feature: feature.name }, 'a feature failed to start: stopping the others')
+        await this.stop()
+        throw err
+      }
+      this.started.push(feature)
     }
-    this.alerts.start()
-    this.gating.start()
-    // Validates the estate overrides against the alert catalogue; the rule engine subscribes to the bus here.
-    this.rules.start(this.overrides)
-    this.dispatch.start(this.dispatchConfig)
-    this.reports.start(this.reportsConfig)
-    this.generatedApiToken = this.apiToken.ensure(this.config.apiToken)
-    // The journal keeps what the rules have not persisted yet; they re-apply it before live traffic.
-    await this.history.start(this.rules.keepFrom())
-    await this.rules.catchUp(this.history)
-    this.auth.start()
-    this.generatedAdminPassword = await this.auth.users.ensureAdmin(this.adminPassword)
-    this.live.seed(this.alerts.openAlerts())
-    this.live.start()
-    this.realtime.start()
-    await this.http.listen({ port: this.config.http.port, host: this.config.http.host })
-    await this.broker.start()
     this.log.info(
       { mqtt: this.broker.mqttPort, mqtts: this.broker.tlsPort, http: this.httpPort },
       'hub started',
     )
   }
 
-  /** Graceful: stop accepting MQTT, announce offline, close clients, close HTTP, close the store. */
+  /** Graceful, in reverse order: MQTT closes first (devices hear `offline`), the store last. */
   async stop(): Promise<void> {
-    await this.broker.stop()
-    this.rules.stop()
-    this.reports.stop()
-    await this.dispatch.stop()
-    await this.history.stop()
-    await this.realtime.stop()
-    await this.http.close()
-    this.live.stop()
-    this.auth.stop()
-    this.registry.stop()
-    this.db.close()
-    this.log.info('hub stopped')
+    for (const feature of this.started.splice(0).reverse()) {
+      try {
+        await feature.stop?.()
+      } catch (err) {
+        this.log.error({ err, feature: feature.name }, 'a feature failed to stop')
+      }
+    }
+    if (this.db.open) {
+      this.db.close()
+      this.log.info('hub stopped')
+    }
+  }
+
+  private async applyEstate(): Promise<void> {
+    if (!this.estate.file) return
+    await this.registry.applyEstate(this.estate.file)
   }
 
   /** Links in notifications and reports: ZHIAN_PUBLIC_URL, else this host (localhost for a wildcard bind). */
@@ -270,3 +338,33 @@ export class Hub {
     return typeof addr === 'object' && addr ? addr.port : 0
   }
 }
+
+/** One feature of the hub, as the composition root starts and stops it. */
+interface Feature {
+  name: string
+  start: () => unknown
+  stop?: () => unknown
+}
+
+/** The estate file's content, frozen: every feature reads its part from here. */
+export interface EstateContext {
+  file: EstateFile | undefined
+  overrides: EstateFile['overrides']
+  dispatch: DispatchConfig
+  reports: ReportsConfig | undefined
+}
+
+function loadEstate(config: HubConfig, log: Logger): EstateContext {
+  if (!config.estateFile)
+    return Object.freeze({ file: undefined, overrides: {}, dispatch: NO_DISPATCH, reports: undefined })
+  const file = loadEstateFile(config.estateFile)
+  log.info({ file: config.estateFile, devices: file.devices.length }, 'estate file loaded')
+  return Object.freeze({
+    file,
+    overrides: file.overrides,
+    dispatch: { teams: file.teams, roster: file.roster, routing: file.routing },
+    reports: file.reports,
+  })
+}
+
+const NO_DISPATCH: DispatchConfig = { teams: [], roster: [], routing: [] }

@@ -11,8 +11,8 @@ import { SEVERITIES } from './types.ts'
 /**
  * The alert lifecycle store: one open alert per (subject, type), status active → acknowledged →
  * resolved, condition raised | cleared, every transition an audit entry. Each transition is one
- * SQLite transaction, then one bus `alert` event (history, dashboard, dispatch listen there) and
- * one `publish` (the hub's MQTT alert topic).
+ * SQLite transaction, then one bus `alert` event (history, the dashboard, dispatch and the broker's
+ * MQTT `<base>/hub/alert` listen there).
  */
 
 export const ALERT_MIGRATIONS = [
@@ -142,8 +142,6 @@ export interface AlertStoreOptions {
   db: Db
   bus: Bus
   log: Logger
-  /** Send a transition out (MQTT `<base>/hub/alert`); suppressed alerts are not published. */
-  publish?: (alert: Alert, entry: AuditEntry) => void
   now?: () => number
 }
 
@@ -431,7 +429,6 @@ export class AlertStore {
     } catch (err) {
       this.opts.log.error({ err, alert: alert.id }, 'alert listener failed')
     }
-    if (!snapshot.suppressed) this.opts.publish?.(snapshot, entry)
     return snapshot
   }
 

@@ -193,6 +193,17 @@ export class Broker {
     // with room for several packets, as one frame may carry several or partial packets [MQTT-6.0.0-2].
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 4 * this.maxPacket })
     this.ctx.httpServer.on('upgrade', this.onUpgrade)
+    // Every alert transition goes out to people on `<base>/hub/alert` (each receives only the alerts
+    // in their scope, see forward()); suppressed alerts are stored, not announced.
+    this.unsubscribe.push(
+      this.ctx.bus.on('alert', ({ alert, entry }) => {
+        if (alert.suppressed) return
+        this.publish(this.ctx.topics.hub('alert'), JSON.stringify({ ...alert, event: entry }), {
+          qos: 1,
+          retain: false,
+        }).catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'alert publish failed'))
+      }),
+    )
     await this.publish(this.ctx.topics.hub('availability'), 'online', { qos: 1, retain: true })
   }
 

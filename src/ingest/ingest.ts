@@ -1,12 +1,13 @@
 import type { z } from 'zod'
 import type { KindId } from '../../devices/index.ts'
 import { INFO_SCHEMA, SCHEMAS } from '../../devices/schema.ts'
-import type { Bus, Device } from '../core/bus.ts'
+import type { Device } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { type ErrorCode, ZhianError } from '../errors.ts'
 import { DEVICE_UPLINK, type Topics, type UplinkSuffix } from '../mqtt/topics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import type { GateInput } from './gate.ts'
 
 /**
  * The ingest pipeline: topic → registry → the kind's zod schema → normalised reading on the bus.
@@ -16,7 +17,8 @@ import type { Logger } from '../util/logger.ts'
 
 export interface IngestContext {
   registry: Registry
-  bus: Bus
+  /** Where validated messages go: the durability gate (gate.ts), which puts them on the hub bus once durable. */
+  gate: GateInput
   metrics: Metrics
   topics: Topics
   log: Logger
@@ -127,7 +129,7 @@ export class Ingest {
     if (Object.keys(values).length === 0) return new ZhianError('ZHIAN_ERR_EMPTY_STATE')
     this.count(device.kind, 'state')
     const own = this.plausible(ts, now)
-    this.ctx.bus.emit('reading', {
+    this.ctx.gate.emit('reading', {
       device,
       values,
       ts: own ?? now,
@@ -145,7 +147,7 @@ export class Ingest {
     const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number; seq?: number }
     this.count(device.kind, 'event')
     const own = this.plausible(e.ts, now)
-    this.ctx.bus.emit('device_event', {
+    this.ctx.gate.emit('device_event', {
       device,
       type: e.type,
       data: e.data ?? {},
@@ -161,7 +163,7 @@ export class Ingest {
     const result = INFO_SCHEMA.safeParse(body)
     if (!result.success) return fromZod(result.error)
     this.count(device.kind, 'info')
-    this.ctx.bus.emit('device_info', { device, info: result.data, at: now })
+    this.ctx.gate.emit('device_info', { device, info: result.data, at: now })
     return undefined
   }
 
@@ -171,7 +173,7 @@ export class Ingest {
       return new ZhianError('ZHIAN_ERR_INVALID_VALUE', 'availability is "online" or "offline"')
     }
     this.count(device.kind, 'availability')
-    this.ctx.bus.emit('availability', { device, online: text === 'online', at: now })
+    this.ctx.gate.emit('availability', { device, online: text === 'online', at: now })
     return undefined
   }
 

@@ -87,6 +87,7 @@ export class Journal {
   private idle: (() => void) | undefined
   /** Segments from this one on are kept even when shipped: a second reader (the rules) still needs them. */
   private held: Position | undefined
+  private readonly observers: Pick<JournalOptions, 'onBacklog' | 'onDrop'>[] = []
   private failing = false
 
   get dir(): string {
@@ -117,6 +118,11 @@ export class Journal {
     if (this.active) this.prune()
   }
 
+  /** A second listener of the backlog and of dropped segments (the history's warnings). */
+  observe(observer: Pick<JournalOptions, 'onBacklog' | 'onDrop'>): void {
+    this.observers.push(observer)
+  }
+
   async start(): Promise<void> {
     await fsp.mkdir(this.options.dir, { recursive: true, mode: 0o700 })
     this.cursor = await this.loadCursor()
@@ -136,7 +142,7 @@ export class Journal {
     if (first !== undefined && first > this.cursor.segment) this.cursor = { segment: first, offset: 0 }
     this.readPos = { ...this.cursor }
     await this.rotate((ids.at(-1) ?? 0) + 1)
-    this.options.onBacklog?.(this.backlogBytes())
+    this.reportBacklog()
   }
 
   /** Flush what is pending, then close the files. Records appended later are refused. */
@@ -339,7 +345,7 @@ export class Journal {
     if (comparePositions(this.readPos, this.cursor) < 0) this.readPos = { ...this.cursor }
     this.prune()
     this.persistCursor()
-    this.options.onBacklog?.(this.backlogBytes())
+    this.reportBacklog()
   }
 
   /** Resolves when new records are committed, or after `timeoutMs`. */
@@ -463,7 +469,7 @@ export class Journal {
     this.segments.set(active.id, active.size)
     this.options.onCommit?.(lines.length)
     this.enforceLimit()
-    this.options.onBacklog?.(this.backlogBytes())
+    this.reportBacklog()
     return start
   }
 
@@ -495,6 +501,17 @@ export class Journal {
     await previous?.fh.close()
   }
 
+  private reportBacklog(): void {
+    const bytes = this.backlogBytes()
+    this.options.onBacklog?.(bytes)
+    for (const o of this.observers) o.onBacklog?.(bytes)
+  }
+
+  private reportDrop(bytes: number): void {
+    this.options.onDrop?.(bytes)
+    for (const o of this.observers) o.onDrop?.(bytes)
+  }
+
   private enforceLimit(): void {
     let dropped = 0
     while (this.backlogBytes() > this.maxBacklogBytes) {
@@ -509,7 +526,7 @@ export class Journal {
     }
     if (dropped > 0) {
       this.persistCursor()
-      this.options.onDrop?.(dropped)
+      this.reportDrop(dropped)
     }
   }
 

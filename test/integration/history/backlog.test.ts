@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { Bus } from '../../../src/core/bus.ts'
 import { Metrics } from '../../../src/core/metrics.ts'
 import { History } from '../../../src/history/history.ts'
+import { Gate } from '../../../src/ingest/gate.ts'
 import { buildHub, connectDevice, tempDir, until } from '../../helpers/hub.ts'
 import { freePort, startInflux, type TestInflux } from '../../helpers/influx.ts'
 
@@ -64,7 +65,7 @@ describe('history: the on-disk backlog is bounded', () => {
       'the newest reading',
       20_000,
     )
-    await until(() => hub.history.journal!.backlogBytes() === 0, 'backlog drained', 10_000)
+    await until(() => hub.gate.journal!.backlogBytes() === 0, 'backlog drained', 10_000)
     expect(hub.alerts.openFor('hub', 'hub.history_backlog')).toBeUndefined()
     const rows = await influx.rows('SELECT "seq" FROM manhole', db)
     const seqs = rows.map((r) => Number(r.seq))
@@ -91,16 +92,20 @@ describe('history: the on-disk backlog is bounded', () => {
     const warnings: { level: string }[] = []
     const bus = new Bus()
     const deadPort = await freePort()
+    const metrics = new Metrics()
+    const journal = { maxBacklogBytes: 40 * 1024 }
+    const gate = new Gate({ journal, dataDir: tempDir(), bus, metrics, log })
     const history = new History({
       history: { ...influx.history('never'), url: `http://127.0.0.1:${deadPort}` },
-      journal: { maxBacklogBytes: 40 * 1024 },
-      dataDir: tempDir(),
+      journal: gate.journal,
+      journalConfig: journal,
       bus,
-      metrics: new Metrics(),
+      metrics,
       log,
       onBacklogWarning: (w) => warnings.push(w),
     })
-    await history.start()
+    await gate.start()
+    history.start()
     const device = {
       id: 'lift1',
       kind: 'elevator' as const,
@@ -115,16 +120,17 @@ describe('history: the on-disk backlog is bounded', () => {
     bus.on('reading', (r) => seen.push(r.seq!))
     for (let i = 0; i < 400; i++) {
       const now = Date.now()
-      history.ingestBus.emit('reading', {
+      gate.emit('reading', {
         device,
         values: { floor: i % 10 },
         ts: now,
         receivedAt: now,
         seq: i,
       })
-      await history.durable()
+      await gate.durable()
     }
     await history.stop()
+    await gate.stop()
     // Every event reached the hub bus, in order, once durable.
     expect(seen).toEqual([...Array(400).keys()])
     expect(warnings.map((w) => w.level)).toContain('filling')

@@ -207,7 +207,7 @@ beforeAll(async () => {
       const rows = await influx
         .rows(`SELECT count("alert_id") AS n FROM alert_event WHERE "action" = 'raised'`, DB)
         .catch(() => [])
-      return Number(rows[0]?.n ?? 0) >= raisedTotal && hub.hub.history.journal!.backlogBytes() === 0
+      return Number(rows[0]?.n ?? 0) >= raisedTotal && hub.hub.gate.journal!.backlogBytes() === 0
     },
     'history shipped',
     20_000,

@@ -113,7 +113,7 @@ describe('history v2 API: @influxdata/influxdb-client behind the journal', () =>
     }
     const accepted = () => server.received.filter((r) => r.status === 204).flatMap((r) => r.lines)
     await until(() => accepted().length >= 29, '29 accepted points', 10_000)
-    await until(() => hub.history.journal!.backlogBytes() === 0, 'backlog empty', 5000)
+    await until(() => hub.gate.journal!.backlogBytes() === 0, 'backlog empty', 5000)
     expect(accepted().some((l) => l.includes('seq=13i'))).toBe(false)
     expect(new Set(accepted().map((l) => /seq=(\d+)i/.exec(l)![1])).size).toBe(29)
     const dropped = await hub.metrics.registry.getSingleMetric('zhian_history_dropped_total')!.get()

@@ -85,9 +85,22 @@ describe('history: every acknowledged QoS 1 reading reaches InfluxDB exactly onc
     expect(await count(db, 'elevator', 'seq')).toBe(200)
   })
 
-  it('runs without InfluxDB configured: no journal, PUBACKs and bus events as before', async () => {
+  it('runs without InfluxDB configured: the journal still makes the PUBACK durable for the rules, and nothing waits to be shipped', async () => {
     const { mqttUrl, hub, dataDir } = await buildHub()
-    expect(hub.history.journal).toBeUndefined()
+    const journal = hub.gate.journal!
+    expect(journal).toBeDefined()
+    const seen: number[] = []
+    hub.bus.on('reading', (r) => seen.push(r.seq!))
+    const lift = await connectDevice(mqttUrl, 'lift1')
+    await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ floor: 2, seq: 7 }), { qos: 1 })
+    expect(seen).toEqual([7])
+    expect(fs.readdirSync(path.join(dataDir, 'journal')).some((f) => f.endsWith('.jnl'))).toBe(true)
+    await until(() => journal.backlogBytes() === 0, 'nothing left to ship', 5000)
+  })
+
+  it('runs with ZHIAN_JOURNAL=off: no journal, PUBACKs and bus events as before', async () => {
+    const { mqttUrl, hub, dataDir } = await buildHub({ config: { journal: { mode: 'off' } } })
+    expect(hub.gate.journal).toBeUndefined()
     const seen: number[] = []
     hub.bus.on('reading', (r) => seen.push(r.seq!))
     const lift = await connectDevice(mqttUrl, 'lift1')
@@ -165,11 +178,11 @@ describe('history: every acknowledged QoS 1 reading reaches InfluxDB exactly onc
       'a failed write attempt',
       10_000,
     )
-    expect(hub.history.journal!.backlogBytes()).toBeGreaterThan(0)
+    expect(hub.gate.journal!.backlogBytes()).toBeGreaterThan(0)
     await influx.start()
     await publish(700, 800)
     await until(async () => (await count(db, 'manhole', 'seq')) >= 800, 'backlog drained', 20_000)
     expect(await count(db, 'manhole', 'seq')).toBe(800)
-    await until(() => hub.history.journal!.backlogBytes() === 0, 'empty backlog', 5000)
+    await until(() => hub.gate.journal!.backlogBytes() === 0, 'empty backlog', 5000)
   })
 })

@@ -47,7 +47,7 @@ beforeAll(async () => {
     bus.on(event, (payload) => emitted.push({ event, payload }))
   ingest = new Ingest({
     registry,
-    bus,
+    gate: bus,
     metrics: new Metrics(),
     topics,
     log: createLogger('silent'),

@@ -22,12 +22,15 @@ function setup(dataDir = tempDir('zhian-alerts-')) {
   const bus = new Bus()
   const events: { alert: Alert; entry: AuditEntry }[] = []
   bus.on('alert', (e) => events.push(e))
+  // What the broker announces on `<base>/hub/alert`: every transition of an alert not suppressed.
   const published: string[] = []
+  bus.on('alert', ({ alert, entry }) => {
+    if (!alert.suppressed) published.push(`${alert.type}:${entry.action}`)
+  })
   const store = new AlertStore({
     db,
     bus,
     log: createLogger('silent'),
-    publish: (alert, entry) => published.push(`${alert.type}:${entry.action}`),
   })
   store.start()
   const gating = new Gating(db)
@@ -189,12 +192,15 @@ function gated() {
   dbs.push(db)
   const clock = new FakeClock()
   const bus = new Bus()
+  // What the broker announces on `<base>/hub/alert`: every transition of an alert not suppressed.
   const published: string[] = []
+  bus.on('alert', ({ alert, entry }) => {
+    if (!alert.suppressed) published.push(`${alert.type}:${entry.action}`)
+  })
   const store = new AlertStore({
     db,
     bus,
     log: createLogger('silent'),
-    publish: (alert, entry) => published.push(`${alert.type}:${entry.action}`),
     now: () => clock.now(),
   })
   store.start()

@@ -512,19 +512,23 @@ export class Journal {
     for (const o of this.observers) o.onDrop?.(bytes)
   }
 
+  /**
+   * Past the backlog limit the shipper's cursor skips the oldest unshipped segments. They are deleted
+   * once no reader holds them: a segment the rules still hold stays on disk a little longer (the rules
+   * persist their position every second), but it no longer counts as backlog.
+   */
   private enforceLimit(): void {
     let dropped = 0
-    while (this.backlogBytes() > this.maxBacklogBytes) {
-      const oldest = this.segments.keys().next().value
-      if (oldest === undefined || oldest === this.active?.id) break
+    for (const id of this.segments.keys()) {
+      if (this.backlogBytes() <= this.maxBacklogBytes || id === this.active?.id) break
+      if (id < this.cursor.segment) continue
       const before = this.backlogBytes()
-      const next = this.nextSegment(oldest)!
-      this.cursor = { segment: next, offset: 0 }
+      this.cursor = { segment: this.nextSegment(id)!, offset: 0 }
       if (comparePositions(this.readPos, this.cursor) < 0) this.readPos = { ...this.cursor }
       dropped += before - this.backlogBytes()
-      this.prune()
     }
     if (dropped > 0) {
+      this.prune()
       this.persistCursor()
       this.reportDrop(dropped)
     }

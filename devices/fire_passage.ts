@@ -130,7 +130,7 @@ export const fire_passage = {
         zh: '{name} 在火警期间被占用,请立即清理',
         en: '{name} is occupied while a fire alarm is active in the estate; clear it now',
       },
-      // Cross-device: any open, raised critical fire/smoke alert in the same estate (see src/rules/README.md).
+      // Cross-device: a raised alert marked `fire` in the same estate, or a lift in fire return (see src/rules/README.md).
       params: {},
       triggers: [held((c) => c.s.occupied === true && c.estateFire)],
     },

@@ -390,7 +390,10 @@ export interface AlertDefinition {
   crew: string
   /** Needs a person to resolve even after the condition cleared. */
   latched: boolean
-  /** Counts as a fire alarm for cross-device conditions (fire passage blocked during a fire). */
+  /**
+   * Counts as a fire alarm for cross-device conditions (fire passage blocked during a fire) while
+   * raised. Only an alert marked so counts; its name or severity does not.
+   */
   fire?: boolean
   title: Text
   /** Templates: `{name}` device name, `{location}`, `{held_s}`, any state field, param or `vars` key. */

@@ -13,22 +13,13 @@ export interface CatalogAlert {
   /** The alert raises on a zone aggregate, not on one device. */
   zone: boolean
   offline: boolean
-  /** Counts as a fire alarm for cross-device conditions. */
+  /** Counts as a fire alarm for cross-device conditions: the alert's own `fire: true`. */
   fire: boolean
 }
 
 export type Catalog = Map<string, CatalogAlert>
 /** `overrides.<estate>.<kind>.<type>.<param>` as the estate file gives them (loosely typed). */
 export type Overrides = Record<string, Record<string, Record<string, string | number | boolean>>>
-
-/**
- * The fire alarms a fire passage listens to: any critical alert marked `fire: true`, or — for kinds
- * not written yet (smoke detectors, fire panels) — whose type names fire or smoke.
- */
-function isFire(kind: string, type: string, def: AlertDefinition): boolean {
-  if (def.fire !== undefined) return def.fire
-  return def.severity === 'critical' && kind !== 'fire_passage' && /fire|smoke/.test(type)
-}
 
 export function buildCatalog(kinds: Record<string, KindDefinition>): Catalog {
   const out: Catalog = new Map()
@@ -49,7 +40,7 @@ export function buildCatalog(kinds: Record<string, KindDefinition>): Catalog {
         defaults,
         zone: def.triggers.some((t) => t.primitive === 'zone'),
         offline: def.triggers.some((t) => t.primitive === 'offline'),
-        fire: isFire(kind, type, def),
+        fire: def.fire === true,
       })
     }
   }

@@ -1,10 +1,11 @@
-import type {
-  KindDefinition,
-  ParamValues,
-  Severity,
-  Text,
-  ZoneAggregate,
-  ZoneTrigger,
+import {
+  type KindDefinition,
+  type ParamValues,
+  type Severity,
+  type Text,
+  type ZoneAggregate,
+  type ZoneTrigger,
+  zoneOf,
 } from '../../devices/types.ts'
 import type { Device } from '../core/bus.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
@@ -593,8 +594,7 @@ export class RuleEngine {
     const entries = (this.byKind.get(device.kind) ?? []).filter((e) => e.zone)
     if (entries.length === 0) return
     const trig = entries[0]!.def.triggers.find((t) => t.primitive === 'zone') as ZoneTrigger
-    const zoneName =
-      typeof device.params[trig.zoneParam] === 'string' ? String(device.params[trig.zoneParam]) : 'default'
+    const zoneName = zoneOf(trig, device.params)
     const key = `zone:${device.estate}:${zoneName}`
     let z = this.zones.get(key)
     if (!z) {

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildHub, connectDevice, DEMO_ESTATE, type TestHub } from '../helpers/hub.ts'
-import { DASHBOARD_ESTATE, USERS } from '../integration/dashboard/session.ts'
+import { DASHBOARD_ESTATE, USERS } from '../helpers/session.ts'
 import { launch, logIn, session, shot } from './browser.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { OfflineTrigger } from '../../../devices/types.ts'
+import { type OfflineTrigger, onlineWindowMs } from '../../../devices/types.ts'
 import { type Effects, type Primitive, RAISED, type Subject, type TriggerRt } from '../state.ts'
 
 /**
@@ -33,9 +33,8 @@ export function offlinePrimitive(fx: Effects): Primitive<OfflineTrigger> {
   }
 }
 
+/** The window is the kind's online rule (`onlineWindowMs`), so live state and the alert agree. */
 function dueOf(fx: Effects, sub: Subject): number {
-  const p = sub.offline!.params
-  const interval = (sub.intervalS ?? sub.kind.interval_s) * 1000
-  const window = interval * (p.missed ?? 2) + (p.grace ?? 0)
+  const window = onlineWindowMs(sub.kind, sub.intervalS, sub.offline!.params)
   return Math.max(sub.lastSeen, fx.startedAt()) + window
 }

@@ -2,7 +2,7 @@ import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { TrustProxy } from '../../../src/config/env.ts'
 import { buildHub, secretOf, type TestHub } from '../../helpers/hub.ts'
-import { DASHBOARD_ESTATE, USERS } from '../dashboard/session.ts'
+import { DASHBOARD_ESTATE, USERS } from '../../helpers/session.ts'
 
 /**
  * MQTT over WebSocket (/mqtt) behind a reverse proxy: the socket's peer is the proxy for every

@@ -3,7 +3,7 @@ import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { WorkOrder } from '../../../src/dispatch/types.ts'
 import { API_TOKEN, FIXTURES, tempDir, until } from '../../helpers/hub.ts'
-import { startHubProcess } from '../foundation/hub-process.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 
 /**
  * Durations follow elapsed time: the hub runs under libfaketime (Debian `libfaketime`), its wall clock

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { buildHub } from '../../helpers/hub.ts'
-import { DASHBOARD_ESTATE } from '../dashboard/session.ts'
+import { DASHBOARD_ESTATE } from '../../helpers/session.ts'
 
 /** The policy as a browser reads it: directive → sources. */
 function policyOf(res: Response): Map<string, string[]> {

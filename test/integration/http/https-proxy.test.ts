@@ -5,7 +5,7 @@ import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import { configFromEnv } from '../../../src/config/env.ts'
 import { buildHub, secretOf, tempDir } from '../../helpers/hub.ts'
-import { connected, DASHBOARD_ESTATE, socketOf, USERS } from '../dashboard/session.ts'
+import { connected, DASHBOARD_ESTATE, socketOf, USERS } from '../../helpers/session.ts'
 import { loginFrom } from './client.ts'
 
 /** A self-signed certificate for localhost, as an operator's own CA would issue one. */

@@ -3,7 +3,7 @@ import path from 'node:path'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import { buildHub, type TestHub } from '../../helpers/hub.ts'
-import { as, DASHBOARD_ESTATE, tokenOf } from '../dashboard/session.ts'
+import { as, DASHBOARD_ESTATE, tokenOf } from '../../helpers/session.ts'
 import { loginFrom } from './client.ts'
 
 const ATTACKER = '127.0.0.2'

@@ -5,7 +5,7 @@ import type { Alert } from '../../../src/alerts/types.ts'
 import type { WorkOrder } from '../../../src/dispatch/types.ts'
 import type { DeviceLive, SiteRollup } from '../../../src/live/live-state.ts'
 import { API_TOKEN, buildHub, connectDevice, FIXTURES, type TestHub, until } from '../../helpers/hub.ts'
-import { connected, type DashboardSocket, login, socketOf } from '../dashboard/session.ts'
+import { connected, type DashboardSocket, login, socketOf } from '../../helpers/session.ts'
 
 /**
  * What each dashboard socket receives when many devices of several buildings and estates change at

@@ -2,7 +2,7 @@ import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
 import { API_TOKEN, FIXTURES, tempDir, until } from '../../helpers/hub.ts'
-import { type HubProcess, startHubProcess } from '../foundation/hub-process.ts'
+import { type HubProcess, startHubProcess } from '../../helpers/hub-process.ts'
 
 /**
  * "PUBACK" means "the rules will see it": a fire passage reports `occupied` at QoS 1, gets its PUBACK,

@@ -15,7 +15,7 @@ import {
   tempDir,
   until,
 } from '../../helpers/hub.ts'
-import { as, connected, type DashboardSocket, login, socketOf } from '../dashboard/session.ts'
+import { as, connected, type DashboardSocket, login, socketOf } from '../../helpers/session.ts'
 
 /**
  * The hub tried as an attacker would: the demo estate plus a second estate with its own people

@@ -134,6 +134,7 @@ const smoke: KindDefinition = {
       severity: 'critical',
       crew: 'fire_safety',
       latched: false,
+      fire: true,
       title: { zh: '火警', en: 'Fire alarm' },
       message: { zh: '{name} 火警', en: '{name} fire alarm' },
       params: {},
@@ -148,7 +149,7 @@ describe('fire_passage.blocked_during_fire (cross-device)', () => {
     kind: 'smoke' as never,
   })
 
-  it('raises at once when the passage is occupied while a critical fire alarm is active in the same estate, and clears when the alarm clears', () => {
+  it('raises at once when the passage is occupied while an alert marked `fire` is raised in the same estate, and clears when the alarm clears', () => {
     const fp = passage()
     const sd = detector()
     const r = rig({ kinds: { ...KINDS, smoke }, devices: [fp, sd] })
@@ -175,6 +176,17 @@ describe('fire_passage.blocked_during_fire (cross-device)', () => {
     expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
     r.send(fp, { occupied: false })
     expect(r.clears('fire_passage.blocked_during_fire')).toHaveLength(1)
+  })
+
+  it('takes an alert for a fire alarm only when it is marked `fire`, not by its name', () => {
+    const fp = passage()
+    const sd = detector()
+    const unmarked = { ...smoke, alerts: { fire_alarm: { ...smoke.alerts.fire_alarm!, fire: undefined } } }
+    const r = rig({ kinds: { ...KINDS, smoke: unmarked }, devices: [fp, sd] })
+    r.send(fp, { occupied: true })
+    r.send(sd, { alarm: true })
+    expect(r.raises('smoke.fire_alarm')).toHaveLength(1)
+    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
   })
 
   it('ignores fire alarms in another estate', () => {

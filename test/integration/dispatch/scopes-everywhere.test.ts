@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
 import type { WorkOrder } from '../../../src/dispatch/types.ts'
 import { buildHub, connectDevice, FIXTURES, type TestHub, tempDir, until } from '../../helpers/hub.ts'
-import { as, login } from './session.ts'
+import { as, login } from '../../helpers/session.ts'
 
 /**
  * Scopes beyond alerts and live values, on the two-street fixture (test/fixtures/scopes-estate.yaml):

@@ -10,7 +10,7 @@ import {
   type DashboardSocket,
   socketOf,
   tokenOf,
-} from './session.ts'
+} from '../../helpers/session.ts'
 
 type Change = { alert: Alert; entry: AuditEntry }
 

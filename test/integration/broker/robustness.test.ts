@@ -4,7 +4,7 @@ import path from 'node:path'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import { buildHub, connectDevice, DEMO_ESTATE, secretOf, tempDir, until } from '../../helpers/hub.ts'
-import { startHubProcess } from './hub-process.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { crewSees, inScope } from '../../../src/auth/scope.ts'
-import { cell } from '../../../src/http/routes/export.ts'
 
 describe('scope', () => {
   const alert = {
@@ -25,17 +24,5 @@ describe('scope', () => {
     expect(crewSees({ scope: 'e2', team: 'duty' }, alert)).toBe(false)
     expect(crewSees({ scope: 'e1', team: 'lifts' }, { ...alert, assigned_team: 'lifts' })).toBe(true)
     expect(crewSees({ scope: 'e1', team: null }, alert)).toBe(false)
-  })
-})
-
-describe('CSV cells', () => {
-  it('quotes separators and defuses spreadsheet formulas', () => {
-    expect(cell('井盖开启')).toBe('井盖开启')
-    expect(cell('a,b')).toBe('"a,b"')
-    expect(cell('say "hi"')).toBe('"say ""hi"""')
-    expect(cell('=HYPERLINK("http://x")')).toBe(`"'=HYPERLINK(""http://x"")"`)
-    expect(cell('-1')).toBe("'-1")
-    expect(cell(null)).toBe('')
-    expect(cell(3)).toBe('3')
   })
 })

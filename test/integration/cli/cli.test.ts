@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { buildHub, type TestHub, tempDir, until } from '../../helpers/hub.ts'
-import { as, DASHBOARD_ESTATE, login } from './session.ts'
+import { as, DASHBOARD_ESTATE, login } from '../../helpers/session.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 const run = promisify(execFile)

@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { expect, it } from 'vitest'
 import { collect, secretOf, until } from '../../helpers/hub.ts'
-import { startHubProcess } from './hub-process.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 
 /**
  * The hard packet limit (ZHIAN_MAX_PAYLOAD_BYTES + topic headroom, src/broker/packet-guard.ts): a hub in

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { onTestFinished } from 'vitest'
-import { DEMO_ESTATE, tempDir, until } from '../../helpers/hub.ts'
+import { DEMO_ESTATE, tempDir, until } from './hub.ts'
 
 /**
  * A hub in its own process (`node --import tsx src/main.ts start`, as a user runs it), so memory
@@ -9,7 +9,7 @@ import { DEMO_ESTATE, tempDir, until } from '../../helpers/hub.ts'
  * preloaded to report the hub's memory over IPC.
  */
 
-const ROOT = path.resolve(import.meta.dirname, '../../..')
+const ROOT = path.resolve(import.meta.dirname, '../..')
 const PROBE = path.join(import.meta.dirname, 'memory-probe.ts')
 
 export interface MemorySample {

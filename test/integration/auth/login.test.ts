@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildHub } from '../../helpers/hub.ts'
-import { as, DASHBOARD_ESTATE, login, tokenOf, USERS } from './session.ts'
+import { as, DASHBOARD_ESTATE, login, tokenOf, USERS } from '../../helpers/session.ts'
 
 describe('login, sessions and the API token', () => {
   it('logs in with a password and returns a bearer token plus an httpOnly session cookie, both accepted', async () => {

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { expect, it } from 'vitest'
 import { until } from '../../helpers/hub.ts'
-import { startHubProcess } from './hub-process.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 
 /**
  * The README's device example, as a new user runs it: the hub started as `npm start` does (its own

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
-import { as, connected, DASHBOARD_ESTATE, type DashboardSocket, socketOf, tokenOf } from './session.ts'
+import {
+  as,
+  connected,
+  DASHBOARD_ESTATE,
+  type DashboardSocket,
+  socketOf,
+  tokenOf,
+} from '../../helpers/session.ts'
 
 /**
  * Connection-state recovery must not outlive the right to see: socket.io 4.8 would write a restored

@@ -1,8 +1,8 @@
 import path from 'node:path'
 import { io, type Socket } from 'socket.io-client'
 import { onTestFinished } from 'vitest'
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../src/realtime/events.ts'
-import { FIXTURES, type TestHub } from '../../helpers/hub.ts'
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/realtime/events.ts'
+import { FIXTURES, type TestHub } from './hub.ts'
 
 /** Fixture users (test/fixtures/dashboard-estate.yaml): one per role × scope. */
 export const DASHBOARD_ESTATE = path.join(FIXTURES, 'dashboard-estate.yaml')

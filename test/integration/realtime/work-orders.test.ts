@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { WorkOrder, WorkOrderEvent } from '../../../src/dispatch/types.ts'
 import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
+import { connected, type DashboardSocket, login, socketOf } from '../../helpers/session.ts'
 import { estateFor, Receiver } from '../dispatch/receiver.ts'
 import { trapPassenger } from '../dispatch/rig.ts'
-import { connected, type DashboardSocket, login, socketOf } from './session.ts'
 
 /**
  * `work_order` over socket.io (issue 7's crew app), on the dispatch fixture: lift_a (wang → crew_wang,

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { buildHub, tempDir } from '../../helpers/hub.ts'
-import { as, DASHBOARD_ESTATE, login, tokenOf, USERS } from './session.ts'
+import { as, DASHBOARD_ESTATE, login, tokenOf, USERS } from '../../helpers/session.ts'
 
 /** Users in the estate YAML: the file is the truth for them at every start. */
 describe('estate-file users follow the file', () => {

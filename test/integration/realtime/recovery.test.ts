@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import { buildHub, connectDevice, until } from '../../helpers/hub.ts'
-import { as, connected, DASHBOARD_ESTATE, socketOf, tokenOf } from './session.ts'
+import { as, connected, DASHBOARD_ESTATE, socketOf, tokenOf } from '../../helpers/session.ts'
 
 describe('socket.io reconnects', () => {
   it('recovers a dropped connection with the alerts it missed, and re-checks the session on the way back', async () => {

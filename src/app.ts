@@ -277,7 +277,6 @@ export class Hub {
         },
         stop: () => this.live.stop(),
       },
-      { name: 'realtime', start: () => this.realtime.start(), stop: () => this.realtime.stop() },
       {
         name: 'http',
         start: async () => {
@@ -285,6 +284,8 @@ export class Hub {
         },
         stop: () => this.http.close(),
       },
+      // socket.io on the listening server; it closes its sockets first, or HTTP's close would wait on them.
+      { name: 'realtime', start: () => this.realtime.start(), stop: () => this.realtime.stop() },
       { name: 'broker', start: () => this.broker.start(), stop: () => this.broker.stop() },
     ]
   }

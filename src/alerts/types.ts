@@ -3,7 +3,7 @@ import type { KindId } from '../../devices/index.ts'
 /**
  * The alert model shared by the rule engine (which raises and clears), the alert store (lifecycle +
  * audit log), history (InfluxDB `alert_event`), the dashboard (socket.io) and dispatch.
- * See DESIGN.md "Alerts": one open alert per (device, type); status and condition are separate.
+ * See README "Alerts and rules": one open alert per (device, type); status and condition are separate.
  */
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const

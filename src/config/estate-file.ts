@@ -85,9 +85,9 @@ const ESTATE_FILE = z.strictObject({
   devices: z.array(DEVICE).default([]),
   users: z.array(USER).default([]),
   overrides: z.record(id, z.record(z.string(), z.record(z.string(), PARAM_VALUE))).default({}),
-  // Dispatch (issue 7): teams, duty roster, routing; see src/dispatch/config.ts and README.
+  // Dispatch: teams, duty roster, routing; see src/dispatch/config.ts and README.
   ...DISPATCH_SECTIONS,
-  // Scheduled reports (issue 9): see src/reports/config.ts and README "Reports".
+  // Scheduled reports: see src/reports/config.ts and README "Reports".
   reports: REPORTS_SECTION,
 })
 

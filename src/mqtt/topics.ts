@@ -1,7 +1,7 @@
 import { isKindId, type KindId } from '../../devices/index.ts'
 
 /**
- * The only module that builds or parses MQTT topic strings (DESIGN.md, "MQTT topics").
+ * The only module that builds or parses MQTT topic strings (README "MQTT topics").
  *   <base>/<kind>/<id>/state|event|availability|info   device → hub
  *   <base>/<kind>/<id>/set|error                        hub → device
  *   <base>/hub/alert|availability                       hub → everyone

@@ -135,7 +135,7 @@ describe('dashboard in a real browser', () => {
     expect(await audit.locator('tr[data-action=raised]').textContent()).toContain('规则引擎')
     expect(await audit.locator('tr[data-action=acknowledged]').textContent()).toContain('网页/接口')
 
-    // A critical alert got its work order from the rules (issue 7): the detail links to it, with its state
+    // A critical alert got its work order from the rules: the detail links to it, with its state
     // and team in Chinese, and one more by hand is refused with the hub's code.
     const works = manager.page.locator('[data-test=detail-work-orders]')
     const alertId = (await manager.page.locator('.detail').getAttribute('data-alert'))!

@@ -21,7 +21,7 @@ const router = createRouter({
     { path: '/history', component: AlertHistory, name: 'history' },
     { path: '/alerts/:id', component: AlertDetail, name: 'alert', props: true },
     { path: '/reports', component: ReportView, name: 'reports' },
-    // Crew app (dispatch, issue 7): `#/tasks`, and `#/work-orders/<id>` from the link in every notification.
+    // Crew app (dispatch): `#/tasks`, and `#/work-orders/<id>` from the link in every notification.
     { path: '/tasks', component: MyTasks, name: 'tasks' },
     { path: '/work-orders/:id', component: MyTasks, name: 'work-order', props: true },
   ],

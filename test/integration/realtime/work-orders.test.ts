@@ -6,7 +6,7 @@ import { estateFor, Receiver } from '../dispatch/receiver.ts'
 import { trapPassenger } from '../dispatch/rig.ts'
 
 /**
- * `work_order` over socket.io (issue 7's crew app), on the dispatch fixture: lift_a (wang → crew_wang,
+ * `work_order` over socket.io (the crew app), on the dispatch fixture: lift_a (wang → crew_wang,
  * li → crew_li) in e1, lift_b (zhao → crew_zhao) in e2, property_duty (duty1 → crew_zhou) in e1 with
  * 1-s escalation steps for an open manhole cover.
  */

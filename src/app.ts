@@ -114,7 +114,6 @@ export class Hub {
     this.history = new History({
       history: config.history,
       journal: this.gate.journal,
-      journalConfig: config.journal,
       bus: this.bus,
       metrics: this.metrics,
       log: this.log.child({ feature: 'history' }),

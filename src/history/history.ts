@@ -1,4 +1,4 @@
-import { type HistoryConfig, JOURNAL_DEFAULTS, type JournalConfig } from '../config/env.ts'
+import type { HistoryConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
@@ -21,8 +21,6 @@ export interface HistoryContext {
   history: HistoryConfig | undefined
   /** The gate's journal (undefined with the journal off): the shipper reads it, alert points go in. */
   journal: Journal | undefined
-  /** Its settings (the backlog limit the warnings are measured against). */
-  journalConfig?: Partial<JournalConfig> | undefined
   /** The hub bus: alert transitions come in from here. */
   bus: Bus
   metrics: Metrics
@@ -83,7 +81,7 @@ export class History {
   constructor(private readonly ctx: HistoryContext) {
     const h = ctx.history
     const journal = ctx.journal
-    this.limit = { ...JOURNAL_DEFAULTS, ...ctx.journalConfig }.maxBacklogBytes
+    this.limit = journal?.backlogLimitBytes ?? 0
     if (h) {
       this.writer =
         h.api === 'v2'

@@ -94,6 +94,11 @@ export class Journal {
     return this.options.dir
   }
 
+  /** The unshipped backlog's limit (past it the oldest segments are dropped). */
+  get backlogLimitBytes(): number {
+    return this.maxBacklogBytes
+  }
+
   /** The last commit failed (nothing new is durable until one succeeds). */
   get isFailing(): boolean {
     return this.failing

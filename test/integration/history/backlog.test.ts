@@ -98,7 +98,6 @@ describe('history: the on-disk backlog is bounded', () => {
     const history = new History({
       history: { ...influx.history('never'), url: `http://127.0.0.1:${deadPort}` },
       journal: gate.journal,
-      journalConfig: journal,
       bus,
       metrics,
       log,

@@ -72,5 +72,13 @@ export interface ModelDefinition {
   params?: Readonly<Record<string, Text>>
   decode: (input: UplinkInput) => DecodeResult
   encode?: (set: Record<string, unknown>) => Downlink | { error: string }
+  /**
+   * The frame this model's device would send for a state of its kind (the simulators drive models
+   * over their real transports with it); decoding it gives that state back.
+   */
+  frame?: (
+    state: Record<string, unknown>,
+    params: Readonly<Record<string, unknown>>,
+  ) => Omit<UplinkInput, 'params'>
   vectors: readonly TestVector[]
 }

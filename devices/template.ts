@@ -18,36 +18,35 @@ import {
   REPORT_INTERVAL,
 } from './types.ts'
 
-/** Smoke detector in a stairwell: alarm flag, smoke density, battery. */
-export const smoke_detector = {
-  id: 'smoke_detector',
-  names: { zh: '烟感', en: 'Smoke detector' },
+/** Water-leak sensor (水浸) on the floor of a pump room or a basement: leak flag, water depth, battery. */
+export const water_leak = {
+  id: 'water_leak',
+  names: { zh: '水浸', en: 'Water leak' },
   interval_s: 3600,
   state: {
-    alarm: bool('烟雾报警', 'Smoke alarm'),
-    smoke_db_m: float('烟雾浓度', 'Smoke density', 0, 10, 'dB/m'),
+    leak: bool('浸水', 'Water detected'),
+    depth_mm: float('积水深度', 'Water depth', 0, 500, 'mm'),
     battery_pct: BATTERY_PCT,
   },
   events: {},
   settable: { report_interval_s: REPORT_INTERVAL },
   params: {},
   alerts: {
-    smoke: {
-      severity: 'critical',
-      crew: 'fire_safety',
-      latched: true,
-      fire: true,
-      title: { zh: '烟雾报警', en: 'Smoke alarm' },
-      message: { zh: '{name} 烟雾报警', en: '{name}: smoke alarm' },
+    leak: {
+      severity: 'major',
+      crew: 'property_engineering',
+      latched: false,
+      title: { zh: '水浸报警', en: 'Water leak' },
+      message: { zh: '{name} 检测到浸水', en: '{name}: water detected' },
       params: {},
-      triggers: [held((c) => c.s.alarm === true)],
+      triggers: [held((c) => c.s.leak === true)],
     },
     low_battery: lowBatteryAlert(),
     offline: offlineAlert(2, '1h'),
   },
   simulator: {
-    mix: { weight: 0, abbr: 'sd' },
-    healthy: (n) => ({ alarm: false, smoke_db_m: 0.01 * (n % 5), battery_pct: 90 - (n % 10) }),
-    faulty: { state: { alarm: true, smoke_db_m: 2.5 }, raises: 'smoke' },
+    mix: { weight: 0, abbr: 'wl' },
+    healthy: (n) => ({ leak: false, depth_mm: 0, battery_pct: 90 - (n % 10) }),
+    faulty: { state: { leak: true, depth_mm: 12 }, raises: 'leak' },
   },
 } as const satisfies KindDefinition

@@ -74,6 +74,16 @@ const PURPOSE_TEXT: Record<NotificationPurpose, { zh: string; en: string }> = {
 const SYSTEM = 'dispatch'
 
 const ref = (team: string, member: string) => `${team}/${member}`
+
+/**
+ * When a work order's clock (report times, SLA) starts. An automatic order opens as its alert is
+ * (re)raised, so it is timed from that raise — also when it is opened late, at a start after a crash.
+ * An order opened by hand is timed from the moment it is opened: an old alert must not make it late
+ * at birth, nor move it into a period that is already closed.
+ */
+function openingTime(alert: Alert, by: WorkOrderActor, now: number): number {
+  return by.username === SYSTEM ? Math.min(alert.last_at, now) : now
+}
 const minutes = (ms: number) => `${Math.round(ms / 6000) / 10}`
 
 export class Dispatcher {
@@ -178,6 +188,7 @@ export class Dispatcher {
     let team = route.team
     if (teamId) team = this.servingTeam(teamId, alert)
     const now = this.clock.now()
+    const openedAt = openingTime(alert, by, now)
     const onDuty = team ? this.router.onDuty(team, alert, now) : []
     const first = onDuty[0]
     const wo: WorkOrder = {
@@ -198,9 +209,10 @@ export class Dispatcher {
       participants: first && team ? [ref(team.id, first.id)] : [],
       status: 'dispatched',
       created_by: by.username,
-      opened_at: alert.first_at,
+      opened_at: openedAt,
       dispatched_at: now,
-      acknowledged_at: alert.acknowledged_at,
+      // Acknowledged before a hand-opened order existed: it was never waiting for that.
+      acknowledged_at: alert.acknowledged_at === null ? null : Math.max(alert.acknowledged_at, openedAt),
       accepted_at: null,
       on_site_at: null,
       resolved_at: null,

@@ -34,7 +34,7 @@ export interface WorkOrder {
   participants: string[]
   status: WorkOrderStatus
   created_by: string
-  /** When the alert was raised (or the order opened by hand): the start of every report timer. */
+  /** When the alert was raised (automatic orders) or the order opened by hand: the start of every report and SLA timer. */
   opened_at: number
   dispatched_at: number
   acknowledged_at: number | null
@@ -97,7 +97,10 @@ export interface Delivery {
 
 export type NotificationPurpose = 'dispatch' | 'reminder' | 'escalation' | 'closed'
 
-/** Times for reports, in ms from the alert (or the hand-opened order); null until reached. */
+/**
+ * Times for reports, in ms from the order's opening (`opened_at`); null until reached — or, given
+ * `asOf`, reached only after it (a closed period's report counts what it saw by its end).
+ */
 export interface WorkOrderTimes {
   to_acknowledge_ms: number | null
   to_accept_ms: number | null
@@ -105,8 +108,8 @@ export interface WorkOrderTimes {
   to_resolve_ms: number | null
 }
 
-export function timesOf(wo: WorkOrder): WorkOrderTimes {
-  const since = (t: number | null) => (t === null ? null : t - wo.opened_at)
+export function timesOf(wo: WorkOrder, asOf = Number.POSITIVE_INFINITY): WorkOrderTimes {
+  const since = (t: number | null) => (t === null || t > asOf ? null : t - wo.opened_at)
   return {
     to_acknowledge_ms: since(wo.acknowledged_at),
     to_accept_ms: since(wo.accepted_at),

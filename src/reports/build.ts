@@ -365,7 +365,9 @@ export class ReportBuilder {
     }
   }
 
+  /** Response times as of the period's end: what happens after it does not change its report. */
   private response(opened: WorkOrder[], raised: AlertRow[], end: number): ResponseRow[] {
+    const since = (from: number, t: number | null) => (t === null || t > end ? null : t - from)
     const sla = (os: WorkOrder[], stage: 'accept' | 'arrive' | 'resolve'): SlaStat => {
       const at = { accept: 'accepted_at', arrive: 'on_site_at', resolve: 'resolved_at' } as const
       let due = 0
@@ -377,12 +379,12 @@ export class ReportBuilder {
         if (reached !== null && reached <= end) {
           due++
           if (reached - o.opened_at <= limit) met++
-        } else if (o.status !== 'cancelled' && o.opened_at + limit <= end) due++
+        } else if ((o.cancelled_at === null || o.cancelled_at > end) && o.opened_at + limit <= end) due++
       }
       return { due, met, attainment: due ? Math.round((met / due) * 1000) / 10 : null }
     }
     const row = (team: string, name: string, os: WorkOrder[]): ResponseRow => {
-      const times = os.map(timesOf)
+      const times = os.map((o) => timesOf(o, end))
       return {
         team,
         name,
@@ -411,12 +413,10 @@ export class ReportBuilder {
         team: 'alerts',
         name: '全部告警 / All alerts',
         orders: raised.length,
-        acknowledge: stat(
-          raised.map((r) => (r.acknowledged_at === null ? null : r.acknowledged_at - r.first_at)),
-        ),
+        acknowledge: stat(raised.map((r) => since(r.first_at, r.acknowledged_at))),
         accept: none,
         arrive: none,
-        resolve: stat(raised.map((r) => (r.resolved_at === null ? null : r.resolved_at - r.first_at))),
+        resolve: stat(raised.map((r) => since(r.first_at, r.resolved_at))),
         sla: { accept: noSla, arrive: noSla, resolve: noSla },
       },
     ]

@@ -2,13 +2,17 @@ import { elevator } from './elevator.ts'
 import { fire_passage } from './fire_passage.ts'
 import { manhole } from './manhole.ts'
 import { parking_bay } from './parking_bay.ts'
+import { smoke_detector } from './smoke_detector.ts'
 import type { KindDefinition } from './types.ts'
 
 /** Every device kind the hub knows. A meta-test checks that every devices/<kind>.ts is listed here. */
-export const KINDS = { elevator, fire_passage, manhole, parking_bay } as const satisfies Record<
-  string,
-  KindDefinition
->
+export const KINDS = {
+  elevator,
+  fire_passage,
+  manhole,
+  parking_bay,
+  smoke_detector,
+} as const satisfies Record<string, KindDefinition>
 
 export type KindId = keyof typeof KINDS
 export const KIND_IDS = Object.keys(KINDS) as KindId[]

@@ -10,6 +10,7 @@ describe('online rule', () => {
       fire_passage: 300 * 2 + 300,
       manhole: 1800 * 2 + 3600,
       parking_bay: 86_400 * 2 + 3600,
+      smoke_detector: 86_400 * 2 + 3600,
     })
   })
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { payloadFor } from '../../bench/loadgen.ts'
 import { KIND_IDS, KINDS } from '../../devices/index.ts'
 import { SCHEMAS } from '../../devices/schema.ts'
+import type { SimulatorSpec } from '../../devices/types.ts'
 import { behaviourFor, NAMED_BEHAVIOURS } from '../../simulators/behaviours/index.ts'
 
 /** Every kind says how it is simulated: its behaviour, its place in a synthesised estate, a healthy and a faulty reading. */
@@ -9,7 +10,7 @@ describe('kind simulator specs', () => {
   it.each(KIND_IDS)(
     '%s declares a behaviour the simulators have, a mix, and healthy and faulty readings',
     (id) => {
-      const sim = KINDS[id].simulator
+      const sim: SimulatorSpec = KINDS[id].simulator
       expect(sim, id).toBeDefined()
       if (sim.behaviour !== undefined) expect(Object.keys(NAMED_BEHAVIOURS)).toContain(sim.behaviour)
       expect(() => behaviourFor(id)).not.toThrow()
@@ -19,8 +20,8 @@ describe('kind simulator specs', () => {
         const healthy = SCHEMAS[id].state.safeParse(sim.healthy(n))
         expect(healthy.success, `${id} healthy(${n})`).toBe(true)
       }
-      expect(SCHEMAS[id].state.safeParse(sim.faulty.state).success, `${id} faulty`).toBe(true)
-      expect(Object.keys(KINDS[id].alerts)).toContain(sim.faulty.raises)
+      expect(SCHEMAS[id].state.safeParse(sim.faulty?.state).success, `${id} faulty`).toBe(true)
+      expect(Object.keys(KINDS[id].alerts)).toContain(sim.faulty?.raises)
     },
   )
 

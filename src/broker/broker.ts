@@ -18,6 +18,7 @@ import { crewSees, inScope } from '../auth/scope.ts'
 import { type HubConfig, MQTT_LIMIT_DEFAULTS, type MqttLimits } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
+import { SEVERITY_NAMES } from '../core/vocabulary.ts'
 import { clientAddress, type TrustFn, trustFunction } from '../http/client-address.ts'
 import type { Topics } from '../mqtt/topics.ts'
 import type { AuthResult, Registry } from '../registry/registry.ts'
@@ -198,7 +199,9 @@ export class Broker {
     this.unsubscribe.push(
       this.ctx.bus.on('alert', ({ alert, entry }) => {
         if (alert.suppressed) return
-        this.publish(this.ctx.topics.hub('alert'), JSON.stringify({ ...alert, event: entry }), {
+        // With its severity in the words every screen uses (a subscriber shows them as they are).
+        const text = { ...alert, severity_name: SEVERITY_NAMES[alert.severity], event: entry }
+        this.publish(this.ctx.topics.hub('alert'), JSON.stringify(text), {
           qos: 1,
           retain: false,
         }).catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'alert publish failed'))

@@ -1,8 +1,9 @@
 import type { AlertStore } from '../alerts/store.ts'
-import type { Alert, AuditEntry, Severity } from '../alerts/types.ts'
+import type { Alert, AuditEntry } from '../alerts/types.ts'
 import type { Bus } from '../core/bus.ts'
 import { type Clock, RealClock, type TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
+import { SEVERITY_NAMES, SLA_STAGE_NAMES } from '../core/vocabulary.ts'
 import { ZhianError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
@@ -48,18 +49,6 @@ export interface WorkOrderActor {
   note?: string | null | undefined
 }
 
-const SEVERITY_TEXT: Record<Severity, { zh: string; en: string }> = {
-  critical: { zh: '紧急', en: 'critical' },
-  major: { zh: '重要', en: 'major' },
-  minor: { zh: '一般', en: 'minor' },
-  warning: { zh: '提示', en: 'warning' },
-  info: { zh: '信息', en: 'info' },
-}
-const STAGE_TEXT: Record<SlaStage, { zh: string; en: string }> = {
-  accept: { zh: '接单', en: 'accept' },
-  arrive: { zh: '到场', en: 'arrive on site' },
-  resolve: { zh: '完成', en: 'resolve' },
-}
 const STAGE_DONE: Record<SlaStage, keyof WorkOrder> = {
   accept: 'accepted_at',
   arrive: 'on_site_at',
@@ -228,15 +217,15 @@ export class Dispatcher {
       reminders_sent: 0,
     }
     const teamName = team?.name ?? wo.team
-    const note =
+    const [zh, en] =
       first && team
-        ? `派给 ${teamName} ${first.name} / dispatched to ${teamName}: ${first.name}`
+        ? [`派给 ${teamName} ${first.name}`, `dispatched to ${teamName}: ${first.name}`]
         : team
-          ? `${teamName} 当前无人值班 / nobody of ${teamName} is on duty`
-          : `未配置班组 ${wo.team} / no team ${wo.team} configured`
-    const events: NewEvent[] = [
-      { action: 'dispatched', actor: by.username, note: by.note ? `${note}; ${by.note}` : note, at: now },
-    ]
+          ? [`${teamName} 当前无人值班`, `nobody of ${teamName} is on duty`]
+          : [`未配置班组 ${wo.team}`, `no team ${wo.team} configured`]
+    // "<zh> / <en>": the crew app shows the half in the reader's language, so a note by hand goes in both.
+    const note = by.note ? `${zh}; ${by.note} / ${en}; ${by.note}` : `${zh} / ${en}`
+    const events: NewEvent[] = [{ action: 'dispatched', actor: by.username, note, at: now }]
     this.store.save(
       wo,
       events,
@@ -397,8 +386,10 @@ export class Dispatcher {
         wo.acknowledged_at = entry.at
         this.store.save(wo, [])
       } else if (entry.action === 'resolved') {
-        const how = entry.actor === 'rule' ? '告警已自动恢复 / alert cleared' : '告警已解决 / alert resolved'
-        this.resolve(wo.id, { username: entry.actor, note: entry.note ? `${how}: ${entry.note}` : how }, true)
+        const [zh, en] =
+          entry.actor === 'rule' ? ['告警已自动恢复', 'alert cleared'] : ['告警已解决', 'alert resolved']
+        const note = entry.note ? `${zh}: ${entry.note} / ${en}: ${entry.note}` : `${zh} / ${en}`
+        this.resolve(wo.id, { username: entry.actor, note }, true)
       }
     } catch (err) {
       this.opts.log.error({ err, alert: alert.id }, 'dispatch failed for an alert change')
@@ -479,6 +470,7 @@ export class Dispatcher {
       wo.escalation_level++
       const waited = minutes(now - wo.dispatched_at)
       const target = this.escalationTarget(wo, team, step.to)
+      const stepText = this.stepText(step.to)
       if (target) {
         const r = ref(target.team.id, target.member.id)
         if (!wo.participants.includes(r)) wo.participants.push(r)
@@ -490,7 +482,7 @@ export class Dispatcher {
           action: 'escalated',
           actor: SYSTEM,
           at: now,
-          note: `${waited} 分钟未接单,升级至 ${target.team.name} ${target.member.name} (${step.to}) / not accepted after ${waited} min, escalated to ${target.team.name}: ${target.member.name} (${step.to})`,
+          note: `${waited} 分钟未接单,升级至${stepText.zh} ${target.team.name} ${target.member.name} / not accepted after ${waited} min, escalated to the ${stepText.en}: ${target.team.name}, ${target.member.name}`,
         })
         this.opts.metrics?.escalations.inc({ team: wo.team })
       } else {
@@ -498,7 +490,7 @@ export class Dispatcher {
           action: 'escalated',
           actor: SYSTEM,
           at: now,
-          note: `升级步骤 ${step.to} 无可通知的人,跳过 / escalation step ${step.to}: nobody to notify, skipped`,
+          note: `升级至${stepText.zh}:无人可通知,跳过 / escalation to the ${stepText.en}: nobody to notify, skipped`,
         })
       }
       due = this.stepDue(wo)
@@ -566,12 +558,12 @@ export class Dispatcher {
       if (!late && !completingLate) continue
       wo.breaches.push({ stage, due_at: due, at: now })
       this.opts.metrics?.slaBreaches.inc({ type: wo.alert_type, stage })
-      const text = STAGE_TEXT[stage]
+      const text = SLA_STAGE_NAMES[stage]
       events.push({
         action: 'sla_breached',
         actor: SYSTEM,
         at: now,
-        note: `超过${text.zh}时限 ${minutes(limit)} 分钟 / ${text.en} SLA of ${minutes(limit)} min breached`,
+        note: `超过${text.zh}时限 ${minutes(limit)} 分钟 / ${text.en.toLowerCase()} SLA of ${minutes(limit)} min breached`,
       })
     }
     return events
@@ -634,7 +626,7 @@ export class Dispatcher {
     key: string,
   ): Message {
     const link = `${this.opts.linkBase()}/#/work-orders/${wo.id}`
-    const sev = SEVERITY_TEXT[wo.severity]
+    const sev = SEVERITY_NAMES[wo.severity]
     const prefix: Record<NotificationPurpose, string> = {
       dispatch: '【智安工单】',
       reminder: `【工单提醒 ${n}】`,
@@ -688,6 +680,14 @@ export class Dispatcher {
     }
   }
 
+  /** An escalation step in words, with the team's name (the history is read by people, not ids). */
+  private stepText(to: string): { zh: string; en: string } {
+    if (to === 'next_on_duty') return { zh: '下一位值班人员', en: 'next on duty' }
+    if (to === 'lead') return { zh: '班组长', en: 'team lead' }
+    const name = this.router.team(to.slice('team:'.length))?.name ?? to.slice('team:'.length)
+    return { zh: `班组「${name}」`, en: `team ${name}` }
+  }
+
   /** A notification reached its end: it is part of the work order's life. */
   private settled(d: Delivery, workOrderId: string): void {
     const wo = this.store.get(workOrderId)
@@ -697,8 +697,8 @@ export class Dispatcher {
     const what = PURPOSE_TEXT[d.purpose]
     const note =
       d.status === 'delivered'
-        ? `${what.zh}已送达 ${name} (${d.channel}) / ${what.en} delivered to ${d.member} via ${d.channel}`
-        : `${what.zh}发送失败 ${name} / ${what.en} to ${d.member} failed: ${d.last_error}`
+        ? `${what.zh}已送达 ${name} (${d.channel}) / ${what.en} delivered to ${name} via ${d.channel}`
+        : `${what.zh}发送失败 ${name} / ${what.en} to ${name} failed: ${d.last_error}`
     this.store.save(wo, [{ action: 'notified', actor: SYSTEM, note, at: this.clock.now() }])
   }
 }

@@ -5,6 +5,7 @@ import { SEVERITIES } from '../alerts/types.ts'
 import type { HistoryConfig } from '../config/env.ts'
 import type { EstateFile } from '../config/estate-file.ts'
 import type { Device } from '../core/bus.ts'
+import { SEVERITY_NAMES } from '../core/vocabulary.ts'
 import type { WorkOrderQueries } from '../dispatch/store.ts'
 import { timesOf, type WorkOrder } from '../dispatch/types.ts'
 import { ZhianError } from '../errors.ts'
@@ -58,19 +59,6 @@ type AlertRow = AlertSummaryRow
 const KIND_NAMES: Record<string, Text> = {
   ...Object.fromEntries(Object.entries(KINDS).map(([id, k]) => [id, k.names as Text])),
   hub: { zh: '平台', en: 'Hub' },
-}
-const SEVERITY_NAMES: Record<Severity, Text> = {
-  critical: { zh: '紧急', en: 'Critical' },
-  major: { zh: '重要', en: 'Major' },
-  minor: { zh: '次要', en: 'Minor' },
-  warning: { zh: '警告', en: 'Warning' },
-  info: { zh: '提示', en: 'Info' },
-}
-const SITE_TYPE_NAMES: Record<string, Text> = {
-  street: { zh: '街道', en: 'street' },
-  community: { zh: '社区', en: 'community' },
-  estate: { zh: '小区', en: 'estate' },
-  building: { zh: '楼栋', en: 'building' },
 }
 const UNIT_NAMES: Record<Period['unit'], Text> = {
   day: { zh: '日报', en: 'Daily report' },
@@ -549,4 +537,4 @@ export class ReportBuilder {
   }
 }
 
-export { KIND_NAMES, SEVERITY_NAMES, SITE_TYPE_NAMES }
+export { KIND_NAMES }

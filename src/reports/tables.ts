@@ -1,5 +1,6 @@
-import type { Severity, Text } from '../alerts/types.ts'
-import { KIND_NAMES, SEVERITY_NAMES } from './build.ts'
+import type { Text } from '../alerts/types.ts'
+import { ALERT_STATUS_NAMES, SEVERITY_NAMES, WORK_ORDER_STATUS_NAMES } from '../core/vocabulary.ts'
+import { KIND_NAMES } from './build.ts'
 import type { Report, SlaStat, Stat } from './model.ts'
 import { localParts, ymd } from './period.ts'
 
@@ -24,13 +25,8 @@ export interface Table {
 
 export const t = (lang: Lang, zh: string, en: string) => (lang === 'zh' ? zh : en)
 const tx = (lang: Lang, text: Text) => text[lang]
-const STATUS_NAMES: Record<string, Text> = {
-  active: { zh: '待处理', en: 'active' },
-  acknowledged: { zh: '已确认', en: 'acknowledged' },
-  dispatched: { zh: '已派单', en: 'dispatched' },
-  accepted: { zh: '已接单', en: 'accepted' },
-  on_site: { zh: '已到场', en: 'on site' },
-}
+/** Statuses at the period end: an open alert's, an open work order's (one vocabulary with the dashboard). */
+const STATUS_NAMES: Record<string, Text> = { ...ALERT_STATUS_NAMES, ...WORK_ORDER_STATUS_NAMES }
 const named = (lang: Lang, names: Record<string, Text>, key: string) => names[key]?.[lang] ?? key
 
 export function localTime(ms: number, tz: string): string {
@@ -346,7 +342,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.open_at_end.alerts.map((a) => [
         tx(lang, a.title),
         a.type,
-        named(lang, SEVERITY_NAMES as Record<Severity, Text>, a.severity),
+        named(lang, SEVERITY_NAMES, a.severity),
         a.device_id,
         a.estate,
         localTime(a.first_at, tz),

@@ -1,4 +1,11 @@
 import { ref } from 'vue'
+import {
+  ALERT_STATUS_NAMES,
+  CONDITION_NAMES,
+  CREW_NAMES,
+  SEVERITY_NAMES,
+  WORK_ORDER_STATUS_NAMES,
+} from '../../core/vocabulary.ts'
 
 /** zh-CN first (the people on duty), English second; the choice sticks in localStorage. */
 export type Lang = 'zh' | 'en'
@@ -11,6 +18,8 @@ export function setLang(next: Lang): void {
   localStorage.setItem('zhian.lang', next)
   document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en'
 }
+
+const w = (text: { zh: string; en: string }): readonly [string, string] => [text.zh, text.en]
 
 const MESSAGES = {
   app: ['智安 · 社区安全监测', 'zhian · estate safety monitor'],
@@ -67,16 +76,17 @@ const MESSAGES = {
   action: ['操作', 'Action'],
   assigned_to: ['已派给', 'Assigned to'],
   condition: ['现场状态', 'Condition'],
-  cond_raised: ['持续中', 'ongoing'],
-  cond_cleared: ['已恢复', 'cleared'],
-  st_active: ['待确认', 'active'],
-  st_acknowledged: ['已确认', 'acknowledged'],
-  st_resolved: ['已关闭', 'resolved'],
-  sev_critical: ['紧急', 'critical'],
-  sev_major: ['重要', 'major'],
-  sev_minor: ['次要', 'minor'],
-  sev_warning: ['提示', 'warning'],
-  sev_info: ['信息', 'info'],
+  // Severities, statuses and crews: the hub's one vocabulary (src/core/vocabulary.ts).
+  cond_raised: w(CONDITION_NAMES.raised),
+  cond_cleared: w(CONDITION_NAMES.cleared),
+  st_active: w(ALERT_STATUS_NAMES.active),
+  st_acknowledged: w(ALERT_STATUS_NAMES.acknowledged),
+  st_resolved: w(ALERT_STATUS_NAMES.resolved),
+  sev_critical: w(SEVERITY_NAMES.critical),
+  sev_major: w(SEVERITY_NAMES.major),
+  sev_minor: w(SEVERITY_NAMES.minor),
+  sev_warning: w(SEVERITY_NAMES.warning),
+  sev_info: w(SEVERITY_NAMES.info),
   suppressed: ['已静默', 'silenced'],
   latched: ['需人工关闭', 'latched'],
   devices: ['设备', 'Devices'],
@@ -123,12 +133,12 @@ const MESSAGES = {
   via_system: ['系统', 'system'],
   via_socket: ['网页', 'web'],
   // The catalogue's default crews (devices/*.ts `crew`).
-  crew_elevator_contractor: ['电梯维保单位', 'Lift contractor'],
-  crew_property_duty: ['物业值班', 'Property duty'],
-  crew_property_engineering: ['物业工程部', 'Property engineering'],
-  crew_utility_owner: ['管线权属单位', 'Utility owner'],
-  crew_fire_safety: ['消防安全', 'Fire safety'],
-  crew_community_grid: ['社区网格员', 'Community grid'],
+  crew_elevator_contractor: w(CREW_NAMES.elevator_contractor!),
+  crew_property_duty: w(CREW_NAMES.property_duty!),
+  crew_property_engineering: w(CREW_NAMES.property_engineering!),
+  crew_utility_owner: w(CREW_NAMES.utility_owner!),
+  crew_fire_safety: w(CREW_NAMES.fire_safety!),
+  crew_community_grid: w(CREW_NAMES.community_grid!),
   // Values the rule engine adds to an alert's triggering values (src/rules/engine.ts).
   field_held_s: ['已持续(秒)', 'held (s)'],
   field_held_min: ['已持续(分钟)', 'held (min)'],
@@ -137,11 +147,11 @@ const MESSAGES = {
   work_order: ['工单', 'Work order'],
   open_work_order: ['派工单', 'Open work order'],
   no_work_order: ['无工单', 'none'],
-  wo_dispatched: ['待接单', 'to accept'],
-  wo_accepted: ['已接单', 'accepted'],
-  wo_on_site: ['已到场', 'on site'],
-  wo_resolved: ['已完成', 'resolved'],
-  wo_cancelled: ['已取消', 'cancelled'],
+  wo_dispatched: w(WORK_ORDER_STATUS_NAMES.dispatched),
+  wo_accepted: w(WORK_ORDER_STATUS_NAMES.accepted),
+  wo_on_site: w(WORK_ORDER_STATUS_NAMES.on_site),
+  wo_resolved: w(WORK_ORDER_STATUS_NAMES.resolved),
+  wo_cancelled: w(WORK_ORDER_STATUS_NAMES.cancelled),
   load_failed: ['加载失败', 'Could not load'],
 } as const
 

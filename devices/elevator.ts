@@ -13,6 +13,7 @@ import {
   REPORT_INTERVAL,
   type RuleContext,
   type Text,
+  text,
 } from './types.ts'
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN)
@@ -27,7 +28,6 @@ const hasCode = (c: RuleContext, k: number) =>
   code(c) === k || (Array.isArray(c.s.fault_codes) && c.s.fault_codes.includes(k))
 /** Modes in which trapped/door rules do not alert (domain-catalog §6.3: inspection and fire modes). */
 const GATED_MODES = new Set(['inspection', 'fire_return', 'firefighter'])
-const FIRE_MODES = new Set(['fire_return', 'firefighter'])
 /** Gated on the effective mode: `service_mode`, or a mode code (43 inspection, 44/45 fire) in `fault_code`. */
 const serviceModeGate = (c: RuleContext) => {
   const mode = modeOf(c)
@@ -54,6 +54,9 @@ const MODE_TEXT: Record<string, Text> = {
   emergency_power: { zh: '应急电源运行', en: 'emergency power' },
   earthquake: { zh: '地震', en: 'earthquake' },
 }
+/** The lift said something about its mode, and it is normal service (not inspection, fire, out of service…). */
+const inNormalService = (c: RuleContext) =>
+  (c.s.service_mode !== undefined || c.s.fault_code !== undefined) && modeOf(c) === undefined
 const modeOf = (c: RuleContext): string | undefined => {
   if (typeof c.s.service_mode === 'string' && c.s.service_mode !== 'normal') return c.s.service_mode
   const m = MODE_OF_CODE[n(code(c))]
@@ -136,6 +139,14 @@ export const elevator = {
       label: { zh: '故障', en: 'Fault' },
       data: { code: int('故障代码', 'Fault code', 0, 999), active: bool('进行中', 'Active') },
     },
+    // From the lift's own AI terminal, or an ai_camera watching the car (its `elevator` link).
+    ebike_in_lift: {
+      label: { zh: '电动车进入轿厢', en: 'E-bike entered the car' },
+      data: {
+        snapshot_url: text('抓拍图片', 'Snapshot', 1024),
+        confidence: float('置信度', 'Confidence', 0, 1),
+      },
+    },
   },
   settable: { report_interval_s: REPORT_INTERVAL },
   params: {
@@ -168,8 +179,6 @@ export const elevator = {
     if (values.fault_code === 0 && Array.isArray(s.fault_codes) && s.fault_codes.length > 0)
       s.fault_codes = []
   },
-  // A lift recalled for fire (code 44 / firefighter 45, or its service mode) means a fire alarm in the estate.
-  estateFire: (c) => FIRE_MODES.has(modeOf(c) ?? ''),
   simulator: {
     behaviour: 'elevator',
     mix: { weight: 6, abbr: 'elev' },
@@ -467,6 +476,35 @@ export const elevator = {
       // inspection → fire return is news too: re-triggered with the new mode's text and severity.
       retriggerOn: modeOf,
       vars: (c) => ({ mode: MODE_TEXT[modeOf(c) ?? ''] ?? { zh: '未知', en: 'unknown' } }),
+    },
+    fire_in_service: {
+      severity: 'critical',
+      crew: 'fire_safety',
+      latched: false,
+      title: { zh: '火警时电梯仍在正常运行', en: 'Lift in normal service during a fire' },
+      message: {
+        zh: '{name} 所在楼栋有火警,电梯仍在正常运行 {held_s} 秒:请切换到消防返回',
+        en: 'Fire alarm in the building of {name}, still in normal service after {held_s} s: switch it to fire return',
+      },
+      // GB 50116-2013 §4.7.1: on a confirmed fire the fire linkage forces every lift to the ground
+      // floor — a lift that stays in normal service past `for` missed the recall. The fire comes
+      // from the building's detectors and cameras (an alert marked `fire`), never from a lift's mode.
+      params: { for: dur('30s') },
+      triggers: [held((c) => c.buildingFire === true && inNormalService(c))],
+    },
+    ebike_in_lift: {
+      severity: 'major',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '电动车进电梯', en: 'E-bike in a lift' },
+      message: {
+        zh: '{name} 轿厢内发现电动车,请劝离(抓拍:{snapshot_url})',
+        en: 'E-bike in the car of {name}; ask the rider to take it out (snapshot: {snapshot_url})',
+      },
+      // 高层民用建筑消防安全管理规定 (应急管理部令第5号) art. 37 and local e-bike rules forbid e-bikes
+      // indoors; one alert per `clear_for` quiet time, each further sighting a re-trigger.
+      params: { clear_for: dur('10m') },
+      triggers: [onEvent((c) => c.event?.type === 'ebike_in_lift', { clearFor: 'clear_for' })],
     },
     frequent_faults: {
       severity: 'major',

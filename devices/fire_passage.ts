@@ -128,11 +128,12 @@ export const fire_passage = {
       title: { zh: '火警期间消防通道被占', en: 'Fire passage occupied during a fire alarm' },
       message: {
         zh: '{name} 在火警期间被占用,请立即清理',
-        en: '{name} is occupied while a fire alarm is active in the estate; clear it now',
+        en: '{name} is occupied while a fire alarm is active; clear it now',
       },
-      // Cross-device: a raised alert marked `fire` in the same estate, or a lift in fire return (see src/rules/README.md).
+      // Cross-device: a raised alert marked `fire` in the passage's building, or in its estate when the
+      // passage belongs to no building (src/rules/README.md "Cross-device").
       params: {},
-      triggers: [held((c) => c.s.occupied === true && c.estateFire)],
+      triggers: [held((c) => c.s.occupied === true && (c.buildingFire ?? c.estateFire))],
     },
     low_battery: lowBatteryAlert(),
     offline: offlineAlert(2, '5m'),

@@ -58,10 +58,10 @@ export interface KindDefinition {
   /** Fold a reading's fields into derived state after they are merged (e.g. `fault_code: 0` ends every fault). */
   foldReading?: (values: Record<string, unknown>, s: Record<string, unknown>) => void
   /**
-   * The device's own state says there is a fire in its estate (a lift in fire-return or firefighter
-   * service): sets `estateFire` for every device of the estate while true (fire_passage.blocked_during_fire).
+   * Messages of this kind that are about another device (a camera watching a lift, an SOS button in
+   * a lift car): the rules apply them to the device a param names, as that device's event or reading.
    */
-  estateFire?: Predicate
+  links?: readonly DeviceLink[]
   /**
    * How the simulators, the scaled-estate generator and the load generator make devices of this kind
    * (every registered kind declares it, a meta-test checks; absent: `simulatorOf` derives one).
@@ -75,6 +75,20 @@ export interface KindDefinition {
   view?: KindView
   /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
   dashboard?: KindDashboard
+}
+
+/**
+ * A cross-device link: the source kind's event `event`, from a device whose param `param` names a
+ * device of kind `kind` (same estate), is applied to that device — as its event `as.event` (the data
+ * fields that event declares) or as a reading of the state fields it declares (`as.reading`). Only
+ * the rules see it: it is no life sign of the target, and it is applied again when the rules replay
+ * the source's journalled message.
+ */
+export interface DeviceLink {
+  event: string
+  param: string
+  kind: string
+  as: { event: string } | { reading: true }
 }
 
 /** A section of the periodic report (src/reports). */
@@ -278,6 +292,7 @@ export type Severity = 'critical' | 'major' | 'minor' | 'warning' | 'info'
 export type AlertParam =
   | { type: 'duration'; default: string; label?: Text }
   | { type: 'number'; default: number; unit?: string; min: number; max: number; label?: Text }
+  | { type: 'schedule'; default: string; label?: Text }
 
 /** `"90s"`, `"5m"`, `"2h"`, `"30d"`, `"500ms"`. */
 export const dur = (value: string): AlertParam => ({ type: 'duration', default: value })
@@ -289,7 +304,15 @@ export const num = (value: number, min: number, max: number, unit?: string): Ale
   ...(unit ? { unit } : {}),
 })
 
-/** Resolved parameters: durations in ms, numbers as they are. */
+/**
+ * Local-time windows (`"22:00-06:00"`, several comma-separated; a window past midnight runs into the
+ * next day), optionally in a time zone (`"22:00-06:00 Asia/Urumqi"`; default the engine's,
+ * Asia/Shanghai). A predicate asks `c.within(name)`; a device param of the same name wins over the
+ * estate's override and the default. Not a number: not in `ParamValues`.
+ */
+export const schedule = (value: string): AlertParam => ({ type: 'schedule', default: value })
+
+/** Resolved parameters: durations in ms, numbers as they are (schedules are asked through `within`). */
 export type ParamValues = Record<string, number>
 
 /**
@@ -307,10 +330,19 @@ export interface RuleContext {
   /** The device's installation params (estate YAML `params`), e.g. `top_floor`. */
   params: Record<string, unknown>
   /**
-   * A fire is reported in the device's estate (cross-device condition): a raised alert marked `fire`,
-   * or a device whose kind's `estateFire` holds (a lift in fire-return / firefighter service).
+   * A fire is reported in the device's estate (cross-device condition): an alert marked `fire` is
+   * raised on a device of the estate (a smoke, gas or electrical-fire alarm, a camera seeing fire).
    */
   estateFire: boolean
+  /**
+   * The same for the device's building: an alert marked `fire` raised on a device of that building;
+   * undefined for a device without a building (ask `estateFire`).
+   */
+  buildingFire: boolean | undefined
+  /** The time being evaluated: the message's receive time or the timer's due time (never the wall clock). */
+  at: number
+  /** `at` falls in the alert's schedule param `name` (a device param of that name wins); see `schedule()`. */
+  within: (name: string) => boolean
 }
 export type Predicate = (c: RuleContext) => boolean
 

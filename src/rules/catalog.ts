@@ -1,6 +1,7 @@
 import type { AlertDefinition, KindDefinition, ParamValues } from '../../devices/types.ts'
 import { ZhianError } from '../errors.ts'
 import { parseDuration } from './duration.ts'
+import { parseSchedule, type Schedule } from './schedule.ts'
 
 /** One alert of the catalogue, with its id and default parameters resolved. */
 export interface CatalogAlert {
@@ -10,6 +11,8 @@ export interface CatalogAlert {
   type: string
   def: AlertDefinition
   defaults: ParamValues
+  /** Its `schedule` params, parsed (not numbers: not in `defaults`). */
+  schedules: Record<string, Schedule>
   /** The alert raises on a zone aggregate, not on one device. */
   zone: boolean
   offline: boolean
@@ -27,7 +30,14 @@ export function buildCatalog(kinds: Record<string, KindDefinition>): Catalog {
     for (const [type, def] of Object.entries(k.alerts)) {
       const id = `${kind}.${type}`
       const defaults: ParamValues = {}
+      const schedules: Record<string, Schedule> = {}
       for (const [name, spec] of Object.entries(def.params)) {
+        if (spec.type === 'schedule') {
+          const sched = parseSchedule(spec.default)
+          if (typeof sched === 'string') throw new Error(`${id}.${name}: ${sched}`)
+          schedules[name] = sched
+          continue
+        }
         const value = spec.type === 'duration' ? parseDuration(spec.default) : spec.default
         if (value === undefined) throw new Error(`${id}.${name}: bad default duration "${spec.default}"`)
         defaults[name] = value
@@ -38,6 +48,7 @@ export function buildCatalog(kinds: Record<string, KindDefinition>): Catalog {
         type,
         def,
         defaults,
+        schedules,
         zone: def.triggers.some((t) => t.primitive === 'zone'),
         offline: def.triggers.some((t) => t.primitive === 'offline'),
         fire: def.fire === true,
@@ -78,7 +89,11 @@ export function resolveOverrides(
             `${where}.${name}: unknown parameter "${name}" (known: ${known})`,
           )
         }
-        if (spec.type === 'duration') {
+        if (spec.type === 'schedule') {
+          const sched = parseSchedule(raw)
+          if (typeof sched === 'string')
+            throw new ZhianError('ZHIAN_ERR_CONFIG_INVALID', `${where}.${name}: ${sched}`)
+        } else if (spec.type === 'duration') {
           const ms = parseDuration(raw)
           if (ms === undefined) {
             throw new ZhianError(
@@ -98,6 +113,30 @@ export function resolveOverrides(
         }
       }
       resolved.set(alertId, values)
+    }
+    out.set(estate, resolved)
+  }
+  return out
+}
+
+/** The schedule params in force per estate and alert (defaults plus the estate's overrides), validated by resolveOverrides. */
+export function resolveSchedules(
+  catalog: Catalog,
+  overrides: Overrides,
+): Map<string, Map<string, Record<string, Schedule>>> {
+  const out = new Map<string, Map<string, Record<string, Schedule>>>()
+  for (const [estate, byAlert] of Object.entries(overrides)) {
+    const resolved = new Map<string, Record<string, Schedule>>()
+    for (const [alertId, params] of Object.entries(byAlert)) {
+      const entry = catalog.get(alertId)
+      if (!entry) continue
+      const schedules = { ...entry.schedules }
+      for (const [name, raw] of Object.entries(params)) {
+        if (entry.def.params[name]?.type !== 'schedule') continue
+        const sched = parseSchedule(raw)
+        if (typeof sched !== 'string') schedules[name] = sched
+      }
+      resolved.set(alertId, schedules)
     }
     out.set(estate, resolved)
   }

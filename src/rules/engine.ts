@@ -1,4 +1,5 @@
 import {
+  type Fields,
   type KindDefinition,
   type ParamValues,
   type Severity,
@@ -9,8 +10,16 @@ import {
 } from '../../devices/types.ts'
 import type { Device } from '../core/bus.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import { buildCatalog, type Catalog, type CatalogAlert, type Overrides, resolveOverrides } from './catalog.ts'
+import {
+  buildCatalog,
+  type Catalog,
+  type CatalogAlert,
+  type Overrides,
+  resolveOverrides,
+  resolveSchedules,
+} from './catalog.ts'
 import { type Primitives, primitives } from './primitives/index.ts'
+import { inSchedule, parseSchedule, type Schedule } from './schedule.ts'
 import {
   type AlertRt,
   type Effects,
@@ -28,7 +37,8 @@ import { render } from './template.ts'
 /**
  * The rule engine's pure core: per-subject state (a device, or a parking zone), triggers built from
  * the primitives in devices/types.ts — each run by its state machine in primitives/ —, timers from an
- * injected Clock. The engine keeps subjects, gating, cross-device facts (`estateFire`) and emission.
+ * injected Clock. The engine keeps subjects, gating, cross-device facts (fire per estate and
+ * building, links between devices), schedules and emission.
  * It does no I/O: it emits RuleSignals (raise / clear) to a sink and hands its state to whoever
  * persists it (snapshot / restore). Per reading it evaluates the alerts of that device's kind only
  * and allocates nothing unless something changes.
@@ -86,9 +96,35 @@ export interface EngineOptions {
   overrides?: Overrides
   sink: (signal: RuleSignal) => void
   gates?: Gates
+  /** IANA zone of schedules that name none (default Asia/Shanghai). */
+  timeZone?: string
 }
 
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai'
+
 const NO_PARAMS: Record<string, unknown> = {}
+const NO_SCHEDULES: Record<string, Schedule> = {}
+
+function buildingKey(estate: string, building: string): string {
+  return `${estate}\u0000${building}`
+}
+
+/** The fields of `data` the target declares (a linked message carries only what the target knows). */
+function pick(data: Record<string, unknown>, fields: Fields): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k in data) if (Object.hasOwn(fields, k)) out[k] = data[k]
+  return out
+}
+
+const SCHEDULE_CACHE = new Map<string, Schedule | undefined>()
+/** Device params are a handful of texts: parsed once each. */
+function parseScheduleCached(text: string): Schedule | undefined {
+  if (!SCHEDULE_CACHE.has(text)) {
+    const parsed = parseSchedule(text)
+    SCHEDULE_CACHE.set(text, typeof parsed === 'string' ? undefined : parsed)
+  }
+  return SCHEDULE_CACHE.get(text)
+}
 
 export function triggerKey(subject: string, alert: string, idx: number): string {
   return `${subject}\u0000${alert}\u0000${idx}`
@@ -98,9 +134,12 @@ export class RuleEngine {
   readonly catalog: Catalog
   private readonly byKind = new Map<string, CatalogAlert[]>()
   private readonly params: Map<string, Map<string, ParamValues>>
+  private readonly schedules: Map<string, Map<string, Record<string, Schedule>>>
+  private readonly timeZone: string
   private readonly subjects = new Map<string, Subject>()
   private readonly zones = new Map<string, Subject>()
   private readonly byEstate = new Map<string, Set<Subject>>()
+  /** Raised fire alerts (`subject/alert`) per estate and per `estate\u0000building`. */
   private readonly fires = new Map<string, Set<string>>()
   private readonly dirtyTriggers = new Set<TriggerRt>()
   /** Devices whose values changed (flushed every time) and those only seen (flushed now and then). */
@@ -144,6 +183,8 @@ export class RuleEngine {
     }
     // Throws a config error naming overrides.<estate>.<alert>.<param> when the file is wrong.
     this.params = resolveOverrides(this.catalog, opts.overrides ?? {})
+    this.schedules = resolveSchedules(this.catalog, opts.overrides ?? {})
+    this.timeZone = opts.timeZone ?? DEFAULT_TIME_ZONE
     this.startedAt = this.clock.now()
   }
 
@@ -193,7 +234,6 @@ export class RuleEngine {
     for (const a of sub.alerts) for (const t of a.triggers) t.machine.rearm(t)
     if (sub.offline) for (const t of sub.offline.triggers) t.machine.rearm(t)
     this.joinZone(sub)
-    this.checkFire(sub)
   }
 
   removeDevice(id: string): void {
@@ -204,11 +244,8 @@ export class RuleEngine {
     for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
       for (const t of a.triggers) this.clock.clearTimer(t.timer)
       this.gatedAlerts.delete(a)
-      if (a.raised && a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, false)
-    }
-    if (sub.fire) {
-      sub.fire = false
-      this.setFire(sub.site.estate, `${sub.key}/state`, false)
+      if (a.raised && a.entry.fire)
+        this.setFire(sub.site, `${sub.key}/${a.entry.id}`, false, this.clock.now())
     }
     const z = sub.zone
     if (z?.agg) {
@@ -223,6 +260,19 @@ export class RuleEngine {
   reading(device: Device, values: Record<string, unknown>, at = this.clock.now()): void {
     const sub = this.fresh(device)
     if (!sub) return
+    this.applyReading(sub, values, at, true)
+  }
+
+  /** A discrete device event: folded into the state by the kind, then the rules see it; then its links. */
+  event(device: Device, type: string, data: Record<string, unknown>, at = this.clock.now()): void {
+    const sub = this.fresh(device)
+    if (!sub) return
+    this.applyEvent(sub, type, data, at, true)
+    this.applyLinks(sub, type, data, at)
+  }
+
+  /** `own`: the device's own message (a life sign), not one a link applies to it. */
+  private applyReading(sub: Subject, values: Record<string, unknown>, at: number, own: boolean): void {
     const { s, prev } = sub.ctx
     let changed = false
     for (const k in values) {
@@ -233,26 +283,51 @@ export class RuleEngine {
     }
     sub.kind.foldReading?.(values, s)
     if (changed) this.dirtyDevices.add(sub)
-    this.seen(sub, at)
+    if (own) this.seen(sub, at)
     sub.ctx.input = values
     sub.ctx.event = undefined
     this.evaluate(sub, at)
     sub.ctx.input = undefined
     if (sub.zone) this.countInZone(sub)
-    this.checkFire(sub)
   }
 
-  /** A discrete device event: folded into the state by the kind, then the rules see it. */
-  event(device: Device, type: string, data: Record<string, unknown>, at = this.clock.now()): void {
-    const sub = this.fresh(device)
-    if (!sub) return
+  private applyEvent(
+    sub: Subject,
+    type: string,
+    data: Record<string, unknown>,
+    at: number,
+    own: boolean,
+  ): void {
     sub.kind.foldEvent?.(type, data, sub.ctx.s)
     this.dirtyDevices.add(sub)
-    this.seen(sub, at)
+    if (own) this.seen(sub, at)
     sub.ctx.event = { type, data }
     this.evaluate(sub, at)
     sub.ctx.event = undefined
-    this.checkFire(sub)
+  }
+
+  /**
+   * The kind's `links`: the event is also about the device a param names (a lift a camera watches):
+   * applied to it as its event or reading — no life sign of it, no further links. Deterministic: the
+   * same journalled message applies it again in a replay.
+   */
+  private applyLinks(sub: Subject, type: string, data: Record<string, unknown>, at: number): void {
+    const links = sub.kind.links
+    if (!links) return
+    for (const link of links) {
+      if (link.event !== type) continue
+      const targetId = sub.ctx.params[link.param]
+      const target = typeof targetId === 'string' ? this.subjects.get(targetId) : undefined
+      if (!target?.device || target.device.kind !== link.kind || target.site.estate !== sub.site.estate)
+        continue
+      if ('event' in link.as) {
+        const spec = target.kind.events[link.as.event]
+        if (spec) this.applyEvent(target, link.as.event, pick(data, spec.data), at, false)
+      } else {
+        const values = pick(data, target.kind.state)
+        if (Object.keys(values).length > 0) this.applyReading(target, values, at, false)
+      }
+    }
   }
 
   /** Device info (`interval_s` replaces the kind's interval for the offline rule) and availability count as life signs. */
@@ -288,7 +363,7 @@ export class RuleEngine {
     for (const t of a.triggers) this.reset(t)
     a.raised = false
     this.ungate(a)
-    if (wasRaised && a.entry.fire) this.setFire(sub.site.estate, `${subject}/${alert}`, false)
+    if (wasRaised && a.entry.fire) this.setFire(sub.site, `${subject}/${alert}`, false, at)
     if (a === sub.offline) {
       sub.lastSeen = Math.max(sub.lastSeen, at)
       for (const t of a.triggers) t.machine.rearm(t)
@@ -320,7 +395,7 @@ export class RuleEngine {
     t.mark = at
     a.raised = true
     this.touch(t)
-    if (a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, true)
+    if (a.entry.fire) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
     // Offline: its timer (disarmed above) stays off while raised; the next life sign clears it.
     if (a === sub.offline) return
     t.machine.rearm(t)
@@ -401,9 +476,11 @@ export class RuleEngine {
 
   private evaluate(sub: Subject, at: number): void {
     const alerts = sub.alerts
+    sub.ctx.at = at
     for (let i = 0; i < alerts.length; i++) {
       const a = alerts[i]!
       sub.ctx.p = a.params
+      sub.sched = a.schedules
       const triggers = a.triggers
       for (let j = 0; j < triggers.length; j++) {
         const t = triggers[j]!
@@ -431,6 +508,8 @@ export class RuleEngine {
   private gateOf(a: AlertRt, at: number): string | null {
     const sub = a.subject
     sub.ctx.p = a.params
+    sub.sched = a.schedules
+    sub.ctx.at = at
     return (
       a.entry.def.suppressWhen?.(sub.ctx) ??
       this.gates?.suppression(sub.device, sub.site.estate, a.entry.id, at) ??
@@ -484,7 +563,7 @@ export class RuleEngine {
     a.raised = false
     this.ungate(a)
     const sub = t.subject
-    if (a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, false)
+    if (a.entry.fire) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, false, at)
     this.emit('clear', sub, a, t, at, null, false)
   }
 
@@ -511,7 +590,7 @@ export class RuleEngine {
       this.gatedAlerts.add(a)
     }
     this.emit('raise', sub, a, t, at, suppressed, retrigger, extra, changed)
-    if (!retrigger && a.entry.fire) this.setFire(sub.site.estate, `${sub.key}/${a.entry.id}`, true)
+    if (!retrigger && a.entry.fire) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
     if (suppressed === null && (!retrigger || wasGated)) this.countRaise(sub, a.entry.type, at)
     if (suppressed !== null && !retrigger) this.armGateTimer(at)
   }
@@ -535,7 +614,11 @@ export class RuleEngine {
     const def = a.entry.def
     const ctx = sub.ctx
     ctx.p = a.params
+    sub.sched = a.schedules
+    ctx.at = at
     const vars: Record<string, unknown> = def.vars ? { ...def.vars(ctx) } : {}
+    // A raise by an event carries the event's data (a detection's snapshot_url, a plate) in its text and values.
+    if (ctx.event) for (const k in ctx.event.data) if (!(k in vars)) vars[k] = ctx.event.data[k]
     const heldMs = Math.max(0, at - t.since)
     vars.held_s = Math.round(heldMs / 1000)
     vars.held_min = Math.round(heldMs / 60_000)
@@ -656,33 +739,53 @@ export class RuleEngine {
 
   // ───────────────────────── cross-device ─────────────────────────
 
-  private setFire(estate: string, key: string, on: boolean): void {
-    const set = this.fires.get(estate) ?? new Set<string>()
-    this.fires.set(estate, set)
-    const before = set.size > 0
-    if (on) set.add(key)
-    else set.delete(key)
-    const after = set.size > 0
-    if (before === after) return
-    const at = this.clock.now()
-    for (const sub of this.byEstate.get(estate) ?? []) {
-      sub.ctx.estateFire = after
+  /**
+   * A raised alert marked `fire` is the evidence of a fire: in its device's estate and, when the
+   * device has one, its building. Devices whose fact changed are evaluated again at once.
+   */
+  private setFire(site: Device['site'], key: string, on: boolean, at: number): void {
+    const scopes = site.building ? [site.estate, buildingKey(site.estate, site.building)] : [site.estate]
+    let changed = false
+    for (const scope of scopes) {
+      let set = this.fires.get(scope)
+      if (!set) {
+        set = new Set()
+        this.fires.set(scope, set)
+      }
+      const before = set.size > 0
+      if (on) set.add(key)
+      else set.delete(key)
+      if (before !== set.size > 0) changed = true
+    }
+    if (!changed) return
+    for (const sub of this.byEstate.get(site.estate) ?? []) {
+      const estateFire = this.fireIn(site.estate)
+      const b = sub.site.building
+      const buildingFire = b === undefined ? undefined : this.fireIn(buildingKey(site.estate, b))
+      if (sub.ctx.estateFire === estateFire && sub.ctx.buildingFire === buildingFire) continue
+      sub.ctx.estateFire = estateFire
+      sub.ctx.buildingFire = buildingFire
       sub.ctx.input = undefined
       sub.ctx.event = undefined
       this.evaluate(sub, at)
     }
   }
 
-  /** A device whose own state says there is a fire (a lift in fire-return / firefighter mode) sets its estate's fire flag. */
-  private checkFire(sub: Subject): void {
-    const pred = sub.kind.estateFire
-    if (!pred) return
-    sub.ctx.input = undefined
-    sub.ctx.event = undefined
-    const on = pred(sub.ctx)
-    if (on === sub.fire) return
-    sub.fire = on
-    this.setFire(sub.site.estate, `${sub.key}/state`, on)
+  private fireIn(scope: string): boolean {
+    return (this.fires.get(scope)?.size ?? 0) > 0
+  }
+
+  /** `within(name)` of a subject's context: the device param `name`, else the alert's schedule param. */
+  private within(sub: Subject, name: string): boolean {
+    const own = sub.ctx.params[name]
+    let sched: Schedule | undefined
+    if (own !== undefined) {
+      const parsed = typeof own === 'string' ? parseScheduleCached(own) : undefined
+      // A device param that is no schedule is ignored for the alert's own (the estate file is checked at load).
+      sched = parsed ?? sub.sched[name]
+    } else sched = sub.sched[name]
+    if (!sched) return false
+    return inSchedule(sched, sub.ctx.at, this.timeZone)
   }
 
   // ───────────────────────── plumbing ─────────────────────────
@@ -733,7 +836,7 @@ export class RuleEngine {
     s: Record<string, unknown>,
   ): Subject {
     const estate = site.estate
-    return {
+    const sub: Subject = {
       key,
       device,
       site,
@@ -745,7 +848,11 @@ export class RuleEngine {
         event: undefined,
         p: {},
         params: device?.params ?? NO_PARAMS,
-        estateFire: (this.fires.get(estate)?.size ?? 0) > 0,
+        estateFire: this.fireIn(estate),
+        buildingFire:
+          site.building === undefined ? undefined : this.fireIn(buildingKey(estate, site.building)),
+        at: this.clock.now(),
+        within: (name) => this.within(sub, name),
       },
       alerts: [],
       offline: undefined,
@@ -754,8 +861,9 @@ export class RuleEngine {
       agg: undefined,
       zone: undefined,
       counted: undefined,
-      fire: false,
+      sched: NO_SCHEDULES,
     }
+    return sub
   }
 
   private newAlert(sub: Subject, entry: CatalogAlert): AlertRt {
@@ -767,6 +875,7 @@ export class RuleEngine {
       raised: false,
       gated: null,
       about: undefined,
+      schedules: this.schedules.get(sub.site.estate)?.get(entry.id) ?? entry.schedules,
     }
     entry.def.triggers.forEach((trigger, idx) => {
       const key = triggerKey(sub.key, entry.id, idx)
@@ -788,7 +897,7 @@ export class RuleEngine {
       })
     })
     a.raised = a.triggers.some((t) => t.phase >= RAISED)
-    if (a.raised && entry.fire) this.setFire(sub.site.estate, `${sub.key}/${entry.id}`, true)
+    if (a.raised && entry.fire) this.setFire(sub.site, `${sub.key}/${entry.id}`, true, this.clock.now())
     return a
   }
 
@@ -808,8 +917,12 @@ export class RuleEngine {
     // restarted hub replays it (the alert store recognises a transition it already has by its time).
     const at = t.timer?.due ?? this.clock.now()
     t.timer = undefined
-    t.subject.ctx.input = undefined
-    t.subject.ctx.event = undefined
+    const ctx = t.subject.ctx
+    ctx.input = undefined
+    ctx.event = undefined
+    ctx.at = at
+    ctx.p = t.alert.params
+    t.subject.sched = t.alert.schedules
     t.machine.onTimer(t, at)
   }
 

@@ -2,6 +2,7 @@ import type { KindDefinition, ParamValues, RuleContext, Trigger, ZoneAggregate }
 import type { Device } from '../core/bus.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import type { CatalogAlert } from './catalog.ts'
+import type { Schedule } from './schedule.ts'
 
 /**
  * The rule engine's state, and the contract between the engine and the primitives (held, event,
@@ -52,6 +53,8 @@ export interface AlertRt {
   gated: string | null
   /** `retriggerOn`'s value at the last raise (undefined after a restart: taken, not signalled). */
   about: unknown
+  /** Its schedule params in force in the subject's estate. */
+  schedules: Record<string, Schedule>
 }
 
 export interface Subject {
@@ -69,8 +72,8 @@ export interface Subject {
   agg: ZoneAggregate | undefined
   zone: Subject | undefined
   counted: boolean | undefined
-  /** The kind's `estateFire` was true at the last evaluation (this device reports a fire in its estate). */
-  fire: boolean
+  /** The schedules of the alert being evaluated (what `ctx.within` reads). */
+  sched: Record<string, Schedule>
 }
 
 /** Whether a trigger holds anything worth storing (else its row is deleted). */

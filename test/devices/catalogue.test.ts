@@ -99,6 +99,8 @@ describe('alert catalogue', () => {
         ...Object.keys(KINDS[kind as keyof typeof KINDS].state),
         ...Object.keys(def.params),
         ...Object.keys(KINDS[kind as keyof typeof KINDS].params),
+        // A raise by an event carries the event's data (engine `emit`).
+        ...Object.values(KINDS[kind as keyof typeof KINDS].events).flatMap((e) => Object.keys(e.data)),
         'where',
         'subtype',
         'mode',
@@ -124,7 +126,8 @@ describe('alert catalogue', () => {
     const catalog = buildCatalog(KINDS)
     for (const entry of catalog.values()) {
       for (const [name, spec] of Object.entries(entry.def.params)) {
-        expect(entry.defaults[name], `${entry.id}.${name}`).toBeTypeOf('number')
+        if (spec.type === 'schedule') expect(entry.schedules[name], `${entry.id}.${name}`).toBeDefined()
+        else expect(entry.defaults[name], `${entry.id}.${name}`).toBeTypeOf('number')
         if (name.startsWith('for') || name.startsWith('clear_for')) expect(spec.type).toBe('duration')
       }
     }

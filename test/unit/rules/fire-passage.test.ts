@@ -223,59 +223,31 @@ describe('fire_passage.low_battery / offline', () => {
   })
 })
 
-describe('fire_passage.blocked_during_fire from a lift recalled for fire (real catalogue)', () => {
+describe('fire_passage.blocked_during_fire: a lift mode is no evidence of fire (real catalogue)', () => {
   const lift = (id: string, estate = 'e1') =>
     device(id, 'elevator', { bottom_floor: -1, top_floor: 18, rated_speed: 1.5 }, estate)
 
-  it('raises when a lift of the estate goes to fire return while the passage is occupied, and clears when service is normal again', () => {
+  it('stays quiet when lifts go to fire return or firefighter service (a drill) with no fire alarm anywhere', () => {
     const fp = passage()
-    const l = lift('lift1')
-    const r = rig({ devices: [fp, l] })
-    r.send(l, { service_mode: 'normal' })
+    const lifts = [lift('lift1'), lift('lift2'), lift('lift3')]
+    const r = rig({ devices: [fp, ...lifts] })
     r.send(fp, { occupied: true })
+    for (const l of lifts) r.send(l, { service_mode: 'fire_return' })
+    r.event(lifts[0]!, 'fault', { code: 45, active: true })
+    r.send(lifts[1]!, { fault_code: 44 })
+    r.advance(MIN)
     expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
-    r.send(l, { service_mode: 'fire_return' })
-    expect(r.raises('fire_passage.blocked_during_fire')[0]).toMatchObject({
-      severity: 'critical',
-      crew: 'fire_safety',
-    })
-    r.send(l, { service_mode: 'firefighter' })
-    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
-    r.send(l, { service_mode: 'normal' })
-    expect(r.clears('fire_passage.blocked_during_fire')).toHaveLength(1)
   })
 
-  it('takes GB/T 24476 fire codes too (event 45 firefighter, state fault_code 44), not inspection', () => {
+  it('keeps the fire fact across a restart: the restored smoke alarm still counts', () => {
     const fp = passage()
-    const l = lift('lift1')
-    const r = rig({ devices: [fp, l] })
-    r.send(fp, { occupied: true })
-    r.send(l, { service_mode: 'inspection' })
-    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
-    r.send(l, { service_mode: 'normal' })
-    r.event(l, 'fault', { code: 45, active: true })
-    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
-    r.event(l, 'fault', { code: 40, active: true })
-    expect(r.clears('fire_passage.blocked_during_fire')).toHaveLength(1)
-    r.send(l, { fault_code: 44 })
-    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(2)
-  })
-
-  it('ignores a lift in fire return in another estate, and keeps the flag across a restart', () => {
-    const fp = passage()
-    const other = lift('lift9', 'e2')
-    const r = rig({ devices: [fp, other] })
-    r.send(fp, { occupied: true })
-    r.send(other, { service_mode: 'fire_return' })
-    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
-
-    const l = lift('lift1')
+    const sd = { ...device('sd1', 'elevator', {}), kind: 'smoke' as never }
     const clock = new FakeClock()
-    const before = rig({ devices: [fp, l], clock })
-    before.send(l, { service_mode: 'fire_return' })
+    const before = rig({ kinds: { ...KINDS, smoke }, devices: [fp, sd], clock })
+    before.send(sd, { alarm: true })
     const snapshot = before.engine.takeSnapshot({ all: true })
     before.engine.stop()
-    const after = rig({ devices: [fp, l], clock, snapshot })
+    const after = rig({ kinds: { ...KINDS, smoke }, devices: [fp, sd], clock, snapshot })
     after.send(fp, { occupied: true })
     expect(after.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
   })

@@ -42,6 +42,22 @@ export const ERRORS = {
     en: 'ids are [a-z0-9_-]{1,64}',
   },
   ZHIAN_ERR_DEVICE_EXISTS: { status: 409, zh: '设备已存在', en: 'device already exists' },
+  ZHIAN_ERR_UNKNOWN_MODEL: { status: 400, zh: '未知设备型号', en: 'unknown device model' },
+  ZHIAN_ERR_MODEL_KIND: {
+    status: 400,
+    zh: '设备型号与设备类型不符',
+    en: "the device model does not implement the device's kind",
+  },
+  ZHIAN_ERR_KIND_NOT_AVAILABLE: {
+    status: 400,
+    zh: '该型号对应的设备类型在本系统中尚不可用',
+    en: "the device model's kind is not available in this hub",
+  },
+  ZHIAN_ERR_IDENTITY_TAKEN: {
+    status: 409,
+    zh: '平台设备标识已被其他设备使用',
+    en: 'platform identity already belongs to another device',
+  },
   ZHIAN_ERR_WEAK_SECRET: {
     status: 400,
     zh: '设备密钥至少 12 个字符',

@@ -5,7 +5,7 @@
  * devices/models/<vendor>/<model>.ts, one plain object, like zigbee-herdsman-converters' definitions.
  * A model imports nothing from src/; the connectors (src/connectors) and the model registry read it.
  */
-import type { Text } from '../types.ts'
+import type { Fields, Text } from '../types.ts'
 
 /** How an uplink reaches the hub: the connector types that can carry this model's frames. */
 export type Transport = 'chirpstack' | 'tts' | 'ctwing' | 'onenet' | 'http'
@@ -68,8 +68,11 @@ export interface ModelDefinition {
   transports: readonly Transport[]
   /** The vendor's public payload definition this file reimplements (URL, document and version). */
   source: string
-  /** Installation params the decoder reads (e.g. `mount_depth_cm`), with their meaning; the estate file sets them. */
-  params?: Readonly<Record<string, Text>>
+  /**
+   * Installation params the decoder reads (e.g. `mount_depth_cm`), typed like a kind's params: a device
+   * naming this model may set them next to its kind's params, and they are validated the same way.
+   */
+  params?: Readonly<Fields>
   decode: (input: UplinkInput) => DecodeResult
   encode?: (set: Record<string, unknown>) => Downlink | { error: string }
   /**

@@ -12,7 +12,8 @@ import {
 } from 'yaml'
 import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
-import { SCHEMAS } from '../../devices/schema.ts'
+import { IDENTITY_KINDS, IDENTITY_RULES, normalIdentity } from '../../devices/models/identity.ts'
+import { deviceParamsSchema, modelProblem } from '../../devices/models/index.ts'
 import { checkDispatch, DISPATCH_SECTIONS } from '../dispatch/config.ts'
 import { ZhianError } from '../errors.ts'
 import { ID_PATTERN } from '../mqtt/topics.ts'
@@ -59,10 +60,25 @@ const DEVICE = z
       .regex(/^(scrypt|sha256)\$/, 'a hash from `zhian config export`')
       .optional(),
     params: z.record(z.string(), z.unknown()).optional(),
+    /** A device model `<vendor>/<model>` (devices/models/); without one the device speaks zhian's JSON. */
+    model: z.string().max(64).optional(),
+    // The device's identity on the platform it reports through (devices/models/identity.ts).
+    dev_eui: identity('dev_eui'),
+    imei: identity('imei'),
+    platform_device_id: identity('platform_device_id'),
   })
   .refine((d) => Boolean(d.secret) !== Boolean(d.secret_hash), {
     message: 'give exactly one of secret or secret_hash',
   })
+
+function identity(kind: (typeof IDENTITY_KINDS)[number]) {
+  const rule = IDENTITY_RULES[kind]
+  return z
+    .string()
+    .regex(rule.pattern, rule.message)
+    .transform((v) => normalIdentity(kind, v))
+    .optional()
+}
 
 const USER = z
   .strictObject({
@@ -120,6 +136,13 @@ export function parseEstate(text: string, source = 'estate file'): ParsedEstate 
     throw new ZhianError(
       'ZHIAN_ERR_CONFIG_INVALID',
       `${where(firstAlias(doc) ?? 0)}: ${(err as Error).message}`,
+    )
+  }
+  const model = modelCheck(raw)
+  if (model) {
+    throw new ZhianError(
+      'ZHIAN_ERR_CONFIG_INVALID',
+      `${where(offsetOf(doc.contents, model.path))}: ${model.path.join('.')}: ${model.message}`,
     )
   }
   const parsed = ESTATE_FILE.safeParse(raw)
@@ -201,6 +224,27 @@ interface Problem {
   message: string
 }
 
+/**
+ * A device's `model` checked before the schema: a model whose kind this hub lacks must say so, not
+ * surface as the schema's "invalid kind".
+ */
+function modelCheck(raw: unknown): Problem | undefined {
+  const devices = (raw as { devices?: unknown } | null)?.devices
+  if (!Array.isArray(devices)) return undefined
+  for (const [i, d] of devices.entries()) {
+    const entry = d as { id?: unknown; kind?: unknown; model?: unknown } | null
+    if (typeof entry?.model !== 'string') continue
+    const problem = modelProblem(entry.model, String(entry.kind))
+    if (problem) {
+      return {
+        path: ['devices', String(i), 'model'],
+        message: `device "${String(entry.id)}": ${problem.message}`,
+      }
+    }
+  }
+  return undefined
+}
+
 /** Rules zod cannot express: tree order, unique ids, references between sections. */
 function crossCheck(estate: ParsedEstate): Problem | undefined {
   const sites = new Map<string, { type: SiteType; parent: string | undefined }>()
@@ -225,6 +269,7 @@ function crossCheck(estate: ParsedEstate): Problem | undefined {
   if (treeProblem) return treeProblem
 
   const deviceIds = new Set<string>()
+  const identities = new Map<string, string>()
   for (const [i, d] of estate.devices.entries()) {
     const at = (...rest: string[]) => ['devices', String(i), ...rest]
     if (deviceIds.has(d.id)) return { path: at('id'), message: `duplicate device id "${d.id}"` }
@@ -237,10 +282,21 @@ function crossCheck(estate: ParsedEstate): Problem | undefined {
         return { path: at('building'), message: `"${d.building}" is not a building of estate "${d.estate}"` }
       }
     }
-    const params = SCHEMAS[d.kind].params.safeParse(d.params ?? {})
+    const params = deviceParamsSchema(d.kind, d.model).safeParse(d.params ?? {})
     if (!params.success) {
       const issue = params.error.issues[0]!
       return { path: at('params', ...issue.path.map(String)), message: issue.message }
+    }
+    for (const kind of IDENTITY_KINDS) {
+      const value = d[kind]
+      if (value === undefined) continue
+      const holder = identities.get(`${kind} ${value}`)
+      if (holder)
+        return {
+          path: at(kind),
+          message: `device "${d.id}": ${kind} "${value}" is already device "${holder}"'s`,
+        }
+      identities.set(`${kind} ${value}`, d.id)
     }
   }
   const usernames = new Set<string>()

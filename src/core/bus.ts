@@ -11,6 +11,10 @@ export interface Device {
   name: string | undefined
   location: string | undefined
   params: Record<string, unknown>
+  /** Its device model (`<vendor>/<model>`, devices/models/), when it does not speak zhian's own JSON. */
+  model?: string
+  /** How the platform it reports through knows it (LoRaWAN DevEUI in lower case, IMEI, the platform's device id). */
+  identity?: { dev_eui?: string; imei?: string; platform_device_id?: string }
   /** street → community → estate → building ids above this device (tags for history, rooms for the dashboard). */
   site: {
     street: string | undefined

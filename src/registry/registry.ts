@@ -1,6 +1,13 @@
 import { parse as parseCsv } from 'csv-parse/sync'
 import { isKindId, type KindId } from '../../devices/index.ts'
-import { SCHEMAS } from '../../devices/schema.ts'
+import {
+  IDENTITY_KINDS,
+  type Identity,
+  type IdentityKind,
+  identityProblem,
+  normalIdentity,
+} from '../../devices/models/identity.ts'
+import { deviceParamsSchema, modelProblem } from '../../devices/models/index.ts'
 import { Users } from '../auth/users.ts'
 import type { EstateFile, SiteNode, SiteType } from '../config/estate-file.ts'
 import type { Bus, Device } from '../core/bus.ts'
@@ -36,6 +43,11 @@ export interface DeviceInput {
   /** Plain secret; generated when absent and returned once. */
   secret?: string | undefined
   secret_hash?: string | undefined
+  /** Device model `<vendor>/<model>` (devices/models/). */
+  model?: string | undefined
+  dev_eui?: string | undefined
+  imei?: string | undefined
+  platform_device_id?: string | undefined
 }
 
 interface DeviceRow {
@@ -48,7 +60,19 @@ interface DeviceRow {
   secret_hash: string
   params: string
   source: string
+  model: string | null
+  dev_eui: string | null
+  imei: string | null
+  platform_device_id: string | null
 }
+
+const MODEL_ERRORS = {
+  unknown_model: 'ZHIAN_ERR_UNKNOWN_MODEL',
+  kind_not_available: 'ZHIAN_ERR_KIND_NOT_AVAILABLE',
+  wrong_kind: 'ZHIAN_ERR_MODEL_KIND',
+} as const
+
+const identityKey = (kind: IdentityKind, value: string) => `${kind} ${normalIdentity(kind, value)}`
 
 export type AuthResult = 'ok' | 'unknown_device' | 'bad_secret'
 
@@ -59,6 +83,8 @@ export type AuthResult = 'ok' | 'unknown_device' | 'bad_secret'
 export class Registry {
   private readonly devices = new Map<string, Device>()
   private readonly hashes = new Map<string, string>()
+  /** `<identity kind> <value>` → device id. */
+  private readonly identities = new Map<string, string>()
   private readonly sitesById = new Map<string, Site>()
   private readonly verified = new VerifiedSecrets()
   private dataVersion = -1
@@ -90,6 +116,12 @@ export class Registry {
 
   get(id: string): Device | undefined {
     return this.devices.get(id)
+  }
+
+  /** The device a platform knows by this identity (a DevEUI in either case), if any. */
+  byIdentity(kind: IdentityKind, value: string): Device | undefined {
+    const id = this.identities.get(identityKey(kind, value))
+    return id === undefined ? undefined : this.devices.get(id)
   }
 
   list(): Device[] {
@@ -181,8 +213,9 @@ export class Registry {
   }
 
   /**
-   * Bulk import, all or nothing. Columns: id,kind,estate,building,name,location,secret (header row
-   * required; building, name, location and secret may be empty). Existing devices are updated.
+   * Bulk import, all or nothing. Columns: id,kind,estate,building,name,location,secret and optionally
+   * model,dev_eui,imei,platform_device_id (header row required; all but id, kind and estate may be
+   * empty). Existing devices are updated.
    */
   async importCsv(
     text: string,
@@ -205,6 +238,10 @@ export class Registry {
       name: r.name || undefined,
       location: r.location || undefined,
       secret: r.secret || undefined,
+      model: r.model || undefined,
+      dev_eui: r.dev_eui || undefined,
+      imei: r.imei || undefined,
+      platform_device_id: r.platform_device_id || undefined,
     }))
     const seen = new Set<string>()
     for (const [i, input] of inputs.entries()) {
@@ -259,19 +296,22 @@ export class Registry {
       for (const s of sites) upsertSite.run({ ...s, parent: s.parent ?? null })
     })()
     this.reload()
-    const prepared = await this.prepare(inputs)
     const keep = new Set(estate.devices.map((d) => d.id))
+    const stale = (
+      this.db.prepare("SELECT id FROM devices WHERE source = 'config'").all() as { id: string }[]
+    )
+      .map((r) => r.id)
+      .filter((id) => !keep.has(id))
+    // A device leaving the file gives up its platform identities to the file's devices.
+    const prepared = await this.prepare(inputs, undefined, new Set(stale))
     const keepSites = new Set(sites.map((s) => s.id))
     this.db.transaction(() => {
+      const del = this.db.prepare('DELETE FROM devices WHERE id = ?')
+      for (const id of stale) del.run(id)
       this.writeDevices(
         prepared.map((p) => p.row),
         'config',
       )
-      const stale = this.db.prepare("SELECT id FROM devices WHERE source = 'config'").all() as {
-        id: string
-      }[]
-      const del = this.db.prepare('DELETE FROM devices WHERE id = ?')
-      for (const { id } of stale) if (!keep.has(id)) del.run(id)
       // Config sites that left the file go too (leaves first), unless a device still belongs to them.
       const delSite = this.db.prepare(
         `DELETE FROM sites WHERE id = ? AND NOT EXISTS (SELECT 1 FROM devices WHERE estate_id = sites.id OR building_id = sites.id)
@@ -308,20 +348,46 @@ export class Registry {
         ...(d.location ? { location: d.location } : {}),
         secret_hash: this.hashes.get(d.id)!,
         ...(Object.keys(d.params).length ? { params: d.params } : {}),
+        ...(d.model ? { model: d.model } : {}),
+        ...d.identity,
       })),
       users: new Users(this.db).exportEstate(),
       overrides,
     }
   }
 
-  /** Validate inputs against sites and kind params, and hash secrets; throws before anything is written. */
+  /**
+   * Validate inputs against sites, models, kind params and the platform identities other devices hold
+   * (but those of `released`, which are being removed), and hash secrets; throws before anything is written.
+   */
   private async prepare(
     inputs: DeviceInput[],
     wrap: (index: number, err: unknown) => unknown = (_i, e) => e,
+    released: ReadonlySet<string> = new Set(),
   ): Promise<{ row: DeviceRow; generated: string | undefined }[]> {
+    const rewritten = new Set(inputs.map((d) => d.id))
+    const claimed = new Map<string, string>()
     const checked = inputs.map((input, i) => {
       try {
-        return this.check(input)
+        const ok = this.check(input)
+        for (const kind of IDENTITY_KINDS) {
+          const value = ok[kind]
+          if (value === undefined) continue
+          const key = identityKey(kind, value)
+          const holder = claimed.get(key) ?? this.identities.get(key)
+          if (
+            holder !== undefined &&
+            holder !== ok.id &&
+            (claimed.has(key) || !(rewritten.has(holder) || released.has(holder)))
+          ) {
+            throw new ZhianError(
+              'ZHIAN_ERR_IDENTITY_TAKEN',
+              `${kind} "${value}" of "${ok.id}" belongs to "${holder}"`,
+            )
+          }
+          claimed.set(key, ok.id)
+        }
+        return ok
       } catch (err) {
         throw wrap(i, err)
       }
@@ -344,6 +410,10 @@ export class Registry {
             secret_hash: hash,
             params: JSON.stringify(input.params ?? {}),
             source: 'api',
+            model: input.model ?? null,
+            dev_eui: input.dev_eui === undefined ? null : normalIdentity('dev_eui', input.dev_eui),
+            imei: input.imei ?? null,
+            platform_device_id: input.platform_device_id ?? null,
           },
         }
       }),
@@ -366,7 +436,16 @@ export class Registry {
       }
     }
     if (input.secret !== undefined && input.secret.length < 12) throw new ZhianError('ZHIAN_ERR_WEAK_SECRET')
-    const params = SCHEMAS[input.kind as KindId].params.safeParse(input.params ?? {})
+    if (input.model !== undefined) {
+      const problem = modelProblem(input.model, input.kind)
+      if (problem)
+        throw new ZhianError(MODEL_ERRORS[problem.code], `device "${input.id}": ${problem.message}`)
+    }
+    for (const kind of IDENTITY_KINDS) {
+      const problem = input[kind] === undefined ? undefined : identityProblem(kind, input[kind])
+      if (problem) throw new ZhianError('ZHIAN_ERR_VALIDATION', `${kind} of "${input.id}": ${problem}`)
+    }
+    const params = deviceParamsSchema(input.kind as KindId, input.model).safeParse(input.params ?? {})
     if (!params.success) {
       throw new ZhianError('ZHIAN_ERR_VALIDATION', `params: ${params.error.issues[0]!.message}`)
     }
@@ -375,14 +454,23 @@ export class Registry {
 
   private writeDevices(rows: DeviceRow[], source: string): void {
     const stmt = this.db.prepare(
-      `INSERT INTO devices (id, kind, estate_id, building_id, name, location, secret_hash, params, source, created_at)
-       VALUES (@id, @kind, @estate_id, @building_id, @name, @location, @secret_hash, @params, @source, @now)
+      `INSERT INTO devices (id, kind, estate_id, building_id, name, location, secret_hash, params, source, created_at,
+         model, dev_eui, imei, platform_device_id)
+       VALUES (@id, @kind, @estate_id, @building_id, @name, @location, @secret_hash, @params, @source, @now,
+         @model, @dev_eui, @imei, @platform_device_id)
        ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, estate_id = excluded.estate_id,
          building_id = excluded.building_id, name = excluded.name, location = excluded.location,
-         secret_hash = excluded.secret_hash, params = excluded.params, source = excluded.source`,
+         secret_hash = excluded.secret_hash, params = excluded.params, source = excluded.source,
+         model = excluded.model, dev_eui = excluded.dev_eui, imei = excluded.imei,
+         platform_device_id = excluded.platform_device_id`,
+    )
+    // Identities first leave every row being written, so two devices may swap them in one write.
+    const release = this.db.prepare(
+      'UPDATE devices SET dev_eui = NULL, imei = NULL, platform_device_id = NULL WHERE id = ?',
     )
     const now = Date.now()
     this.db.transaction(() => {
+      for (const row of rows) release.run(row.id)
       for (const row of rows) stmt.run({ ...row, source, now })
     })()
   }
@@ -409,9 +497,14 @@ export class Registry {
     const rows = this.db.prepare('SELECT * FROM devices').all() as DeviceRow[]
     const before = new Set(this.devices.keys())
     const next = new Map<string, Device>()
+    this.identities.clear()
     for (const row of rows) {
       if (!isKindId(row.kind)) continue
-      next.set(row.id, this.toDevice(row))
+      const device = this.toDevice(row)
+      next.set(row.id, device)
+      for (const [kind, value] of Object.entries(device.identity ?? {})) {
+        this.identities.set(identityKey(kind as IdentityKind, value), row.id)
+      }
       if (this.hashes.get(row.id) !== row.secret_hash) this.verified.forget(row.id)
       this.hashes.set(row.id, row.secret_hash)
     }
@@ -431,6 +524,9 @@ export class Registry {
   private toDevice(row: DeviceRow): Device {
     const up = (id: string | undefined) => (id ? this.sitesById.get(id)?.parent : undefined)
     const community = up(row.estate_id)
+    const found: Identity = {}
+    for (const kind of IDENTITY_KINDS) if (row[kind] !== null) found[kind] = row[kind]
+    const identity = Object.keys(found).length ? found : undefined
     return {
       id: row.id,
       kind: row.kind as KindId,
@@ -439,6 +535,8 @@ export class Registry {
       name: row.name ?? undefined,
       location: row.location ?? undefined,
       params: JSON.parse(row.params) as Record<string, unknown>,
+      ...(row.model ? { model: row.model } : {}),
+      ...(identity ? { identity } : {}),
       site: {
         street: up(community),
         community,

@@ -23,4 +23,12 @@ export const REGISTRY_MIGRATIONS = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX devices_estate ON devices(estate_id);`,
+  // Device models and platform identities: each identity belongs to one device.
+  `ALTER TABLE devices ADD COLUMN model TEXT;
+   ALTER TABLE devices ADD COLUMN dev_eui TEXT;
+   ALTER TABLE devices ADD COLUMN imei TEXT;
+   ALTER TABLE devices ADD COLUMN platform_device_id TEXT;
+   CREATE UNIQUE INDEX devices_dev_eui ON devices(dev_eui) WHERE dev_eui IS NOT NULL;
+   CREATE UNIQUE INDEX devices_imei ON devices(imei) WHERE imei IS NOT NULL;
+   CREATE UNIQUE INDEX devices_platform_device_id ON devices(platform_device_id) WHERE platform_device_id IS NOT NULL;`,
 ] as const

@@ -14,6 +14,10 @@ const DEVICE_BODY = z.strictObject({
   location: z.string().max(256).optional(),
   secret: z.string().max(256).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
+  model: z.string().max(64).optional(),
+  dev_eui: z.string().max(64).optional(),
+  imei: z.string().max(64).optional(),
+  platform_device_id: z.string().max(256).optional(),
 })
 const ID_PARAM = z.object({ id: z.string() })
 

@@ -3,6 +3,7 @@ import { fire_passage } from './fire_passage.ts'
 import { manhole } from './manhole.ts'
 import { parking_bay } from './parking_bay.ts'
 import { smoke_detector } from './smoke_detector.ts'
+import { sos_button } from './sos_button.ts'
 import type { KindDefinition } from './types.ts'
 
 /** Every device kind the hub knows. A meta-test checks that every devices/<kind>.ts is listed here. */
@@ -12,6 +13,7 @@ export const KINDS = {
   manhole,
   parking_bay,
   smoke_detector,
+  sos_button,
 } as const satisfies Record<string, KindDefinition>
 
 export type KindId = keyof typeof KINDS

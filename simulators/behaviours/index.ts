@@ -5,6 +5,7 @@ import { firePassageBehaviour } from './fire_passage.ts'
 import { genericBehaviour } from './generic.ts'
 import { manholeBehaviour } from './manhole.ts'
 import { parkingBayBehaviour } from './parking_bay.ts'
+import { sosButtonBehaviour } from './sos_button.ts'
 import type { BehaviourContext, BehaviourFactory } from './types.ts'
 
 /**
@@ -17,6 +18,7 @@ export const NAMED_BEHAVIOURS: Record<string, BehaviourFactory<KindId>> = {
   fire_passage: firePassageBehaviour as BehaviourFactory<KindId>,
   manhole: manholeBehaviour as BehaviourFactory<KindId>,
   parking_bay: parkingBayBehaviour as BehaviourFactory<KindId>,
+  sos_button: sosButtonBehaviour as BehaviourFactory<KindId>,
 }
 
 /** The behaviour of a kind, as its definition names it. */

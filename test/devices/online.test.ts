@@ -11,6 +11,7 @@ describe('online rule', () => {
       manhole: 1800 * 2 + 3600,
       parking_bay: 86_400 * 2 + 3600,
       smoke_detector: 86_400 * 2 + 3600,
+      sos_button: 86_400 * 2 + 3600,
     })
   })
 

@@ -268,8 +268,8 @@ export const elevator = {
       latched: true,
       title: { zh: '困人', en: 'Passenger trapped' },
       message: {
-        zh: '{name} {floor}层困人({where}) 已持续 {held_s} 秒',
-        en: '{name}: passenger trapped at floor {floor} ({where}) for {held_s} s',
+        zh: '{name} [{floor}层]困人({where}) 已持续 {held_s} 秒',
+        en: '{name}: passenger trapped[ at floor {floor}] ({where}) for {held_s} s',
       },
       params: { for: dur('60s'), for_out_of_zone: dur('30s') },
       // The contractor accepts within 5 min and is on site within 30 min (TSG T5002-2017 Art. 5 as cited by DB32/T 4130; domain-catalog §0.2).
@@ -297,8 +297,8 @@ export const elevator = {
       latched: true,
       title: { zh: '开门走车', en: 'Moving with door open' },
       message: {
-        zh: '{name} {floor}层 轿厢门开启状态下运行,建议立即停用',
-        en: '{name} moved with the door open at floor {floor}; take it out of service',
+        zh: '{name} [{floor}层 ]轿厢门开启状态下运行,建议立即停用',
+        en: '{name} moved with the door open[ at floor {floor}]; take it out of service',
       },
       // `for` is the confirm window: sensor boxes detect stops late (domain-catalog §6.2). Code 5 (UCM) is immediate.
       params: { for: dur('5s') },
@@ -312,7 +312,7 @@ export const elevator = {
       crew: 'elevator_contractor',
       latched: true,
       title: { zh: '冲顶', en: 'Overtravel at top' },
-      message: { zh: '{name} 冲顶({floor}层)', en: '{name} overtravelled at the top (floor {floor})' },
+      message: { zh: '{name} 冲顶[({floor}层)]', en: '{name} overtravelled at the top[ (floor {floor})]' },
       params: { for: dur('20s') },
       triggers: [
         held(
@@ -327,7 +327,7 @@ export const elevator = {
       crew: 'elevator_contractor',
       latched: true,
       title: { zh: '蹲底', en: 'Overtravel at bottom' },
-      message: { zh: '{name} 蹲底({floor}层)', en: '{name} overtravelled into the pit (floor {floor})' },
+      message: { zh: '{name} 蹲底[({floor}层)]', en: '{name} overtravelled into the pit[ (floor {floor})]' },
       params: { for: dur('20s') },
       triggers: [
         held(
@@ -345,8 +345,8 @@ export const elevator = {
       latched: true,
       title: { zh: '超速', en: 'Overspeed' },
       message: {
-        zh: '{name} 超速:{speed} m/s(额定 {rated_speed} m/s)',
-        en: '{name} overspeed: {speed} m/s (rated {rated_speed} m/s)',
+        zh: '{name} 超速:{speed} m/s[(额定 {rated_speed} m/s)]',
+        en: '{name} overspeed: {speed} m/s[ (rated {rated_speed} m/s)]',
       },
       // 1.2× sustained, 1.4× at once (one firmware's tiers, domain-catalog §1.3). Needs the device param rated_speed.
       params: { ratio: num(1.2, 1, 5), ratio_instant: num(1.4, 1, 5), for: dur('3s') },
@@ -362,8 +362,8 @@ export const elevator = {
       latched: false,
       title: { zh: '门区外停梯', en: 'Stopped outside door zone' },
       message: {
-        zh: '{name} 在门区外停梯({floor}层附近)',
-        en: '{name} stopped outside the door zone (near floor {floor})',
+        zh: '{name} 在门区外停梯[({floor}层附近)]',
+        en: '{name} stopped outside the door zone[ (near floor {floor})]',
       },
       params: { for: dur('45s') },
       triggers: [
@@ -390,7 +390,7 @@ export const elevator = {
       crew: 'elevator_contractor',
       latched: false,
       title: { zh: '门故障', en: 'Door fault' },
-      message: { zh: '{name} {floor}层 开关门故障', en: '{name}: door fault at floor {floor}' },
+      message: { zh: '{name} [{floor}层 ]开关门故障', en: '{name}: door fault[ at floor {floor}]' },
       // Codes 2 (closing) / 3 (opening); or the door left open while stopped for `for` (platform default 120 s).
       params: { for: dur('120s') },
       triggers: [
@@ -405,8 +405,8 @@ export const elevator = {
       latched: false,
       title: { zh: '反复开关门', en: 'Door cycling' },
       message: {
-        zh: '{name} {floor}层 反复开关门 {count} 次未运行(可能有遮挡)',
-        en: '{name}: door cycled {count} times at floor {floor} without running (obstruction?)',
+        zh: '{name} [{floor}层 ]反复开关门 {count} 次未运行(可能有遮挡)',
+        en: '{name}: door cycled {count} times[ at floor {floor}] without running (obstruction?)',
       },
       params: { count: num(5, 2, 1000), window: dur('10m') },
       triggers: [
@@ -451,8 +451,8 @@ export const elevator = {
       latched: true,
       title: { zh: '报警按钮', en: 'Alarm button' },
       message: {
-        zh: '{name} 轿厢报警按钮被按下({floor}层)',
-        en: '{name}: alarm button pressed (floor {floor})',
+        zh: '{name} 轿厢报警按钮被按下[({floor}层)]',
+        en: '{name}: alarm button pressed[ (floor {floor})]',
       },
       params: {},
       triggers: [
@@ -498,8 +498,8 @@ export const elevator = {
       latched: false,
       title: { zh: '电动车进电梯', en: 'E-bike in a lift' },
       message: {
-        zh: '{name} 轿厢内发现电动车,请劝离(抓拍:{snapshot_url})',
-        en: 'E-bike in the car of {name}; ask the rider to take it out (snapshot: {snapshot_url})',
+        zh: '{name} 轿厢内发现电动车,请劝离[(抓拍:{snapshot_url})]',
+        en: 'E-bike in the car of {name}; ask the rider to take it out[ (snapshot: {snapshot_url})]',
       },
       // 高层民用建筑消防安全管理规定 (应急管理部令第5号) art. 37 and local e-bike rules forbid e-bikes
       // indoors; one alert per `clear_for` quiet time, each further sighting a re-trigger.

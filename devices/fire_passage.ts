@@ -87,8 +87,8 @@ export const fire_passage = {
       latched: false,
       title: { zh: '消防通道占用', en: 'Fire passage occupied' },
       message: {
-        zh: '{name} 被{object_class}占用 已持续 {held_s} 秒',
-        en: '{name} occupied by {object_class} for {held_s} s',
+        zh: '{name} 被[{object_class}]占用 已持续 {held_s} 秒',
+        en: '{name} occupied[ by {object_class}] for {held_s} s',
       },
       params: { for: dur('3m'), for_entrance: dur('60s'), clear_for: dur('30s') },
       triggers: [
@@ -102,8 +102,8 @@ export const fire_passage = {
       latched: false,
       title: { zh: '消防通道堵塞', en: 'Fire passage blocked' },
       message: {
-        zh: '{name} 被{object_class}堵塞 已持续 {held_min} 分钟,请立即清理',
-        en: '{name} blocked by {object_class} for {held_min} min; clear it now',
+        zh: '{name} 被[{object_class}]堵塞 已持续 {held_min} 分钟,请立即清理',
+        en: '{name} blocked[ by {object_class}] for {held_min} min; clear it now',
       },
       params: { for: dur('10m'), clear_for: dur('60s') },
       triggers: [held((c) => c.s.occupied === true)],

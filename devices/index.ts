@@ -1,5 +1,6 @@
 import { elevator } from './elevator.ts'
 import { fire_passage } from './fire_passage.ts'
+import { gas_detector } from './gas_detector.ts'
 import { manhole } from './manhole.ts'
 import { parking_bay } from './parking_bay.ts'
 import { smoke_detector } from './smoke_detector.ts'
@@ -14,6 +15,7 @@ export const KINDS = {
   parking_bay,
   smoke_detector,
   sos_button,
+  gas_detector,
 } as const satisfies Record<string, KindDefinition>
 
 export type KindId = keyof typeof KINDS

@@ -12,6 +12,7 @@ describe('online rule', () => {
       parking_bay: 86_400 * 2 + 3600,
       smoke_detector: 86_400 * 2 + 3600,
       sos_button: 86_400 * 2 + 3600,
+      gas_detector: 3600 * 2 + 1800,
     })
   })
 

@@ -6,11 +6,13 @@ import { z } from 'zod'
 import { isKindId, KINDS, type KindId } from '../index.ts'
 import { fieldSchema } from '../schema.ts'
 import type { Fields } from '../types.ts'
+import { pls } from './bosch/pls.ts'
 import { em320Tilt } from './milesight/em320-tilt.ts'
 import { em400Udl } from './milesight/em400-udl.ts'
+import { gs524n } from './milesight/gs524n.ts'
 import type { DecodeResult, ModelDefinition, UplinkInput } from './types.ts'
 
-const LIST: readonly ModelDefinition[] = [em400Udl, em320Tilt]
+const LIST: readonly ModelDefinition[] = [em400Udl, em320Tilt, pls, gs524n]
 
 export const MODELS: Readonly<Record<string, ModelDefinition>> = Object.freeze(
   Object.fromEntries(LIST.map((m) => [m.id, m])),

@@ -422,6 +422,12 @@ export class Registry {
 
   private check(input: DeviceInput): DeviceInput {
     if (!isValidId(input.id)) throw new ZhianError('ZHIAN_ERR_INVALID_ID', JSON.stringify(input.id))
+    // The model first: one whose kind this hub lacks says so, rather than "unknown kind".
+    if (input.model !== undefined) {
+      const problem = modelProblem(input.model, input.kind)
+      if (problem)
+        throw new ZhianError(MODEL_ERRORS[problem.code], `device "${input.id}": ${problem.message}`)
+    }
     if (!isKindId(input.kind)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_KIND', JSON.stringify(input.kind))
     if (this.sitesById.get(input.estate)?.type !== 'estate') {
       throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', `estate "${input.estate}"`)
@@ -436,11 +442,6 @@ export class Registry {
       }
     }
     if (input.secret !== undefined && input.secret.length < 12) throw new ZhianError('ZHIAN_ERR_WEAK_SECRET')
-    if (input.model !== undefined) {
-      const problem = modelProblem(input.model, input.kind)
-      if (problem)
-        throw new ZhianError(MODEL_ERRORS[problem.code], `device "${input.id}": ${problem.message}`)
-    }
     for (const kind of IDENTITY_KINDS) {
       const problem = input[kind] === undefined ? undefined : identityProblem(kind, input[kind])
       if (problem) throw new ZhianError('ZHIAN_ERR_VALIDATION', `${kind} of "${input.id}": ${problem}`)

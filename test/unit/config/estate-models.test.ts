@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { isKindId } from '../../../devices/index.ts'
 import { parseEstate } from '../../../src/config/estate-file.ts'
 import type { ZhianError } from '../../../src/errors.ts'
 
@@ -62,6 +63,23 @@ describe('estate file: device models and platform identities', () => {
     expect(err?.message).toContain(
       'device "pb1": model "milesight/em320-tilt" implements "manhole", not "parking_bay"',
     )
+  })
+
+  it('a smoke detector model: refused as "kind not available" until the smoke_detector kind exists, then loaded', () => {
+    const text = `${SITES}  - { id: sd1, kind: smoke_detector, estate: e1, secret: smoke-secret-0001, model: milesight/gs524n, dev_eui: 24E124538B223344 }\n`
+    if (isKindId('smoke_detector')) {
+      expect(parseEstate(text).devices[0]).toMatchObject({
+        model: 'milesight/gs524n',
+        dev_eui: '24e124538b223344',
+      })
+    } else {
+      const err = errorOf(text)
+      expect(err?.code).toBe('ZHIAN_ERR_CONFIG_INVALID')
+      expect(err?.message).toContain('estate.yaml:14:')
+      expect(err?.message).toContain(
+        'device "sd1": model "milesight/gs524n" implements the kind "smoke_detector", which is not available in this hub',
+      )
+    }
   })
 
   it('refuses a model param on a device without that model (params stay strict)', () => {

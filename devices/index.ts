@@ -1,3 +1,4 @@
+import { electrical_fire } from './electrical_fire.ts'
 import { elevator } from './elevator.ts'
 import { fire_passage } from './fire_passage.ts'
 import { gas_detector } from './gas_detector.ts'
@@ -16,6 +17,7 @@ export const KINDS = {
   smoke_detector,
   sos_button,
   gas_detector,
+  electrical_fire,
 } as const satisfies Record<string, KindDefinition>
 
 export type KindId = keyof typeof KINDS

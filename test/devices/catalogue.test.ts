@@ -112,6 +112,9 @@ describe('alert catalogue', () => {
         'total',
         'percent',
         'free',
+        'set_ma',
+        'set_c',
+        'max_temp_c',
       ])
       for (const lang of ['zh', 'en'] as const) {
         render(def.message[lang], lang, (key) => {

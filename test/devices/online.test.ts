@@ -13,6 +13,7 @@ describe('online rule', () => {
       smoke_detector: 86_400 * 2 + 3600,
       sos_button: 86_400 * 2 + 3600,
       gas_detector: 3600 * 2 + 1800,
+      electrical_fire: 300 * 3 + 300,
     })
   })
 

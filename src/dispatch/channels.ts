@@ -1,5 +1,7 @@
 import crypto from 'node:crypto'
-import type { ChannelConfig } from './config.ts'
+import type { ChannelConfig, Speech } from './config.ts'
+import type { NotificationPurpose } from './types.ts'
+import { voiceAccepted, voiceRequest } from './voice.ts'
 
 /**
  * Outbound message formats, one function per channel type: the HTTP request to send and how to read
@@ -17,6 +19,8 @@ export interface Message {
   link: string
   /** Structured payload for the generic webhook. */
   data: Record<string, unknown>
+  /** What a voice call says (Chinese, display names); absent: the title. */
+  speech?: Speech | undefined
 }
 
 export interface OutboundRequest {
@@ -46,6 +50,18 @@ export function feishuSign(secret: string, timestampS: string): string {
 }
 
 const plain = (m: Message) => [m.title, ...m.lines, m.link].join('\n')
+
+/**
+ * The channels a notification may use, in fallback order: a voice call (purpose `call`) only by
+ * voice, every other message only by text. The outbox applies it when it stores a row and again when
+ * it looks the channel up at send time, so a row's positions mean the same list both times.
+ */
+export function channelsFor<C extends { type: string }>(
+  purpose: NotificationPurpose,
+  channels: readonly C[],
+): C[] {
+  return channels.filter((c) => (c.type === 'voice') === (purpose === 'call'))
+}
 
 export function buildRequest(channel: ChannelConfig, m: Message, now: number): OutboundRequest {
   const json = (body: unknown, url = channel.url, extra: Record<string, string> = {}): OutboundRequest => ({
@@ -119,6 +135,11 @@ export function buildRequest(channel: ChannelConfig, m: Message, now: number): O
         : JSON.stringify({ to: channel.to, text, idempotency_key: m.key })
       return { url, method: 'POST', headers, body }
     }
+    case 'voice': {
+      // A message not about an alert (a report) has no speech: its title is read.
+      const speech = m.speech ?? { estate: '', device: '', alert: m.title, text: m.title }
+      return voiceRequest(channel, speech, m.key, now, KEY_HEADER)
+    }
   }
 }
 
@@ -131,6 +152,10 @@ export function accepted(
   status: number,
   body: string,
 ): { ok: boolean; error?: string } {
+  if (channel.type === 'voice') {
+    const verdict = voiceAccepted(channel, status, body)
+    return verdict.error ? { ok: false, error: clip(verdict.error, ROBOT_ERROR_CHARS) } : verdict
+  }
   if (status < 200 || status >= 300) return { ok: false, error: `HTTP ${status}` }
   if (channel.type === 'webhook' || channel.type === 'sms') return { ok: true }
   let parsed: Record<string, unknown>

@@ -15,8 +15,82 @@ const duration = z
   .transform((s) => parseDuration(s)!)
 const url = z.url({ protocol: /^https?$/, error: 'an http(s) URL' })
 
-export const CHANNEL_TYPES = ['webhook', 'dingtalk', 'wecom', 'feishu', 'sms'] as const
+export const CHANNEL_TYPES = ['webhook', 'dingtalk', 'wecom', 'feishu', 'sms', 'voice'] as const
 export type ChannelType = (typeof CHANNEL_TYPES)[number]
+
+/**
+ * A voice call (README "Voice calls"): a provider preset or a gateway template. The secret is inline
+ * (`secret`) or named by an environment variable (`secret_env`, read when the file loads and at send time).
+ */
+/** What a voice template can say, in Chinese: the estate, the device, the alert, and one sentence of it all. */
+export const SPEECH_FIELDS = ['estate', 'device', 'alert', 'text'] as const
+export type Speech = Record<(typeof SPEECH_FIELDS)[number], string>
+const SECRET = z.string().min(1).max(512)
+const ENV_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name')
+const secretSource = { secret: SECRET.optional(), secret_env: ENV_NAME.optional() }
+const SPEECH = z.array(z.enum(SPEECH_FIELDS)).min(1).max(SPEECH_FIELDS.length)
+const hasSecret = (c: { secret?: string | undefined; secret_env?: string | undefined }) =>
+  c.secret !== undefined
+    ? c.secret_env === undefined
+    : c.secret_env !== undefined && !!process.env[c.secret_env]
+const SECRET_PROBLEM = 'give secret, or secret_env naming a set environment variable (not both)'
+const VOICE = z.discriminatedUnion('provider', [
+  z
+    .strictObject({
+      type: z.literal('voice'),
+      /** Aliyun 语音服务 SingleCallByTts. */
+      provider: z.literal('aliyun'),
+      url: url.default('https://dyvmsapi.aliyuncs.com/'),
+      /** CalledNumber: a mainland mobile or fixed-line number. */
+      to: z.string().regex(/^[0-9]{5,20}$/, 'a phone number, digits only (CalledNumber)'),
+      /** CalledShowNumber (专属模式); absent = the public number pool (公共模式). */
+      show_number: z.string().max(64).optional(),
+      /** TtsCode: the approved text-to-speech template, e.g. TTS_123456789. */
+      template: z.string().min(1).max(64),
+      access_key_id: z.string().min(1).max(128),
+      ...secretSource,
+      region: z.string().max(64).default('cn-hangzhou'),
+      /** The template's variables (TtsParam), filled with the alert in Chinese. */
+      params: SPEECH.default(['estate', 'device', 'alert']),
+      play_times: z.number().int().min(1).max(3).default(2),
+    })
+    .refine(hasSecret, SECRET_PROBLEM),
+  z
+    .strictObject({
+      type: z.literal('voice'),
+      /** Tencent Cloud 语音消息 SendTtsVoice. */
+      provider: z.literal('tencent'),
+      url: url.default('https://vms.tencentcloudapi.com/'),
+      /** CalledNumber in E.164, e.g. +8613711112222. */
+      to: z.string().regex(/^\+[0-9]{6,20}$/, 'a phone number in E.164 (+86…)'),
+      /** VoiceSdkAppid of the application in the console. */
+      sdk_app_id: z.string().regex(/^[0-9]{1,20}$/, 'the VoiceSdkAppid (digits)'),
+      /** TemplateId: the approved voice template. */
+      template: z.string().regex(/^[0-9]{1,20}$/, 'the TemplateId (digits)'),
+      secret_id: z.string().min(1).max(128),
+      ...secretSource,
+      region: z.string().max(64).default('ap-guangzhou'),
+      /** The template's {1}, {2}… in order (TemplateParamSet). */
+      params: SPEECH.default(['estate', 'device', 'alert']),
+      play_times: z.number().int().min(1).max(3).default(2),
+    })
+    .refine(hasSecret, SECRET_PROBLEM),
+  z
+    .strictObject({
+      type: z.literal('voice'),
+      /** Any gateway: like `sms`, with `{estate}`, `{device}`, `{alert}` and `{text}` too. */
+      provider: z.literal('http'),
+      url,
+      to: z.string().regex(/^\+?[0-9]{5,20}$/, 'a phone number'),
+      /** Sent as `Authorization: Bearer <secret>` when set. */
+      ...secretSource,
+      method: z.enum(['POST', 'GET']).default('POST'),
+      body: z.string().max(4000).optional(),
+      content_type: z.string().max(100).default('application/json'),
+    })
+    .refine((c) => (c.secret === undefined && c.secret_env === undefined) || hasSecret(c), SECRET_PROBLEM),
+])
+export type VoiceChannel = z.infer<typeof VOICE>
 
 const CHANNEL = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('webhook'), url, secret: z.string().min(1).max(512).optional() }),
@@ -36,6 +110,7 @@ const CHANNEL = z.discriminatedUnion('type', [
     body: z.string().max(4000).optional(),
     content_type: z.string().max(100).default('application/json'),
   }),
+  VOICE,
 ])
 export type ChannelConfig = z.infer<typeof CHANNEL>
 /** A member's channel list (fallback order), for other sections that notify through the outbox (reports). */
@@ -44,7 +119,9 @@ export const CHANNELS_SCHEMA = z.array(CHANNEL).max(10)
 const STEP_TARGET = z.union([
   z.literal('next_on_duty'),
   z.literal('lead'),
-  z.string().regex(/^team:[a-z0-9_-]{1,64}$/, 'next_on_duty, lead or team:<team id>'),
+  /** A voice call to everyone the order has notified so far who has a voice channel. */
+  z.literal('call'),
+  z.string().regex(/^team:[a-z0-9_-]{1,64}$/, 'next_on_duty, lead, call or team:<team id>'),
 ])
 const STEP = z.union([STEP_TARGET, z.strictObject({ to: STEP_TARGET, after: duration })])
 
@@ -54,6 +131,8 @@ const ESCALATION = z.strictObject({
   chain: z.array(STEP).max(10).optional(),
   remind_every: duration.optional(),
   remind_max: z.number().int().min(0).max(100).optional(),
+  /** Critical alerts end the chain with a `call` step when a voice channel is configured (default true). */
+  end_with_call: z.boolean().optional(),
 })
 
 const SLA = z.strictObject({

@@ -7,7 +7,7 @@ import { SEVERITY_NAMES, SLA_STAGE_NAMES } from '../core/vocabulary.ts'
 import { ZhianError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
-import type { Message } from './channels.ts'
+import { channelsFor, type Message } from './channels.ts'
 import type { DispatchConfig, MemberConfig, TeamConfig } from './config.ts'
 import { Outbox, type RetryPolicy } from './outbox.ts'
 import { Router } from './routing.ts'
@@ -41,6 +41,8 @@ export interface DispatcherOptions {
   retry?: Partial<RetryPolicy> | undefined
   /** Base URL of the dashboard, for links in messages. */
   linkBase: () => string
+  /** Display names of sites and devices, for what a voice call says (absent: the ids). */
+  names?: { site(id: string): string | undefined; device(id: string): string | undefined } | undefined
 }
 
 /** Who acts on a work order (an HTTP principal, or `dispatch` / `rule` for the hub itself). */
@@ -59,6 +61,7 @@ const PURPOSE_TEXT: Record<NotificationPurpose, { zh: string; en: string }> = {
   reminder: { zh: '提醒', en: 'reminder' },
   escalation: { zh: '升级通知', en: 'escalation' },
   closed: { zh: '关闭通知', en: 'closing notice' },
+  call: { zh: '语音呼叫', en: 'voice call' },
 }
 const SYSTEM = 'dispatch'
 
@@ -469,6 +472,11 @@ export class Dispatcher {
       const step = wo.escalation.steps[wo.escalation_level]!
       wo.escalation_level++
       const waited = minutes(now - wo.dispatched_at)
+      if (step.to === 'call') {
+        this.callStep(wo, now, waited, events, sends)
+        due = this.stepDue(wo)
+        continue
+      }
       const target = this.escalationTarget(wo, team, step.to)
       const stepText = this.stepText(step.to)
       if (target) {
@@ -569,6 +577,48 @@ export class Dispatcher {
     return events
   }
 
+  /** The `call` step: a voice call to everyone notified so far who has a voice channel. */
+  private callStep(
+    wo: WorkOrder,
+    now: number,
+    waited: string,
+    events: NewEvent[],
+    sends: (() => void)[],
+  ): void {
+    const callees = wo.participants.flatMap((r) => {
+      const [teamId, memberId] = r.split('/') as [string, string]
+      const team = this.router.team(teamId)
+      const member = team?.members.find((m) => m.id === memberId)
+      return team && member && channelsFor('call', member.channels).length > 0 ? [{ team, member }] : []
+    })
+    const level = wo.escalation_level
+    for (const c of callees) sends.push(() => this.notify(wo, c.team, c.member, 'call', level))
+    const names = callees.map((c) => c.member.name).join('、')
+    events.push({
+      action: 'escalated',
+      actor: SYSTEM,
+      at: now,
+      note: callees.length
+        ? `${waited} 分钟未接单,语音呼叫 ${names} / not accepted after ${waited} min, voice call to ${callees.map((c) => c.member.name).join(', ')}`
+        : '语音呼叫:已通知的人都没有语音通知渠道,跳过 / voice call: nobody notified has a voice channel, skipped',
+    })
+    if (callees.length) this.opts.metrics?.escalations.inc({ team: wo.team })
+  }
+
+  /** What a voice call says: Chinese only, with display names, one sentence for templates that take the whole text. */
+  private speech(wo: WorkOrder, ask: string): Message['speech'] {
+    const name = (id: string | null, of: 'site' | 'device') => (id ? (this.opts.names?.[of](id) ?? id) : '')
+    const estate = name(wo.estate, 'site')
+    const device = name(wo.device_id, 'device')
+    // The alert's own sentence names the device already.
+    return {
+      estate,
+      device,
+      alert: wo.title.zh,
+      text: `${estate ? `${estate},` : ''}${wo.message.zh}。${ask}`,
+    }
+  }
+
   private escalationTarget(
     wo: WorkOrder,
     team: TeamConfig | undefined,
@@ -632,6 +682,7 @@ export class Dispatcher {
       reminder: `【工单提醒 ${n}】`,
       escalation: '【工单升级】',
       closed: '【工单关闭】',
+      call: '【紧急呼叫】',
     }
     const place = [wo.estate, wo.building, wo.device_id].filter(Boolean).join(' / ')
     const closed = wo.status === 'resolved' ? ['已完成', 'resolved'] : ['已取消', 'cancelled']
@@ -643,6 +694,10 @@ export class Dispatcher {
         'Not accepted in time: escalated to you. Please act now.',
       ],
       closed: [`工单${closed[0]},无需再处理。`, `Work order ${closed[1]}: no action needed.`],
+      call: [
+        `工单已 ${minutes(this.clock.now() - wo.dispatched_at)} 分钟无人接单,请立即处理。`,
+        'Nobody accepted the work order: please act now.',
+      ],
     }
     const lines = [
       `${wo.message.zh}`,
@@ -657,6 +712,7 @@ export class Dispatcher {
       title: `${prefix[purpose]}${wo.title.zh} ${wo.title.en}`,
       lines,
       link,
+      speech: this.speech(wo, ask[purpose][0]),
       data: {
         purpose,
         recipient: { team: team.id, member: member.id, name: member.name },

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { type Db, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
-import { accepted, buildRequest, type Message } from './channels.ts'
+import { accepted, buildRequest, channelsFor, type Message } from './channels.ts'
 import type { ChannelConfig, ChannelType } from './config.ts'
 import { OUTBOUND_DEFAULTS, OutboundError, sendOutbound } from './outbound.ts'
 import type { Delivery, NotificationPurpose } from './types.ts'
@@ -185,7 +185,7 @@ export class Outbox {
           n.work_order_id,
           n.member,
           n.purpose,
-          storedForm(n.channels),
+          storedForm(channelsFor(n.purpose, n.channels)),
           JSON.stringify(n.message),
           now,
           now,
@@ -267,7 +267,7 @@ export class Outbox {
     for (const directory of this.directories) {
       const list = directory(row.member, row.work_order_id)
       if (!list) continue
-      const channel = list[row.channel_index]
+      const channel = channelsFor(row.purpose, list)[row.channel_index]
       return channel?.type === at.type ? channel : undefined
     }
     return undefined

@@ -82,7 +82,14 @@ const list = <T>(v: T | T[] | undefined): T[] | undefined =>
   v === undefined ? undefined : ([v].flat() as T[])
 
 export class Router {
-  constructor(readonly config: DispatchConfig) {}
+  /** Whether anyone has a voice channel: critical escalations then end in a voice call. */
+  private readonly anyVoice: boolean
+
+  constructor(readonly config: DispatchConfig) {
+    this.anyVoice = config.teams.some((t) =>
+      t.members.some((m) => m.channels.some((c) => c.type === 'voice')),
+    )
+  }
 
   team(id: string): TeamConfig | undefined {
     return this.config.teams.find((t) => t.id === id)
@@ -114,7 +121,11 @@ export class Router {
       teamId: team?.id ?? a.crew,
       autoWorkOrder: rule?.work_order ?? (a.severity === 'critical' || a.severity === 'major'),
       sla,
-      escalation: escalationOf(rule?.escalation ?? team?.escalation, sla),
+      escalation: escalationOf(
+        rule?.escalation ?? team?.escalation,
+        sla,
+        a.severity === 'critical' && this.anyVoice,
+      ),
       rule: index >= 0 ? index : null,
     }
   }
@@ -144,12 +155,19 @@ function matches(r: RouteConfig, a: Routable): boolean {
   return true
 }
 
-function escalationOf(e: EscalationConfig | undefined, sla: Sla): Escalation {
+/**
+ * The chain an order follows. A critical alert nobody accepts ends in a voice call (`call`) when
+ * anyone has a voice channel — a chat message does not wake a fitter at 3 a.m. — unless the chain
+ * already calls or says `end_with_call: false`.
+ */
+function escalationOf(e: EscalationConfig | undefined, sla: Sla, callLast: boolean): Escalation {
   // Without an explicit `after`, escalate when the accept SLA runs out (5 min for a critical alert).
   const after = e?.after ?? sla.accept ?? DEFAULT_ESCALATION.steps[0]!.after
   const steps = e?.chain
     ? e.chain.map((s) => (typeof s === 'string' ? { to: s, after } : { to: s.to, after: s.after }))
     : DEFAULT_ESCALATION.steps.map((s) => ({ ...s, after }))
+  if (callLast && e?.end_with_call !== false && !steps.some((s) => s.to === 'call'))
+    steps.push({ to: 'call', after })
   return {
     steps,
     remindEvery: e?.remind_every ?? DEFAULT_ESCALATION.remindEvery,

@@ -95,7 +95,8 @@ export interface Delivery {
   delivered_at: number | null
 }
 
-export type NotificationPurpose = 'dispatch' | 'reminder' | 'escalation' | 'closed'
+/** `call`: the voice call of an escalation's `call` step (voice channels only; the others, text only). */
+export type NotificationPurpose = 'dispatch' | 'reminder' | 'escalation' | 'closed' | 'call'
 
 /**
  * Times for reports, in ms from the order's opening (`opened_at`); null until reached — or, given

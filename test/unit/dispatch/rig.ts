@@ -7,7 +7,8 @@ import { parseEstate } from '../../../src/config/estate-file.ts'
 import { Bus, type Bus as BusType, type Device } from '../../../src/core/bus.ts'
 import { type Clock, FakeClock, RealClock } from '../../../src/core/clock.ts'
 import { Metrics } from '../../../src/core/metrics.ts'
-import { Dispatcher } from '../../../src/dispatch/dispatcher.ts'
+import type { DispatchConfig } from '../../../src/dispatch/config.ts'
+import { Dispatcher, type DispatcherOptions } from '../../../src/dispatch/dispatcher.ts'
 import type { RetryPolicy } from '../../../src/dispatch/outbox.ts'
 import type { RuleSignal } from '../../../src/rules/engine.ts'
 import { type Db, openDb } from '../../../src/store/db.ts'
@@ -54,7 +55,15 @@ export interface DispatchRig {
 
 export async function dispatchRig(
   receiver: Receiver,
-  options: { dataDir?: string; retry?: Partial<RetryPolicy>; outboxClock?: Clock; clock?: FakeClock } = {},
+  options: {
+    dataDir?: string
+    retry?: Partial<RetryPolicy>
+    outboxClock?: Clock
+    clock?: FakeClock
+    /** Changes to the fixture's teams, roster and routing before the dispatcher starts. */
+    edit?: (config: DispatchConfig) => void
+    names?: DispatcherOptions['names']
+  } = {},
 ): Promise<DispatchRig> {
   const dataDir = options.dataDir ?? tempDir('zhian-dispatch-')
   const db = openDb(dataDir)
@@ -74,8 +83,11 @@ export async function dispatchRig(
     outboxClock: options.outboxClock ?? new RealClock(),
     retry: { baseMs: 50, maxMs: 400, ...options.retry },
     linkBase: () => 'http://hub.test',
+    names: options.names,
   })
-  dispatcher.start(fixtureConfig(receiver))
+  const config = fixtureConfig(receiver)
+  options.edit?.(config)
+  dispatcher.start(config)
   open.push({ db, dispatcher })
   const alertEvents: { alert: Alert; entry: AuditEntry }[] = []
   bus.on('alert', (e) => alertEvents.push(e))

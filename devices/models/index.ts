@@ -9,10 +9,12 @@ import type { Fields } from '../types.ts'
 import { pls } from './bosch/pls.ts'
 import { em320Tilt } from './milesight/em320-tilt.ts'
 import { em400Udl } from './milesight/em400-udl.ts'
+import { em400UdlNb } from './milesight/em400-udl-nb.ts'
 import { gs524n } from './milesight/gs524n.ts'
 import type { DecodeResult, ModelDefinition, UplinkInput } from './types.ts'
+import { pMd } from './wxhs/p-md.ts'
 
-const LIST: readonly ModelDefinition[] = [em400Udl, em320Tilt, pls, gs524n]
+const LIST: readonly ModelDefinition[] = [em400Udl, em400UdlNb, em320Tilt, pls, gs524n, pMd]
 
 export const MODELS: Readonly<Record<string, ModelDefinition>> = Object.freeze(
   Object.fromEntries(LIST.map((m) => [m.id, m])),

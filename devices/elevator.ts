@@ -493,7 +493,7 @@ export const elevator = {
       triggers: [held((c) => c.buildingFire === true && inNormalService(c))],
     },
     ebike_in_lift: {
-      severity: 'major',
+      severity: 'warning',
       crew: 'property_duty',
       latched: false,
       title: { zh: '电动车进电梯', en: 'E-bike in a lift' },

@@ -374,6 +374,11 @@ export interface CountTrigger {
   episode?: Predicate
   confirm?: string
   onRaised?: readonly string[]
+  /**
+   * Count distinct keys instead of hits (two different beams of a perimeter zone): a hit's key, and
+   * `count` different keys within `window` raise; a key hit again only moves its time.
+   */
+  distinct?: (c: RuleContext) => unknown
   /** Clears when true (e.g. a normal trip), else after `clear_for` without a hit; while not raised it restarts the tally. */
   clearWhen?: Predicate
   count?: string

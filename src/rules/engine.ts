@@ -557,6 +557,7 @@ export class RuleEngine {
     t.phase = IDLE
     this.disarm(t)
     if (t.hits) t.hits.length = 0
+    if (t.keys) t.keys.length = 0
     this.touch(t)
     const a = t.alert
     if (!a.raised || a.triggers.some((x) => x.phase >= RAISED)) return
@@ -892,6 +893,7 @@ export class RuleEngine {
         since: saved?.since ?? 0,
         mark: saved?.mark ?? 0,
         ...(saved?.hits ? { hits: [...saved.hits] } : {}),
+        ...(saved?.keys ? { keys: [...saved.keys] } : {}),
         ...(saved?.samples ? { samples: saved.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
         ...(saved?.episodeSince !== undefined ? { episodeSince: saved.episodeSince } : {}),
       })
@@ -930,6 +932,7 @@ export class RuleEngine {
     this.disarm(t)
     t.phase = IDLE
     if (t.hits) t.hits.length = 0
+    if (t.keys) t.keys.length = 0
     if (t.samples) t.samples.length = 0
     this.touch(t)
   }

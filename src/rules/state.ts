@@ -28,6 +28,8 @@ export interface TriggerData {
   /** Clearing since (or last hit / last rise for count and rate). */
   mark: number
   hits?: number[]
+  /** Count triggers with `distinct`: the key of each hit in `hits`. */
+  keys?: string[]
   samples?: [number, number][]
   /** Count triggers with `episode`: when the current episode began (persisted: a movement may span a restart). */
   episodeSince?: number | undefined
@@ -93,6 +95,7 @@ export function persisted(t: TriggerData): TriggerData {
     since: t.since,
     mark: t.mark,
     ...(t.hits ? { hits: [...t.hits] } : {}),
+    ...(t.keys ? { keys: [...t.keys] } : {}),
     ...(t.samples ? { samples: t.samples.map((x) => [x[0], x[1]] as [number, number]) } : {}),
     ...(t.episodeSince !== undefined ? { episodeSince: t.episodeSince } : {}),
   }

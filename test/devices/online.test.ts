@@ -6,10 +6,12 @@ import { DEFAULT_ZONE, type KindDefinition, onlineWindowMs, zoneOf } from '../..
 describe('online rule', () => {
   it('is interval × missed + grace of the kind offline alert (the README alert table)', () => {
     expect(Object.fromEntries(KIND_IDS.map((k) => [k, onlineWindowMs(KINDS[k]) / 1000]))).toEqual({
+      ai_camera: 300 * 2 + 300,
       elevator: 60 * 3 + 30,
       fire_passage: 300 * 2 + 300,
       manhole: 1800 * 2 + 3600,
       parking_bay: 86_400 * 2 + 3600,
+      perimeter: 300 * 2 + 300,
       smoke_detector: 86_400 * 2 + 3600,
       sos_button: 86_400 * 2 + 3600,
       gas_detector: 3600 * 2 + 1800,

@@ -15,8 +15,26 @@ export function countPrimitive(fx: Effects): Primitive<CountTrigger> {
     const window = p[trig.window ?? 'window'] ?? 3_600_000
     if (!t.hits) t.hits = []
     const hits = t.hits
-    hits.push(at)
-    while (hits.length > 0 && (hits[0]! <= at - window || hits.length > need)) hits.shift()
+    if (trig.distinct) {
+      // One entry per key, its latest time: the tally is of different keys (two beams, not one twice).
+      const key = String(trig.distinct(t.subject.ctx))
+      if (!t.keys) t.keys = []
+      const keys = t.keys
+      const same = keys.indexOf(key)
+      if (same >= 0) {
+        keys.splice(same, 1)
+        hits.splice(same, 1)
+      }
+      keys.push(key)
+      hits.push(at)
+      while (hits.length > 0 && (hits[0]! <= at - window || hits.length > need)) {
+        hits.shift()
+        keys.shift()
+      }
+    } else {
+      hits.push(at)
+      while (hits.length > 0 && (hits[0]! <= at - window || hits.length > need)) hits.shift()
+    }
     t.mark = at
     if (t.phase !== RAISED && hits.length >= need) {
       t.since = hits[0]!
@@ -55,6 +73,7 @@ export function countPrimitive(fx: Effects): Primitive<CountTrigger> {
         else if (t.hits?.length) {
           // e.g. a normal trip between door cycles: the tally starts over.
           t.hits = []
+          if (t.keys) t.keys = []
           fx.touch(t)
         }
       }

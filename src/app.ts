@@ -6,6 +6,7 @@ import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
 import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
+import { Connectors } from './connectors/connectors.ts'
 import { Bus } from './core/bus.ts'
 import { type Clock, RealClock } from './core/clock.ts'
 import { Metrics } from './core/metrics.ts'
@@ -64,6 +65,8 @@ export class Hub {
   readonly dispatch: Dispatcher
   /** One-click reports and their schedule. */
   readonly reports: ReportService
+  /** Uplinks from platforms and LoRaWAN network servers (the estate file's `connectors:`). */
+  readonly connectors: Connectors
   /** A token generated at this start; main writes it once to the data directory. */
   generatedApiToken: string | undefined
   /** Password of the `admin` user created at first start; main writes it once to the data directory. */
@@ -150,7 +153,6 @@ export class Hub {
       clock,
       linkBase: () => this.linkBase(),
       retry: config.notifyTimeoutMs ? { timeoutMs: config.notifyTimeoutMs } : undefined,
-      names: { site: (id) => this.registry.site(id)?.name, device: (id) => this.registry.get(id)?.name },
     })
     this.reports = new ReportService({
       db: this.db,
@@ -162,6 +164,17 @@ export class Hub {
       outbox: this.dispatch.outbox,
       teams: () => this.estate.dispatch.teams,
       linkBase: () => this.linkBase(),
+    })
+    this.connectors = new Connectors({
+      connectors: this.estate.connectors,
+      db: this.db,
+      registry: this.registry,
+      // The same checks as a device's MQTT message, then the gate; a push is answered once durable.
+      ingest: this.ingest,
+      durable: () => this.gate.durable(),
+      unavailable: () => this.gate.unavailable(),
+      metrics: this.metrics,
+      log: this.log.child({ feature: 'connectors' }),
     })
     this.http = buildHttp({
       http: config.http,
@@ -186,6 +199,7 @@ export class Hub {
       },
       auth: this.auth,
       live: this.live,
+      connectors: this.connectors,
     })
     this.realtime = new Realtime({
       httpServer: this.http.server,
@@ -277,6 +291,9 @@ export class Hub {
         },
         stop: () => this.live.stop(),
       },
+      // After the journal and the rules' catch-up (what a network server queued arrives into a ready hub),
+      // before HTTP (pushes find their store of seen uplinks open).
+      { name: 'connectors', start: () => this.connectors.start(), stop: () => this.connectors.stop() },
       {
         name: 'http',
         start: async () => {
@@ -353,11 +370,18 @@ export interface EstateContext {
   overrides: EstateFile['overrides']
   dispatch: DispatchConfig
   reports: ReportsConfig | undefined
+  connectors: NonNullable<EstateFile['connectors']>
 }
 
 function loadEstate(config: HubConfig, log: Logger): EstateContext {
   if (!config.estateFile)
-    return Object.freeze({ file: undefined, overrides: {}, dispatch: NO_DISPATCH, reports: undefined })
+    return Object.freeze({
+      file: undefined,
+      overrides: {},
+      dispatch: NO_DISPATCH,
+      reports: undefined,
+      connectors: [],
+    })
   const file = loadEstateFile(config.estateFile)
   log.info({ file: config.estateFile, devices: file.devices.length }, 'estate file loaded')
   return Object.freeze({
@@ -365,6 +389,7 @@ function loadEstate(config: HubConfig, log: Logger): EstateContext {
     overrides: file.overrides,
     dispatch: { teams: file.teams, roster: file.roster, routing: file.routing },
     reports: file.reports,
+    connectors: file.connectors,
   })
 }
 

@@ -119,6 +119,38 @@ export const ERRORS = {
     zh: '该通知渠道已不在配置中',
     en: 'notification channel is no longer configured',
   },
+  // Connectors (src/connectors): platform pushes and network-server uplinks.
+  ZHIAN_ERR_MODEL_DECODE: {
+    status: 400,
+    zh: '设备型号无法解析该上报',
+    en: 'the device model could not decode the uplink',
+  },
+  ZHIAN_ERR_UNCLAIMED_DEVICE: {
+    status: 404,
+    zh: '平台设备未登记,已列入待认领清单',
+    en: 'no device has this platform identity; listed as unclaimed',
+  },
+  ZHIAN_ERR_PUSH_SIGNATURE: {
+    status: 401,
+    zh: '推送签名或令牌无效',
+    en: 'push signature or token is invalid',
+  },
+  ZHIAN_ERR_PUSH_INVALID: {
+    status: 400,
+    zh: '推送内容不符合平台格式',
+    en: "push body is not in the platform's format",
+  },
+  ZHIAN_ERR_UNKNOWN_CONNECTOR: { status: 404, zh: '接入不存在', en: 'unknown connector' },
+  ZHIAN_ERR_CONNECTOR_SCOPE: {
+    status: 403,
+    zh: '该设备不属于此接入负责的小区',
+    en: "device is outside the connector's estates",
+  },
+  ZHIAN_ERR_JOURNAL_UNAVAILABLE: {
+    status: 503,
+    zh: '暂时无法保存上报,请稍后重试',
+    en: 'the uplink could not be stored now; retry',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

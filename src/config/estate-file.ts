@@ -14,6 +14,7 @@ import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
 import { IDENTITY_KINDS, IDENTITY_RULES, normalIdentity } from '../../devices/models/identity.ts'
 import { deviceParamsSchema, modelProblem } from '../../devices/models/index.ts'
+import { CONNECTORS_SECTION, checkConnectors } from '../connectors/config.ts'
 import { checkDispatch, DISPATCH_SECTIONS } from '../dispatch/config.ts'
 import { ZhianError } from '../errors.ts'
 import { ID_PATTERN } from '../mqtt/topics.ts'
@@ -105,12 +106,15 @@ const ESTATE_FILE = z.strictObject({
   ...DISPATCH_SECTIONS,
   // Scheduled reports: see src/reports/config.ts and README "Reports".
   reports: REPORTS_SECTION,
+  // Platforms and network servers uplinks arrive through: see src/connectors/config.ts and README "Connectors".
+  connectors: CONNECTORS_SECTION,
 })
 
 type ParsedEstate = z.infer<typeof ESTATE_FILE>
 type DispatchKeys = keyof typeof DISPATCH_SECTIONS
 /** Dispatch sections are optional for code that builds an estate (registry export, generators). */
-export type EstateFile = Omit<ParsedEstate, DispatchKeys> & Partial<Pick<ParsedEstate, DispatchKeys>>
+export type EstateFile = Omit<ParsedEstate, DispatchKeys | 'connectors'> &
+  Partial<Pick<ParsedEstate, DispatchKeys | 'connectors'>>
 export type DeviceEntry = EstateFile['devices'][number]
 export type UserEntry = EstateFile['users'][number]
 
@@ -179,14 +183,15 @@ export function serializeEstate(estate: EstateFile): string {
 }
 
 /**
- * `estate` as YAML, with the sections the store does not own — teams, roster, routing, reports —
+ * `estate` as YAML, with the sections the store does not own — teams, roster, routing, reports, connectors —
  * copied from `baseFile` as written: their parsed form holds durations as milliseconds, which would
  * not load back as `5m`, and crew users refer to the teams.
  */
 export function serializeWithSections(estate: EstateFile, baseFile: string): string {
   const raw = (parse(fs.readFileSync(baseFile, 'utf8')) ?? {}) as Record<string, unknown>
   const out: Record<string, unknown> = { ...estate }
-  for (const key of ['teams', 'roster', 'routing', 'reports']) if (key in raw) out[key] = raw[key]
+  for (const key of ['teams', 'roster', 'routing', 'reports', 'connectors'])
+    if (key in raw) out[key] = raw[key]
   return serializeEstate(out as unknown as EstateFile)
 }
 
@@ -314,5 +319,10 @@ function crossCheck(estate: ParsedEstate): Problem | undefined {
       return { path: ['overrides', estateId], message: `"${estateId}" is not an estate` }
     }
   }
+  const connectorProblem = checkConnectors(
+    estate.connectors,
+    (siteId) => sites.get(siteId)?.type === 'estate',
+  )
+  if (connectorProblem) return connectorProblem
   return checkDispatch(estate, (siteId) => sites.has(siteId))
 }

@@ -9,6 +9,7 @@ import Fastify, {
 import type { ApiToken } from '../auth/api-token.ts'
 import type { Auth } from '../auth/auth.ts'
 import type { HubConfig } from '../config/env.ts'
+import type { ConnectorsHttp } from '../connectors/connectors.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
@@ -23,8 +24,10 @@ import { crossSite } from './origin.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
+import { connectorRoutes } from './routes/connectors.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
+import { ingestRoutes } from './routes/ingest.ts'
 import { liveRoutes } from './routes/live.ts'
 import { reportRoutes } from './routes/reports.ts'
 import { silenceRoutes } from './routes/silences.ts'
@@ -52,6 +55,8 @@ export interface HttpContext {
   dispatch?: Dispatcher
   /** One-click reports. */
   reports?: ReportService
+  /** Platform pushes (`/ingest/*`) and the installer's view of the connectors. */
+  connectors?: ConnectorsHttp
 }
 
 /** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
@@ -135,6 +140,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       })
       await admin.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })
       await admin.register(auditRoutes, { audit: ctx.auth.audit })
+      if (ctx.connectors) await admin.register(connectorRoutes, { connectors: ctx.connectors })
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
@@ -144,6 +150,8 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       await api.register(teamRoutes, { dispatch: ctx.dispatch, registry: ctx.registry })
     }
   })
+  // Platform pushes prove themselves with their connector's token or signature, not a session.
+  if (ctx.connectors) app.register(ingestRoutes, { connectors: ctx.connectors })
   app.register(serveDashboard)
   return app
 }

@@ -43,6 +43,19 @@ export interface IncomingMessage {
   payload: Buffer
 }
 
+/** What a connector hands ingest for one uplink, in the kind's own vocabulary (devices/models/types.ts Decoded). */
+export interface DecodedMessage {
+  state?: Record<string, unknown> | undefined
+  events?: readonly { type: string; data?: Record<string, unknown> | undefined }[] | undefined
+  /** The device's (or platform's) time of the uplink, epoch ms: the same window as a device `ts`. */
+  ts?: number | undefined
+  seq?: number | undefined
+  /** Availability the platform reported. */
+  online?: boolean | undefined
+  /** Where it came from, for the log and the error reply (`connector:<id>`). */
+  via: string
+}
+
 /** Defaults of ZHIAN_INFLUX_TS_SKEW_S (5 min) and ZHIAN_INFLUX_TS_MAX_AGE_S (7 days). */
 export const TS_WINDOW_DEFAULTS: TsWindow = { maxFutureMs: 5 * 60_000, maxPastMs: 7 * 86_400_000 }
 
@@ -175,6 +188,51 @@ export class Ingest {
     this.count(device.kind, 'availability')
     this.ctx.gate.emit('availability', { device, online: text === 'online', at: now })
     return undefined
+  }
+
+  /**
+   * A message a connector decoded from a platform's uplink (src/connectors): the same schema checks,
+   * coded errors, counting, `ts` window and gate as the device's MQTT message would get. Every part is
+   * checked before any is emitted, so a refused uplink changes nothing. Returns the error, if refused.
+   */
+  decoded(device: Device, msg: DecodedMessage, now = Date.now()): ZhianError | undefined {
+    const stamp = {
+      ...(msg.ts !== undefined ? { ts: msg.ts } : {}),
+      ...(msg.seq !== undefined ? { seq: msg.seq } : {}),
+    }
+    const state = msg.state && Object.keys(msg.state).length > 0 ? { ...msg.state, ...stamp } : undefined
+    const events = (msg.events ?? []).map((e) => ({
+      type: e.type,
+      ...(e.data ? { data: e.data } : {}),
+      ...stamp,
+    }))
+    const schemas = SCHEMAS[device.kind]
+    const checks = [
+      ...(state ? [schemas.state.safeParse(state)] : []),
+      ...events.map((e) => schemas.event.safeParse(e)),
+    ]
+    const failed = checks.find((c) => !c.success)
+    if (failed && !failed.success) {
+      const error = fromZod(failed.error)
+      this.rejected(device, error, msg.via)
+      return error
+    }
+    if (state) this.state(device, state, now)
+    for (const e of events) this.event(device, e, now)
+    if (msg.online !== undefined) {
+      this.count(device.kind, 'availability')
+      this.ctx.gate.emit('availability', { device, online: msg.online, at: now })
+    }
+    return undefined
+  }
+
+  /**
+   * Count and log a refused message of a device that did not come over MQTT (a connector's uplink
+   * its model could not decode, or one `decoded()` refused), and explain it on the device's error
+   * topic like any refused message.
+   */
+  rejected(device: Device, error: ZhianError, via: string): void {
+    this.refuse(device, via, error)
   }
 
   /** The device's clock when it sent one inside the window, else undefined (receive time is used). */

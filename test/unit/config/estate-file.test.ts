@@ -28,14 +28,40 @@ function errorOf(text: string): string {
 }
 
 describe('estate file', () => {
-  it('loads the shipped demo estate: 2 buildings, 6 lifts, 4 passages, 10 manholes, 60 bays', () => {
+  it('loads the shipped demo street: 前新福苑 (2 buildings, 6 lifts, 4 passages, 10 manholes, 60 bays) and three estates of other character', () => {
     const estate = parseEstate(fs.readFileSync(DEMO_ESTATE, 'utf8'))
-    const count = (kind: string) => estate.devices.filter((d) => d.kind === kind).length
+    const count = (kind: string, at = 'qianxin_fuyuan') =>
+      estate.devices.filter((d) => d.kind === kind && d.estate === at).length
     expect([count('elevator'), count('fire_passage'), count('manhole'), count('parking_bay')]).toEqual([
       6, 4, 10, 60,
     ])
     const estateNode = estate.sites[0]!.children![0]!.children![0]!
     expect(estateNode.children!.map((b) => b.type)).toEqual(['building', 'building'])
+    // An old estate with retrofitted lifts, a large one with many bays, a small one without a lift.
+    expect([
+      count('elevator', 'hongpu_xincun'),
+      count('parking_bay', 'tiancheng_jiayuan'),
+      count('elevator', 'xinfeng_yayuan'),
+    ]).toEqual([4, 40, 0])
+    // Every device of the other estates has its place on the site plan.
+    expect(estate.devices.filter((d) => d.estate !== 'qianxin_fuyuan' && !d.plan)).toEqual([])
+  })
+
+  it('checks site plans: an estate names an image, a building has a box, a device a point within 0–100', () => {
+    const base = (plan: string, device = '') => `sites:
+  - id: e1
+    type: estate
+    name: 小区
+    ${plan}
+devices:
+  - { id: d1, kind: manhole, estate: e1, secret: secret-000000001${device} }
+`
+    expect(() => parseEstate(base('plan: plans/e1.png'))).not.toThrow()
+    expect(errorOf(base('plan: { x: 1, y: 1, w: 5, h: 5 }'))).toMatch(
+      /sites\.0\.plan: an estate's plan is an image file/,
+    )
+    expect(errorOf(base('plan: plans/e1.gif'))).toMatch(/a \.png, \.jpg or \.svg file/)
+    expect(errorOf(base('', ', plan: { x: 120, y: 3 }'))).toMatch(/devices\.0\.plan\.x/)
   })
 
   it('round-trips: parse → serialise → parse gives the same estate', () => {

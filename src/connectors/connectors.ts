@@ -1,0 +1,119 @@
+import type { Device } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import { ZhianError } from '../errors.ts'
+import type { Ingest } from '../ingest/ingest.ts'
+import type { Registry } from '../registry/registry.ts'
+import type { Db } from '../store/db.ts'
+import type { Logger } from '../util/logger.ts'
+import type { ConnectorConfig, ConnectorType } from './config.ts'
+import { LoraConnector } from './lora.ts'
+import { Pipeline } from './pipeline.ts'
+import { type PushAnswer, PushConnector, type PushRequest } from './push.ts'
+import { SeenUplinks } from './seen.ts'
+import { Unclaimed, type UnclaimedDevice } from './unclaimed.ts'
+
+/**
+ * The connectors of the estate file's `connectors:` section, as one hub feature: the push connectors
+ * (CTWing, OneNET, the generic push) answer the HTTP routes, the LoRaWAN ones are MQTT clients of
+ * their network servers; every uplink goes through one Pipeline into ingest and the journal gate.
+ */
+
+export interface ConnectorsContext {
+  connectors: readonly ConnectorConfig[]
+  db: Db
+  registry: Registry
+  ingest: Ingest
+  /** The gate's durable() and unavailable(). */
+  durable: () => Promise<void> | undefined
+  unavailable: () => string | undefined
+  metrics: Metrics
+  log: Logger
+  now?: () => number
+}
+
+/** What the HTTP routes ask of the connectors. */
+export interface ConnectorsHttp {
+  push(type: string, id: string, req: PushRequest): Promise<PushAnswer>
+  verifyUrl(type: string, id: string, query: Record<string, unknown>): PushAnswer
+  list(): { id: string; type: ConnectorType; connected?: boolean; unclaimed: number }[]
+  unclaimed(id: string): { devices: UnclaimedDevice[]; not_listed: number } | undefined
+}
+
+export class Connectors implements ConnectorsHttp {
+  readonly pipeline: Pipeline
+  private readonly unclaimedDevices = new Unclaimed()
+  private readonly seen: SeenUplinks
+  private readonly pushes = new Map<string, PushConnector>()
+  private readonly lora: LoraConnector[] = []
+
+  constructor(private readonly ctx: ConnectorsContext) {
+    const now = ctx.now ?? Date.now
+    this.seen = new SeenUplinks(ctx.db, ctx.log, now)
+    this.pipeline = new Pipeline({
+      registry: ctx.registry,
+      ingest: ctx.ingest,
+      durable: ctx.durable,
+      unavailable: ctx.unavailable,
+      seen: this.seen,
+      unclaimed: this.unclaimedDevices,
+      metrics: ctx.metrics,
+      log: ctx.log,
+      now,
+    })
+    for (const c of ctx.connectors) {
+      if (c.type === 'chirpstack' || c.type === 'tts')
+        this.lora.push(new LoraConnector(c, this.pipeline, ctx.log))
+      else this.pushes.set(`${c.type}/${c.id}`, new PushConnector(c, this.pipeline, now))
+    }
+  }
+
+  start(): void {
+    this.seen.start()
+    for (const l of this.lora) l.start()
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.lora.map((l) => l.stop()))
+    this.seen.stop()
+  }
+
+  async push(type: string, id: string, req: PushRequest): Promise<PushAnswer> {
+    const push = this.pushes.get(`${type}/${id}`)
+    if (!push) return unknownConnector(type, id)
+    return push.push(req)
+  }
+
+  verifyUrl(type: string, id: string, query: Record<string, unknown>): PushAnswer {
+    const push = this.pushes.get(`${type}/${id}`)
+    if (!push) return unknownConnector(type, id)
+    return push.verifyUrl(query)
+  }
+
+  list(): { id: string; type: ConnectorType; connected?: boolean; unclaimed: number }[] {
+    return this.ctx.connectors.map((c) => {
+      const lora = this.lora.find((l) => l.config.id === c.id)
+      return {
+        id: c.id,
+        type: c.type,
+        ...(lora ? { connected: lora.connected } : {}),
+        unclaimed: this.unclaimedDevices.list(c.id).devices.length,
+      }
+    })
+  }
+
+  unclaimed(id: string): { devices: UnclaimedDevice[]; not_listed: number } | undefined {
+    if (!this.ctx.connectors.some((c) => c.id === id)) return undefined
+    return this.unclaimedDevices.list(id)
+  }
+
+  /** A downlink to a LoRaWAN device through the connector that reaches it (ChirpStack). */
+  async downlink(device: Device, bytes: Buffer, fPort: number): Promise<boolean> {
+    for (const l of this.lora) if (await l.downlink(device, bytes, fPort)) return true
+    return false
+  }
+}
+
+function unknownConnector(type: string, id: string): PushAnswer {
+  const error = new ZhianError('ZHIAN_ERR_UNKNOWN_CONNECTOR', `${type}/${id}`.slice(0, 140))
+  return { status: error.status, body: { status: 'refused', ...error.toJSON() } }
+}

@@ -1,0 +1,59 @@
+import type { Identity } from './uplink.ts'
+
+/**
+ * Platform devices no zhian device claims: counted and listed per connector for an installer
+ * (`GET /api/connectors/:id/unclaimed`), who then adds the identity to a device in the estate file.
+ * In memory (the next uplink after a restart lists a device again), at most MAX_PER_CONNECTOR each.
+ */
+
+const MAX_PER_CONNECTOR = 1000
+
+export interface UnclaimedDevice {
+  identities: Identity[]
+  /** Uplinks seen from it (retries included). */
+  count: number
+  first_at: number
+  last_at: number
+  /** What the platform said about it (product, device name), for the installer. */
+  hint: string | undefined
+}
+
+export class Unclaimed {
+  private readonly byConnector = new Map<string, Map<string, UnclaimedDevice>>()
+  private readonly dropped = new Map<string, number>()
+
+  note(connector: string, identities: Identity[], hint: string | undefined, at: number): void {
+    let devices = this.byConnector.get(connector)
+    if (!devices) {
+      devices = new Map()
+      this.byConnector.set(connector, devices)
+    }
+    const key = identities.map((i) => `${i.kind}=${i.value}`).join(',')
+    const known = devices.get(key)
+    if (known) {
+      known.count++
+      known.last_at = at
+      return
+    }
+    if (devices.size >= MAX_PER_CONNECTOR) {
+      this.dropped.set(connector, (this.dropped.get(connector) ?? 0) + 1)
+      return
+    }
+    devices.set(key, { identities, count: 1, first_at: at, last_at: at, hint: hint || undefined })
+  }
+
+  /** A device was claimed (added to the estate): off the list. */
+  claimed(identity: Identity): void {
+    for (const devices of this.byConnector.values())
+      for (const [key, d] of devices)
+        if (d.identities.some((i) => i.kind === identity.kind && i.value === identity.value))
+          devices.delete(key)
+  }
+
+  list(connector: string): { devices: UnclaimedDevice[]; not_listed: number } {
+    const devices = [...(this.byConnector.get(connector)?.values() ?? [])].sort(
+      (a, b) => b.last_at - a.last_at,
+    )
+    return { devices, not_listed: this.dropped.get(connector) ?? 0 }
+  }
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { ConnectorsHttp } from '../../connectors/connectors.ts'
+import { ZhianError } from '../../errors.ts'
+import { parseWith } from '../parse.ts'
+
+const ID_PARAM = z.object({ id: z.string().max(64) })
+
+/** The connectors and the platform devices nobody claims yet: for the installer (unscoped admins). */
+export async function connectorRoutes(
+  app: FastifyInstance,
+  opts: { connectors: ConnectorsHttp },
+): Promise<void> {
+  const { connectors } = opts
+
+  app.get('/api/connectors', async () => connectors.list())
+
+  /** Platform devices that sent uplinks no device claims, newest first, with how often and a hint. */
+  app.get('/api/connectors/:id/unclaimed', async (req) => {
+    const { id } = parseWith(ID_PARAM, req.params)
+    const list = connectors.unclaimed(id)
+    if (!list) throw new ZhianError('ZHIAN_ERR_UNKNOWN_CONNECTOR', id)
+    return { connector: id, total: list.devices.length, ...list }
+  })
+}

@@ -1,0 +1,99 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll } from 'vitest'
+import { freePort, stopProcess } from './influxd.ts'
+
+/**
+ * A real Mosquitto (Debian's /usr/sbin/mosquitto) as a LoRaWAN network server's broker: started
+ * privately on a free loopback port with its own config in a temp dir, stopped after the file. When
+ * mosquitto is missing this throws: the test fails, it never skips (.ci/run installs `mosquitto`).
+ */
+
+export const MOSQUITTO = process.env.ZHIAN_TEST_MOSQUITTO ?? '/usr/sbin/mosquitto'
+const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
+
+export interface TestMosquitto {
+  url: string
+  port: number
+  dir: string
+  /** Username and password every client must give (anonymous clients are refused). */
+  username: string
+  password: string
+  stop: () => Promise<void>
+}
+
+const running = new Set<ChildProcess>()
+afterAll(async () => {
+  await Promise.all([...running].map((p) => stopProcess(p)))
+  running.clear()
+})
+
+export async function startMosquitto(): Promise<TestMosquitto> {
+  for (const bin of [MOSQUITTO, MOSQUITTO_PASSWD]) {
+    if (!fs.existsSync(bin)) throw new Error(`${bin} not found: install the Debian package "mosquitto"`)
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhian-mosquitto-'))
+  const port = await freePort()
+  const username = 'chirpstack'
+  const password = 'ns-broker-password-01'
+  // A network server's broker asks for credentials: a password file, hashed in place by mosquitto_passwd.
+  const passwd = path.join(dir, 'passwd')
+  fs.writeFileSync(passwd, `${username}:${password}\n`, { mode: 0o600 })
+  execFileSync(MOSQUITTO_PASSWD, ['-U', passwd], { stdio: 'ignore' })
+  const conf = path.join(dir, 'mosquitto.conf')
+  fs.writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      // Started as root, mosquitto would switch to the `mosquitto` user, who cannot read this temp dir.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      `password_file ${passwd}`,
+      'allow_anonymous false',
+      // Sessions of clients with clean session 0 live in memory for as long as this broker runs.
+      'persistence false',
+      'max_queued_messages 100000',
+      'max_inflight_messages 100',
+      `log_dest file ${path.join(dir, 'mosquitto.log')}`,
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  )
+  const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  running.add(proc)
+  const end = Date.now() + 15_000
+  while (!(await listening(port))) {
+    if (proc.exitCode !== null) throw new Error(`mosquitto exited (${proc.exitCode}): ${stderr.slice(-2000)}`)
+    if (Date.now() > end) throw new Error('mosquitto did not listen within 15 s')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    username,
+    password,
+    stop: async () => {
+      running.delete(proc)
+      await stopProcess(proc)
+    },
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}

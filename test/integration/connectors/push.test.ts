@@ -1,0 +1,291 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  appData,
+  ctwingDataReport,
+  ctwingOnlineOffline,
+  ctwingPost,
+} from '../../../simulators/platforms/ctwing.ts'
+import {
+  onenetBody,
+  onenetLifeCycle,
+  onenetPost,
+  onenetProperty,
+  onenetVerify,
+} from '../../../simulators/platforms/onenet.ts'
+import { buildHub, type TestHub, until } from '../../helpers/hub.ts'
+import { startInflux, type TestInflux } from '../../helpers/influx.ts'
+import { waitAlert } from '../rules/rig.ts'
+import { connectorsEstate, metric, readingsOf, TOKENS } from './rig.ts'
+
+/**
+ * Platform pushes against a running hub over real HTTP, with real InfluxDB behind it: CTWing,
+ * OneNET and the generic push, each speaking its documented format (simulators/platforms).
+ */
+
+let h: TestHub
+let influx: TestInflux
+let readings: ReturnType<typeof readingsOf>
+const DB = 'connectors_push'
+const BAY = { deviceId: 'ctw-bay-0001', imei: '867724052345678' }
+
+beforeAll(async () => {
+  influx = await startInflux()
+  h = await buildHub({ estateFile: connectorsEstate(), config: { history: influx.history(DB) } })
+  readings = readingsOf(h.hub)
+})
+
+const ctwUrl = () => `${h.httpUrl}/ingest/ctwing/ctw`
+const oneUrl = () => `${h.httpUrl}/ingest/onenet/one`
+const pushUrl = () => `${h.httpUrl}/ingest/http/push`
+const pushHttp = (body: unknown, token = TOKENS.push) =>
+  fetch(pushUrl(), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  })
+const point = (measurement: string, device: string) =>
+  until(
+    async () =>
+      (
+        await influx.rows(`SELECT * FROM ${measurement} WHERE device_id = '${device}'`, DB).catch(() => [])
+      ).at(-1),
+    `${measurement} point of ${device}`,
+    15_000,
+  )
+
+describe('CTWing push', () => {
+  it('an NB-IoT parking sensor’s uplink becomes a reading, parking_bay.overstay and an InfluxDB point', async () => {
+    const res = await ctwingPost(
+      ctwUrl(),
+      TOKENS.ctw,
+      ctwingDataReport(BAY, { occupied: true, battery_pct: 88 }, 1),
+    )
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'accepted' })
+    expect(readings.of('bay1').at(-1)).toEqual({ occupied: true, battery_pct: 88 })
+    const alert = await waitAlert(h, 'parking_bay.overstay', (a) => a.device_id === 'bay1')
+    expect(alert.condition).toBe('raised')
+    expect(await point('parking_bay', 'bay1')).toMatchObject({ occupied: true, battery_pct: 88 })
+  })
+
+  it('a push retried three times is one reading', async () => {
+    const before = readings.of('bay1').length
+    const body = ctwingDataReport(BAY, appData(Buffer.from('{"battery_pct":77}')), 2)
+    const answers = []
+    for (let i = 0; i < 4; i++) answers.push(await (await ctwingPost(ctwUrl(), TOKENS.ctw, body)).json())
+    expect(answers).toEqual([
+      { status: 'accepted' },
+      { status: 'duplicate' },
+      { status: 'duplicate' },
+      { status: 'duplicate' },
+    ])
+    expect(readings.of('bay1').length - before).toBe(1)
+    expect(
+      await metric(h.hub, 'zhian_connector_uplinks_total', { connector: 'ctw', outcome: 'duplicate' }),
+    ).toBe(3)
+  })
+
+  it('online/offline reports move the device’s availability', async () => {
+    const res = await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingOnlineOffline(BAY, false))
+    expect(await res.json()).toEqual({ status: 'accepted' })
+    const live = await until(async () => {
+      const r = await h.api('/api/live/devices?q=bay1')
+      const d = ((await r.json()) as { devices: { id: string; online: boolean }[] }).devices.find(
+        (x) => x.id === 'bay1',
+      )
+      return d && d.online === false ? d : undefined
+    }, 'bay1 offline')
+    expect(live.online).toBe(false)
+  })
+
+  it('a wrong URL token is refused 401 and counted; nothing is read', async () => {
+    const before = readings.of('bay1').length
+    const res = await ctwingPost(
+      ctwUrl(),
+      'not-the-token-0123456789',
+      ctwingDataReport(BAY, { occupied: false }, 3),
+    )
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ code: 'ZHIAN_ERR_PUSH_SIGNATURE' })
+    expect(
+      (await fetch(ctwUrl(), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(401)
+    expect(readings.of('bay1').length).toBe(before)
+    expect(
+      await metric(h.hub, 'zhian_connector_uplinks_total', {
+        connector: 'ctw',
+        outcome: 'ZHIAN_ERR_PUSH_SIGNATURE',
+      }),
+    ).toBe(2)
+  })
+
+  it('an unknown device is answered with its code (200: a retry cannot help), counted and listed for the installer', async () => {
+    const stranger = { deviceId: 'ctw-unknown-77', imei: '860000000000077', productId: '15009999' }
+    const res = await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(stranger, { occupied: true }, 1))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ status: 'refused', code: 'ZHIAN_ERR_UNCLAIMED_DEVICE' })
+    await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(stranger, { occupied: false }, 2))
+    const list = (await (await h.api('/api/connectors/ctw/unclaimed')).json()) as {
+      devices: { identities: unknown[]; count: number; hint: string }[]
+    }
+    expect(list.devices).toEqual([
+      expect.objectContaining({
+        identities: [
+          { kind: 'platform_device_id', value: 'ctw-unknown-77' },
+          { kind: 'imei', value: '860000000000077' },
+        ],
+        count: 2,
+        hint: '15009999',
+      }),
+    ])
+    expect(
+      await metric(h.hub, 'zhian_connector_uplinks_total', {
+        connector: 'ctw',
+        outcome: 'ZHIAN_ERR_UNCLAIMED_DEVICE',
+      }),
+    ).toBe(2)
+  })
+
+  it('a garbled payload is a coded decode error, counted with the device’s kind', async () => {
+    const before = readings.of('bay1').length
+    const res = await ctwingPost(
+      ctwUrl(),
+      TOKENS.ctw,
+      ctwingDataReport(BAY, appData(Buffer.from([0xde, 0xad, 0xbe])), 4),
+    )
+    expect(await res.json()).toMatchObject({ status: 'refused', code: 'ZHIAN_ERR_MODEL_DECODE' })
+    const wrong = await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(BAY, { occupied: 'yes' }, 5))
+    expect(await wrong.json()).toMatchObject({ status: 'refused', code: 'ZHIAN_ERR_WRONG_TYPE' })
+    expect(readings.of('bay1').length).toBe(before)
+    expect(
+      await metric(h.hub, 'zhian_mqtt_messages_rejected_total', {
+        reason: 'ZHIAN_ERR_MODEL_DECODE',
+        kind: 'parking_bay',
+      }),
+    ).toBe(1)
+  })
+
+  it('a device of an estate the connector does not serve is refused', async () => {
+    const res = await ctwingPost(
+      ctwUrl(),
+      TOKENS.ctw,
+      ctwingDataReport({ deviceId: 'ctw-bay-e2', imei: '867724052340000' }, { occupied: true }, 1),
+    )
+    expect(await res.json()).toMatchObject({ status: 'refused', code: 'ZHIAN_ERR_CONNECTOR_SCOPE' })
+    expect(readings.of('bay9')).toEqual([])
+  })
+
+  it('an unknown connector and an oversized body are refused with codes', async () => {
+    const res = await ctwingPost(`${h.httpUrl}/ingest/ctwing/nope`, TOKENS.ctw, {})
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ code: 'ZHIAN_ERR_UNKNOWN_CONNECTOR' })
+    const big = await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(BAY, { pad: 'x'.repeat(70_000) }, 9))
+    expect(big.status).toBe(413)
+    expect(await big.json()).toMatchObject({ code: 'ZHIAN_ERR_PAYLOAD_TOO_LARGE' })
+  })
+})
+
+describe('OneNET push', () => {
+  it('answers the URL check with msg only when the signature is the token’s', async () => {
+    const ok = await onenetVerify(oneUrl(), TOKENS.one)
+    expect(ok.res.status).toBe(200)
+    expect(await ok.res.text()).toBe(ok.msg)
+    const bad = await onenetVerify(oneUrl(), 'some-other-token-0123456789')
+    expect(bad.res.status).toBe(401)
+    expect(await bad.res.text()).not.toContain(bad.msg)
+  })
+
+  it('a property notify becomes a reading, manhole.water_high and an InfluxDB point', async () => {
+    const res = await onenetPost(
+      oneUrl(),
+      onenetBody(TOKENS.one, onenetProperty('onenet-well-2', { water_level_cm: 95, battery_pct: 70 }), 'p-1'),
+    )
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'accepted' })
+    expect(readings.of('well2').at(-1)).toEqual({ water_level_cm: 95, battery_pct: 70 })
+    await waitAlert(h, 'manhole.water_high', (a) => a.device_id === 'well2')
+    expect(await point('manhole', 'well2')).toMatchObject({ water_level_cm: 95 })
+  })
+
+  it('a message re-pushed three times (same id) is one reading; lifeCycle moves availability', async () => {
+    const before = readings.of('well2').length
+    const body = onenetBody(TOKENS.one, onenetProperty('onenet-well-2', { water_level_cm: 96 }), 'p-2')
+    for (let i = 0; i < 4; i++) expect((await onenetPost(oneUrl(), body)).status).toBe(200)
+    expect(readings.of('well2').length - before).toBe(1)
+    const life = await onenetPost(
+      oneUrl(),
+      onenetBody(TOKENS.one, onenetLifeCycle('onenet-well-2', true), 'l-1'),
+    )
+    expect(await life.json()).toEqual({ status: 'accepted' })
+  })
+
+  it('a bad signature is refused 401 and counted; nothing is read', async () => {
+    const before = readings.of('well2').length
+    const label = { connector: 'one', outcome: 'ZHIAN_ERR_PUSH_SIGNATURE' }
+    const refusedBefore = await metric(h.hub, 'zhian_connector_uplinks_total', label)
+    const body = onenetBody(
+      'wrong-token-000000000000',
+      onenetProperty('onenet-well-2', { water_level_cm: 10 }),
+      'p-3',
+    )
+    const res = await onenetPost(oneUrl(), body)
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ code: 'ZHIAN_ERR_PUSH_SIGNATURE' })
+    expect(readings.of('well2').length).toBe(before)
+    expect(await metric(h.hub, 'zhian_connector_uplinks_total', label)).toBe(refusedBefore + 1)
+  })
+})
+
+describe('generic HTTP push', () => {
+  it('a device’s native JSON becomes a reading, manhole.water_high and an InfluxDB point', async () => {
+    const res = await pushHttp({ device: 'cam-well-3', id: 'm-1', payload: { water_level_cm: 90 } })
+    expect(res.status).toBe(200)
+    expect(readings.of('well3').at(-1)).toEqual({ water_level_cm: 90 })
+    await waitAlert(h, 'manhole.water_high', (a) => a.device_id === 'well3')
+    expect(await point('manhole', 'well3')).toMatchObject({ water_level_cm: 90 })
+  })
+
+  it('a retried message id is one reading', async () => {
+    const before = readings.of('well3').length
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await pushHttp({ device: 'cam-well-3', id: 'm-2', payload: { water_level_cm: 91 } })).status,
+      ).toBe(200)
+    expect(readings.of('well3').length - before).toBe(1)
+  })
+
+  it('a model’s bytes are decoded by the model; garbled bytes are a coded 400', async () => {
+    // Milesight EM400-UDL: battery channel 01 75 (100 %), distance channel 04 82 (2500 mm, little
+    // endian) below a sensor mounted 300 cm above the well's bottom: 50 cm of water.
+    const frame = Buffer.from('017564' + '0482c409', 'hex')
+    const ok = await pushHttp({ device: 'well1', data: frame.toString('base64'), f_port: 85, id: 'b-1' })
+    expect(ok.status).toBe(200)
+    expect(readings.of('well1').at(-1)).toMatchObject({ battery_pct: 100, water_level_cm: 50 })
+    const bad = await pushHttp({
+      device: 'well1',
+      data: Buffer.from([0x04, 0x82]).toString('base64'),
+      f_port: 85,
+      id: 'b-2',
+    })
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ code: 'ZHIAN_ERR_MODEL_DECODE' })
+  })
+
+  it('a wrong bearer token is 401, an unknown device 404 — both coded and counted', async () => {
+    const wrong = await pushHttp(
+      { device: 'cam-well-3', payload: { water_level_cm: 1 } },
+      'wrong-token-0123456789',
+    )
+    expect(wrong.status).toBe(401)
+    const unknown = await pushHttp({ device: 'nobody', payload: { water_level_cm: 1 } })
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ code: 'ZHIAN_ERR_UNCLAIMED_DEVICE' })
+    expect(
+      await metric(h.hub, 'zhian_connector_uplinks_total', {
+        connector: 'push',
+        outcome: 'ZHIAN_ERR_UNCLAIMED_DEVICE',
+      }),
+    ).toBe(1)
+  })
+})

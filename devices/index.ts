@@ -1,6 +1,7 @@
 import { electrical_fire } from './electrical_fire.ts'
 import { ai_camera } from './ai_camera.ts'
 import { elevator } from './elevator.ts'
+import { fire_hydrant } from './fire_hydrant.ts'
 import { fire_passage } from './fire_passage.ts'
 import { gas_detector } from './gas_detector.ts'
 import { manhole } from './manhole.ts'
@@ -22,6 +23,7 @@ export const KINDS = {
   sos_button,
   gas_detector,
   electrical_fire,
+  fire_hydrant,
 } as const satisfies Record<string, KindDefinition>
 
 export type KindId = keyof typeof KINDS

@@ -115,6 +115,7 @@ describe('alert catalogue', () => {
         'set_ma',
         'set_c',
         'max_temp_c',
+        'min_mpa',
       ])
       for (const lang of ['zh', 'en'] as const) {
         render(def.message[lang], lang, (key) => {

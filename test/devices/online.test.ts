@@ -16,6 +16,7 @@ describe('online rule', () => {
       sos_button: 86_400 * 2 + 3600,
       gas_detector: 3600 * 2 + 1800,
       electrical_fire: 300 * 3 + 300,
+      fire_hydrant: 3600 * 2 + 3600,
     })
   })
 

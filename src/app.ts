@@ -1,9 +1,11 @@
+import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Gating } from './alerts/gating.ts'
 import { AlertStore } from './alerts/store.ts'
 import { ApiToken } from './auth/api-token.ts'
 import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
+import { CockpitService } from './cockpit/cockpit.ts'
 import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
 import { Connectors } from './connectors/connectors.ts'
@@ -17,6 +19,7 @@ import { buildHttp } from './http/server.ts'
 import { diskFullAlert, Gate } from './ingest/gate.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { LiveState } from './live/live-state.ts'
+import { SitePlans } from './plans/plans.ts'
 import { Topics } from './mqtt/topics.ts'
 import { Realtime } from './realtime/realtime.ts'
 import { Registry } from './registry/registry.ts'
@@ -65,6 +68,9 @@ export class Hub {
   readonly dispatch: Dispatcher
   /** One-click reports and their schedule. */
   readonly reports: ReportService
+  /** Site plans (uploaded or from the estate file) and the street cockpit's figures. */
+  readonly plans: SitePlans
+  readonly cockpit: CockpitService
   /** Uplinks from platforms and LoRaWAN network servers (the estate file's `connectors:`). */
   readonly connectors: Connectors
   /** A token generated at this start; main writes it once to the data directory. */
@@ -176,8 +182,26 @@ export class Hub {
       metrics: this.metrics,
       log: this.log.child({ feature: 'connectors' }),
     })
+    this.plans = new SitePlans({
+      db: this.db,
+      registry: this.registry,
+      file: () => this.estate.file,
+      baseDir: config.estateFile ? path.dirname(config.estateFile) : undefined,
+      now,
+    })
+    this.cockpit = new CockpitService({
+      db: this.db,
+      registry: this.registry,
+      live: this.live,
+      overrides: () => this.estate.overrides,
+      teams: () => this.estate.dispatch.teams,
+      tz: config.reportTz,
+      now,
+    })
     this.http = buildHttp({
       http: config.http,
+      plans: this.plans,
+      cockpit: this.cockpit,
       dispatch: this.dispatch,
       reports: this.reports,
       log: this.log,
@@ -265,6 +289,7 @@ export class Hub {
         stop: () => this.dispatch.stop(),
       },
       { name: 'reports', start: () => this.reports.start(estate.reports), stop: () => this.reports.stop() },
+      { name: 'site plans', start: () => this.plans.start() },
       {
         name: 'api token',
         start: () => {

@@ -103,6 +103,17 @@ export const ERRORS = {
     en: 'report scope is outside your scope',
   },
   ZHIAN_ERR_REPORT_FORMAT: { status: 400, zh: '报表格式无效', en: 'invalid report format' },
+  ZHIAN_ERR_PLAN_TOO_LARGE: { status: 413, zh: '平面图文件过大', en: 'site plan image too large' },
+  ZHIAN_ERR_PLAN_TYPE: {
+    status: 415,
+    zh: '平面图须为 PNG、JPEG 或 SVG 图片,且内容与类型相符',
+    en: 'a site plan is a PNG, JPEG or SVG image whose content matches its type',
+  },
+  ZHIAN_ERR_PLAN_UNSAFE: {
+    status: 422,
+    zh: 'SVG 平面图含脚本、外部引用或事件属性,已拒绝',
+    en: 'SVG site plan refused: it has scripts, external references or event attributes',
+  },
   // Notification delivery (the dispatch outbox), shown as a delivery's last error.
   ZHIAN_ERR_REDIRECT_REFUSED: {
     status: 502,

@@ -36,13 +36,24 @@ export interface SiteNode {
   id: string
   type: SiteType
   name: string
+  /** Site plan: an estate's plan image, a building's box on its estate's plan (src/plans). */
+  plan?: string | PlanBox | undefined
   children?: SiteNode[] | undefined
 }
+/** Percent of the plan's width and height, from its top-left corner: independent of the image's pixels. */
+const PERCENT = z.number().min(0).max(100)
+export const PLAN_POINT = z.strictObject({ x: PERCENT, y: PERCENT })
+export type PlanPoint = z.infer<typeof PLAN_POINT>
+const PLAN_BOX = z.strictObject({ x: PERCENT, y: PERCENT, w: PERCENT, h: PERCENT })
+export type PlanBox = z.infer<typeof PLAN_BOX>
+/** An estate's plan image: a PNG, JPEG or SVG file, relative to the estate file. */
+const PLAN_IMAGE = z.string().regex(/^[^\0]{1,256}\.(png|jpe?g|svg)$/i, 'a .png, .jpg or .svg file')
 const SITE: z.ZodType<SiteNode> = z.lazy(() =>
   z.strictObject({
     id,
     type: z.enum(SITE_TYPES),
     name: z.string().min(1).max(128),
+    plan: z.union([PLAN_IMAGE, PLAN_BOX]).optional(),
     children: z.array(SITE).optional(),
   }),
 )
@@ -61,6 +72,8 @@ const DEVICE = z
       .regex(/^(scrypt|sha256)\$/, 'a hash from `zhian config export`')
       .optional(),
     params: z.record(z.string(), z.unknown()).optional(),
+    /** Where the device sits on its estate's site plan. */
+    plan: PLAN_POINT.optional(),
     /** A device model `<vendor>/<model>` (devices/models/); without one the device speaks zhian's JSON. */
     model: z.string().max(64).optional(),
     // The device's identity on the platform it reports through (devices/models/identity.ts).
@@ -250,6 +263,15 @@ function modelCheck(raw: unknown): Problem | undefined {
   return undefined
 }
 
+/** An estate's `plan` names an image, a building's places it on the estate's plan; other sites have none. */
+function sitePlanProblem(node: SiteNode): string | undefined {
+  if (node.plan === undefined) return undefined
+  if (node.type === 'estate' && typeof node.plan !== 'string') return "an estate's plan is an image file"
+  if (node.type === 'building' && typeof node.plan === 'string') return "a building's plan is a box { x, y, w, h }"
+  if (node.type !== 'estate' && node.type !== 'building') return `a ${node.type} has no plan`
+  return undefined
+}
+
 /** Rules zod cannot express: tree order, unique ids, references between sections. */
 function crossCheck(estate: ParsedEstate): Problem | undefined {
   const sites = new Map<string, { type: SiteType; parent: string | undefined }>()
@@ -264,6 +286,8 @@ function crossCheck(estate: ParsedEstate): Problem | undefined {
           message: `a ${parent.type} can only contain ${expected ?? 'nothing'}`,
         }
       }
+      const planProblem = sitePlanProblem(node)
+      if (planProblem) return { path: [...here, 'plan'], message: planProblem }
       sites.set(node.id, { type: node.type, parent: parent?.id })
       const deeper = walk(node.children ?? [], node, [...here, 'children'])
       if (deeper) return deeper

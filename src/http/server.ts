@@ -8,12 +8,14 @@ import Fastify, {
 } from 'fastify'
 import type { ApiToken } from '../auth/api-token.ts'
 import type { Auth } from '../auth/auth.ts'
+import type { CockpitService } from '../cockpit/cockpit.ts'
 import type { HubConfig } from '../config/env.ts'
 import type { ConnectorsHttp } from '../connectors/connectors.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import { ZhianError } from '../errors.ts'
 import type { LiveState } from '../live/live-state.ts'
+import type { SitePlans } from '../plans/plans.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { ReportService } from '../reports/service.ts'
 import type { Logger } from '../util/logger.ts'
@@ -24,11 +26,13 @@ import { crossSite } from './origin.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
+import { cockpitRoutes } from './routes/cockpit.ts'
 import { connectorRoutes } from './routes/connectors.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
 import { ingestRoutes } from './routes/ingest.ts'
 import { liveRoutes } from './routes/live.ts'
+import { planRoutes } from './routes/plans.ts'
 import { reportRoutes } from './routes/reports.ts'
 import { silenceRoutes } from './routes/silences.ts'
 import { teamRoutes } from './routes/teams.ts'
@@ -55,6 +59,9 @@ export interface HttpContext {
   dispatch?: Dispatcher
   /** One-click reports. */
   reports?: ReportService
+  /** Site plans and the street cockpit. */
+  plans?: SitePlans
+  cockpit?: CockpitService
   /** Platform pushes (`/ingest/*`) and the installer's view of the connectors. */
   connectors?: ConnectorsHttp
 }
@@ -144,6 +151,8 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
+    if (ctx.plans) await api.register(planRoutes, { plans: ctx.plans })
+    if (ctx.cockpit) await api.register(cockpitRoutes, { cockpit: ctx.cockpit })
     if (ctx.reports) await api.register(reportRoutes, { reports: ctx.reports, registry: ctx.registry })
     if (ctx.dispatch && ctx.rules) {
       await api.register(workOrderRoutes, { dispatch: ctx.dispatch, alerts: ctx.rules.alerts })

@@ -6,7 +6,7 @@
  */
 
 export interface Schedule {
-  /** [start, end) in minutes of the local day; end ≤ start runs past midnight into the next day. */
+  /** [start, end) in minutes of the local day; end < start runs past midnight into the next day, end = start is the whole day. */
   windows: readonly (readonly [number, number])[]
   /** Absent: the engine's default zone. */
   tz: string | undefined

@@ -59,6 +59,10 @@ export class PushConnector {
   }
 
   async push(req: PushRequest): Promise<PushAnswer> {
+    // OneNET signs inside its envelope: an envelope that is not OneNET's cannot be checked at all.
+    const envelope = this.config.type === 'onenet' ? onenetEnvelope(req.body) : undefined
+    if (envelope && 'error' in envelope)
+      return this.refused(new Coded('ZHIAN_ERR_PUSH_INVALID', envelope.error))
     if (!this.authentic(req)) return this.refused(new Coded('ZHIAN_ERR_PUSH_SIGNATURE'))
     if (!this.allow())
       return this.refused(new Coded('ZHIAN_ERR_RATE_LIMITED', `over ${this.config.rate_per_s} pushes/s`))

@@ -17,6 +17,7 @@ export function onenetEnvelope(
   body: unknown,
 ): { msg: string; nonce: string; signature: string; id: string | undefined } | { error: string } {
   if (!isObject(body)) return { error: 'not a JSON object' }
+  if ('enc_msg' in body) return { error: 'AES safe mode is not supported: set the push to plain mode' }
   const { msg, nonce, signature } = body
   if (typeof msg !== 'string' || typeof nonce !== 'string' || typeof signature !== 'string') {
     return { error: 'msg, nonce and signature are strings' }

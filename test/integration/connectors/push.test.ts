@@ -235,6 +235,21 @@ describe('OneNET push', () => {
     expect(readings.of('well2').length).toBe(before)
     expect(await metric(h.hub, 'zhian_connector_uplinks_total', label)).toBe(refusedBefore + 1)
   })
+
+  it('an AES "safe mode" push is refused 400 with a code that says to switch it off', async () => {
+    const res = await onenetPost(oneUrl(), {
+      enc_msg: 'q1w2e3',
+      nonce: 'abcdefgh',
+      signature: 'x',
+      time: 1,
+      id: 'e-1',
+    })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({
+      code: 'ZHIAN_ERR_PUSH_INVALID',
+      message: expect.stringContaining('safe mode'),
+    })
+  })
 })
 
 describe('generic HTTP push', () => {

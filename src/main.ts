@@ -1,6 +1,7 @@
 import { Hub } from './app.ts'
 import { demoCommand } from './cli/demo.ts'
 import { deviceCommand } from './cli/device.ts'
+import { modelsCommand } from './cli/models.ts'
 import { reportCommand } from './cli/report.ts'
 import { simulateCommand } from './cli/simulate.ts'
 import { userCommand } from './cli/user.ts'
@@ -18,9 +19,11 @@ const USAGE = `zhian — smart-safe estate hub
 
   zhian start                         run the hub (config from ZHIAN_* environment variables)
   zhian device add --id ID --kind KIND --estate ESTATE [--building B] [--name N] [--location L] [--secret-stdin | --secret-file F]
+                    [--model VENDOR/MODEL] [--dev-eui EUI] [--imei IMEI] [--platform-device-id ID]
   zhian device list [--json]
   zhian device remove ID
-  zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret
+  zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret[,model,dev_eui,imei,platform_device_id]
+  zhian models list [--json]          device models (型号): kind, transports
   zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password-stdin | --password-file F]
   zhian user passwd USERNAME [--password-stdin | --password-file F]
   zhian user remove USERNAME | zhian user list
@@ -121,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
       return configCommand(rest)
     case 'report':
       return reportCommand(configFromEnv(), rest)
+    case 'models':
+      return modelsCommand(rest)
     case 'simulate':
       return simulateCommand(rest)
     case 'demo':

@@ -5,13 +5,13 @@
 import { z } from 'zod'
 import { isKindId, KINDS, type KindId } from '../index.ts'
 import { fieldSchema } from '../schema.ts'
-import type { Fields } from '../types.ts'
+import type { Fields, Text } from '../types.ts'
 import { pls } from './bosch/pls.ts'
 import { em320Tilt } from './milesight/em320-tilt.ts'
 import { em400Udl } from './milesight/em400-udl.ts'
 import { em400UdlNb } from './milesight/em400-udl-nb.ts'
 import { gs524n } from './milesight/gs524n.ts'
-import type { DecodeResult, ModelDefinition, UplinkInput } from './types.ts'
+import type { DecodeResult, ModelDefinition, Transport, UplinkInput } from './types.ts'
 import { pMd } from './wxhs/p-md.ts'
 
 const LIST: readonly ModelDefinition[] = [em400Udl, em400UdlNb, em320Tilt, pls, gs524n, pMd]
@@ -20,6 +20,47 @@ export const MODELS: Readonly<Record<string, ModelDefinition>> = Object.freeze(
   Object.fromEntries(LIST.map((m) => [m.id, m])),
 )
 export const MODEL_IDS = Object.keys(MODELS).sort()
+
+/** How each transport is named on screens: the platform, and the radio it carries. */
+export const TRANSPORT_NAMES: Readonly<Record<Transport, Text>> = {
+  chirpstack: { zh: 'ChirpStack 网络服务器(LoRaWAN)', en: 'ChirpStack network server (LoRaWAN)' },
+  tts: { zh: 'The Things Stack 网络服务器(LoRaWAN)', en: 'The Things Stack network server (LoRaWAN)' },
+  ctwing: { zh: '中国电信 CTWing 平台(NB-IoT)', en: 'China Telecom CTWing (NB-IoT)' },
+  onenet: { zh: '中国移动 OneNET 平台(NB-IoT)', en: 'China Mobile OneNET (NB-IoT)' },
+  http: { zh: '通用 HTTP 推送', en: 'Generic HTTP push' },
+}
+
+/** What a model is, for lists (CLI, API, dashboard): names, its kind (and whether this hub has it), transports, source. */
+export interface ModelSummary {
+  id: string
+  vendor: Text
+  model: string
+  names: Text
+  kind: string
+  /** The kind's names, or undefined when this hub lacks the kind (devices cannot name the model yet). */
+  kind_names: Text | undefined
+  transports: { id: Transport; names: Text }[]
+  params: { id: string; label: Text; unit: string | undefined }[]
+  source: string
+}
+
+export function summaryOf(m: ModelDefinition): ModelSummary {
+  return {
+    id: m.id,
+    vendor: m.vendor,
+    model: m.model,
+    names: m.names,
+    kind: m.kind,
+    kind_names: isKindId(m.kind) ? KINDS[m.kind].names : undefined,
+    transports: m.transports.map((t) => ({ id: t, names: TRANSPORT_NAMES[t] })),
+    params: Object.entries(m.params ?? {}).map(([id, f]) => ({
+      id,
+      label: f.label,
+      unit: 'unit' in f ? f.unit : undefined,
+    })),
+    source: m.source,
+  }
+}
 
 export function modelOf(id: string): ModelDefinition | undefined {
   return Object.hasOwn(MODELS, id) ? MODELS[id] : undefined

@@ -24,6 +24,10 @@ export async function deviceCommand(config: HubConfig, args: string[]): Promise<
             building: { type: 'string' },
             name: { type: 'string' },
             location: { type: 'string' },
+            model: { type: 'string' },
+            'dev-eui': { type: 'string' },
+            imei: { type: 'string' },
+            'platform-device-id': { type: 'string' },
             ...secretOptions('secret'),
           },
         })
@@ -40,6 +44,10 @@ export async function deviceCommand(config: HubConfig, args: string[]): Promise<
           name: values.name,
           location: values.location,
           secret: chosen,
+          model: values.model,
+          dev_eui: values['dev-eui'],
+          imei: values.imei,
+          platform_device_id: values['platform-device-id'],
         })
         console.log(`added ${device.kind} ${device.id} in ${device.estate}`)
         if (secret) console.log(`secret (shown once, store it in the device): ${secret}`)

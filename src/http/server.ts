@@ -32,6 +32,7 @@ import { deviceRoutes } from './routes/devices.ts'
 import { exportRoutes } from './routes/export.ts'
 import { ingestRoutes } from './routes/ingest.ts'
 import { liveRoutes } from './routes/live.ts'
+import { modelRoutes } from './routes/models.ts'
 import { planRoutes } from './routes/plans.ts'
 import { reportRoutes } from './routes/reports.ts'
 import { silenceRoutes } from './routes/silences.ts'
@@ -151,6 +152,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     })
     await api.register(authRoutes, { auth: ctx.auth })
     await api.register(liveRoutes, { live: ctx.live, registry: ctx.registry })
+    await api.register(modelRoutes)
     if (ctx.plans) await api.register(planRoutes, { plans: ctx.plans })
     if (ctx.cockpit) await api.register(cockpitRoutes, { cockpit: ctx.cockpit })
     if (ctx.reports) await api.register(reportRoutes, { reports: ctx.reports, registry: ctx.registry })

@@ -1,5 +1,6 @@
 import type { Alert, AuditEntry } from '../../alerts/types.ts'
 import type { Principal } from '../../auth/principal.ts'
+import type { ModelSummary } from '../../../devices/models/index.ts'
 import type { WorkOrder } from '../../dispatch/types.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
 import type { Site } from '../../registry/registry.ts'
@@ -64,6 +65,7 @@ export const api = {
   logout: () => call<void>('POST', '/api/auth/logout'),
   me: () => call<Principal>('GET', '/api/auth/me'),
   sites: () => call<Site[]>('GET', '/api/sites'),
+  models: () => call<ModelSummary[]>('GET', '/api/models'),
   live: () => call<{ at: number; sites: SiteRollup[]; parking: ParkingZone[] }>('GET', '/api/live'),
   openAlerts: () => call<Alert[]>('GET', '/api/live/alerts'),
   devices: (query: { estate?: string; q?: string } = {}) =>

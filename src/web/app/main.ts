@@ -6,6 +6,7 @@ import AlertHistory from './AlertHistory.vue'
 import AppShell from './AppShell.vue'
 import DeviceList from './DeviceList.vue'
 import EstateView from './EstateView.vue'
+import ModelList from './ModelList.vue'
 import MyTasks from './MyTasks.vue'
 import ReportView from './ReportView.vue'
 import SiteCockpit from './SiteCockpit.vue'
@@ -18,6 +19,7 @@ const router = createRouter({
     { path: '/sites', component: SiteCockpit, name: 'sites' },
     { path: '/estates/:id', component: EstateView, name: 'estate', props: true },
     { path: '/devices', component: DeviceList, name: 'devices' },
+    { path: '/models', component: ModelList, name: 'models' },
     { path: '/history', component: AlertHistory, name: 'history' },
     { path: '/alerts/:id', component: AlertDetail, name: 'alert', props: true },
     { path: '/reports', component: ReportView, name: 'reports' },

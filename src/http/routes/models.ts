@@ -1,0 +1,8 @@
+import type { FastifyInstance } from 'fastify'
+import { MODEL_IDS, MODELS, summaryOf } from '../../../devices/models/index.ts'
+
+/** `GET /api/models`: the device model catalogue (read-only, the same for every signed-in user). */
+export async function modelRoutes(app: FastifyInstance): Promise<void> {
+  const catalogue = MODEL_IDS.map((id) => summaryOf(MODELS[id]!))
+  app.get('/api/models', async () => catalogue)
+}

@@ -7,7 +7,7 @@ import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
 import { CockpitService } from './cockpit/cockpit.ts'
 import type { HubConfig } from './config/env.ts'
-import { type EstateFile, loadEstateFile } from './config/estate-file.ts'
+import { type EstateFile, loadEstateFile, zoneNames } from './config/estate-file.ts'
 import { Connectors } from './connectors/connectors.ts'
 import { Bus } from './core/bus.ts'
 import { type Clock, RealClock } from './core/clock.ts'
@@ -98,7 +98,13 @@ export class Hub {
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken, this.log.child({ feature: 'auth' }))
-    this.live = new LiveState(this.bus, this.registry, now, (estate) => this.rules.zones(estate))
+    this.live = new LiveState(
+      this.bus,
+      this.registry,
+      now,
+      (estate) => this.rules.zones(estate),
+      (estate) => zoneNames(this.estate.file ?? { sites: [] }, estate),
+    )
     this.alerts = new AlertStore({
       db: this.db,
       bus: this.bus,
@@ -169,6 +175,7 @@ export class Hub {
       log: this.log.child({ feature: 'reports' }),
       outbox: this.dispatch.outbox,
       teams: () => this.estate.dispatch.teams,
+      zoneNames: (estate) => zoneNames(this.estate.file ?? { sites: [] }, estate),
       linkBase: () => this.linkBase(),
     })
     this.connectors = new Connectors({

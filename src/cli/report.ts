@@ -3,7 +3,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { ALERT_MIGRATIONS } from '../alerts/store.ts'
 import type { HubConfig } from '../config/env.ts'
-import { loadEstateFile } from '../config/estate-file.ts'
+import { loadEstateFile, zoneNames } from '../config/estate-file.ts'
 import { Bus } from '../core/bus.ts'
 import { Registry } from '../registry/registry.ts'
 import { formatOf, ReportService } from '../reports/service.ts'
@@ -66,6 +66,7 @@ export async function reportCommand(config: HubConfig, args: string[]): Promise<
       // The estate file's reports.timezone wins, as it does for the hub's API and schedules.
       tz: estate?.reports?.timezone ?? config.reportTz,
       teams: () => estate?.teams ?? [],
+      zoneNames: (id) => (estate ? zoneNames(estate, id) : {}),
       log: createLogger('silent'),
     })
     const report = await reports.build({ scope: values.scope, period: values.period, tz: values.tz })

@@ -36,6 +36,8 @@ export interface SiteNode {
   id: string
   type: SiteType
   name: string
+  /** An estate's parking zones (the `zone` param of its bays) by display name: `{ ground: 地面停车场 }`. */
+  zones?: Record<string, string> | undefined
   /** Site plan: an estate's plan image, a building's box on its estate's plan (src/plans). */
   plan?: string | PlanBox | undefined
   children?: SiteNode[] | undefined
@@ -53,6 +55,7 @@ const SITE: z.ZodType<SiteNode> = z.lazy(() =>
     id,
     type: z.enum(SITE_TYPES),
     name: z.string().min(1).max(128),
+    zones: z.record(id, z.string().min(1).max(64)).optional(),
     plan: z.union([PLAN_IMAGE, PLAN_BOX]).optional(),
     children: z.array(SITE).optional(),
   }),
@@ -189,6 +192,18 @@ export function loadEstateFile(file: string): ParsedEstate {
     throw new ZhianError('ZHIAN_ERR_CONFIG_INVALID', `${file}: ${(err as Error).message}`)
   }
   return parseEstate(text, file)
+}
+
+/** Display names of an estate's zones (`zones` on the estate's site); a zone without one keeps its id. */
+export function zoneNames(estate: Pick<EstateFile, 'sites'>, estateId: string): Record<string, string> {
+  const find = (nodes: SiteNode[]): SiteNode | undefined => {
+    for (const n of nodes) {
+      const hit = n.id === estateId ? n : find(n.children ?? [])
+      if (hit) return hit
+    }
+    return undefined
+  }
+  return { ...find(estate.sites)?.zones }
 }
 
 export function serializeEstate(estate: EstateFile): string {

@@ -42,6 +42,8 @@ export interface SiteRollup extends Site {
 export interface ParkingZone {
   estate: string
   zone: string
+  /** What people read: the estate file's name for the zone (`zones` on the estate), else its id. */
+  name: string
   total: number
   occupied: number
   free: number
@@ -96,6 +98,8 @@ export class LiveState {
     private readonly now: () => number = Date.now,
     /** The rule engine's zone aggregates, when it runs: the same numbers its parking alerts use. */
     private readonly zones?: (estate?: string) => ZoneAggregate[],
+    /** Display names of an estate's zones (the estate file's `zones`). */
+    private readonly zoneNames: (estate: string) => Record<string, string> = () => ({}),
   ) {}
 
   start(): void {
@@ -215,6 +219,7 @@ export class LiveState {
         .map(({ estate, zone, total, occupied, free, unknown }) => ({
           estate,
           zone,
+          name: this.zoneNames(estate)[zone] ?? zone,
           total,
           occupied,
           free,
@@ -229,7 +234,8 @@ export class LiveState {
       if (estate && d.estate !== estate) continue
       const zone = zoneOf(rollup, d.params)
       const key = `${d.estate}\0${zone}`
-      const z = zones.get(key) ?? { estate: d.estate, zone, total: 0, occupied: 0, free: 0, unknown: 0 }
+      const name = this.zoneNames(d.estate)[zone] ?? zone
+      const z = zones.get(key) ?? { estate: d.estate, zone, name, total: 0, occupied: 0, free: 0, unknown: 0 }
       zones.set(key, z)
       z.total++
       const occupied = this.state.get(d.id)?.values[rollup.field]

@@ -5,7 +5,7 @@ import { SEVERITIES } from '../alerts/types.ts'
 import type { HistoryConfig } from '../config/env.ts'
 import type { EstateFile } from '../config/estate-file.ts'
 import type { Device } from '../core/bus.ts'
-import { SEVERITY_NAMES } from '../core/vocabulary.ts'
+import { CREW_NAMES, SEVERITY_NAMES } from '../core/vocabulary.ts'
 import type { WorkOrderQueries } from '../dispatch/store.ts'
 import { timesOf, type WorkOrder } from '../dispatch/types.ts'
 import { ZhianError } from '../errors.ts'
@@ -23,6 +23,7 @@ import type {
   OverstayRow,
   PassageRow,
   Report,
+  ReportNames,
   ResponseRow,
   SlaStat,
   Stat,
@@ -45,6 +46,8 @@ export interface ReportSources {
   history: HistoryConfig | undefined
   /** Dispatch teams, for their names. */
   teams?: () => { id: string; name: string }[]
+  /** Display names of an estate's parking zones (the estate file's `zones`). */
+  zoneNames?: (estate: string) => Record<string, string>
   now?: () => number
 }
 
@@ -280,6 +283,7 @@ export class ReportBuilder {
         severity: r.severity,
         title: JSON.parse(r.title) as Text,
         device_id: r.device_id,
+        device_name: r.device_id ? nameOf(r.device_id) : null,
         estate: r.estate,
         first_at: r.first_at,
         // The status it had at the period end (a later acknowledgement does not count).
@@ -294,6 +298,7 @@ export class ReportBuilder {
       .map((o) => ({
         id: o.id,
         alert_type: o.alert_type,
+        title: o.title,
         team: o.team,
         estate: o.estate,
         // Stage reached by the period end.
@@ -350,7 +355,30 @@ export class ReportBuilder {
         batteries,
       },
       open_at_end: { alerts: openAlerts, work_orders: openOrders },
+      names: this.names(below, estates, [...alertRows, ...openAlerts]),
     }
+  }
+
+  /** Names for every id the rows carry (see `ReportNames`). */
+  private names(
+    below: Set<string>,
+    estates: { id: string }[],
+    titled: { type: string; title: Text }[],
+  ): ReportNames {
+    const sites = Object.fromEntries(
+      this.src.registry
+        .sites()
+        .filter((s) => below.has(s.id))
+        .map((s) => [s.id, s.name]),
+    )
+    const teams: Record<string, Text> = { ...CREW_NAMES }
+    for (const t of this.src.teams?.() ?? []) teams[t.id] = { zh: t.name, en: t.name }
+    const zones = Object.fromEntries(estates.map((e) => [e.id, this.src.zoneNames?.(e.id) ?? {}]))
+    this.catalog ??= buildCatalog(KINDS)
+    const alerts: Record<string, Text> = {}
+    for (const [id, entry] of this.catalog) alerts[id] = entry.def.title
+    for (const r of titled) alerts[r.type] ??= r.title
+    return { sites, teams, zones, alerts }
   }
 
   /** Response times as of the period's end: what happens after it does not change its report. */

@@ -37,6 +37,20 @@ export interface Report {
   }
   devices: { offline: OfflineRow[]; batteries: BatteryRow[] }
   open_at_end: { alerts: OpenAlertRow[]; work_orders: OpenWorkOrderRow[] }
+  /**
+   * What people read for the ids in the rows: site names (estates, buildings), team names, zone names
+   * per estate (the estate file's `zones`), alert titles per type. The rows keep their ids for machines.
+   */
+  names: ReportNames
+}
+
+export interface ReportNames {
+  sites: Record<string, string>
+  /** Configured teams by their name (the same in both languages), catalogue crews in the vocabulary's words. */
+  teams: Record<string, Text>
+  /** `zones[estate][zone]` */
+  zones: Record<string, Record<string, string>>
+  alerts: Record<string, Text>
 }
 
 export interface CountRow {
@@ -198,6 +212,8 @@ export interface OpenAlertRow {
   severity: Severity
   title: Text
   device_id: string | null
+  /** The device's name (or its id when it has none). */
+  device_name: string | null
   estate: string | null
   first_at: number
   status: string
@@ -206,6 +222,8 @@ export interface OpenAlertRow {
 export interface OpenWorkOrderRow {
   id: string
   alert_type: string
+  /** The order's title (its alert's). */
+  title: Text
   team: string
   status: string
   estate: string | null

@@ -44,6 +44,8 @@ export interface ReportServiceOptions {
   /** The dispatch outbox: scheduled reports go out through it. */
   outbox?: Outbox | undefined
   teams?: () => TeamConfig[]
+  /** Display names of an estate's parking zones (the estate file's `zones`). */
+  zoneNames?: (estate: string) => Record<string, string>
   /** Where links in scheduled messages point (the dashboard's origin). */
   linkBase?: () => string
   clock?: Clock
@@ -63,6 +65,7 @@ export class ReportService {
       overrides: opts.overrides,
       history: opts.history,
       teams: () => opts.teams?.() ?? [],
+      zoneNames: (estate) => opts.zoneNames?.(estate) ?? {},
     })
   }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_ZONE } from '../../devices/types.ts'
 import type { Text } from '../alerts/types.ts'
 import { ALERT_STATUS_NAMES, SEVERITY_NAMES, WORK_ORDER_STATUS_NAMES } from '../core/vocabulary.ts'
 import { KIND_NAMES } from './build.ts'
@@ -34,7 +35,9 @@ export function localTime(ms: number, tz: string): string {
   return `${ymd(p)} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`
 }
 
-const statCells = (s: Stat): Cell[] => [s.n, s.median_s, s.p90_s]
+/** Response times as people think of them: minutes, one decimal. */
+const minutes = (s: number | null): Cell => (s === null ? null : Math.round(s / 6) / 10)
+const statCells = (s: Stat): Cell[] => [s.n, minutes(s.median_s), minutes(s.p90_s)]
 const slaCell = (s: SlaStat): Cell => (s.attainment === null ? null : s.attainment)
 
 export function reportTables(r: Report, lang: Lang): Table[] {
@@ -42,6 +45,20 @@ export function reportTables(r: Report, lang: Lang): Table[] {
   const tz = r.period.tz
   const yesNo = (b: boolean) => L(b ? '是' : '否', b ? 'yes' : 'no')
   const s = r.summary
+  // Ids in the rows, as people read them (older stored reports have no `names`: the ids stay).
+  const names = r.names ?? { sites: {}, teams: {}, zones: {}, alerts: {} }
+  const site = (id: string | null) => (id ? (names.sites[id] ?? id) : null)
+  const team = (id: string) =>
+    id === '*'
+      ? L('全部工单', 'All work orders')
+      : id === 'alerts'
+        ? L('全部告警', 'All alerts')
+        : (names.teams[id]?.[lang] ?? id)
+  const zone = (estate: string, id: string | null) =>
+    id === null || id === '-'
+      ? null
+      : (names.zones[estate]?.[id] ?? (id === DEFAULT_ZONE ? L('全部车位', 'All bays') : id))
+  const alertName = (type: string) => names.alerts[type]?.[lang] ?? type
   const tables: Table[] = [
     {
       id: 'summary',
@@ -50,7 +67,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       columns: [L('项目', 'Item'), L('数值', 'Value')],
       rows: [
         [L('报表', 'Report'), tx(lang, r.title)],
-        [L('范围', 'Scope'), `${r.scope.name} (${r.scope.id})`],
+        [L('范围', 'Scope'), r.scope.name],
         [L('周期', 'Period'), `${r.period.label} (${r.period.id}, ${tz})`],
         [L('生成时间', 'Generated'), localTime(r.generated_at, tz)],
         [L('告警数', 'Alerts'), s.alerts],
@@ -69,8 +86,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       sheet: L('告警', 'Alerts'),
       title: L('告警(按类型,与上期对比)', 'Alerts by type, against the previous period'),
       columns: [
-        L('类型', 'Type'),
-        L('名称', 'Name'),
+        L('告警', 'Alert'),
         L('设备类别', 'Kind'),
         L('级别', 'Severity'),
         L('本期', 'This period'),
@@ -80,7 +96,6 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         L('变化 %', 'Change %'),
       ],
       rows: r.alerts.map((a) => [
-        a.type,
         tx(lang, a.title),
         tx(lang, r.alerts_by_kind.find((k) => k.key === a.kind)?.name ?? { zh: a.kind, en: a.kind }),
         tx(
@@ -112,8 +127,8 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       id: 'response',
       sheet: L('响应时效', 'Response'),
       title: L(
-        '响应时效(秒:中位数 / P90)与 SLA 达标率 %',
-        'Response times (s: median / p90) and SLA attainment %',
+        '响应时效(分钟:中位数 / P90)与 SLA 达标率 %',
+        'Response times (minutes: median / p90) and SLA attainment %',
       ),
       columns: [
         L('班组', 'Team'),
@@ -135,7 +150,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         L('完成 SLA %', 'Resolve SLA %'),
       ],
       rows: r.response.map((x) => [
-        x.name,
+        team(x.team),
         x.orders,
         ...statCells(x.acknowledge),
         ...statCells(x.accept),
@@ -168,12 +183,12 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         l.rank,
         l.name,
         l.device_id,
-        l.estate,
+        site(l.estate),
         l.faults,
         l.trapped,
         Object.entries(l.by_type)
-          .map(([k, v]) => `${k}×${v}`)
-          .join(', '),
+          .map(([k, v]) => `${alertName(`elevator.${k}`)}×${v}`)
+          .join(L('、', ', ')),
         l.threshold,
         yesNo(l.blacklisted),
       ]),
@@ -202,7 +217,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.fire_passages.rows.map((p) => [
         p.name,
         p.device_id,
-        p.estate,
+        site(p.estate),
         p.location,
         p.blocked,
         p.blocked_minutes,
@@ -226,7 +241,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         rows: k.rows.map((row) => [
           row.name,
           row.device_id,
-          row.estate,
+          site(row.estate),
           row.location,
           ...k.columns.map((c) => row.counts[c.key] ?? 0),
         ]),
@@ -247,8 +262,8 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       rows: r.parking.overstays.map((o) => [
         o.name,
         o.device_id,
-        o.estate,
-        o.zone,
+        site(o.estate),
+        zone(o.estate, o.zone),
         o.overstays,
         o.overstay_hours,
       ]),
@@ -279,7 +294,9 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         L('峰值 %', 'Peak %'),
       ],
       rows:
-        tel.status === 'ok' ? tel.data.by_zone.map((z) => [z.estate, z.zone, z.bays, z.mean, z.peak]) : [],
+        tel.status === 'ok'
+          ? tel.data.by_zone.map((z) => [site(z.estate), zone(z.estate, z.zone), z.bays, z.mean, z.peak])
+          : [],
       note: tel.status === 'ok' ? undefined : tx(lang, tel.reason),
     },
     {
@@ -299,7 +316,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         d.name,
         d.device_id,
         named(lang, KIND_NAMES, d.kind),
-        d.estate,
+        site(d.estate),
         d.episodes,
         d.offline_minutes,
         yesNo(d.still_offline),
@@ -321,7 +338,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         b.name,
         b.device_id,
         named(lang, KIND_NAMES, b.kind),
-        b.estate,
+        site(b.estate),
         b.battery_pct,
         localTime(b.since, tz),
       ]),
@@ -332,7 +349,6 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       title: L('期末未处理告警', 'Open alerts at period end'),
       columns: [
         L('告警', 'Alert'),
-        L('类型', 'Type'),
         L('级别', 'Severity'),
         L('设备', 'Device'),
         L('小区', 'Estate'),
@@ -341,10 +357,9 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       ],
       rows: r.open_at_end.alerts.map((a) => [
         tx(lang, a.title),
-        a.type,
         named(lang, SEVERITY_NAMES, a.severity),
-        a.device_id,
-        a.estate,
+        a.device_name ?? a.device_id,
+        site(a.estate),
         localTime(a.first_at, tz),
         named(lang, STATUS_NAMES, a.status),
       ]),
@@ -355,19 +370,19 @@ export function reportTables(r: Report, lang: Lang): Table[] {
       title: L('期末未完成工单', 'Open work orders at period end'),
       columns: [
         L('工单', 'Work order'),
-        L('告警类型', 'Alert type'),
         L('班组', 'Team'),
         L('小区', 'Estate'),
         L('派单时间', 'Opened'),
         L('状态', 'Status'),
+        L('单号', 'Number'),
       ],
       rows: r.open_at_end.work_orders.map((o) => [
-        o.id,
-        o.alert_type,
-        o.team,
-        o.estate,
+        o.title ? tx(lang, o.title) : alertName(o.alert_type),
+        team(o.team),
+        site(o.estate),
         localTime(o.opened_at, tz),
         named(lang, STATUS_NAMES, o.status),
+        o.id,
       ]),
     },
   )

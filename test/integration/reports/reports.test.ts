@@ -289,7 +289,8 @@ describe('report formats', () => {
     expect(res.headers.get('content-disposition')).toContain(`zhian-report-e1-${today}.xlsx`)
     const wb = new ExcelJS.Workbook()
     await wb.xlsx.load(Buffer.from(await res.arrayBuffer()) as unknown as ArrayBuffer)
-    expect(wb.worksheets.map((w) => w.name)).toEqual([
+    // Every kind that declares a section adds a sheet (after the named ones): these come in this order.
+    const named = [
       '概览',
       '告警',
       '按类别',
@@ -305,7 +306,8 @@ describe('report formats', () => {
       '待换电池',
       '期末未处理告警',
       '期末未完成工单',
-    ])
+    ]
+    expect(wb.worksheets.map((w) => w.name).filter((n) => named.includes(n))).toEqual(named)
     const lifts = wb.getWorksheet('电梯故障排行')!
     expect(lifts.getRow(2).values).toEqual([
       undefined,
@@ -324,18 +326,16 @@ describe('report formats', () => {
       1,
       '1号楼1号电梯',
       'lift1',
-      'e1',
+      '一号小区',
       2,
       2,
-      'trapped×2',
+      '困人×2',
       2,
       '是',
     ])
     const alerts = wb.getWorksheet('告警')!
-    const trapped = alerts
-      .getRows(3, alerts.rowCount - 2)!
-      .find((r) => r.getCell(1).value === 'elevator.trapped')!
-    expect(trapped.getCell(5).value).toBe(3)
+    const trapped = alerts.getRows(3, alerts.rowCount - 2)!.find((r) => r.getCell(1).value === '困人')!
+    expect(trapped.getCell(4).value).toBe(3)
     const summary = wb.getWorksheet('概览')!
     expect(summary.getRow(7).values).toEqual([
       undefined,
@@ -352,9 +352,15 @@ describe('report formats', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
     const zh = bytes.toString('utf8')
     expect(zh).toContain('# 电梯故障排行')
-    expect(zh).toContain('1,1号楼1号电梯,lift1,e1,2,2,trapped×2,2,是')
+    // Names, not ids: the estate, the fault type, the parking zone (the estate file's `zones`), the team.
+    expect(zh).toContain('1,1号楼1号电梯,lift1,一号小区,2,2,困人×2,2,是')
+    expect(zh).toMatch(/\r\nA区1号车位,pb1,一号小区,地面A区,1,/)
+    expect(zh).toMatch(/\r\n永安电梯维保,3,/)
+    expect(zh).toMatch(/\r\n全部工单,/)
+    expect(zh).not.toMatch(/All work orders|elevator\.trapped|lift_a|,e1,/)
     const en = await (await h.api(`/api/reports?scope=e1&period=${today}&format=csv&lang=en`)).text()
-    expect(en).toContain('1,1号楼1号电梯,lift1,e1,2,2,trapped×2,2,yes')
+    expect(en).toContain('1,1号楼1号电梯,lift1,一号小区,2,2,Passenger trapped×2,2,yes')
+    expect(en).toMatch(/\r\nAll work orders,/)
     expect(en).toContain('# Fire-passage blockage (2 segments)')
   })
 

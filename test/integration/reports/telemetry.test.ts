@@ -75,7 +75,7 @@ describe('report telemetry with InfluxDB', () => {
     expect(html).not.toContain('未配置 InfluxDB')
     expect(html).toContain('车位占用率(按时段)')
     const csv = await (await h.api(`/api/reports?scope=e1&period=${period}&format=csv`)).text()
-    expect(csv).toContain('e1,a,1,75,100')
+    expect(csv).toContain('一号小区,地面A区,1,75,100')
     // An estate without bays has nothing to aggregate, and says so with empty tables, not an error.
     const e2 = await reportJson(h, `scope=e2&period=${period}`)
     expect(e2.parking.telemetry).toEqual({ status: 'ok', data: { by_hour: [], by_zone: [] } })

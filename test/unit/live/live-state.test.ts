@@ -25,7 +25,14 @@ describe('live state', () => {
     new Auth(db, new ApiToken(db)).open() // the users table's crew column, as the hub does before the file
     await registry.applyEstate(loadEstateFile(SMALL_ESTATE))
     now = 1_000_000
-    live = new LiveState(bus, registry, () => now)
+    // Zone names as the estate file's `zones` on estate e1 gives them.
+    live = new LiveState(
+      bus,
+      registry,
+      () => now,
+      undefined,
+      (estate) => (estate === 'e1' ? { ground: '地面停车场' } : {}),
+    )
     live.start()
   })
   afterEach(() => {
@@ -158,10 +165,10 @@ describe('live state', () => {
     })
   })
 
-  it('counts parking per zone from the bays when the rule engine is not running', () => {
+  it('counts parking per zone from the bays when the rule engine is not running, under the zone’s name', () => {
     read('pb1', { occupied: true })
     expect(live.parking({ scope: null })).toEqual([
-      { estate: 'e1', zone: 'ground', total: 2, occupied: 1, free: 0, unknown: 1 },
+      { estate: 'e1', zone: 'ground', name: '地面停车场', total: 2, occupied: 1, free: 0, unknown: 1 },
     ])
     read('pb2', { occupied: false })
     expect(site('e1').parking).toEqual({ total: 2, free: 1, unknown: 0 })

@@ -1,6 +1,8 @@
 import fs from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KINDS } from '../../devices/index.ts'
+import type { KindDefinition } from '../../devices/types.ts'
 import { buildHub, connectDevice, DEMO_ESTATE, type TestHub } from '../helpers/hub.ts'
 import { DASHBOARD_ESTATE, USERS } from '../helpers/session.ts'
 import { launch, logIn, session, shot } from './browser.ts'
@@ -357,7 +359,7 @@ describe('dashboard in a real browser', () => {
     const { page, context } = await session(browser)
     await logIn(page, demo.httpUrl, 'admin', demo.hub.generatedAdminPassword!)
     const devices = demo.hub.registry.list()
-    expect(devices).toHaveLength(80)
+    expect(devices).toHaveLength(108)
     const free = new Map<string, number>()
     await Promise.all(
       devices.map(async (d, i) => {
@@ -378,7 +380,10 @@ describe('dashboard in a real browser', () => {
                 : { occupied: false }
               : d.kind === 'manhole'
                 ? { cover_open: false, tilt_deg: 1, water_level_cm: 10 + i, battery_pct: 80 }
-                : { occupied: i % 3 !== 0 }
+                : d.kind === 'parking_bay'
+                  ? { occupied: i % 3 !== 0 }
+                  : // The fire-safety and help devices: their kind's healthy reading.
+                    (KINDS as Record<string, KindDefinition>)[d.kind]!.simulator!.healthy(i)
         // The incidents: a lift moving with its doors open (GB/T 24476 fault 5), a cover lifted, a flat battery.
         if (d.id === 'elev_b2_1') state.fault_code = 5
         if (d.id === 'mh_07') Object.assign(state, { cover_open: true, tilt_deg: 95 })
@@ -398,7 +403,7 @@ describe('dashboard in a real browser', () => {
     await expect.poll(() => card.locator('[data-test=offline-count]').textContent()).toBe('0')
     const totalFree = [...free.values()].reduce((a, b) => a + b, 0)
     await expect.poll(() => card.textContent()).toContain(`${totalFree}/60`)
-    expect(await card.textContent()).toContain('设备 80')
+    expect(await card.textContent()).toContain('设备 108')
     expect(await page.title()).toMatch(/^\(2\) /) // two unacknowledged critical alerts
     await shot(page, 'wall-screen-demo')
     await context.close()

@@ -6,6 +6,7 @@ import { isKindId, KINDS } from '../../../devices/index.ts'
 import { decodeWith, MODEL_IDS, MODELS } from '../../../devices/models/index.ts'
 import type { Decoded, ModelDefinition, TestVector, UplinkInput } from '../../../devices/models/types.ts'
 import { SCHEMAS } from '../../../devices/schema.ts'
+import { simulatorOf } from '../../../devices/types.ts'
 
 /** Meta-tests that keep devices/models/ honest: every file registered, every vector true, no decoder throws. */
 
@@ -113,6 +114,28 @@ describe('device model catalogue', () => {
           ),
           { numRuns: 2000 },
         )
+      })
+
+      it("frame() of the kind's healthy simulated readings decodes back to them (the fields the frame carries)", () => {
+        if (!isKindId(m.kind)) return
+        const params = m.vectors.find((v) => v.params)?.params ?? {}
+        const healthy = simulatorOf(KINDS[m.kind]).healthy
+        for (let n = 0; n < 40; n++) {
+          const state = healthy(n)
+          const back = decodeWith(m, { ...m.frame!(state, params), params })
+          expect(back, `${id} n=${n}`).toHaveProperty('decoded')
+          const decoded = (back as { decoded: Decoded }).decoded.state ?? {}
+          const shared = Object.keys(decoded).filter((k) => k in state)
+          expect(shared.length, `${id} carries nothing of ${JSON.stringify(state)}`).toBeGreaterThan(0)
+          for (const k of shared) {
+            const [a, b] = [decoded[k], state[k]]
+            // Frames carry fixed-point values: a whole percent, a tenth of a centimetre, a whole degree.
+            if (typeof a === 'number' && typeof b === 'number')
+              expect(Math.abs(a - b), `${id}.${k} n=${n}`).toBeLessThanOrEqual(0.5)
+            else expect(a, `${id}.${k} n=${n}`).toBe(b)
+          }
+          validForKind(m.kind, { state: decoded })
+        }
       })
 
       it('frame() of every decoded vector state decodes back to that state', () => {

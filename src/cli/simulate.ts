@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { compressRules, generateEstate } from '../../simulators/estate-gen.ts'
 import { Fleet } from '../../simulators/fleet.ts'
 import { runLoad } from '../../simulators/loadgen.ts'
+import { runPlatformDrive } from '../../simulators/platforms/drive.ts'
 import {
   findScenario,
   REPO_ROOT,
@@ -31,6 +32,8 @@ export const SIMULATE_USAGE = `zhian simulate — devices without hardware
   zhian simulate --rules-speed N [--generate-estate M] > x.yaml  the estate with every rule duration ÷ N (for --speed N)
   zhian simulate --load --publishers N [--qos 0|1] [--inflight K] [--duration 10s] [--url …]
                                                                  closed-loop load generator, JSON report on stdout
+  zhian simulate --platforms [--estate FILE] [--http http://localhost:8080] [--ns-url mqtt://HOST:1884]
+                  [--interval 30s] [--duration 10m]              devices with a model, over ChirpStack / CTWing / OneNET
   zhian simulate --list                                          list the scenarios
 `
 
@@ -64,6 +67,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
       publishers: { type: 'string' },
       inflight: { type: 'string' },
       list: { type: 'boolean' },
+      platforms: { type: 'boolean' },
+      http: { type: 'string' },
+      'ns-url': { type: 'string' },
+      interval: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -97,6 +104,19 @@ export async function simulateCommand(args: string[]): Promise<number> {
     if (rulesSpeed) estate = compressRules(estate, rulesSpeed)
     process.stdout.write(serializeWithSections(estate, baseFile))
     return 0
+  }
+
+  if (values.platforms) {
+    return runPlatformDrive({
+      estate: loadEstateFile(estatePath(values.estate ?? DEFAULT_ESTATE)),
+      httpUrl: values.http ?? `http://localhost:${process.env.ZHIAN_HTTP_PORT ?? 8080}`,
+      nsUrl: values['ns-url'],
+      intervalMs: parseDuration(values.interval ?? '30s'),
+      durationMs: values.duration ? parseDuration(values.duration) : undefined,
+      log: (line) => {
+        if (!values.quiet) process.stderr.write(`[sim] ${line}\n`)
+      },
+    })
   }
 
   const baseTopic = values['base-topic'] ?? process.env.ZHIAN_BASE_TOPIC ?? 'zhian'

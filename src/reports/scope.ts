@@ -1,3 +1,4 @@
+import { may } from '../auth/permissions.ts'
 import type { Principal } from '../auth/principal.ts'
 import { ZhianError } from '../errors.ts'
 import type { Registry } from '../registry/registry.ts'
@@ -13,7 +14,7 @@ export function authorizeScope(
   principal: Pick<Principal, 'role' | 'scope'>,
   requested: string | undefined,
 ): string {
-  if (principal.role === 'crew')
+  if (!may(principal, 'read_reports'))
     throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'reports are for managers and officers')
   const scope = requested || principal.scope
   if (!scope) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'scope: give a street, community or estate id')

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
 import type { Principal } from '../../auth/principal.ts'
+import { MAY } from '../../auth/permissions.ts'
 import { inScope } from '../../auth/scope.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
@@ -9,8 +10,8 @@ import { requireRole } from '../auth.ts'
 import { parseWith } from '../parse.ts'
 import type { RulesHttp } from '../types.ts'
 
-const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
-const ACTORS = ['admin', 'manager'] as const
+const READERS = MAY.read
+const ACTORS = MAY.act_on_alerts
 
 const csv = <T extends string>(values: readonly [T, ...T[]]) =>
   z

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type Auth, principalOfUser, SESSION_COOKIE } from '../../auth/auth.ts'
+import { permissionsOf } from '../../auth/permissions.ts'
 import { ZhianError } from '../../errors.ts'
 import { principalOf } from '../auth.ts'
 import { parseWith } from '../parse.ts'
@@ -45,7 +46,11 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
     return reply.status(204).send()
   })
 
-  app.get('/api/auth/me', async (req) => principalOf(req))
+  /** Who is calling and what it may do (`permissions.ts`): the dashboard shows only those actions. */
+  app.get('/api/auth/me', async (req) => {
+    const p = principalOf(req)
+    return { ...p, may: permissionsOf(p) }
+  })
 }
 
 function setCookie(req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number): void {

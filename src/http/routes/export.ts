@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
+import { MAY } from '../../auth/permissions.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { csvCell } from '../../util/csv.ts'
 import { requireRole } from '../auth.ts'
@@ -59,7 +60,7 @@ const COLUMNS: [string, (a: Alert) => unknown][] = [
  */
 export async function exportRoutes(app: FastifyInstance, opts: { alerts: AlertStore }): Promise<void> {
   app.get('/api/alerts/export.csv', async (req, reply) => {
-    const p = requireRole(req, 'admin', 'manager', 'crew', 'viewer')
+    const p = requireRole(req, ...MAY.read)
     const q = parseWith(EXPORT_QUERY, req.query ?? {})
     const lines = [COLUMNS.map(([name]) => name).join(',')]
     for (let offset = 0; offset < EXPORT_MAX_ROWS; offset += PAGE) {

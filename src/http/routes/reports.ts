@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { may } from '../../auth/permissions.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import type { Registry } from '../../registry/registry.ts'
@@ -31,7 +32,7 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Prom
   /** The estate file's schedules the caller's scope covers, with their next send time (recipients by name only). */
   app.get('/api/reports/schedules', async (req) => {
     const p = principalOf(req)
-    if (p.role === 'crew')
+    if (!may(p, 'read_reports'))
       throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'reports are for managers and officers')
     const scheduler = opts.reports.scheduler
     const below = p.scope === null ? undefined : opts.registry.subtree(p.scope)

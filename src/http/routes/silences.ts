@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { Principal } from '../../auth/principal.ts'
+import { MAY } from '../../auth/permissions.ts'
 import { inScope } from '../../auth/scope.ts'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
@@ -47,8 +48,8 @@ const MAINTENANCE_BODY = z.strictObject({
 const ID_PARAM = z.strictObject({ id: z.string().max(100) })
 const ZONE_QUERY = z.strictObject({ estate: id.optional() })
 
-const ACTORS = ['admin', 'manager'] as const
-const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
+const ACTORS = MAY.silence
+const READERS = MAY.read
 
 export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
   const { gating, registry } = opts

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { MAY } from '../../auth/permissions.ts'
 import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import type { Registry } from '../../registry/registry.ts'
@@ -20,7 +21,7 @@ const QUERY = z.strictObject({ estate: z.string().regex(ID_PATTERN).optional() }
 
 export async function teamRoutes(app: FastifyInstance, opts: TeamHttp): Promise<void> {
   app.get('/api/teams', async (req) => {
-    const p = requireRole(req, 'admin', 'manager', 'crew', 'viewer')
+    const p = requireRole(req, ...MAY.read)
     const q = parseWith(QUERY, req.query ?? {})
     const { router } = opts.dispatch
     const place = q.estate ? siteOf(opts.registry, q.estate) : undefined
@@ -48,11 +49,48 @@ export async function teamRoutes(app: FastifyInstance, opts: TeamHttp): Promise<
     }))
   })
 
+  /**
+   * The caller's own places in the teams (a member whose `user:` is this login): its shifts, whether it
+   * is on duty now, and who of its team is. The crew app says so when a fitter is off shift, so an empty
+   * task list at night does not read as "nothing happening".
+   */
+  app.get('/api/teams/mine', async (req) => {
+    const p = requireRole(req, ...MAY.read)
+    const { router } = opts.dispatch
+    const now = Date.now()
+    return router.config.teams.flatMap((t) => {
+      const member = t.members.find((m) => m.user === p.username)
+      if (!member) return []
+      const estate = t.estates?.find((e) => touches(opts.registry, p.scope, e)) ?? t.estates?.[0]
+      const place = estate ? siteOf(opts.registry, estate) : NOWHERE
+      const onDuty = router.onDuty(t, place, now)
+      const roster = router.config.roster.filter((r) => r.team === t.id)
+      return [
+        {
+          team: t.id,
+          team_name: t.name,
+          member: member.id,
+          name: member.name,
+          timezone: t.timezone,
+          // No roster for the team: every member is on duty all the time.
+          shifts: roster
+            .filter((r) => r.member === member.id)
+            .map((r) => ({ days: r.days ?? null, hours: r.hours ?? null })),
+          on_duty: roster.length === 0 || onDuty.some((m) => m.id === member.id),
+          on_duty_now: onDuty.map((m) => ({ id: m.id, name: m.name })),
+        },
+      ]
+    })
+  })
+
   app.get('/api/routing', async (req) => {
-    const p = requireRole(req, 'admin', 'manager')
+    const p = requireRole(req, ...MAY.read_routing)
     return opts.dispatch.router.config.routing.filter((r) => touches(opts.registry, p.scope, r.match.site))
   })
 }
+
+/** A team serving every estate, asked without a place: roster entries limited to estates do not apply. */
+const NOWHERE = { street: null, community: null, estate: null, building: null }
 
 /**
  * Whether a site node concerns a scope: at, above or below it (no node: everywhere). A team serving

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
 import type { Principal } from '../../auth/principal.ts'
+import { MAY } from '../../auth/permissions.ts'
 import { inScope } from '../../auth/scope.ts'
 import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { timesOf, type WorkOrder } from '../../dispatch/types.ts'
@@ -46,8 +47,8 @@ const OPEN_BODY = z.strictObject({
   note: NOTE.optional(),
 })
 
-const READERS = ['admin', 'manager', 'crew', 'viewer'] as const
-const CREW_ACTORS = ['admin', 'manager', 'crew'] as const
+const READERS = MAY.read
+const CREW_ACTORS = MAY.work_on_orders
 
 export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp): Promise<void> {
   const { dispatch } = opts
@@ -103,7 +104,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
   })
 
   app.post('/api/work-orders', async (req, reply) => {
-    const p = requireRole(req, 'admin', 'manager')
+    const p = requireRole(req, ...MAY.open_work_orders)
     const body = parseWith(OPEN_BODY, req.body ?? {})
     const alert = opts.alerts.get(body.alert_id)
     if (!alert || !inScope(p, alert)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', body.alert_id)
@@ -113,7 +114,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
 
   const step = (name: 'accept' | 'arrive' | 'resolve' | 'cancel' | 'comment') => {
     app.post(`/api/work-orders/:id/${name}`, async (req) => {
-      const p = name === 'cancel' ? requireRole(req, 'admin', 'manager') : requireRole(req, ...CREW_ACTORS)
+      const p = requireRole(req, ...(name === 'cancel' ? MAY.cancel_work_orders : CREW_ACTORS))
       const wo = visible(req, p)
       const body = parseWith(name === 'comment' ? z.strictObject({ note: NOTE }) : ACT_BODY, req.body ?? {})
       const by = actor(p, body.note)

@@ -104,7 +104,8 @@ describe('dispatch end to end (real hub, MQTT, rule engine, loopback receivers)'
     const full = await detail(h, wo.id)
     expect(full.escalation_level).toBe(3)
     expect(full.events.filter((e) => e.action === 'escalated').map((e) => e.note)).toEqual([
-      expect.stringContaining('next_on_duty'),
+      // A step nobody could take, in words: no step ids in what people read.
+      expect.stringMatching(/^升级至下一位值班人员:无人可通知,跳过 \/ escalation to the next on duty: nobody/),
       expect.stringContaining('孙经理'),
       expect.stringContaining('网格员小吴'),
     ])

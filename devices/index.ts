@@ -1,5 +1,5 @@
-import { electrical_fire } from './electrical_fire.ts'
 import { ai_camera } from './ai_camera.ts'
+import { electrical_fire } from './electrical_fire.ts'
 import { elevator } from './elevator.ts'
 import { fire_hydrant } from './fire_hydrant.ts'
 import { fire_passage } from './fire_passage.ts'

@@ -166,6 +166,18 @@ describe('alert catalogue', () => {
       'parking_bay.zone_full',
       'parking_bay.sensor_flapping',
       'parking_bay.low_battery',
+      'smoke_detector.fire_alarm',
+      'smoke_detector.removed',
+      'smoke_detector.fault',
+      'smoke_detector.low_battery',
+      'gas_detector.gas_alarm',
+      'gas_detector.fault',
+      'electrical_fire.residual_current',
+      'electrical_fire.overtemp',
+      'fire_hydrant.pressure_low',
+      'fire_hydrant.opened',
+      'fire_hydrant.knocked',
+      'sos_button.sos',
       ...KIND_IDS.map((k) => `${k}.offline`),
     ]
     for (const id of required) expect(ids.has(id), id).toBe(true)

@@ -11,7 +11,7 @@
  */
 import { bytesOf, type Channel, type ChannelTable, readChannels, round } from '../bytes.ts'
 import type { DecodeResult, ModelDefinition, UplinkInput } from '../types.ts'
-import { MILESIGHT_INFO, milesightReply } from './em400-udl.ts'
+import { MILESIGHT_INFO, milesightReply, milesightReportInterval } from './em400-udl.ts'
 
 const PORT = 85
 
@@ -83,6 +83,8 @@ export const em320Tilt: ModelDefinition = {
   source:
     'https://github.com/Milesight-IoT/SensorDecoders/blob/main/em-series/em320-tilt/README.md (channel table, angle bits and example, 2026-07-30)',
   decode,
+  // The vendor's encoder takes 1–64800 s (em320-tilt-encoder.js, setReportInterval); the kind's floor is 5 s.
+  encode: milesightReportInterval(1, 64800),
   frame,
   vectors: [
     {

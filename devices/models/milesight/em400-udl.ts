@@ -9,7 +9,7 @@
  */
 import { float } from '../../types.ts'
 import { bytesOf, type Channel, type ChannelTable, readChannels, round, skip } from '../bytes.ts'
-import type { DecodeResult, ModelDefinition, UplinkInput } from '../types.ts'
+import type { DecodeResult, Downlink, ModelDefinition, UplinkInput } from '../types.ts'
 
 const PORT = 85
 
@@ -64,6 +64,24 @@ const CHANNELS: ChannelTable = new Map<number, Channel>([
   [0x8482, distance(3)], // distance + threshold alarm status: the hub raises its own alert
 ])
 
+/**
+ * A Milesight report-interval downlink: `0xFF 0x03` + seconds (uint16 LE), on FPort 85 (the vendor's
+ * encoders, setReportInterval). Only `report_interval_s` is settable through it; the range is the model's.
+ */
+export function milesightReportInterval(min: number, max: number) {
+  return (set: Record<string, unknown>): Downlink | { error: string } => {
+    const other = Object.keys(set).filter((k) => k !== 'report_interval_s')
+    if (other.length) return { error: `not settable on this model: ${other.join(', ')}` }
+    const s = set.report_interval_s
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < min || s > max) {
+      return { error: `report_interval_s must be a whole number of seconds in [${min}, ${max}]` }
+    }
+    const bytes = Buffer.from([0xff, 0x03, 0, 0])
+    bytes.writeUInt16LE(s, 2)
+    return { bytes, fPort: PORT }
+  }
+}
+
 /** water level = well depth below the sensor − distance to the surface, never below the bottom. */
 function level(distanceMm: number, mountDepthCm: number): number {
   return round(Math.max(0, mountDepthCm - distanceMm / 10))
@@ -115,6 +133,8 @@ export const em400Udl: ModelDefinition = {
     mount_depth_cm: float('安装深度(传感器至井底)', 'Mounting depth (sensor to well bottom)', 1, 5000, 'cm'),
   },
   decode,
+  // The vendor's encoder takes 60–64800 s (em400-udl-encoder.js, setReportInterval).
+  encode: milesightReportInterval(60, 64800),
   frame,
   vectors: [
     {

@@ -11,7 +11,8 @@ export const demo: Scenario = {
   description:
     'A scripted first quarter of an hour that touches every kind — an open manhole, a trapped passenger, ' +
     'cars on the fire passage, a flapping parking sensor, rain flooding four wells, lift faults and mode ' +
-    'changes, a full parking zone, low batteries — then random faults at a gentle rate.',
+    'changes, a full parking zone, low batteries, an elderly resident pressing her SOS button — then random ' +
+    'faults at a gentle rate.',
   estate: 'simulators/estates/demo.yaml',
   start: '09:30:00',
   duration: '20m',
@@ -29,6 +30,7 @@ export const demo: Scenario = {
     'elevator.mode_change',
     'elevator.power_loss',
     'elevator.alarm_button',
+    'sos_button.sos',
     'elevator.stopped_outside_zone',
     'elevator.door_fault',
     'elevator.door_cycling',
@@ -63,5 +65,7 @@ export const demo: Scenario = {
     { at: '+5m', target: 'mh_09', do: 'loosen', with: { for: '15m', tilt: 7 } },
     { at: '+6m', target: 'elev_b1_1', do: 'door_fault', with: { for: '3m' } },
     { at: '+7m', target: 'elev_b2_1', do: 'door_cycling', with: { cycles: 7 } },
+    // The duty guard gets it at once; not accepted within 2 min, the estate manager (demo routing).
+    { at: '+8m', target: 'sos_b1_301', do: 'press', with: { press: 'long' } },
   ],
 }

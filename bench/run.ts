@@ -8,6 +8,7 @@ import { type ChurnResult, measureChurn } from './churn.ts'
 import { type HistoryResult, measureHistory } from './history.ts'
 import { type LatencyResult, measureAlertLatency } from './latency.ts'
 import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
+import { measurePushes, type PushResult, pushLines } from './pushes.ts'
 import {
   BENCH_SECRET,
   benchEstate,
@@ -48,7 +49,7 @@ const loadSeconds = (qos: 0 | 1, n: number) => (!QUICK && qos === 1 && n === 10 
 /** Seconds of load of the growth and history runs (open loop / end to end: no warm-up split). */
 const RUN_SECONDS = QUICK ? 4 : 5
 const TSX = ['--import', 'tsx']
-/** `--only throughput,latency,history,connections,growth,churn` runs a subset (for profiling one part). */
+/** `--only throughput,latency,history,connections,growth,churn,pushes` runs a subset (for profiling one part). */
 const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
 export interface ThroughputRep {
@@ -316,6 +317,8 @@ export interface Summary {
   growth: GrowthRow[]
   latency: LatencyResult & { background_rate: number }
   history?: HistoryResult
+  /** NB-IoT platform pushes (CTWing-shaped) at 1,000/s. */
+  pushes?: PushResult
   churn?: ChurnResult
   alert_p99_ms: number
   rss_per_conn_kb: number
@@ -416,6 +419,11 @@ async function main(): Promise<void> {
     console.error(
       `history: ${history.live_points_per_s} points/s live, backlog drain ${history.drain_points_per_s} points/s, lost ${history.lost}`,
     )
+  const pushes = want('pushes') ? await measurePushes(work, RUN_SECONDS) : undefined
+  if (pushes)
+    console.error(
+      `pushes: ${pushes.answered_per_s} answered/s of ${pushes.offered_per_s} offered, ${pushes.refused} refused, lost ${pushes.lost}`,
+    )
   const churn = want('churn') ? await churnRun(work) : undefined
   if (churn)
     console.error(
@@ -433,7 +441,8 @@ async function main(): Promise<void> {
   const lost =
     reps.filter((r) => r.qos === 1).reduce((s, r) => s + r.lost, 0) +
     growth.reduce((s, r) => s + r.lost, 0) +
-    (history?.lost ?? 0)
+    (history?.lost ?? 0) +
+    (pushes?.lost ?? 0)
   // QoS 0 is at most once: what a flooded hub sheds (counted, ZHIAN_ERR_OVERLOADED) is reported apart.
   const qos0Shed = reps.filter((r) => r.qos === 0).reduce((s, r) => s + r.lost, 0)
   const zhianConn = connections.find((c) => c.target === 'zhian')
@@ -453,6 +462,7 @@ async function main(): Promise<void> {
     growth,
     latency,
     history,
+    pushes,
     churn,
     alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
@@ -520,6 +530,8 @@ function flatten(s: Summary): Record<string, unknown> {
     rss_per_conn_kb: s.rss_per_conn_kb,
     history_points_per_s: s.history?.live_points_per_s ?? null,
     history_drain_points_per_s: s.history?.drain_points_per_s ?? null,
+    pushes_answered_per_s: s.pushes?.answered_per_s ?? null,
+    pushes_p99_ms: s.pushes?.p99_ms ?? null,
     churn_p99_quiet_ms: s.churn?.quiet.p99_ms ?? null,
     churn_p99_ms: s.churn?.churn.p99_ms ?? null,
     churn_p99_ratio: s.churn?.p99_ratio ?? null,
@@ -569,6 +581,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     `Alert latency (MQTT PUBLISH of a manhole tilted past 90° → \`alert\` event on a socket.io client), background load ${s.latency.background_rate} msg/s (50% of capacity): p50 ${s.latency.p50_ms} ms, p95 ${s.latency.p95_ms} ms, **p99 ${s.latency.p99_ms} ms**, max ${s.latency.max_ms} ms over ${s.latency.samples} alerts (${s.latency.missed} missed)`,
     '',
     ...historyLines(s.history),
+    ...pushLines(s.pushes),
     ...churnLines(s.churn),
     '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
     '|---|---|---|---|---|---|---|---|',

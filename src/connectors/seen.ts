@@ -10,8 +10,7 @@ import type { Logger } from '../util/logger.ts'
  * reading the same InfluxDB point; the rules would still see it twice. A key is written only once the
  * uplink is durable in the journal, so a crash before that lets the platform's retry through (nothing
  * is lost); a crash between the journal's commit and this table's costs one repeated reading at worst.
- * Keys written in one tick go in one transaction (the store fsyncs each commit). Kept for a day:
- * far longer than any platform retries.
+ * Kept for a day: far longer than any platform retries.
  */
 
 const MIGRATIONS = [
@@ -25,11 +24,17 @@ const MIGRATIONS = [
 ] as const
 
 export const SEEN_TTL_MS = 24 * 3_600_000
+/**
+ * Keys are written in batches this far apart: the store fsyncs each commit on the event loop's
+ * thread, so one per push would stall every answer (a crash loses at most this much of them: a
+ * platform retry of those uplinks becomes a repeated reading, never a lost one).
+ */
+const FLUSH_MS = 250
 const PRUNE_EVERY_MS = 10 * 60_000
 
 export class SeenUplinks {
   private readonly queued = new Map<string, { connector: string; key: string; at: number }>()
-  private flushing: NodeJS.Immediate | undefined
+  private flushing: NodeJS.Timeout | undefined
   private prune: NodeJS.Timeout | undefined
   private statements:
     | {
@@ -72,11 +77,11 @@ export class SeenUplinks {
     return this.statements?.has.get(connector, key, this.now() - SEEN_TTL_MS) !== undefined
   }
 
-  /** Remember keys of a durable uplink; written with the others of this tick in one transaction. */
+  /** Remember keys of a durable uplink; written with the others of the next FLUSH_MS in one transaction. */
   add(connector: string, keys: readonly string[]): void {
     const at = this.now()
     for (const key of keys) this.queued.set(`${connector}\n${key}`, { connector, key, at })
-    this.flushing ??= setImmediate(() => this.flush())
+    this.flushing ??= setTimeout(() => this.flush(), FLUSH_MS)
   }
 
   /** Forget the keys starting with `prefix` (a LoRaWAN device joined again: its frame counter restarted). */
@@ -86,7 +91,7 @@ export class SeenUplinks {
   }
 
   private flush(): void {
-    if (this.flushing) clearImmediate(this.flushing)
+    clearTimeout(this.flushing)
     this.flushing = undefined
     const rows = [...this.queued.values()]
     this.queued.clear()

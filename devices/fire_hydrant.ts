@@ -76,7 +76,7 @@ export const fire_hydrant = {
   simulator: {
     mix: { weight: 0, abbr: 'fh' },
     healthy: (i) => ({
-      pressure_mpa: 0.28 + (i % 5) / 100,
+      pressure_mpa: (28 + (i % 5)) / 100,
       valve_open: false,
       tilt_deg: 0.5 + (i % 3) / 10,
       knocked: false,

@@ -1,9 +1,9 @@
-import type { Alert, AuditEntry } from '../../alerts/types.ts'
-import type { Principal } from '../../auth/principal.ts'
 import type { ModelSummary } from '../../../devices/models/index.ts'
+import type { Alert, AuditEntry } from '../../alerts/types.ts'
 import type { WorkOrder } from '../../dispatch/types.ts'
 import type { DeviceLive, ParkingZone, SiteRollup } from '../../live/live-state.ts'
 import type { Site } from '../../registry/registry.ts'
+import type { Me } from './access.ts'
 
 /** The hub's HTTP API as the dashboard uses it. The session rides in the httpOnly cookie set at login. */
 
@@ -50,6 +50,19 @@ export interface TeamInfo {
   name: string
   crew: string
   estates: string[] | null
+  members?: { id: string; name: string; user: string | null }[]
+}
+
+/** GET /api/teams/mine: the caller's places in the teams, its shifts and who is on duty now. */
+export interface Duty {
+  team: string
+  team_name: string
+  member: string
+  name: string
+  timezone: string
+  shifts: { days: string[] | null; hours: string | null }[]
+  on_duty: boolean
+  on_duty_now: { id: string; name: string }[]
 }
 
 export interface AlertPage {
@@ -61,9 +74,10 @@ export interface AlertPage {
 
 export const api = {
   login: (username: string, password: string) =>
-    call<{ token: string; user: Principal }>('POST', '/api/auth/login', { username, password }),
+    call<{ token: string }>('POST', '/api/auth/login', { username, password }),
   logout: () => call<void>('POST', '/api/auth/logout'),
-  me: () => call<Principal>('GET', '/api/auth/me'),
+  me: () => call<Me>('GET', '/api/auth/me'),
+  myDuty: () => call<Duty[]>('GET', '/api/teams/mine'),
   sites: () => call<Site[]>('GET', '/api/sites'),
   models: () => call<ModelSummary[]>('GET', '/api/models'),
   live: () => call<{ at: number; sites: SiteRollup[]; parking: ParkingZone[] }>('GET', '/api/live'),
@@ -98,6 +112,12 @@ export const api = {
   /** Open a work order for an alert by hand (routing picks the team unless one is given). */
   openWorkOrder: (alertId: string, team?: string) =>
     call<WorkOrder>('POST', '/api/work-orders', team ? { alert_id: alertId, team } : { alert_id: alertId }),
+  /** Open work orders in the caller's reach (the console marks the alerts that have one). */
+  openWorkOrders: () =>
+    call<{ items: WorkOrder[]; total: number }>(
+      'GET',
+      '/api/work-orders?status=dispatched,accepted,on_site&limit=500',
+    ),
   workOrdersOf: (alertId: string) =>
     call<{ items: WorkOrder[]; total: number }>(
       'GET',

@@ -45,13 +45,35 @@ export function teamName(id: string | null | undefined): string {
   return hasMessage(key) ? t(key) : id
 }
 
-/** Teams of the estate file only: a work order needs members to notify (POST /api/work-orders refuses others). */
-export function configuredTeams(): { id: string; name: string }[] {
-  return teams.value.map((x) => ({ id: x.id, name: x.name }))
+/** The estate file's teams as loaded (members with their names and logins). */
+export function teamList(): TeamInfo[] {
+  return teams.value
 }
 
-/** Select options: configured teams first, then catalogue crews not configured, then `extra` (current). */
-export function teamOptions(...extra: (string | null | undefined)[]): { id: string; name: string }[] {
-  const ids = [...teams.value.map((x) => x.id), ...CATALOGUE_CREWS, ...extra.filter((x): x is string => !!x)]
-  return [...new Set(ids)].map((id) => ({ id, name: teamName(id) }))
+/**
+ * Teams that serve an estate (the estate file's teams listed for it, or for every estate): what assign
+ * offers for one of its alerts. The catalogue's crews only when the estate file names
+ * no team at all, since then routing falls back to them.
+ */
+export function servingTeams(estate: string | null | undefined): { id: string; name: string }[] {
+  if (teams.value.length === 0) return CATALOGUE_CREWS.map((id) => ({ id, name: teamName(id) }))
+  const serving = teams.value.filter((x) => !x.estates || (estate && x.estates.includes(estate)))
+  // An estate's own teams first, then those serving everywhere.
+  return [...serving]
+    .sort((a, b) => Number(!a.estates) - Number(!b.estates))
+    .map((x) => ({ id: x.id, name: x.name }))
+}
+
+/** Teams a work order may name: the estate file's teams serving the estate (no catalogue crew: it has no one to notify). */
+export function orderTeams(estate: string | null | undefined): { id: string; name: string }[] {
+  return teams.value.length ? servingTeams(estate) : []
+}
+
+/** The team routing would pick by the catalogue crew: the estate's own team playing that crew (no teams: the crew). */
+export function defaultTeam(estate: string | null | undefined, crew: string): string | undefined {
+  if (teams.value.length === 0) return crew
+  const serving = teams.value.filter(
+    (x) => (x.crew ?? x.id) === crew && (!x.estates || (estate && x.estates.includes(estate))),
+  )
+  return (serving.find((x) => x.estates) ?? serving[0])?.id
 }

@@ -1,11 +1,13 @@
 import {
   BATTERY_PCT,
   bool,
+  dur,
   float,
   held,
   type KindDefinition,
   lowBatteryAlert,
   offlineAlert,
+  onEvent,
   REPORT_INTERVAL,
   type RuleContext,
 } from './types.ts'
@@ -151,9 +153,19 @@ export const smoke_detector = {
       crew: 'property_engineering',
       latched: false,
       title: { zh: '烟感故障', en: 'Smoke detector fault' },
-      message: { zh: '{name} 报告故障(如迷宫污染)', en: '{name} reports a fault (e.g. a dirty chamber)' },
-      params: {},
-      triggers: [held((c) => c.s.fault === true, { for: false })],
+      message: {
+        zh: '{name} 报告故障或自检未通过(如迷宫污染)',
+        en: '{name} reports a fault or a failed self-test (e.g. a dirty chamber)',
+      },
+      // A failed self-test is a fault too: it is an event, so it stays until a person resolves it or a
+      // day passes without another failure.
+      params: { clear_for_test: dur('24h') },
+      triggers: [
+        held((c) => c.s.fault === true, { for: false }),
+        onEvent((c) => c.event?.type === 'self_test' && c.event.data.passed === false, {
+          clearFor: 'clear_for_test',
+        }),
+      ],
     },
     low_battery: lowBatteryAlert(),
     offline: offlineAlert(2, '1h'),

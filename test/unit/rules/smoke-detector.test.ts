@@ -100,6 +100,21 @@ describe('smoke_detector.removed / fault', () => {
   })
 })
 
+describe('smoke_detector.fault on a failed self-test', () => {
+  it('raises fault when a self-test fails, not when it passes, and clears after a day without another', () => {
+    const { r, sd } = started()
+    r.event(sd, 'self_test', { passed: true })
+    expect(r.raises('smoke_detector.fault')).toHaveLength(0)
+    r.event(sd, 'self_test', { passed: false })
+    expect(r.raises('smoke_detector.fault')).toHaveLength(1)
+    expect(r.raises('smoke_detector.fire_alarm')).toHaveLength(0)
+    r.advance(24 * H - S)
+    expect(r.clears('smoke_detector.fault')).toHaveLength(0)
+    r.advance(S)
+    expect(r.clears('smoke_detector.fault')).toHaveLength(1)
+  })
+})
+
 describe('smoke_detector.low_battery / offline', () => {
   it('raises low_battery under 20 %, not at 20 %', () => {
     const { r, sd } = started()

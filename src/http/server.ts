@@ -22,6 +22,7 @@ import type { Logger } from '../util/logger.ts'
 import { serveDashboard } from '../web/serve.ts'
 import { principalOf, requireRole } from './auth.ts'
 import { trustFunction } from './client-address.ts'
+import { openApi, openApiRoutes } from './openapi.ts'
 import { crossSite } from './origin.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
@@ -81,6 +82,8 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   }) as unknown as FastifyInstance
 
   securityHeaders(app)
+  // Before every route: the OpenAPI document is made of the routes as they are added.
+  openApi(app)
   app.addContentTypeParser(
     ['text/csv', 'text/plain'],
     { parseAs: 'string', bodyLimit: 5 * 1024 * 1024 },
@@ -106,10 +109,20 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       .send(new ZhianError('ZHIAN_ERR_NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON()),
   )
 
-  app.get('/healthz', async () => ({ status: 'ok', ...ctx.health() }))
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', ctx.metrics.registry.contentType)
-    return ctx.metrics.registry.metrics()
+  // A plugin, so they are added once the OpenAPI generator collects routes (a root route is added at once).
+  app.register(async (open) => {
+    open.get('/healthz', { schema: { summary: '健康检查 / Health' } }, async () => ({
+      status: 'ok',
+      ...ctx.health(),
+    }))
+    open.get(
+      '/metrics',
+      { schema: { summary: 'Prometheus 指标 / Prometheus metrics' } },
+      async (_req, reply) => {
+        reply.header('content-type', ctx.metrics.registry.contentType)
+        return ctx.metrics.registry.metrics()
+      },
+    )
   })
 
   app.decorateRequest('principal', null)
@@ -131,7 +144,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       await api.register(alertRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
       await api.register(silenceRoutes, { ...ctx.rules, dispatch: ctx.dispatch })
     }
-    api.get('/api/sites', async (req) => {
+    api.get('/api/sites', { schema: { summary: '站点树 / The site tree (in scope)' } }, async (req) => {
       const p = principalOf(req)
       if (p.scope === null) return ctx.registry.sites()
       // The scope's subtree, plus the nodes above it (their names label the path, nothing more).
@@ -148,6 +161,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       })
       await admin.register(deviceRoutes, { registry: ctx.registry, connectionsOf: ctx.connectionsOf })
       await admin.register(auditRoutes, { audit: ctx.auth.audit })
+      await admin.register(openApiRoutes, { document: () => app.swagger() })
       if (ctx.connectors) await admin.register(connectorRoutes, { connectors: ctx.connectors })
     })
     await api.register(authRoutes, { auth: ctx.auth })

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
-import type { Principal } from '../../auth/principal.ts'
 import { MAY } from '../../auth/permissions.ts'
+import type { Principal } from '../../auth/principal.ts'
 import { inScope } from '../../auth/scope.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
@@ -78,58 +78,82 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
     note: note ?? null,
   })
 
-  app.get('/api/alerts', async (req) => {
-    const p = requireRole(req, ...READERS)
-    const q = parseWith(LIST_QUERY, req.query ?? {})
-    const { items, total } = alerts.list({
-      status: q.status,
-      severity: q.severity,
-      kind: q.kind,
-      type: q.type,
-      site: q.site,
-      device: q.device,
-      suppressed: q.suppressed === undefined ? undefined : q.suppressed === 'true',
-      from: q.from,
-      to: q.to,
-      scope: p.scope,
-      limit: q.limit,
-      offset: q.offset,
-    })
-    return { items, total, limit: q.limit, offset: q.offset }
-  })
+  app.get(
+    '/api/alerts',
+    { schema: { summary: '告警列表 / List alerts', querystring: LIST_QUERY } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      const q = parseWith(LIST_QUERY, req.query ?? {})
+      const { items, total } = alerts.list({
+        status: q.status,
+        severity: q.severity,
+        kind: q.kind,
+        type: q.type,
+        site: q.site,
+        device: q.device,
+        suppressed: q.suppressed === undefined ? undefined : q.suppressed === 'true',
+        from: q.from,
+        to: q.to,
+        scope: p.scope,
+        limit: q.limit,
+        offset: q.offset,
+      })
+      return { items, total, limit: q.limit, offset: q.offset }
+    },
+  )
 
-  app.get('/api/alerts/:id', async (req) => {
-    const p = requireRole(req, ...READERS)
-    const alert = visible(req, p)
-    return { ...alert, audit: alerts.audit(alert.id) }
-  })
+  app.get(
+    '/api/alerts/:id',
+    { schema: { summary: '告警详情与处理记录 / An alert with its audit log', params: ID_PARAM } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      const alert = visible(req, p)
+      return { ...alert, audit: alerts.audit(alert.id) }
+    },
+  )
 
-  app.post('/api/alerts/:id/ack', async (req) => {
-    const p = requireRole(req, ...ACTORS)
-    const alert = visible(req, p)
-    const body = parseWith(ACT_BODY, req.body ?? {})
-    return alerts.acknowledge(alert.id, by(p, body.note))
-  })
+  app.post(
+    '/api/alerts/:id/ack',
+    { schema: { summary: '确认告警 / Acknowledge an alert', params: ID_PARAM, body: ACT_BODY } },
+    async (req) => {
+      const p = requireRole(req, ...ACTORS)
+      const alert = visible(req, p)
+      const body = parseWith(ACT_BODY, req.body ?? {})
+      return alerts.acknowledge(alert.id, by(p, body.note))
+    },
+  )
 
-  app.post('/api/alerts/:id/resolve', async (req) => {
-    const p = requireRole(req, ...ACTORS)
-    const alert = visible(req, p)
-    const body = parseWith(ACT_BODY, req.body ?? {})
-    return alerts.resolve(alert.id, by(p, body.note))
-  })
+  app.post(
+    '/api/alerts/:id/resolve',
+    { schema: { summary: '关闭告警 / Resolve an alert', params: ID_PARAM, body: ACT_BODY } },
+    async (req) => {
+      const p = requireRole(req, ...ACTORS)
+      const alert = visible(req, p)
+      const body = parseWith(ACT_BODY, req.body ?? {})
+      return alerts.resolve(alert.id, by(p, body.note))
+    },
+  )
 
-  app.post('/api/alerts/:id/comment', async (req) => {
-    const p = requireRole(req, ...ACTORS)
-    const alert = visible(req, p)
-    const body = parseWith(COMMENT_BODY, req.body ?? {})
-    return alerts.comment(alert.id, by(p, body.note))
-  })
+  app.post(
+    '/api/alerts/:id/comment',
+    { schema: { summary: '备注 / Comment on an alert', params: ID_PARAM, body: COMMENT_BODY } },
+    async (req) => {
+      const p = requireRole(req, ...ACTORS)
+      const alert = visible(req, p)
+      const body = parseWith(COMMENT_BODY, req.body ?? {})
+      return alerts.comment(alert.id, by(p, body.note))
+    },
+  )
 
-  app.post('/api/alerts/:id/assign', async (req) => {
-    const p = requireRole(req, ...ACTORS)
-    const alert = visible(req, p)
-    const body = parseWith(ASSIGN_BODY, req.body ?? {})
-    checkTeam(body.team, alert)
-    return alerts.assign(alert.id, body.team, by(p, body.note))
-  })
+  app.post(
+    '/api/alerts/:id/assign',
+    { schema: { summary: '派单给班组 / Assign an alert to a team', params: ID_PARAM, body: ASSIGN_BODY } },
+    async (req) => {
+      const p = requireRole(req, ...ACTORS)
+      const alert = visible(req, p)
+      const body = parseWith(ASSIGN_BODY, req.body ?? {})
+      checkTeam(body.team, alert)
+      return alerts.assign(alert.id, body.team, by(p, body.note))
+    },
+  )
 }

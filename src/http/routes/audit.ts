@@ -24,27 +24,31 @@ const QUERY = z.strictObject({
  * site tree only: it names the users of every estate; server.ts registers it behind that check).
  */
 export async function auditRoutes(app: FastifyInstance, opts: { audit: LoginAudit }): Promise<void> {
-  app.get('/api/audit/logins', async (req) => {
-    const q = parseWith(QUERY, req.query ?? {})
-    const { total, items } = opts.audit.list({
-      username: q.user,
-      since: q.since,
-      limit: q.limit,
-      offset: q.offset,
-    })
-    return {
-      total,
-      limit: q.limit,
-      offset: q.offset,
-      items: items.map((r) => ({
-        id: r.id,
-        at: new Date(r.at).toISOString(),
-        user: r.username,
-        source: r.source,
-        channel: r.channel,
-        outcome: r.outcome,
-        detail: r.detail,
-      })),
-    }
-  })
+  app.get(
+    '/api/audit/logins',
+    { schema: { summary: '登录审计 / Login audit', querystring: QUERY } },
+    async (req) => {
+      const q = parseWith(QUERY, req.query ?? {})
+      const { total, items } = opts.audit.list({
+        username: q.user,
+        since: q.since,
+        limit: q.limit,
+        offset: q.offset,
+      })
+      return {
+        total,
+        limit: q.limit,
+        offset: q.offset,
+        items: items.map((r) => ({
+          id: r.id,
+          at: new Date(r.at).toISOString(),
+          user: r.username,
+          source: r.source,
+          channel: r.channel,
+          outcome: r.outcome,
+          detail: r.detail,
+        })),
+      }
+    },
+  )
 }

@@ -22,24 +22,31 @@ const LOGIN_BODY = z.strictObject({
 export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Promise<void> {
   const { auth } = opts
 
-  app.post('/api/auth/login', { config: { public: true } }, async (req, reply) => {
-    const body = parseWith(LOGIN_BODY, req.body)
-    // req.ip: the socket's address, or the forwarded one only from a trusted proxy (ZHIAN_TRUST_PROXY).
-    const result = await auth.login('http', req.ip, body.username, body.password)
-    if ('refused' in result) {
-      if (result.refused === 'bad_password')
-        throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED', 'wrong username or password')
-      reply.header('retry-after', String(result.retryAfter))
-      throw new ZhianError('ZHIAN_ERR_LOGIN_THROTTLED', `retry in ${result.retryAfter} s`)
-    }
-    const user = result.user
-    const { token, expiresAt } = auth.sessions.create(user.username)
-    setCookie(req, reply, token, Math.floor((expiresAt - Date.now()) / 1000))
-    reply.header('cache-control', 'no-store')
-    return { token, expires_at: expiresAt, user: principalOfUser(user) }
-  })
+  app.post(
+    '/api/auth/login',
+    {
+      config: { public: true },
+      schema: { summary: '登录 / Sign in (sets the session cookie)', body: LOGIN_BODY },
+    },
+    async (req, reply) => {
+      const body = parseWith(LOGIN_BODY, req.body)
+      // req.ip: the socket's address, or the forwarded one only from a trusted proxy (ZHIAN_TRUST_PROXY).
+      const result = await auth.login('http', req.ip, body.username, body.password)
+      if ('refused' in result) {
+        if (result.refused === 'bad_password')
+          throw new ZhianError('ZHIAN_ERR_UNAUTHORIZED', 'wrong username or password')
+        reply.header('retry-after', String(result.retryAfter))
+        throw new ZhianError('ZHIAN_ERR_LOGIN_THROTTLED', `retry in ${result.retryAfter} s`)
+      }
+      const user = result.user
+      const { token, expiresAt } = auth.sessions.create(user.username)
+      setCookie(req, reply, token, Math.floor((expiresAt - Date.now()) / 1000))
+      reply.header('cache-control', 'no-store')
+      return { token, expires_at: expiresAt, user: principalOfUser(user) }
+    },
+  )
 
-  app.post('/api/auth/logout', async (req, reply) => {
+  app.post('/api/auth/logout', { schema: { summary: '退出 / Sign out' } }, async (req, reply) => {
     const credentials = auth.credentialsOf(req.headers)
     if (credentials) auth.revoke(credentials.token)
     setCookie(req, reply, '', 0)
@@ -47,7 +54,7 @@ export async function authRoutes(app: FastifyInstance, opts: { auth: Auth }): Pr
   })
 
   /** Who is calling and what it may do (`permissions.ts`): the dashboard shows only those actions. */
-  app.get('/api/auth/me', async (req) => {
+  app.get('/api/auth/me', { schema: { summary: '当前用户 / Who is signed in' } }, async (req) => {
     const p = principalOf(req)
     return { ...p, may: permissionsOf(p) }
   })

@@ -12,8 +12,12 @@ import { parseWith } from '../parse.ts'
 const QUERY = z.strictObject({ scope: z.string().regex(ID_PATTERN, 'a site id').optional() })
 
 export async function cockpitRoutes(app: FastifyInstance, opts: { cockpit: CockpitService }): Promise<void> {
-  app.get('/api/cockpit', async (req) => {
-    const q = parseWith(QUERY, req.query ?? {})
-    return opts.cockpit.build(principalOf(req), q.scope)
-  })
+  app.get(
+    '/api/cockpit',
+    { schema: { summary: '街道驾驶舱 / The street cockpit', querystring: QUERY } },
+    async (req) => {
+      const q = parseWith(QUERY, req.query ?? {})
+      return opts.cockpit.build(principalOf(req), q.scope)
+    },
+  )
 }

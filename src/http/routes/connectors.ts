@@ -13,13 +13,17 @@ export async function connectorRoutes(
 ): Promise<void> {
   const { connectors } = opts
 
-  app.get('/api/connectors', async () => connectors.list())
+  app.get('/api/connectors', { schema: { summary: '接入平台 / Connectors' } }, async () => connectors.list())
 
   /** Platform devices that sent uplinks no device claims, newest first, with how often and a hint. */
-  app.get('/api/connectors/:id/unclaimed', async (req) => {
-    const { id } = parseWith(ID_PARAM, req.params)
-    const list = connectors.unclaimed(id)
-    if (!list) throw new ZhianError('ZHIAN_ERR_UNKNOWN_CONNECTOR', id)
-    return { connector: id, total: list.devices.length, ...list }
-  })
+  app.get(
+    '/api/connectors/:id/unclaimed',
+    { schema: { summary: '未认领的平台设备 / Platform devices no device claims', params: ID_PARAM } },
+    async (req) => {
+      const { id } = parseWith(ID_PARAM, req.params)
+      const list = connectors.unclaimed(id)
+      if (!list) throw new ZhianError('ZHIAN_ERR_UNKNOWN_CONNECTOR', id)
+      return { connector: id, total: list.devices.length, ...list }
+    },
+  )
 }

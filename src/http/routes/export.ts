@@ -59,31 +59,35 @@ const COLUMNS: [string, (a: Alert) => unknown][] = [
  * as a formula are prefixed with `'` (CSV injection).
  */
 export async function exportRoutes(app: FastifyInstance, opts: { alerts: AlertStore }): Promise<void> {
-  app.get('/api/alerts/export.csv', async (req, reply) => {
-    const p = requireRole(req, ...MAY.read)
-    const q = parseWith(EXPORT_QUERY, req.query ?? {})
-    const lines = [COLUMNS.map(([name]) => name).join(',')]
-    for (let offset = 0; offset < EXPORT_MAX_ROWS; offset += PAGE) {
-      const { items } = opts.alerts.list({
-        status: q.status,
-        severity: q.severity,
-        kind: q.kind,
-        site: q.site,
-        from: q.from,
-        to: q.to,
-        scope: p.scope,
-        limit: Math.min(PAGE, EXPORT_MAX_ROWS - offset),
-        offset,
-      })
-      for (const a of items) lines.push(COLUMNS.map(([, get]) => csvCell(get(a))).join(','))
-      if (items.length < PAGE) break
-    }
-    const stamp = new Date().toISOString().slice(0, 10)
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="zhian-alerts-${stamp}.csv"`)
-      .send(`\uFEFF${lines.join('\r\n')}\r\n`)
-  })
+  app.get(
+    '/api/alerts/export.csv',
+    { schema: { summary: '导出告警 CSV / Export alerts as CSV', querystring: EXPORT_QUERY } },
+    async (req, reply) => {
+      const p = requireRole(req, ...MAY.read)
+      const q = parseWith(EXPORT_QUERY, req.query ?? {})
+      const lines = [COLUMNS.map(([name]) => name).join(',')]
+      for (let offset = 0; offset < EXPORT_MAX_ROWS; offset += PAGE) {
+        const { items } = opts.alerts.list({
+          status: q.status,
+          severity: q.severity,
+          kind: q.kind,
+          site: q.site,
+          from: q.from,
+          to: q.to,
+          scope: p.scope,
+          limit: Math.min(PAGE, EXPORT_MAX_ROWS - offset),
+          offset,
+        })
+        for (const a of items) lines.push(COLUMNS.map(([, get]) => csvCell(get(a))).join(','))
+        if (items.length < PAGE) break
+      }
+      const stamp = new Date().toISOString().slice(0, 10)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="zhian-alerts-${stamp}.csv"`)
+        .send(`\uFEFF${lines.join('\r\n')}\r\n`)
+    },
+  )
 }
 
 function iso(ms: number | null): string {

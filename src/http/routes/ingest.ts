@@ -11,6 +11,13 @@ import type { PushAnswer } from '../../connectors/push.ts'
 
 /** A push is one uplink: a platform's JSON envelope is a few hundred bytes; a camera's up to a few KiB. */
 const PUSH_BODY_LIMIT = 64 * 1024
+/** For the OpenAPI document only: the connector checks both (README "Connectors"). */
+const PUSH_PARAMS = {
+  type: 'object',
+  properties: { type: { type: 'string', description: 'ctwing, onenet or http' }, id: { type: 'string' } },
+  required: ['type', 'id'],
+}
+const ONENET_PARAMS = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }
 
 export async function ingestRoutes(
   app: FastifyInstance,
@@ -25,7 +32,14 @@ export async function ingestRoutes(
 
   app.post<{ Params: { type: string; id: string } }>(
     '/ingest/:type/:id',
-    { bodyLimit: PUSH_BODY_LIMIT },
+    {
+      bodyLimit: PUSH_BODY_LIMIT,
+      schema: {
+        summary: '平台推送上行数据 / A platform pushes an uplink (ctwing, onenet, http)',
+        params: PUSH_PARAMS,
+        body: { description: "平台的原样报文 / the platform's envelope as it sends it" },
+      },
+    },
     async (req, reply) => {
       const answer = await connectors.push(req.params.type, req.params.id, {
         query: (req.query ?? {}) as Record<string, unknown>,
@@ -36,7 +50,13 @@ export async function ingestRoutes(
     },
   )
 
-  app.get<{ Params: { id: string } }>('/ingest/onenet/:id', async (req, reply) =>
-    send(reply, connectors.verifyUrl('onenet', req.params.id, (req.query ?? {}) as Record<string, unknown>)),
+  app.get<{ Params: { id: string } }>(
+    '/ingest/onenet/:id',
+    { schema: { summary: 'OneNET 地址验证 / OneNET checks the push URL', params: ONENET_PARAMS } },
+    async (req, reply) =>
+      send(
+        reply,
+        connectors.verifyUrl('onenet', req.params.id, (req.query ?? {}) as Record<string, unknown>),
+      ),
   )
 }

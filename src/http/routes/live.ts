@@ -22,7 +22,7 @@ export async function liveRoutes(
   const { live, registry } = opts
 
   /** The cockpit: every site node in scope with its counts, and parking per estate/zone. */
-  app.get('/api/live', async (req) => {
+  app.get('/api/live', { schema: { summary: '各级站点实时汇总 / Live roll-up per site' } }, async (req) => {
     const p = principalOf(req)
     return { at: Date.now(), sites: live.rollup(p), parking: live.parking(p) }
   })
@@ -31,38 +31,46 @@ export async function liveRoutes(
    * Open alerts in scope (a crew sees its team's): what the dashboard re-syncs from after a reconnect
    * that socket.io could not recover. Newest first.
    */
-  app.get('/api/live/alerts', async (req) => {
+  app.get('/api/live/alerts', { schema: { summary: '当前告警 / Open alerts now' } }, async (req) => {
     const p = principalOf(req)
     const open = live.openAlerts(p).filter((a) => p.role !== 'crew' || crewSees(p, a))
     return open.sort((a, b) => b.last_at - a.last_at)
   })
 
-  app.get('/api/live/devices', async (req) => {
-    const p = principalOf(req)
-    const q = parseWith(DEVICES_QUERY, req.query)
-    const all = live.devices(p, { ...(q.estate ? { estate: q.estate } : {}), ...(q.q ? { q: q.q } : {}) })
-    return { total: all.length, devices: all.slice(0, q.limit) }
-  })
+  app.get(
+    '/api/live/devices',
+    { schema: { summary: '设备实时状态 / Live device states', querystring: DEVICES_QUERY } },
+    async (req) => {
+      const p = principalOf(req)
+      const q = parseWith(DEVICES_QUERY, req.query)
+      const all = live.devices(p, { ...(q.estate ? { estate: q.estate } : {}), ...(q.q ? { q: q.q } : {}) })
+      return { total: all.length, devices: all.slice(0, q.limit) }
+    },
+  )
 
   /** One estate at a glance: its devices with live values, parking zones and open alerts. */
-  app.get('/api/live/estates/:id', async (req) => {
-    const p = principalOf(req)
-    const { id } = parseWith(ID_PARAM, req.params)
-    const site = registry.site(id)
-    // Its own estate for a user scoped to the estate or above it, and for one scoped to a building of it
-    // (who then gets only that building's devices and alerts). Another scope's estate is answered as
-    // one that does not exist: the answer must not tell which ids exist.
-    const visible =
-      site?.type === 'estate' &&
-      (inScope(p, sitePath(registry, id)) || (p.scope !== null && registry.subtree(id).has(p.scope)))
-    if (!site || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
-    return {
-      site,
-      devices: live.devices(p, { estate: id }),
-      parking: live.parking(p, id),
-      alerts: live.openAlerts(p).filter((a) => a.estate === id),
-    }
-  })
+  app.get(
+    '/api/live/estates/:id',
+    { schema: { summary: '小区实时视图 / Live view of an estate', params: ID_PARAM } },
+    async (req) => {
+      const p = principalOf(req)
+      const { id } = parseWith(ID_PARAM, req.params)
+      const site = registry.site(id)
+      // Its own estate for a user scoped to the estate or above it, and for one scoped to a building of it
+      // (who then gets only that building's devices and alerts). Another scope's estate is answered as
+      // one that does not exist: the answer must not tell which ids exist.
+      const visible =
+        site?.type === 'estate' &&
+        (inScope(p, sitePath(registry, id)) || (p.scope !== null && registry.subtree(id).has(p.scope)))
+      if (!site || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', id)
+      return {
+        site,
+        devices: live.devices(p, { estate: id }),
+        parking: live.parking(p, id),
+        alerts: live.openAlerts(p).filter((a) => a.estate === id),
+      }
+    },
+  )
 }
 
 /** street/community/estate ids above (and including) an estate. */

@@ -43,32 +43,55 @@ export async function planRoutes(app: FastifyInstance, opts: { plans: SitePlans 
     (_r, b, done) => done(null, b),
   )
 
-  app.get('/api/plans/:estate', async (req) => {
-    const { estate } = parseWith(ESTATE_PARAM, req.params)
-    return plans.plan(principalOf(req), estate)
-  })
+  app.get(
+    '/api/plans/:estate',
+    { schema: { summary: "小区平面图与设备位置 / An estate's site plan", params: ESTATE_PARAM } },
+    async (req) => {
+      const { estate } = parseWith(ESTATE_PARAM, req.params)
+      return plans.plan(principalOf(req), estate)
+    },
+  )
 
-  app.get('/api/plans/:estate/image', IMAGE_HEADERS, async (req, reply) => {
-    const { estate } = parseWith(ESTATE_PARAM, req.params)
-    const image = plans.image(principalOf(req), estate)
-    reply.header('content-type', image.contentType)
-    reply.header('content-disposition', 'inline')
-    reply.header('cache-control', 'private, max-age=60')
-    reply.header('x-zhian-plan-source', image.source)
-    return reply.send(image.body)
-  })
+  app.get(
+    '/api/plans/:estate/image',
+    { ...IMAGE_HEADERS, schema: { summary: "平面图图片 / The plan's picture", params: ESTATE_PARAM } },
+    async (req, reply) => {
+      const { estate } = parseWith(ESTATE_PARAM, req.params)
+      const image = plans.image(principalOf(req), estate)
+      reply.header('content-type', image.contentType)
+      reply.header('content-disposition', 'inline')
+      reply.header('cache-control', 'private, max-age=60')
+      reply.header('x-zhian-plan-source', image.source)
+      return reply.send(image.body)
+    },
+  )
 
-  app.put('/api/plans/:estate/image', async (req) => {
-    const p = requireRole(req, 'admin')
-    const { estate } = parseWith(ESTATE_PARAM, req.params)
-    if (!Buffer.isBuffer(req.body) || req.body.length === 0)
-      throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', 'the body is the image itself')
-    return plans.upload(p, estate, req.headers['content-type'], req.body)
-  })
+  app.put(
+    '/api/plans/:estate/image',
+    {
+      schema: {
+        summary: "上传平面图 (PNG/JPEG/SVG) / Upload the plan's picture",
+        params: ESTATE_PARAM,
+        consumes: ['image/png', 'image/jpeg', 'image/svg+xml'],
+        body: { type: 'string', format: 'binary' },
+      },
+    },
+    async (req) => {
+      const p = requireRole(req, 'admin')
+      const { estate } = parseWith(ESTATE_PARAM, req.params)
+      if (!Buffer.isBuffer(req.body) || req.body.length === 0)
+        throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', 'the body is the image itself')
+      return plans.upload(p, estate, req.headers['content-type'], req.body)
+    },
+  )
 
-  app.delete('/api/plans/:estate/image', async (req) => {
-    const p = requireRole(req, 'admin')
-    const { estate } = parseWith(ESTATE_PARAM, req.params)
-    return plans.remove(p, estate)
-  })
+  app.delete(
+    '/api/plans/:estate/image',
+    { schema: { summary: '删除上传的平面图 / Remove the uploaded picture', params: ESTATE_PARAM } },
+    async (req) => {
+      const p = requireRole(req, 'admin')
+      const { estate } = parseWith(ESTATE_PARAM, req.params)
+      return plans.remove(p, estate)
+    },
+  )
 }

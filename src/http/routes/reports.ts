@@ -30,7 +30,7 @@ const QUERY = z.strictObject({
 
 export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Promise<void> {
   /** The estate file's schedules the caller's scope covers, with their next send time (recipients by name only). */
-  app.get('/api/reports/schedules', async (req) => {
+  app.get('/api/reports/schedules', { schema: { summary: '定时报表 / Report schedules' } }, async (req) => {
     const p = principalOf(req)
     if (!may(p, 'read_reports'))
       throw new ZhianError('ZHIAN_ERR_FORBIDDEN', 'reports are for managers and officers')
@@ -56,22 +56,29 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportHttp): Prom
       }))
   })
 
-  app.get('/api/reports', FRAMED_BY_DASHBOARD, async (req, reply) => {
-    const q = parseWith(QUERY, req.query ?? {})
-    const format = formatOf(q.format)
-    const scope = authorizeScope(opts.registry, principalOf(req), q.scope)
-    const report = await opts.reports.build({ scope, period: q.period, tz: q.tz })
-    const self = (lang: string, fmt: string) => {
-      const p = new URLSearchParams({ scope, period: report.period.id, format: fmt, lang })
-      if (q.tz) p.set('tz', q.tz)
-      return `/api/reports?${p}`
-    }
-    const out = await opts.reports.render(report, format, q.lang, { self })
-    reply.header('content-type', out.contentType)
-    reply.header('cache-control', 'no-store')
-    if (format === 'csv' || format === 'xlsx') {
-      reply.header('content-disposition', `attachment; filename="${out.filename}"`)
-    }
-    return reply.send(out.body)
-  })
+  app.get(
+    '/api/reports',
+    {
+      ...FRAMED_BY_DASHBOARD,
+      schema: { summary: '生成报表 (HTML/CSV/XLSX) / A report (HTML, CSV, XLSX)', querystring: QUERY },
+    },
+    async (req, reply) => {
+      const q = parseWith(QUERY, req.query ?? {})
+      const format = formatOf(q.format)
+      const scope = authorizeScope(opts.registry, principalOf(req), q.scope)
+      const report = await opts.reports.build({ scope, period: q.period, tz: q.tz })
+      const self = (lang: string, fmt: string) => {
+        const p = new URLSearchParams({ scope, period: report.period.id, format: fmt, lang })
+        if (q.tz) p.set('tz', q.tz)
+        return `/api/reports?${p}`
+      }
+      const out = await opts.reports.render(report, format, q.lang, { self })
+      reply.header('content-type', out.contentType)
+      reply.header('cache-control', 'no-store')
+      if (format === 'csv' || format === 'xlsx') {
+        reply.header('content-disposition', `attachment; filename="${out.filename}"`)
+      }
+      return reply.send(out.body)
+    },
+  )
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { Principal } from '../../auth/principal.ts'
 import { MAY } from '../../auth/permissions.ts'
+import type { Principal } from '../../auth/principal.ts'
 import { inScope } from '../../auth/scope.ts'
 import type { Device } from '../../core/bus.ts'
 import { ZhianError } from '../../errors.ts'
@@ -65,7 +65,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     return device
   }
 
-  app.get('/api/silences', async (req) => {
+  app.get('/api/silences', { schema: { summary: '静默规则 / Silences' } }, async (req) => {
     const p = requireRole(req, ...READERS)
     return gating.activeSilences().filter((s) => {
       if (p.scope === null) return true
@@ -74,74 +74,100 @@ export async function silenceRoutes(app: FastifyInstance, opts: RulesHttp): Prom
     })
   })
 
-  app.post('/api/silences', async (req, reply) => {
-    const p = requireRole(req, ...ACTORS)
-    const body = parseWith(SILENCE_BODY, req.body)
-    if (body.device) deviceInScope(p, body.device)
-    if (body.site && (!registry.site(body.site) || !siteVisible(p, [body.site]))) {
-      throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', body.site)
-    }
-    const catalog = opts.catalog()
-    for (const t of body.types ?? []) {
-      if (catalog && !catalog.has(t)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT_TYPE', t)
-    }
-    const now = Date.now()
-    const startsAt = Math.max(now, body.from ?? now)
-    const endsAt = body.until ?? startsAt + body.duration!
-    if (endsAt <= startsAt) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: must be after the start')
-    if (endsAt - now > MAX_SILENCE_MS)
-      throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: at most 30 days ahead')
-    const silence = gating.addSilence({
-      device_id: body.device ?? null,
-      site_id: body.site ?? null,
-      types: body.types ?? null,
-      reason: body.reason,
-      created_by: p.username,
-      starts_at: startsAt,
-      ends_at: endsAt,
-    })
-    return reply.status(201).send(silence)
-  })
+  app.post(
+    '/api/silences',
+    { schema: { summary: '新建静默 / Create a silence', body: SILENCE_BODY } },
+    async (req, reply) => {
+      const p = requireRole(req, ...ACTORS)
+      const body = parseWith(SILENCE_BODY, req.body)
+      if (body.device) deviceInScope(p, body.device)
+      if (body.site && (!registry.site(body.site) || !siteVisible(p, [body.site]))) {
+        throw new ZhianError('ZHIAN_ERR_UNKNOWN_SITE', body.site)
+      }
+      const catalog = opts.catalog()
+      for (const t of body.types ?? []) {
+        if (catalog && !catalog.has(t)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT_TYPE', t)
+      }
+      const now = Date.now()
+      const startsAt = Math.max(now, body.from ?? now)
+      const endsAt = body.until ?? startsAt + body.duration!
+      if (endsAt <= startsAt) throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: must be after the start')
+      if (endsAt - now > MAX_SILENCE_MS)
+        throw new ZhianError('ZHIAN_ERR_VALIDATION', 'until: at most 30 days ahead')
+      const silence = gating.addSilence({
+        device_id: body.device ?? null,
+        site_id: body.site ?? null,
+        types: body.types ?? null,
+        reason: body.reason,
+        created_by: p.username,
+        starts_at: startsAt,
+        ends_at: endsAt,
+      })
+      return reply.status(201).send(silence)
+    },
+  )
 
-  app.delete('/api/silences/:id', async (req, reply) => {
-    const p = requireRole(req, ...ACTORS)
-    const { id: silenceId } = parseWith(ID_PARAM, req.params)
-    const silence = gating.getSilence(silenceId)
-    const visible =
-      silence &&
-      (silence.device_id
-        ? registry.get(silence.device_id) === undefined || deviceVisible(p, registry.get(silence.device_id))
-        : siteVisible(p, [silence.site_id ?? undefined]))
-    if (!silence || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', silenceId)
-    gating.endSilence(silenceId)
-    return reply.status(204).send()
-  })
+  app.delete(
+    '/api/silences/:id',
+    { schema: { summary: '取消静默 / End a silence', params: ID_PARAM } },
+    async (req, reply) => {
+      const p = requireRole(req, ...ACTORS)
+      const { id: silenceId } = parseWith(ID_PARAM, req.params)
+      const silence = gating.getSilence(silenceId)
+      const visible =
+        silence &&
+        (silence.device_id
+          ? registry.get(silence.device_id) === undefined || deviceVisible(p, registry.get(silence.device_id))
+          : siteVisible(p, [silence.site_id ?? undefined]))
+      if (!silence || !visible) throw new ZhianError('ZHIAN_ERR_UNKNOWN_SILENCE', silenceId)
+      gating.endSilence(silenceId)
+      return reply.status(204).send()
+    },
+  )
 
-  app.get('/api/devices/:id/maintenance', async (req) => {
-    const p = requireRole(req, ...READERS)
-    const { id: deviceId } = parseWith(ID_PARAM, req.params)
-    deviceInScope(p, deviceId)
-    const m = gating.maintenanceOf(deviceId)
-    return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
-  })
+  app.get(
+    '/api/devices/:id/maintenance',
+    { schema: { summary: '设备维保模式 / A device’s maintenance mode', params: ID_PARAM } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      const { id: deviceId } = parseWith(ID_PARAM, req.params)
+      deviceInScope(p, deviceId)
+      const m = gating.maintenanceOf(deviceId)
+      return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
+    },
+  )
 
   /** Maintenance mode on/off: alerts of the device are recorded as suppressed while it is on. */
-  app.post('/api/devices/:id/maintenance', async (req) => {
-    const p = requireRole(req, ...ACTORS)
-    const { id: deviceId } = parseWith(ID_PARAM, req.params)
-    const body = parseWith(MAINTENANCE_BODY, req.body)
-    deviceInScope(p, deviceId)
-    const until = body.duration ? Date.now() + body.duration : null
-    gating.setMaintenance(deviceId, body.on, p.username, body.reason ?? null, until)
-    const m = gating.maintenanceOf(deviceId)
-    return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
-  })
+  app.post(
+    '/api/devices/:id/maintenance',
+    {
+      schema: {
+        summary: '开始/结束维保 / Start or end maintenance',
+        params: ID_PARAM,
+        body: MAINTENANCE_BODY,
+      },
+    },
+    async (req) => {
+      const p = requireRole(req, ...ACTORS)
+      const { id: deviceId } = parseWith(ID_PARAM, req.params)
+      const body = parseWith(MAINTENANCE_BODY, req.body)
+      deviceInScope(p, deviceId)
+      const until = body.duration ? Date.now() + body.duration : null
+      gating.setMaintenance(deviceId, body.on, p.username, body.reason ?? null, until)
+      const m = gating.maintenanceOf(deviceId)
+      return { device_id: deviceId, on: m !== undefined, ...(m ? { maintenance: m } : {}) }
+    },
+  )
 
   /** Parking occupancy per estate and zone: occupied, free, unknown, total, percent. */
-  app.get('/api/zones', async (req) => {
-    const p = requireRole(req, ...READERS)
-    const q = parseWith(ZONE_QUERY, req.query ?? {})
-    const below = p.scope === null ? undefined : registry.subtree(p.scope)
-    return opts.zones(q.estate).filter((z) => !below || below.has(z.estate))
-  })
+  app.get(
+    '/api/zones',
+    { schema: { summary: '区域占用 / Zone occupancy', querystring: ZONE_QUERY } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      const q = parseWith(ZONE_QUERY, req.query ?? {})
+      const below = p.scope === null ? undefined : registry.subtree(p.scope)
+      return opts.zones(q.estate).filter((z) => !below || below.has(z.estate))
+    },
+  )
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
-import type { Principal } from '../../auth/principal.ts'
 import { MAY } from '../../auth/permissions.ts'
+import type { Principal } from '../../auth/principal.ts'
 import { inScope } from '../../auth/scope.ts'
 import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { timesOf, type WorkOrder } from '../../dispatch/types.ts'
@@ -41,6 +41,14 @@ const LIST_QUERY = z.strictObject({
 const ID_PARAM = z.strictObject({ id: z.string().max(100) })
 const NOTE = z.string().trim().min(1).max(2000)
 const ACT_BODY = z.strictObject({ note: NOTE.optional() })
+const COMMENT_BODY = z.strictObject({ note: NOTE })
+const STEP_SUMMARY = {
+  accept: '接单 / Accept',
+  arrive: '到场 / Arrive on site',
+  resolve: '完成 / Resolve',
+  cancel: '取消 / Cancel',
+  comment: '备注 / Comment',
+} as const
 const OPEN_BODY = z.strictObject({
   alert_id: z.string().min(1).max(100),
   team: z.string().regex(ID_PATTERN).optional(),
@@ -78,45 +86,62 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
     deliveries: dispatch.deliveries(wo.id),
   })
 
-  app.get('/api/work-orders', async (req) => {
-    const p = requireRole(req, ...READERS)
-    const q = parseWith(LIST_QUERY, req.query ?? {})
-    const onlyMine = q.mine === '1' || q.mine === 'true'
-    const filter = { status: q.status, team: q.team, site: q.site, alert: q.alert, scope: p.scope }
-    const withTimes = (wo: WorkOrder) => ({ ...wo, times: timesOf(wo) })
-    if (p.role !== 'crew' && !onlyMine) {
-      // Scope is all there is to check: page in SQL.
-      const items = dispatch.store.query(filter, { limit: q.limit, offset: q.offset }).map(withTimes)
-      return { items, total: dispatch.store.count(filter), limit: q.limit, offset: q.offset }
-    }
-    const all = dispatch.store.query(filter).filter((wo) => sees(p, wo) && (!onlyMine || mine(p, wo)))
-    return {
-      items: all.slice(q.offset, q.offset + q.limit).map(withTimes),
-      total: all.length,
-      limit: q.limit,
-      offset: q.offset,
-    }
-  })
+  app.get(
+    '/api/work-orders',
+    { schema: { summary: '工单列表 / List work orders', querystring: LIST_QUERY } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      const q = parseWith(LIST_QUERY, req.query ?? {})
+      const onlyMine = q.mine === '1' || q.mine === 'true'
+      const filter = { status: q.status, team: q.team, site: q.site, alert: q.alert, scope: p.scope }
+      const withTimes = (wo: WorkOrder) => ({ ...wo, times: timesOf(wo) })
+      if (p.role !== 'crew' && !onlyMine) {
+        // Scope is all there is to check: page in SQL.
+        const items = dispatch.store.query(filter, { limit: q.limit, offset: q.offset }).map(withTimes)
+        return { items, total: dispatch.store.count(filter), limit: q.limit, offset: q.offset }
+      }
+      const all = dispatch.store.query(filter).filter((wo) => sees(p, wo) && (!onlyMine || mine(p, wo)))
+      return {
+        items: all.slice(q.offset, q.offset + q.limit).map(withTimes),
+        total: all.length,
+        limit: q.limit,
+        offset: q.offset,
+      }
+    },
+  )
 
-  app.get('/api/work-orders/:id', async (req) => {
-    const p = requireRole(req, ...READERS)
-    return detail(visible(req, p))
-  })
+  app.get(
+    '/api/work-orders/:id',
+    { schema: { summary: '工单详情 / A work order with its events and deliveries', params: ID_PARAM } },
+    async (req) => {
+      const p = requireRole(req, ...READERS)
+      return detail(visible(req, p))
+    },
+  )
 
-  app.post('/api/work-orders', async (req, reply) => {
-    const p = requireRole(req, ...MAY.open_work_orders)
-    const body = parseWith(OPEN_BODY, req.body ?? {})
-    const alert = opts.alerts.get(body.alert_id)
-    if (!alert || !inScope(p, alert)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', body.alert_id)
-    const wo = dispatch.open(alert, actor(p, body.note), body.team)
-    return reply.status(201).send(detail(wo))
-  })
+  app.post(
+    '/api/work-orders',
+    { schema: { summary: '为告警开工单 / Open a work order for an alert', body: OPEN_BODY } },
+    async (req, reply) => {
+      const p = requireRole(req, ...MAY.open_work_orders)
+      const body = parseWith(OPEN_BODY, req.body ?? {})
+      const alert = opts.alerts.get(body.alert_id)
+      if (!alert || !inScope(p, alert)) throw new ZhianError('ZHIAN_ERR_UNKNOWN_ALERT', body.alert_id)
+      const wo = dispatch.open(alert, actor(p, body.note), body.team)
+      return reply.status(201).send(detail(wo))
+    },
+  )
 
   const step = (name: 'accept' | 'arrive' | 'resolve' | 'cancel' | 'comment') => {
-    app.post(`/api/work-orders/:id/${name}`, async (req) => {
+    const schema = {
+      summary: STEP_SUMMARY[name],
+      params: ID_PARAM,
+      body: name === 'comment' ? COMMENT_BODY : ACT_BODY,
+    }
+    app.post(`/api/work-orders/:id/${name}`, { schema }, async (req) => {
       const p = requireRole(req, ...(name === 'cancel' ? MAY.cancel_work_orders : CREW_ACTORS))
       const wo = visible(req, p)
-      const body = parseWith(name === 'comment' ? z.strictObject({ note: NOTE }) : ACT_BODY, req.body ?? {})
+      const body = parseWith(schema.body, req.body ?? {})
       const by = actor(p, body.note)
       const changed =
         name === 'accept'

@@ -39,6 +39,8 @@ export function kindSections(
     const spec = countsReportOf(kinds[kind]!)
     if (!spec) continue
     const all = devices.filter((d) => d.kind === kind)
+    // A kind the scope has no device of has nothing to say (an estate without hydrants gets no hydrant table).
+    if (all.length === 0) continue
     const rank = spec.rankBy ?? spec.counts.map((c) => c.alert)
     const rows: KindSection['rows'] = []
     for (const d of all) {

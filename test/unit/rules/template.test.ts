@@ -52,6 +52,8 @@ describe('alert templates', () => {
     'manhole.water_rising': ['water_level_cm'],
     'manhole.cover_loose': ['tilt_deg'],
     'parking_bay.zone_full': ['occupied'],
+    'electrical_fire.residual_current': ['residual_ma'],
+    'fire_hydrant.pressure_low': ['pressure_mpa'],
   }
 
   it('in every kind, render no ? when the device left out a value the alert does not need', () => {

@@ -370,23 +370,7 @@ export class Registry {
     const checked = inputs.map((input, i) => {
       try {
         const ok = this.check(input)
-        for (const kind of IDENTITY_KINDS) {
-          const value = ok[kind]
-          if (value === undefined) continue
-          const key = identityKey(kind, value)
-          const holder = claimed.get(key) ?? this.identities.get(key)
-          if (
-            holder !== undefined &&
-            holder !== ok.id &&
-            (claimed.has(key) || !(rewritten.has(holder) || released.has(holder)))
-          ) {
-            throw new ZhianError(
-              'ZHIAN_ERR_IDENTITY_TAKEN',
-              `${kind} "${value}" of "${ok.id}" belongs to "${holder}"`,
-            )
-          }
-          claimed.set(key, ok.id)
-        }
+        this.claimIdentities(ok, claimed, (holder) => rewritten.has(holder) || released.has(holder))
         return ok
       } catch (err) {
         throw wrap(i, err)
@@ -418,6 +402,30 @@ export class Registry {
         }
       }),
     )
+  }
+
+  /**
+   * Claim `input`'s identities in `claimed` (this write's); one another input of this write claimed, or
+   * a device keeps (not `isFreed`: rewritten by this write or being removed), is taken.
+   */
+  private claimIdentities(
+    input: DeviceInput,
+    claimed: Map<string, string>,
+    isFreed: (holder: string) => boolean,
+  ): void {
+    for (const kind of IDENTITY_KINDS) {
+      const value = input[kind]
+      if (value === undefined) continue
+      const key = identityKey(kind, value)
+      const holder = claimed.get(key) ?? this.identities.get(key)
+      if (holder !== undefined && holder !== input.id && (claimed.has(key) || !isFreed(holder))) {
+        throw new ZhianError(
+          'ZHIAN_ERR_IDENTITY_TAKEN',
+          `${kind} "${value}" of "${input.id}" belongs to "${holder}"`,
+        )
+      }
+      claimed.set(key, input.id)
+    }
   }
 
   private check(input: DeviceInput): DeviceInput {

@@ -26,9 +26,9 @@ export const manhole = {
   names: { zh: '井盖', en: 'Manhole' },
   interval_s: 1800,
   state: {
-    tilt_deg: float('倾角', 'Tilt', 0, 180, '°'),
+    tilt_deg: { ...float('倾角', 'Tilt', 0, 180, '°'), decimals: 0 },
     cover_open: bool('井盖开启', 'Cover open'),
-    water_level_cm: float('水位', 'Water level', 0, 1000, 'cm'),
+    water_level_cm: { ...float('水位', 'Water level', 0, 1000, 'cm'), decimals: 0 },
     battery_pct: BATTERY_PCT,
   },
   events: {},

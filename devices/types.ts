@@ -19,6 +19,11 @@ export interface NumberField extends FieldBase {
   unit?: string
   min: number
   max: number
+  /**
+   * Decimals a person reads: the resolution the sensor means (a water level to the centimetre, a
+   * tilt to the degree). Screens and alert texts round to it; stored values keep what was sent.
+   */
+  decimals?: number
 }
 export interface EnumField extends FieldBase {
   type: 'enum'

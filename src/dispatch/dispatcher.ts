@@ -67,6 +67,10 @@ const SYSTEM = 'dispatch'
 
 const ref = (team: string, member: string) => `${team}/${member}`
 
+/** A note the dashboard shows in the reader's language (one side of " / "), a person's words in both. */
+const bilingual = (zh: string, en: string, said?: string | null) =>
+  said ? `${zh}:${said} / ${en}: ${said}` : `${zh} / ${en}`
+
 /**
  * When a work order's clock (report times, SLA) starts. An automatic order opens as its alert is
  * (re)raised, so it is timed from that raise — also when it is opened late, at a start after a crash.
@@ -77,6 +81,13 @@ function openingTime(alert: Alert, by: WorkOrderActor, now: number): number {
   return by.username === SYSTEM ? Math.min(alert.last_at, now) : now
 }
 const minutes = (ms: number) => `${Math.round(ms / 6000) / 10}`
+/** A limit in words: minutes, or seconds (milliseconds) below a minute (a second), never "0 分钟". */
+const span = (ms: number) =>
+  ms >= 60_000
+    ? { zh: `${minutes(ms)} 分钟`, en: `${minutes(ms)} min` }
+    : ms >= 1000
+      ? { zh: `${Math.round(ms / 1000)} 秒`, en: `${Math.round(ms / 1000)} s` }
+      : { zh: `${ms} 毫秒`, en: `${ms} ms` }
 
 export class Dispatcher {
   readonly store: WorkOrderStore
@@ -246,7 +257,7 @@ export class Dispatcher {
         this.opts.alerts.assign(alert.id, wo.team, {
           actor: SYSTEM,
           channel: 'dispatch',
-          note: `工单 ${wo.id}`,
+          note: '已开工单 / work order opened',
         }),
       )
     }
@@ -286,7 +297,7 @@ export class Dispatcher {
         this.opts.alerts.acknowledge(alert.id, {
           actor: by.username,
           channel: 'dispatch',
-          note: `工单已接单 / work order accepted${by.note ? `: ${by.note}` : ''}`,
+          note: bilingual('工单已接单', 'work order accepted', by.note),
         }),
       )
       if (acked && wo.acknowledged_at === null) {
@@ -323,7 +334,7 @@ export class Dispatcher {
         this.opts.alerts.resolve(alert.id, {
           actor: by.username,
           channel: 'dispatch',
-          note: `工单 ${wo.id} 已完成 / work order resolved${by.note ? `: ${by.note}` : ''}`,
+          note: bilingual('工单已完成', 'work order resolved', by.note),
         }),
       )
     }
@@ -543,7 +554,7 @@ export class Dispatcher {
             this.opts.alerts.comment(alert.id, {
               actor: SYSTEM,
               channel: 'dispatch',
-              note: `工单 ${wo.id}: ${e.note}`,
+              note: e.note,
             }),
           )
         }
@@ -571,7 +582,7 @@ export class Dispatcher {
         action: 'sla_breached',
         actor: SYSTEM,
         at: now,
-        note: `超过${text.zh}时限 ${minutes(limit)} 分钟 / ${text.en.toLowerCase()} SLA of ${minutes(limit)} min breached`,
+        note: `超过${text.zh}时限 ${span(limit).zh} / ${text.en.toLowerCase()} SLA of ${span(limit).en} breached`,
       })
     }
     return events

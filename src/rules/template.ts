@@ -2,10 +2,16 @@ import type { Fields, Text } from '../../devices/types.ts'
 
 export type Lang = keyof Text
 
-/** Format one template value: numbers rounded, enum values by their label, zh/en text by language. */
+/**
+ * Format one template value: numbers to the field's `decimals` (else to 2), enum values by their
+ * label, zh/en text by language.
+ */
 export function formatValue(value: unknown, lang: Lang, field?: Fields[string]): string {
   if (absent(value)) return '?'
-  if (typeof value === 'number') return String(Math.round(value * 100) / 100)
+  if (typeof value === 'number') {
+    const decimals = field && 'decimals' in field && field.decimals !== undefined ? field.decimals : 2
+    return String(Math.round(value * 10 ** decimals) / 10 ** decimals)
+  }
   if (typeof value === 'boolean') return lang === 'zh' ? (value ? '是' : '否') : value ? 'yes' : 'no'
   if (typeof value === 'object' && 'zh' in value && 'en' in value) return String((value as Text)[lang])
   if (typeof value === 'string' && field?.type === 'enum') return field.valueLabels?.[value]?.[lang] ?? value

@@ -155,6 +155,7 @@ const MESSAGES = {
   field_held_s: ['已持续(秒)', 'held (s)'],
   field_held_min: ['已持续(分钟)', 'held (min)'],
   field_held_h: ['已持续(小时)', 'held (h)'],
+  held_for: ['已持续', 'Held for'],
   routing_default: ['按路由规则', 'by routing'],
   work_order: ['工单', 'Work order'],
   open_work_order: ['派工单', 'Open work order'],

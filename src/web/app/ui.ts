@@ -1,7 +1,7 @@
 import { KINDS } from '../../../devices/index.ts'
 import type { Severity } from '../../alerts/types.ts'
 import { ApiError } from './api.ts'
-import { hasMessage, lang, type MessageKey, t, tx } from './i18n.ts'
+import { fmtDuration, hasMessage, lang, type MessageKey, t, tx } from './i18n.ts'
 
 /** Severity colours, the same on every view (and in the ECharts series). */
 export const SEV_COLOR: Record<Severity, string> = {
@@ -35,14 +35,17 @@ export function fieldLabel(kind: string, field: string): string {
   return hasMessage(key) ? t(key) : field
 }
 
-/** An enum value in the user's language (e.g. elevator door `open` → 开). */
+/**
+ * A value in the user's language: an enum by its label (elevator door `open` → 开), a number to the
+ * field's `decimals` (what the sensor means: 20 cm, not 20.09 cm) with its unit.
+ */
 export function valueLabel(kind: string, field: string, value: unknown): string {
   const def = KINDS[kind as keyof typeof KINDS]
   const spec = def
     ? (
         def.state as Record<
           string,
-          { valueLabels?: Record<string, { zh: string; en: string }>; unit?: string }
+          { valueLabels?: Record<string, { zh: string; en: string }>; unit?: string; decimals?: number }
         >
       )[field]
     : undefined
@@ -50,7 +53,74 @@ export function valueLabel(kind: string, field: string, value: unknown): string 
   if (typeof value === 'boolean') return value ? '✓' : '✗'
   const label = spec?.valueLabels?.[String(value)]
   if (label) return tx(label)
-  return spec?.unit ? `${value} ${spec.unit}` : String(value)
+  const shown =
+    typeof value === 'number' && spec?.decimals !== undefined
+      ? String(Math.round(value * 10 ** spec.decimals) / 10 ** spec.decimals)
+      : String(value)
+  return spec?.unit ? withUnit(shown, spec.unit) : shown
+}
+
+/** `20 cm`, but `3°` and `80%`: the degree and per-cent signs sit on the number. */
+export function withUnit(value: string, unit: string): string {
+  return unit === '°' || unit === '%' ? `${value}${unit}` : `${value} ${unit}`
+}
+
+/**
+ * The values that raised an alert, as people read them: the kind's labelled fields and one duration.
+ * The rule's own helpers (`subtype`, `where`, the same duration in minutes and hours) are left out:
+ * the message already says them in words.
+ */
+export function triggerRows(kind: string, values: Record<string, unknown>): [string, string][] {
+  const state = (KINDS[kind as keyof typeof KINDS]?.state ?? {}) as Record<string, unknown>
+  const rows: [string, string][] = []
+  for (const [field, value] of Object.entries(values)) {
+    if (field === 'held_s' && typeof value === 'number') rows.push([t('held_for'), fmtDuration(value * 1000)])
+    else if (field in state || (hasMessage(`field_${field}`) && !field.startsWith('held_')))
+      rows.push([fieldLabel(kind, field), valueLabel(kind, field, value)])
+  }
+  return rows
+}
+
+/**
+ * An audit note as people read it: a team by its name (`assigned` notes start with the team id), the
+ * hub's own bilingual notes ("<中文> / <English>") in the user's language, no work-order ids.
+ */
+export function auditNote(
+  entry: { action: string; channel: string; note: string | null },
+  teamName: (id: string) => string,
+): string {
+  let note = entry.note ?? ''
+  let head = ''
+  if (entry.action === 'assigned') {
+    const [team = '', ...rest] = note.split(': ')
+    head = teamName(team)
+    note = rest.join(': ')
+  }
+  // Notes stored before the dispatcher stopped naming its orders by id.
+  note = note.replace(/工单 wo_[0-9a-z]+(: )?/g, '')
+  if (entry.channel === 'rule') note = ruleNote(note)
+  if (entry.channel === 'dispatch') note = oneLanguage(note)
+  return head && note ? `${head}:${note}` : head || note
+}
+
+/** The alert store's own notes on rule transitions (src/alerts/store.ts), in the user's language. */
+function ruleNote(note: string): string {
+  if (lang.value !== 'zh') return note
+  if (note === 'auto-resolved: condition cleared') return '现场已恢复,自动关闭'
+  if (note.startsWith('no longer suppressed')) return '静默结束,恢复通知'
+  const gate = /^suppressed: (silence|maintenance|service_mode)/.exec(note)?.[1]
+  if (gate)
+    return { silence: '静默期间,未通知', maintenance: '维保期间,未通知', service_mode: '检修模式,未通知' }[
+      gate
+    ]!
+  return note
+}
+
+/** "<中文> / <English>" → the half in the user's language; anything else as it is. */
+function oneLanguage(note: string): string {
+  const at = note.indexOf(' / ')
+  if (at < 0 || !/[\u4e00-\u9fff]/.test(note.slice(0, at))) return note
+  return lang.value === 'zh' ? note.slice(0, at) : note.slice(at + 3)
 }
 
 export const KIND_IDS = Object.keys(KINDS)

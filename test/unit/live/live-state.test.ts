@@ -31,7 +31,7 @@ describe('live state', () => {
       registry,
       () => now,
       undefined,
-      (estate) => (estate === 'e1' ? { ground: '地面停车场' } : {}),
+      (estate): Record<string, string> => (estate === 'e1' ? { ground: '地面停车场' } : {}),
     )
     live.start()
   })

@@ -54,10 +54,12 @@ describe('alert templates', () => {
     'parking_bay.zone_full': ['occupied'],
     'electrical_fire.residual_current': ['residual_ma'],
     'fire_hydrant.pressure_low': ['pressure_mpa'],
+    'fire_hydrant.pressure_low': ['pressure_mpa'],
   }
 
   it('in every kind, render no ? when the device left out a value the alert does not need', () => {
     const checked: string[] = []
+    const unnatural: string[] = []
     for (const kind of KIND_IDS) {
       const def = KINDS[kind] as KindDefinition
       const reported = new Set([
@@ -74,12 +76,13 @@ describe('alert templates', () => {
           const text = render(alert.message[lang], lang, lookup, def.state)
           // A question mark the template itself asks ("obstruction?") is not a missing value.
           const asked = alert.message[lang].split('?').length
-          expect(text.split('?').length, `${id} ${lang}: ${text}`).toBe(asked)
-          expect(text, `${id} ${lang}: doubled spaces`).not.toMatch(/\s{2}|\(\s*\)|\uFF08\uFF09/)
+          if (text.split('?').length !== asked || /\s{2}|\(\s*\)|\uFF08\uFF09/.test(text))
+            unnatural.push(`${id} ${lang}: ${text}`)
         }
         checked.push(id)
       }
     }
+    expect(unnatural).toEqual([])
     expect(checked).toContain('fire_passage.blocked')
     expect(checked).toContain('elevator.trapped')
   })

@@ -28,6 +28,7 @@ export const ai_camera = {
   interval_s: 300,
   state: {
     video_ok: bool('视频正常', 'Video OK'),
+    fps: float('分析帧率', 'Analysed frame rate', 0, 60, 'fps'),
   },
   events: {
     high_altitude_throw: {
@@ -89,9 +90,9 @@ export const ai_camera = {
     }
   },
   simulator: {
-    mix: { weight: 2, abbr: 'cam' },
+    mix: { weight: 0, abbr: 'cam' },
     inBuilding: true,
-    healthy: () => ({ video_ok: true }),
+    healthy: (n) => ({ video_ok: true, fps: 25 - (n % 3) }),
     faulty: { state: { video_ok: false }, raises: 'video_lost' },
   },
   alerts: {

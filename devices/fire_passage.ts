@@ -131,9 +131,14 @@ export const fire_passage = {
         en: '{name} is occupied while a fire alarm is active; clear it now',
       },
       // Cross-device: a raised alert marked `fire` in the passage's building, or in its estate when the
-      // passage belongs to no building (src/rules/README.md "Cross-device").
+      // passage belongs to no building (src/rules/README.md "Cross-device"). People on the lane are
+      // no obstruction: during a fire they are the evacuation.
       params: {},
-      triggers: [held((c) => c.s.occupied === true && (c.buildingFire ?? c.estateFire))],
+      triggers: [
+        held(
+          (c) => c.s.occupied === true && c.s.object_class !== 'person' && (c.buildingFire ?? c.estateFire),
+        ),
+      ],
     },
     low_battery: lowBatteryAlert(),
     offline: offlineAlert(2, '5m'),

@@ -2,6 +2,7 @@ import {
   bool,
   count,
   dur,
+  float,
   held,
   type KindDefinition,
   num,
@@ -36,6 +37,8 @@ export const perimeter = {
     armed: bool('布防', 'Armed'),
     tamper: bool('防拆报警', 'Tamper'),
     fence_fault: bool('围栏故障', 'Fence fault'),
+    // Pulse fences: the peak voltage on the wire (GB/T 7946-2015 caps it; the panel reports a fault below its floor).
+    fence_kv: float('脉冲电压', 'Pulse voltage', 0, 15, 'kV'),
   },
   events: {
     trigger: {
@@ -49,8 +52,8 @@ export const perimeter = {
     arm_schedule: text('布防时段', 'Arming hours', 64),
   },
   simulator: {
-    mix: { weight: 1, abbr: 'per' },
-    healthy: () => ({ armed: true, tamper: false, fence_fault: false }),
+    mix: { weight: 0, abbr: 'per' },
+    healthy: (n) => ({ armed: true, tamper: false, fence_fault: false, fence_kv: 8 + (n % 5) / 10 }),
     faulty: { state: { tamper: true }, raises: 'tamper' },
   },
   view: {

@@ -7,7 +7,7 @@ import { type ActionArgs, type Behaviour, type BehaviourContext, durationArg } f
 /**
  * The behaviour of a kind that names none: it reports the kind's `healthy` readings (a new one every
  * heartbeat interval) and, as its fault — scripted (`fault {for}`) or at random with the fault rate —
- * the kind's `faulty` reading, until `recover` or the fault's end.
+ * the kind's `faulty` reading, until `recover` or the fault's end; `set` sends a scripted reading.
  */
 export function genericBehaviour(ctx: BehaviourContext<KindId>, def: KindDefinition): Behaviour {
   const { clock, rng } = ctx
@@ -30,6 +30,21 @@ export function genericBehaviour(ctx: BehaviourContext<KindId>, def: KindDefinit
       faulty = false
       set(spec.healthy(n++))
     },
+  }
+  /**
+   * A scripted reading (`do: set`, `with: { alarm: true }`): sent and held — no healthy reading
+   * replaces it — until `recover`, or for `for` when given. A field the kind lacks is a script error.
+   */
+  actions.set = (args: ActionArgs) => {
+    const { for: hold, ...values } = args
+    for (const k of Object.keys(values))
+      if (!Object.hasOwn(def.state, k)) throw new Error(`${def.id} has no state field "${k}"`)
+    fault?.cancel()
+    fault = undefined
+    faulty = true
+    set(values)
+    if (hold !== undefined)
+      fault = clock.after(parseDuration(hold as string | number), () => actions.recover!({}))
   }
   const bad = spec.faulty
   if (bad) {

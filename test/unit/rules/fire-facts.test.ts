@@ -150,6 +150,17 @@ describe('fire_passage.blocked_during_fire: building scope', () => {
     expect(r.clears('fire_passage.blocked_during_fire')).toHaveLength(1)
   })
 
+  it('takes people on the lane for evacuees, not an obstruction; a car still counts', () => {
+    const fp = at('fp1', 'fire_passage', 'b1')
+    const sd = at('sd1', 'detector', 'b1')
+    const r = rig({ kinds, devices: [fp, sd] })
+    r.send(sd, { alarm: true })
+    r.send(fp, { occupied: true, object_class: 'person' })
+    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
+    r.send(fp, { occupied: true, object_class: 'car' })
+    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
+  })
+
   it('a passage without a building takes a fire anywhere in the estate', () => {
     const fp = at('fp1', 'fire_passage', undefined)
     const sd2 = at('sd2', 'detector', 'b2')

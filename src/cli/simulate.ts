@@ -14,6 +14,8 @@ import {
 import { SCENARIOS } from '../../simulators/scenarios/index.ts'
 import { parseDuration } from '../../simulators/time.ts'
 import { loadEstateFile, serializeWithSections } from '../config/estate-file.ts'
+import { DEMO_API_TOKEN } from './demo.ts'
+import { compareAlerts, connectedDevices, expectedAlerts, type HubLink, raisedSince } from './simulate-hub.ts'
 
 /**
  * `zhian simulate`: simulated devices against any MQTT broker (default: a hub on localhost), a
@@ -35,6 +37,10 @@ export const SIMULATE_USAGE = `zhian simulate — devices without hardware
   zhian simulate --platforms [--estate FILE] [--http http://localhost:8080] [--ns-url mqtt://HOST:1884]
                   [--interval 30s] [--duration 10m]              devices with a model, over ChirpStack / CTWing / OneNET
   zhian simulate --list                                          list the scenarios
+
+  Against a zhian hub, --http URL (default http://localhost:ZHIAN_HTTP_PORT) and --token (default
+  ZHIAN_API_TOKEN, else the demo's) let it refuse devices another simulator already drives (--force
+  drives them anyway) and, with --scenario, print the alerts expected against those the hub raised.
 `
 
 const DEFAULT_ESTATE = 'simulators/estates/demo.yaml'
@@ -71,6 +77,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
       http: { type: 'string' },
       'ns-url': { type: 'string' },
       interval: { type: 'string' },
+      token: { type: 'string' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -149,6 +157,9 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const fleet = new Fleet({
     ...fromScenario,
     estate,
+    // At ×1 the scenario's clock is the hub's: it starts now (steps keep their offsets), so times of
+    // day, dwell times and the hub's rule hold times agree. At another speed, see the note below.
+    ...(scenario && !dryRun && num('speed', values.speed, 1) === 1 ? { start: Date.now() } : {}),
     url: dryRun ? undefined : url,
     record: (m) =>
       process.stdout.write(
@@ -175,9 +186,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
   }
   if (fleet.skippedIds.length > 0)
     log(`${fleet.skippedIds.length} devices have only secret_hash in the estate file; not simulated`)
+  // A scenario stops at its end unless told otherwise.
   const durationMs = values.duration
     ? parseDuration(values.duration)
-    : scenario && dryRun
+    : scenario
       ? parseDuration(scenario.duration)
       : undefined
 
@@ -189,9 +201,40 @@ export async function simulateCommand(args: string[]): Promise<number> {
     return 0
   }
 
+  const hub: HubLink = {
+    http: (values.http ?? `http://localhost:${process.env.ZHIAN_HTTP_PORT ?? 8080}`).replace(/\/$/, ''),
+    token: values.token ?? process.env.ZHIAN_API_TOKEN ?? DEMO_API_TOKEN,
+  }
+  const ids = fleet.resolve('*')
+  let hubAnswers = true
+  try {
+    const busy = await connectedDevices(hub, ids)
+    if (busy.length > 0 && !values.force) {
+      process.stderr.write(
+        `zhian simulate: ${busy.length} of these ${ids.length} devices are already connected to the hub at ${hub.http} ` +
+          `(${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', …' : ''}): another simulator (npm run demo?) drives them, and two ` +
+          "fleets on the same ids take each other's connections (flapping alerts). Stop it, simulate other devices " +
+          '(--estate FILE, e.g. from --generate-estate on a hub that loaded it), or pass --force.\n',
+      )
+      return 2
+    }
+  } catch (err) {
+    hubAnswers = false
+    log(
+      `could not ask the hub at ${hub.http} which devices are connected (${(err as Error).message}); give --http and --token to check`,
+    )
+  }
+  const speed = fleet.clock.speed
+  if (speed !== 1)
+    log(
+      `×${speed}: the hub keeps wall time, so what lasts 5 minutes here lasts ${Math.round(300 / speed)} s of the hub's time, ` +
+        `under its rules' hold times. Start that hub on the estate with rule durations ÷ ${speed}: ` +
+        `zhian simulate --rules-speed ${speed} > x${speed}.yaml; ZHIAN_CONFIG=x${speed}.yaml zhian start`,
+    )
   log(
-    `${fleet.size} devices → ${url}${scenario ? `, scenario ${scenario.name}` : ''}, speed ×${fleet.clock.speed}`,
+    `${fleet.size} devices → ${url}${scenario ? `, scenario ${scenario.name} (${scenario.duration})` : ''}, speed ×${speed}`,
   )
+  const runStart = Date.now()
   if (scenario) scheduleScenario(fleet, scenario, log)
   fleet.clock.run()
   const started = fleet.start()
@@ -213,7 +256,16 @@ export async function simulateCommand(args: string[]): Promise<number> {
   await started
   log(`stopping: ${fleet.progress()}`)
   await fleet.stop()
-  return 0
+  if (!scenario) return 0
+  if (!hubAnswers) {
+    log('no summary of the alerts: the hub did not answer')
+    return 0
+  }
+  const expected = expectedAlerts(scenario, (target) => fleet.resolve(target))
+  const raised = await raisedSince(hub, runStart, new Set(ids))
+  const summary = compareAlerts(scenario, expected, raised)
+  process.stdout.write(`${summary.lines.join('\n')}\n`)
+  return summary.ok ? 0 : 1
 }
 
 function clockOf(t: number): string {

@@ -157,6 +157,11 @@ export const ERRORS = {
     zh: '该设备不属于此接入负责的小区',
     en: "device is outside the connector's estates",
   },
+  ZHIAN_ERR_NO_DOWNLINK: {
+    status: 409,
+    zh: '无法向该设备下发设置',
+    en: 'no downlink can reach this device',
+  },
   ZHIAN_ERR_JOURNAL_UNAVAILABLE: {
     status: 503,
     zh: '暂时无法保存上报,请稍后重试',

@@ -1,4 +1,4 @@
-import type { Device } from '../core/bus.ts'
+import { modelOf } from '../../devices/models/index.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
 import type { Ingest } from '../ingest/ingest.ts'
@@ -37,6 +37,7 @@ export interface ConnectorsHttp {
   verifyUrl(type: string, id: string, query: Record<string, unknown>): PushAnswer
   list(): { id: string; type: ConnectorType; connected?: boolean; unclaimed: number }[]
   unclaimed(id: string): { devices: UnclaimedDevice[]; not_listed: number } | undefined
+  set(deviceId: string, set: Record<string, unknown>): Promise<{ connector: string; fPort: number }>
 }
 
 export class Connectors implements ConnectorsHttp {
@@ -106,10 +107,23 @@ export class Connectors implements ConnectorsHttp {
     return this.unclaimedDevices.list(id)
   }
 
-  /** A downlink to a LoRaWAN device through the connector that reaches it (ChirpStack). */
-  async downlink(device: Device, bytes: Buffer, fPort: number): Promise<boolean> {
-    for (const l of this.lora) if (await l.downlink(device, bytes, fPort)) return true
-    return false
+  /**
+   * Settable properties of a device behind a network server, as a downlink its model encodes, sent
+   * through the ChirpStack connector that reaches it (queued by the network server until the device's
+   * next receive window).
+   */
+  async set(deviceId: string, set: Record<string, unknown>): Promise<{ connector: string; fPort: number }> {
+    const device = this.ctx.registry.get(deviceId)
+    if (!device) throw new ZhianError('ZHIAN_ERR_UNKNOWN_DEVICE', deviceId)
+    const model = device.model ? modelOf(device.model) : undefined
+    if (!model?.encode)
+      throw new ZhianError('ZHIAN_ERR_NO_DOWNLINK', `${deviceId}: its model encodes no downlink`)
+    const downlink = model.encode(set)
+    if ('error' in downlink) throw new ZhianError('ZHIAN_ERR_INVALID_VALUE', downlink.error.slice(0, 200))
+    const fPort = downlink.fPort ?? 1
+    for (const l of this.lora)
+      if (await l.downlink(device, downlink.bytes, fPort)) return { connector: l.config.id, fPort }
+    throw new ZhianError('ZHIAN_ERR_NO_DOWNLINK', `${deviceId}: no connected ChirpStack connector reaches it`)
   }
 }
 

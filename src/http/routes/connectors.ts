@@ -5,6 +5,7 @@ import { ZhianError } from '../../errors.ts'
 import { parseWith } from '../parse.ts'
 
 const ID_PARAM = z.object({ id: z.string().max(64) })
+const SET_BODY = z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()]))
 
 /** The connectors and the platform devices nobody claims yet: for the installer (unscoped admins). */
 export async function connectorRoutes(
@@ -26,4 +27,15 @@ export async function connectorRoutes(
       return { connector: id, total: list.devices.length, ...list }
     },
   )
+  /**
+   * Settable properties of a device behind a LoRaWAN network server, as the downlink its model
+   * encodes (ChirpStack `…/command/down`): 202, the network server queues it for the device's next
+   * receive window.
+   */
+  app.post('/api/connectors/devices/:id/set', async (req, reply) => {
+    const { id } = parseWith(ID_PARAM, req.params)
+    const set = parseWith(SET_BODY, req.body)
+    const sent = await connectors.set(id, set)
+    return reply.status(202).send({ device: id, ...sent })
+  })
 }

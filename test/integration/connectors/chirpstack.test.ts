@@ -1,3 +1,4 @@
+import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { modelOf } from '../../../devices/models/index.ts'
 import {
@@ -134,6 +135,43 @@ describe('ChirpStack v4 over MQTT', () => {
       }),
     ])
     expect(readings.of('well1')).toEqual([])
+  })
+
+  it('a set on a device whose model encodes it becomes a ChirpStack downlink on …/command/down', async () => {
+    const h = await hubOn()
+    const sub = await mqtt.connectAsync(broker.url, {
+      username: broker.username,
+      password: broker.password,
+      reconnectPeriod: 0,
+    })
+    const down = new Promise<{ topic: string; body: Record<string, unknown> }>((resolve) =>
+      sub.on('message', (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) })),
+    )
+    await sub.subscribeAsync(`application/${APP}/device/+/command/down`, { qos: 1 })
+    const post = (device: string, body: unknown) =>
+      h.api(`/api/connectors/devices/${device}/set`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const res = await post('well1', { report_interval_s: 600 })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ device: 'well1', connector: 'cs', fPort: 85 })
+    // Milesight's report-interval command: ff 03 and the seconds as uint16 LE (600 = 0x0258).
+    expect(await down).toEqual({
+      topic: `application/${APP}/device/24e124713a001234/command/down`,
+      body: {
+        devEui: '24e124713a001234',
+        confirmed: false,
+        fPort: 85,
+        data: Buffer.from('ff035802', 'hex').toString('base64'),
+      },
+    })
+    await sub.endAsync()
+    expect((await post('well1', { report_interval_s: 5 })).status).toBe(400)
+    const none = await post('bay1', { report_interval_s: 600 })
+    expect(none.status).toBe(409)
+    expect(await none.json()).toMatchObject({ code: 'ZHIAN_ERR_NO_DOWNLINK' })
   })
 
   it('uplinks published at QoS 1 while the hub is down all arrive after its restart, once each', async () => {

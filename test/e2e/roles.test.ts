@@ -35,6 +35,16 @@ function columnWidths(page: Page): Promise<number[]> {
   return page.$$eval('table.console thead th', (ths) => ths.map((th) => th.getBoundingClientRect().width))
 }
 
+/** The lift moves with its doors open (GB/T 24476 fault 5): a critical alert, a work order for the lift contractor. */
+async function liftFault(hub: TestHub): Promise<void> {
+  const lift = await connectDevice(hub.mqttUrl, 'lift1')
+  await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ fault_code: 5 }), { qos: 1 })
+  await until(
+    () => hub.hub.alerts.openAlerts().some((a) => a.type === 'elevator.moving_door_open'),
+    'the fault',
+  )
+}
+
 /** The hour of day in Hangzhou (the fixture's teams keep Asia/Shanghai rosters). */
 function hangzhouHour(): number {
   return Number(
@@ -68,6 +78,9 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
   it('a crew login on a 390×844 phone lands on its tasks and takes one order of two from accept to resolved with a note; the other card’s note stays empty', async () => {
     const phone = await session(browser, { width: 390, height: 844 })
     const { page } = phone
+    await page.goto(hub.httpUrl)
+    await page.waitForSelector('input[name=username]')
+    await shots(page, 'login')
     await logIn(page, hub.httpUrl, 'crew_wang', PASSWORDS.crew_wang!)
     // Lands on its tasks, not the desktop console; the header is one slim row, not a fifth of the screen.
     await expect.poll(() => page.url()).toMatch(/#\/tasks$/)
@@ -83,7 +96,7 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
     // Two orders for the fitter on duty: a trapped passenger and a lift that moved with its doors open.
     const lift = await connectDevice(hub.mqttUrl, 'lift1')
     await trapPassenger(lift)
-    await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ fault_code: 5 }), { qos: 1 })
+    await liftFault(hub)
     const [trapped, fault] = await until(
       () => {
         const open = hub.hub.dispatch.store.openOrders()
@@ -145,8 +158,16 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
     expect(await life.textContent()).not.toMatch(/派给|lift_a|\bwang\b/)
     await page.click('[data-test=lang]') // the menu is still open
     await expect.poll(() => page.textContent('[data-test=tasks-title]')).toBe('我的任务')
+    // Its own tasks come first in the views; the others are there to read, reports are not offered.
+    const views = (await page.locator('.topbar nav a').allTextContents()).map((x) => x.trim())
+    expect(views[0]).toBe('我的任务')
+    expect(views).toContain('实时告警')
+    expect(views).not.toContain('报表')
+    await page.click('[data-test=nav-console]')
+    await page.locator('[data-test=alert-console]').waitFor({ state: 'attached' })
+    await shots(page, 'crew-console')
     await phone.context.close()
-  })
+  }, 60_000)
 
   it('off shift: a fitter whose shift is later today is told so, with his hours and who is on duty now', async () => {
     const { page, context } = await session(browser, { width: 390, height: 844 })
@@ -164,6 +185,7 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
 
   it('a read-only viewer sees no action: no buttons on the console, the alert or the work orders, and a page titled 工单', async () => {
     const { page, context } = await session(browser, { width: 1366, height: 768 })
+    await liftFault(hub)
     await logIn(page, hub.httpUrl, 'viewer_e1', PASSWORDS.viewer_e1!)
     await expect.poll(() => page.url()).toMatch(/#\/$/)
     const alert = await alertOf(hub, 'elevator.moving_door_open')
@@ -195,6 +217,7 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
 
   it('the console: most severe first, columns keep their width when a row’s form opens, 派工单 only where no order is open, closing asks for a note', async () => {
     const { page, context } = await session(browser, { width: 1920, height: 1080 })
+    await liftFault(hub)
     await logIn(page, hub.httpUrl, 'mgr_e1', PASSWORDS.mgr_e1!)
     // A warning newer than the critical lift alert still sorts below it.
     const cover = await connectDevice(hub.mqttUrl, 'mh1')

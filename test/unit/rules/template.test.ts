@@ -54,7 +54,6 @@ describe('alert templates', () => {
     'parking_bay.zone_full': ['occupied'],
     'electrical_fire.residual_current': ['residual_ma'],
     'fire_hydrant.pressure_low': ['pressure_mpa'],
-    'fire_hydrant.pressure_low': ['pressure_mpa'],
   }
 
   it('in every kind, render no ? when the device left out a value the alert does not need', () => {

@@ -24,14 +24,14 @@ describe('the demo estate’s fire-safety and help devices', () => {
     const of = (kind: string) => mine.filter((d) => d.kind === kind)
     for (const b of ['qxfy_b1', 'qxfy_b2'])
       expect(
-        of('smoke_detector').filter((d) => d.building === b && d.name.includes('楼梯间')).length,
+        of('smoke_detector').filter((d) => d.building === b && (d.name ?? '').includes('楼梯间')).length,
       ).toBeGreaterThanOrEqual(3)
     expect(of('gas_detector').map((d) => d.name)).toEqual([
       '1号楼301厨房燃气探测器',
       '锅炉房燃气探测器',
       '食堂后厨燃气探测器',
     ])
-    expect(of('electrical_fire').some((d) => d.name.includes('电动车充电棚'))).toBe(true)
+    expect(of('electrical_fire').some((d) => (d.name ?? '').includes('电动车充电棚'))).toBe(true)
     expect(of('fire_hydrant').every((d) => typeof d.params?.building_class === 'string')).toBe(true)
     const lifts = of('sos_button')
       .map((d) => d.params?.lift)

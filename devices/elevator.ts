@@ -139,6 +139,8 @@ export const elevator = {
       label: { zh: '故障', en: 'Fault' },
       data: { code: int('故障代码', 'Fault code', 0, 999), active: bool('进行中', 'Active') },
     },
+    // A one-key alarm (sos_button) in this car was pressed for help (its `lift` link).
+    sos_pressed: { label: { zh: '轿厢一键报警', en: 'SOS pressed in the car' }, data: {} },
     // From the lift's own AI terminal, or an ai_camera watching the car (its `elevator` link).
     ebike_in_lift: {
       label: { zh: '电动车进入轿厢', en: 'E-bike entered the car' },
@@ -491,6 +493,20 @@ export const elevator = {
       // from the building's detectors and cameras (an alert marked `fire`), never from a lift's mode.
       params: { for: dur('30s') },
       triggers: [held((c) => c.buildingFire === true && inNormalService(c))],
+    },
+    sos_in_car: {
+      // Shown on the lift next to its other alerts; the button's own sos_button.sos pages and
+      // escalates (one call for help, one page).
+      severity: 'info',
+      crew: 'property_duty',
+      latched: false,
+      title: { zh: '轿厢内一键报警', en: 'SOS in the car' },
+      message: {
+        zh: '{name} 轿厢内一键报警被按下[({floor}层)],求助由一键报警告警跟进',
+        en: '{name}: the SOS button in the car was pressed[ (floor {floor})]; the SOS alert carries the call',
+      },
+      params: { clear_for: dur('30m') },
+      triggers: [onEvent((c) => c.event?.type === 'sos_pressed', { clearFor: 'clear_for' })],
     },
     ebike_in_lift: {
       severity: 'warning',

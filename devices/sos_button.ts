@@ -58,6 +58,10 @@ export const sos_button = {
     // A button in a lift car: the id of that lift (the car's alerts and the press belong together).
     lift: text('所在电梯', 'Lift (device id)', 64),
   },
+  // In a lift car: a call for help shows on that lift too (elevator.sos_in_car); this alert pages.
+  links: [
+    { event: 'pressed', param: 'lift', kind: 'elevator', as: { event: 'sos_pressed' }, when: sosPress },
+  ],
   simulator: {
     behaviour: 'sos_button',
     mix: { weight: 0, abbr: 'sos' },

@@ -94,6 +94,8 @@ export interface DeviceLink {
   param: string
   kind: string
   as: { event: string } | { reading: true }
+  /** Only when this holds for the source's message (`c.event`, its params): an SOS press, not a cancel. */
+  when?: Predicate
 }
 
 /** A section of the periodic report (src/reports). */

@@ -320,6 +320,14 @@ export class RuleEngine {
       const target = typeof targetId === 'string' ? this.subjects.get(targetId) : undefined
       if (!target?.device || target.device.kind !== link.kind || target.site.estate !== sub.site.estate)
         continue
+      if (link.when) {
+        sub.ctx.event = { type, data }
+        sub.ctx.input = undefined
+        sub.ctx.at = at
+        const applies = link.when(sub.ctx)
+        sub.ctx.event = undefined
+        if (!applies) continue
+      }
       if ('event' in link.as) {
         const spec = target.kind.events[link.as.event]
         if (spec) this.applyEvent(target, link.as.event, pick(data, spec.data), at, false)

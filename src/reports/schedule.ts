@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { SEVERITY_NAMES } from '../core/vocabulary.ts'
 import type { Message } from '../dispatch/channels.ts'
 import type { ChannelConfig, TeamConfig } from '../dispatch/config.ts'
 import type { Outbox } from '../dispatch/outbox.ts'
@@ -206,8 +207,8 @@ export class ReportScheduler {
 export function reportMessage(report: Report, key: string, link: string): Message {
   const s = report.summary
   const lines = [
-    `告警 ${s.alerts} 起(上期 ${s.alerts_prev}),紧急 ${s.critical};新开工单 ${s.work_orders_opened},完成 ${s.work_orders_resolved};期末未处理告警 ${s.open_alerts_at_end},未完成工单 ${s.open_work_orders_at_end};黑名单电梯 ${s.lifts_blacklisted} 台`,
-    `Alerts ${s.alerts} (previous ${s.alerts_prev}), critical ${s.critical}; work orders opened ${s.work_orders_opened}, resolved ${s.work_orders_resolved}; open at period end: ${s.open_alerts_at_end} alerts, ${s.open_work_orders_at_end} work orders; black-listed lifts ${s.lifts_blacklisted}`,
+    `告警 ${s.alerts} 起(上期 ${s.alerts_prev}),${SEVERITY_NAMES.critical.zh} ${s.critical};新开工单 ${s.work_orders_opened},完成 ${s.work_orders_resolved};期末未处理告警 ${s.open_alerts_at_end},未完成工单 ${s.open_work_orders_at_end};黑名单电梯 ${s.lifts_blacklisted} 台`,
+    `Alerts ${s.alerts} (previous ${s.alerts_prev}), ${SEVERITY_NAMES.critical.en.toLowerCase()} ${s.critical}; work orders opened ${s.work_orders_opened}, resolved ${s.work_orders_resolved}; open at period end: ${s.open_alerts_at_end} alerts, ${s.open_work_orders_at_end} work orders; black-listed lifts ${s.lifts_blacklisted}`,
   ]
   const top = report.lifts.rows[0]
   if (top) lines.push(`故障最多电梯 / Most faults: ${top.name} ×${top.faults}`)

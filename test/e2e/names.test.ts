@@ -64,7 +64,7 @@ describe('names and values a manager reads', () => {
     expect(await manhole.textContent()).not.toMatch(/2\.73|20\.09/)
     await expect.poll(() => page.textContent('[data-device=lift2] [data-test=direction]')).toBe('↑')
     expect(await page.getAttribute('[data-device=lift2] [data-test=direction]', 'title')).toBe('上行')
-    expect(await page.textContent('[data-test=direction-legend]')).toMatch(/↑\s*上行.*↓\s*下行.*–\s*停止/s)
+    expect(await page.textContent('[data-test=direction-legend]')).toMatch(/↑\s*上行.*↓\s*下行.*■\s*停止/s)
     for (const size of SIZES) {
       await page.setViewportSize(size)
       await shot(page, `names-estate-${size.width}x${size.height}`)

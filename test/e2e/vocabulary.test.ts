@@ -81,11 +81,18 @@ describe('severity words', () => {
     )
 
     const { page } = await session(browser)
-    await logIn(page, h.httpUrl, 'mgr_e1', PASSWORDS.mgr_e1)
+    await logIn(page, h.httpUrl, 'mgr_e1', PASSWORDS.mgr_e1!)
     const badge = (a: Alert) => page.locator(`[data-alert="${a.id}"] [data-severity]`)
     await badge(battery!).waitFor()
     await badge(mode!).waitFor()
-    await shot(page, 'vocabulary-console')
+    for (const size of [
+      { width: 1920, height: 1080 },
+      { width: 1366, height: 768 },
+      { width: 390, height: 844 },
+    ]) {
+      await page.setViewportSize(size)
+      await shot(page, `vocabulary-console-${size.width}x${size.height}`)
+    }
 
     const html = await (await mgr('/api/reports?scope=e1&period=today&format=html&lang=zh')).text()
     const csv = await (await mgr('/api/reports?scope=e1&period=today&format=csv&lang=zh')).text()

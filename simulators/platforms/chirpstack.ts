@@ -102,6 +102,11 @@ export class ChirpStackPublisher {
     })
   }
 
+  /** Publish JSON on any topic of the broker (another network server's shape, e.g. The Things Stack's). */
+  async publishTopic(topic: string, body: unknown): Promise<void> {
+    await this.client.publishAsync(topic, JSON.stringify(body), { qos: 1 })
+  }
+
   /** Publish a raw payload (a garbled event for the tests). */
   async publishRaw(devEui: string, event: 'up' | 'status' | 'join', payload: string | Buffer): Promise<void> {
     await this.client.publishAsync(chirpstackTopic(this.applicationId, devEui, event), payload, { qos: 1 })

@@ -137,6 +137,46 @@ describe('ChirpStack v4 over MQTT', () => {
     expect(readings.of('well1')).toEqual([])
   })
 
+  it('a join restarts the device’s frame counter: the same FCnt after it is a new uplink', async () => {
+    const h = await hubOn()
+    const readings = readingsOf(h.hub)
+    await ns.publish(WELL.devEui, 'up', chirpstackUp(APP, WELL, frameOf({ water_level_cm: 11 }), 1))
+    await ns.publish(WELL.devEui, 'join', {
+      deduplicationId: '5b1f0c7e-0d5c-4a55-9d38-222222222222',
+      deviceInfo: { devEui: WELL.devEui },
+      devAddr: WELL.devAddr,
+    })
+    await ns.publish(WELL.devEui, 'up', chirpstackUp(APP, WELL, frameOf({ water_level_cm: 12 }), 1))
+    await until(() => readings.of('well1').length >= 2, 'both uplinks')
+    expect(readings.of('well1')).toEqual([{ water_level_cm: 11 }, { water_level_cm: 12 }])
+  })
+
+  it('The Things Stack: an uplink on v3/{app}/devices/{id}/up with zhian JSON as decoded_payload is a reading', async () => {
+    const h = await hubOn()
+    await until(() => h.hub.connectors.list().find((c) => c.id === 'tts')?.connected, 'the TTS connector')
+    const readings = readingsOf(h.hub)
+    const up = {
+      end_device_ids: {
+        device_id: 'playground-well',
+        application_ids: { application_id: 'zhian-campus' },
+        dev_eui: '70B3D57ED0000004',
+        dev_addr: '260B1234',
+      },
+      correlation_ids: ['as:up:01HZTTS0000000000000000001'],
+      received_at: new Date().toISOString(),
+      uplink_message: { f_port: 1, f_cnt: 9, frm_payload: 'AA==', decoded_payload: { water_level_cm: 33 } },
+    }
+    await ns.publishTopic('v3/zhian-campus/devices/playground-well/up', up)
+    await ns.publishTopic('v3/zhian-campus/devices/playground-well/up', up)
+    await until(
+      async () =>
+        (await metric(h.hub, 'zhian_connector_uplinks_total', { connector: 'tts', outcome: 'duplicate' })) ===
+        1,
+      'the repeat recognised',
+    )
+    expect(readings.of('well4')).toEqual([{ water_level_cm: 33 }])
+  })
+
   it('a set on a device whose model encodes it becomes a ChirpStack downlink on …/command/down', async () => {
     const h = await hubOn()
     const sub = await mqtt.connectAsync(broker.url, {

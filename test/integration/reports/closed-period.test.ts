@@ -1,3 +1,4 @@
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
 import { Hub } from '../../../src/app.ts'
@@ -5,9 +6,10 @@ import { FakeClock } from '../../../src/core/clock.ts'
 import type { WorkOrder } from '../../../src/dispatch/types.ts'
 import type { Report } from '../../../src/reports/model.ts'
 import { resolvePeriod } from '../../../src/reports/period.ts'
+import { launch, logIn, session, shot } from '../../e2e/browser.ts'
 import { buildHub, type TestHub, tempDir, testConfig } from '../../helpers/hub.ts'
 import { estateFor, Receiver } from '../dispatch/receiver.ts'
-import { LIFT_IDLE, login, reportJson, type WorkOrderDetail } from './rig.ts'
+import { LIFT_IDLE, login, PASSWORDS, reportJson, type WorkOrderDetail } from './rig.ts'
 
 /**
  * Last week is closed: whatever people do today — open a work order by hand on one of last week's
@@ -21,6 +23,7 @@ const DAY = 24 * HOUR
 const TZ = 'Asia/Shanghai'
 
 let rx: Receiver
+let browser: Browser
 let h: TestHub
 let week: ReturnType<typeof resolvePeriod>
 let blocked: Alert
@@ -71,16 +74,30 @@ beforeAll(async () => {
   }
   // Today, on the real clock, from the same data dir.
   h = await buildHub({ estateFile, dataDir })
+  browser = await launch()
 }, 60_000)
 afterAll(async () => {
+  await browser?.close()
   await rx?.stop()
 })
+
+/** Last week's printable page as the manager's report view shows it (its text). */
+async function shownReport(page: Page, name: string): Promise<string> {
+  await page.goto(`${h.httpUrl}/#/reports?scope=e1&period=${week.id}`)
+  const body = page.frameLocator('[data-test=report-frame]').locator('body')
+  await body.locator('#lifts').waitFor()
+  await shot(page, name)
+  return ((await body.textContent()) ?? '').replace(/生成于 [0-9-]+ [0-9:]+/, '')
+}
 
 const closed = (r: Report) => ({ ...r, generated_at: 0 })
 
 describe('a closed week', () => {
   it('reads the same after an order is opened by hand on its alert and its open orders are finished or cancelled today', async () => {
     const before = await reportJson(h, `scope=e1&period=${week.id}`)
+    const { page } = await session(browser)
+    await logIn(page, h.httpUrl, 'mgr_e1', PASSWORDS.mgr_e1!)
+    const pageBefore = await shownReport(page, 'closed-week-before')
     expect(before.summary.work_orders_opened).toBe(2)
     expect(before.open_at_end.work_orders.map((o) => o.alert_type)).toEqual([
       'elevator.trapped',
@@ -109,6 +126,7 @@ describe('a closed week', () => {
 
     const after = await reportJson(h, `scope=e1&period=${week.id}`)
     expect(closed(after)).toEqual(closed(before))
+    expect(await shownReport(page, 'closed-week-after')).toBe(pageBefore)
 
     // The hand-opened order starts its clock now: nothing is late at birth.
     const detail = (await (await h.api(`/api/work-orders/${handOpened.id}`)).json()) as WorkOrderDetail

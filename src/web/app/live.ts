@@ -8,6 +8,7 @@ import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } fro
 import type { Site } from '../../registry/registry.ts'
 import { AlertSync } from './alert-sync.ts'
 import { api } from './api.ts'
+import { notifyCritical } from './notify.ts'
 import { forgetTeams } from './teams.ts'
 
 /**
@@ -113,7 +114,10 @@ export function connect(user: Principal): void {
     if (alert.status === 'resolved') store.alerts.delete(alert.id)
     else store.alerts.set(alert.id, alert)
     store.lastChange = change
-    if (entry.action === 'raised' && alert.severity === 'critical' && !alert.suppressed) beep()
+    if (entry.action === 'raised' && alert.severity === 'critical' && !alert.suppressed) {
+      beep()
+      if (store.user?.role !== 'crew') notifyCritical(alert, alert.estate ? siteName(alert.estate) : '')
+    }
   })
   s.on('work_order', (change) => {
     store.lastWorkOrder = change

@@ -1,5 +1,4 @@
-import type { ZhianError } from '../errors.ts'
-import { ZhianError as Coded } from '../errors.ts'
+import { ZhianError } from '../errors.ts'
 import type { PushConfig } from './config.ts'
 import type { Outcome, Pipeline } from './pipeline.ts'
 import { parseCtwing } from './platforms/ctwing.ts'
@@ -49,12 +48,14 @@ export class PushConnector {
 
   /** OneNET's URL check: `GET ?msg&nonce&signature`, answered `msg` when the signature is the configured token's. */
   verifyUrl(query: Record<string, unknown>): PushAnswer {
-    if (this.config.type !== 'onenet') return refused(new Coded('ZHIAN_ERR_NOT_FOUND', 'GET is for OneNET'))
+    if (this.config.type !== 'onenet')
+      return refused(new ZhianError('ZHIAN_ERR_NOT_FOUND', 'GET is for OneNET'))
     const { msg, nonce, signature } = query
     if (typeof msg !== 'string' || typeof nonce !== 'string' || typeof signature !== 'string') {
-      return refused(new Coded('ZHIAN_ERR_PUSH_INVALID', 'msg, nonce and signature are required'))
+      return refused(new ZhianError('ZHIAN_ERR_PUSH_INVALID', 'msg, nonce and signature are required'))
     }
-    if (!this.onenetSigned(msg, nonce, signature)) return this.refused(new Coded('ZHIAN_ERR_PUSH_SIGNATURE'))
+    if (!this.onenetSigned(msg, nonce, signature))
+      return this.refused(new ZhianError('ZHIAN_ERR_PUSH_SIGNATURE'))
     return { status: 200, body: msg, text: true }
   }
 
@@ -62,13 +63,13 @@ export class PushConnector {
     // OneNET signs inside its envelope: an envelope that is not OneNET's cannot be checked at all.
     const envelope = this.config.type === 'onenet' ? onenetEnvelope(req.body) : undefined
     if (envelope && 'error' in envelope)
-      return this.refused(new Coded('ZHIAN_ERR_PUSH_INVALID', envelope.error))
-    if (!this.authentic(req)) return this.refused(new Coded('ZHIAN_ERR_PUSH_SIGNATURE'))
+      return this.refused(new ZhianError('ZHIAN_ERR_PUSH_INVALID', envelope.error))
+    if (!this.authentic(req)) return this.refused(new ZhianError('ZHIAN_ERR_PUSH_SIGNATURE'))
     if (!this.allow())
-      return this.refused(new Coded('ZHIAN_ERR_RATE_LIMITED', `over ${this.config.rate_per_s} pushes/s`))
+      return this.refused(new ZhianError('ZHIAN_ERR_RATE_LIMITED', `over ${this.config.rate_per_s} pushes/s`))
     const parsed = this.parse(req.body)
     if ('error' in parsed)
-      return this.refused(new Coded('ZHIAN_ERR_PUSH_INVALID', parsed.error.slice(0, 200)))
+      return this.refused(new ZhianError('ZHIAN_ERR_PUSH_INVALID', parsed.error.slice(0, 200)))
     const outcomes: Outcome[] = []
     for (const up of parsed.uplinks) outcomes.push(await this.pipeline.take(this.config, up))
     return this.answer(outcomes)

@@ -32,10 +32,20 @@ export async function connectorRoutes(
    * encodes (ChirpStack `…/command/down`): 202, the network server queues it for the device's next
    * receive window.
    */
-  app.post('/api/connectors/devices/:id/set', async (req, reply) => {
-    const { id } = parseWith(ID_PARAM, req.params)
-    const set = parseWith(SET_BODY, req.body)
-    const sent = await connectors.set(id, set)
-    return reply.status(202).send({ device: id, ...sent })
-  })
+  app.post(
+    '/api/connectors/devices/:id/set',
+    {
+      schema: {
+        summary: '经网络服务器下发设置 / Send settable properties to a LoRaWAN device',
+        params: ID_PARAM,
+        body: SET_BODY,
+      },
+    },
+    async (req, reply) => {
+      const { id } = parseWith(ID_PARAM, req.params)
+      const set = parseWith(SET_BODY, req.body)
+      const sent = await connectors.set(id, set)
+      return reply.status(202).send({ device: id, ...sent })
+    },
+  )
 }

@@ -92,8 +92,8 @@ export const parking_bay = {
       latched: false,
       title: { zh: '车位区已满', en: 'Parking zone full' },
       message: {
-        zh: '{name} 区车位已满:{occupied}/{total}({percent}%)',
-        en: 'Parking zone {name} full: {occupied}/{total} ({percent}%)',
+        zh: '{name} 车位已满:{occupied}/{total}({percent}%)',
+        en: 'Parking {name} full: {occupied}/{total} ({percent}%)',
       },
       // Hysteresis: raise at ≥ full_pct held `for`, clear at ≤ clear_pct held `clear_for`.
       params: {

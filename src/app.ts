@@ -155,6 +155,7 @@ export class Hub {
       gates: this.gating,
       log: this.log.child({ feature: 'rules' }),
       clock,
+      zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
     })
     this.dispatch = new Dispatcher({
       db: this.db,

@@ -98,6 +98,8 @@ export interface EngineOptions {
   gates?: Gates
   /** IANA zone of schedules that name none (default Asia/Shanghai). */
   timeZone?: string
+  /** A parking zone's display name (the estate file's `zones`), for the text of its alerts. */
+  zoneName?: ((estate: string, zone: string) => string | undefined) | undefined
 }
 
 export const DEFAULT_TIME_ZONE = 'Asia/Shanghai'
@@ -159,12 +161,14 @@ export class RuleEngine {
   private readonly kinds: Record<string, KindDefinition>
   /** The state machine of each primitive, working through the engine's effects. */
   private readonly machines: Primitives
+  private readonly zoneName: NonNullable<EngineOptions['zoneName']>
 
   constructor(opts: EngineOptions) {
     this.clock = opts.clock
     this.sink = opts.sink
     this.gates = opts.gates
     this.kinds = opts.kinds
+    this.zoneName = opts.zoneName ?? (() => undefined)
     const fx: Effects = {
       now: () => this.clock.now(),
       startedAt: () => this.startedAt,
@@ -635,7 +639,10 @@ export class RuleEngine {
     if (t.hits) vars.count = t.hits.length
     if (extra) Object.assign(vars, extra)
     if (a === sub.offline) vars.silent_min = Math.round((at - sub.lastSeen) / 60_000)
-    vars.name = sub.device?.name ?? sub.agg?.zone ?? sub.key
+    vars.name =
+      sub.device?.name ??
+      (sub.agg ? (this.zoneName(sub.agg.estate, sub.agg.zone) ?? sub.agg.zone) : undefined) ??
+      sub.key
     vars.location = sub.device?.location ?? ''
     const lookup = (key: string) =>
       key in vars ? vars[key] : key in ctx.s ? ctx.s[key] : key in a.params ? a.params[key] : ctx.params[key]

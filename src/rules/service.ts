@@ -66,6 +66,8 @@ export interface RuleServiceOptions {
   clock?: Clock
   kinds?: Record<string, KindDefinition>
   flushMs?: number
+  /** A parking zone's display name (the estate file's `zones`), for the text of its alerts. */
+  zoneName?: ((estate: string, zone: string) => string | undefined) | undefined
 }
 
 export class RuleService {
@@ -93,6 +95,7 @@ export class RuleService {
       kinds: this.opts.kinds ?? KINDS,
       overrides,
       gates: this.opts.gates,
+      zoneName: this.opts.zoneName,
       sink: (signal) => this.signal(signal),
     })
     this.engine = engine

@@ -52,7 +52,7 @@ describe('parking zone aggregates and parking_bay.zone_full', () => {
     r.advance(S)
     const [raise] = r.raises('parking_bay.zone_full')
     expect(raise).toMatchObject({ subject: 'zone:e1:ground', severity: 'info', device: undefined })
-    expect(raise!.message.zh).toBe('ground 区车位已满:38/40(95%)')
+    expect(raise!.message.zh).toBe('ground 车位已满:38/40(95%)')
     r.send(bays[0]!, { occupied: false })
     r.advance(H)
     expect(r.clears('parking_bay.zone_full')).toHaveLength(0)

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KIND_IDS, KINDS } from '../../../devices/index.ts'
 import type { AlertDefinition, KindDefinition } from '../../../devices/types.ts'
+import { FakeClock } from '../../../src/core/clock.ts'
+import { RuleEngine, type RuleSignal } from '../../../src/rules/engine.ts'
 import { render } from '../../../src/rules/template.ts'
 import { device, MIN, rig } from './harness.ts'
 
@@ -98,5 +100,25 @@ describe('alert templates', () => {
     expect(r.raises('fire_passage.blocked')[0]!.message.zh).toBe(
       '消防通道3段 被堵塞 已持续 10 分钟,请立即清理',
     )
+  })
+
+  it('a full parking zone is named as the estate file names it, not by its id', () => {
+    const signals: RuleSignal[] = []
+    const clock = new FakeClock()
+    const engine = new RuleEngine({
+      clock,
+      kinds: KINDS,
+      sink: (s) => signals.push(s),
+      zoneName: (estate, zone) => (estate === 'e1' && zone === 'ground' ? '地面停车场' : undefined),
+    })
+    const bays = Array.from({ length: 2 }, (_, i) => device(`b${i}`, 'parking_bay', { zone: 'ground' }))
+    engine.start(bays)
+    for (const b of bays) engine.reading(b, { occupied: true })
+    clock.advance(10 * MIN)
+    const full = signals.find((s) => s.op === 'raise' && s.alert === 'parking_bay.zone_full')
+    expect(full?.message).toEqual({
+      zh: '地面停车场 车位已满:2/2(100%)',
+      en: 'Parking 地面停车场 full: 2/2 (100%)',
+    })
   })
 })

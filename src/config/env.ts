@@ -82,6 +82,8 @@ const ENV_SCHEMA = z.object({
     .min(0)
     .default(7 * 86_400),
   ZHIAN_REPORT_TZ: z.string().min(1).max(64).default('Asia/Shanghai'),
+  // Voice channels' provider secrets are in variables the estate file names (`secret_env`), read by
+  // src/dispatch/config.ts when the file loads and at each call; no fixed name, so none here.
   ZHIAN_NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   ZHIAN_JOURNAL: z.enum(['auto', 'on', 'off']).default('auto'),
   ZHIAN_JOURNAL_BACKLOG_MB: z.coerce.number().min(1).max(1_048_576).default(2048),

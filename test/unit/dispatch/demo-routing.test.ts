@@ -102,4 +102,25 @@ describe('the demo estate’s dispatch of the new life-safety alerts', () => {
     await flush()
     expect(d.dispatcher.get(wo!.id)!.participants).toContain('qxfy_duty/manager_sun')
   })
+
+  it('a gas alarm in the canteen goes the same way as a fire alarm; a residual-current alarm to the estate’s electrician', async () => {
+    const d = demo()
+    const gas = d.dev('gas_canteen', 'gas_detector', '食堂后厨燃气探测器')
+    const ef = d.dev('ef_ebike_shed', 'electrical_fire', '电动车充电棚电气火灾监控')
+    d.engine.start([gas, ef])
+    d.engine.reading(gas, { alarm_level: 'low' })
+    d.engine.reading(ef, { residual_ma: 450 })
+    d.clock.advance(10_000)
+    await flush()
+    const orderOf = (device: string, type: string) =>
+      d.dispatcher.store.query({ alert: d.alerts.openFor(device, type)!.id })[0]
+    expect(orderOf('gas_canteen', 'gas_detector.gas_alarm')).toMatchObject({
+      team: 'xinfeng_fire',
+      sla: { accept: MIN, arrive: 3 * MIN },
+    })
+    expect(orderOf('ef_ebike_shed', 'electrical_fire.residual_current')).toMatchObject({
+      team: 'qxfy_engineering',
+      assignee: 'qxfy_engineering/chen',
+    })
+  })
 })

@@ -71,7 +71,7 @@ export class LoraConnector {
       this.retryMs = FIRST_RETRY_MS
       client.options.reconnectPeriod = FIRST_RETRY_MS
       this.log.info(
-        { connector: c.id, url: c.url, resumed: connack.sessionPresent },
+        { connector: c.id, url: withoutCredentials(c.url), resumed: connack.sessionPresent },
         'network server connected',
       )
       client.subscribe(this.topics(), { qos: 1 }, (err) => {
@@ -84,7 +84,7 @@ export class LoraConnector {
       this.retryMs = Math.min(LAST_RETRY_MS, this.retryMs * 2)
     })
     client.on('error', (err) => {
-      this.failures.note(this.log, { connector: c.id, url: c.url, err: err.message })
+      this.failures.note(this.log, { connector: c.id, url: withoutCredentials(c.url), err: err.message })
     })
   }
 
@@ -131,5 +131,17 @@ export class LoraConnector {
       if (outcome.status === 'refused' && outcome.error.status >= 500) return false
     }
     return true
+  }
+}
+
+/** A broker URL for the log: credentials written into it (`mqtt://user:pass@host`) are never logged. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url)
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return '(invalid url)'
   }
 }

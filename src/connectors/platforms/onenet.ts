@@ -32,7 +32,8 @@ export function parseOnenet(msgText: string, id: string | undefined): ParseResul
   try {
     msg = JSON.parse(msgText)
   } catch {
-    return { error: 'msg is not JSON' }
+    // In OneNET's AES "safe mode" msg is ciphertext: zhian takes plain mode only (README "Connectors").
+    return { error: 'msg is not JSON (is the push in AES safe mode? set it to plain mode)' }
   }
   if (!isObject(msg)) return { error: 'msg is not a JSON object' }
   const name = textId(msg.deviceName)

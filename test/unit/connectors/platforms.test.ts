@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { withoutCredentials } from '../../../src/connectors/lora.ts'
 import { parseChirpstack } from '../../../src/connectors/platforms/chirpstack.ts'
 import { parseCtwing } from '../../../src/connectors/platforms/ctwing.ts'
 import { parseHttpPush } from '../../../src/connectors/platforms/http-push.ts'
@@ -289,5 +290,12 @@ describe('secrets', () => {
     expect(sameSecret(undefined, 'a-long-token-0123456789')).toBe(false)
     expect(bearerOf('Bearer abc')).toBe('abc')
     expect(bearerOf('Basic abc')).toBeUndefined()
+  })
+})
+
+describe('the network server broker URL in the log', () => {
+  it('never carries the credentials written into it', () => {
+    expect(withoutCredentials('mqtts://zhian:s3cret-pass@ns.example:8883')).toBe('mqtts://ns.example:8883')
+    expect(withoutCredentials('mqtt://127.0.0.1:1883')).toBe('mqtt://127.0.0.1:1883')
   })
 })

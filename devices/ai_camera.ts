@@ -95,6 +95,29 @@ export const ai_camera = {
     healthy: (n) => ({ video_ok: true, fps: 25 - (n % 3) }),
     faulty: { state: { video_ok: false }, raises: 'video_lost' },
   },
+  report: {
+    id: 'camera_detections',
+    title: { zh: '摄像机识别', en: 'Camera detections' },
+    device: { zh: '摄像机', en: 'Camera' },
+    counts: [
+      { alert: 'high_altitude_throw', header: { zh: '高空抛物', en: 'Throws' } },
+      { alert: 'illegal_parking', header: { zh: '违停', en: 'Illegal parking' } },
+      { alert: 'smoke_fire', header: { zh: '烟火', en: 'Smoke / fire' } },
+      { alert: 'video_lost', header: { zh: '视频丢失', en: 'Video lost' } },
+    ],
+    rankBy: ['high_altitude_throw', 'smoke_fire', 'illegal_parking'],
+  },
+  // Repeat high-altitude throwing per building: every sighting counts, the worst building first.
+  extraReports: [
+    {
+      id: 'high_altitude_throw',
+      title: { zh: '高空抛物(按楼栋)', en: 'High-altitude throwing per building' },
+      device: { zh: '楼栋', en: 'Building' },
+      counts: [{ alert: 'high_altitude_throw', header: { zh: '发现次数', en: 'Sightings' } }],
+      by: 'building',
+      occurrences: true,
+    },
+  ],
   alerts: {
     high_altitude_throw: {
       severity: 'major',

@@ -202,6 +202,16 @@ export const elevator = {
     faulty: { state: { fault_code: 1 }, raises: 'safety_circuit_open' },
   },
   report: { section: 'lifts' },
+  // E-bikes carried into each lift (each sighting: a repeat re-triggers the open alert).
+  extraReports: [
+    {
+      id: 'ebike_in_lift',
+      title: { zh: '电动车进电梯(按电梯)', en: 'E-bikes in lifts (per lift)' },
+      device: { zh: '电梯', en: 'Lift' },
+      counts: [{ alert: 'ebike_in_lift', header: { zh: '发现次数', en: 'Sightings' } }],
+      occurrences: true,
+    },
+  ],
   view: { panel: 'lift_cards', title: { zh: '电梯运行', en: 'Elevators' }, order: 1, wide: true },
   dashboard: {
     file: 'elevators.json',

@@ -76,6 +76,8 @@ export interface KindDefinition {
   zones?: ZoneRollup
   /** The kind's section of the periodic report (absent: how often each of its alerts, but offline and low battery, was raised per device). */
   report?: KindReport
+  /** More alert-count sections of the kind (e-bikes per lift, throws per building), after `report`. */
+  extraReports?: readonly CountsReport[]
   /** How the dashboard's estate view shows the kind's devices (absent: a half-width table of every state field). */
   view?: KindView
   /** The kind's Grafana dashboard (grafana/dashboards/, written by `npm run gen`); absent: one time series per numeric or boolean state field. */
@@ -114,6 +116,10 @@ export interface CountsReport {
   counts: readonly { alert: string; header: Text }[]
   /** Rows by the sum of these counts, highest first (default: every count). */
   rankBy?: readonly string[]
+  /** One row per building of the devices (a device without one: its own row), not per device. */
+  by?: 'device' | 'building'
+  /** Count every sighting (an open alert's re-triggers too), not only raises. */
+  occurrences?: boolean
 }
 
 /** A panel of the estate view. */

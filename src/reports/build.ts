@@ -1,4 +1,4 @@
-import { KINDS } from '../../devices/index.ts'
+import { KIND_IDS, KINDS } from '../../devices/index.ts'
 import type { AlertQueries, AlertSummaryRow } from '../alerts/store.ts'
 import type { Severity, Text } from '../alerts/types.ts'
 import { SEVERITIES } from '../alerts/types.ts'
@@ -215,7 +215,13 @@ export class ReportBuilder {
 
     const lifts = this.lifts(devices, raised, nameOf)
     const passages = this.passages(devices, raised, period.from, end, endOf)
-    const kinds = kindSections(devices, (id) => byDevice(raised, id))
+    const kinds = kindSections(
+      devices,
+      (id) => byDevice(raised, id),
+      KINDS,
+      KIND_IDS,
+      (id) => this.src.registry.site(id)?.name ?? id,
+    )
     const manholeSection = kinds.find((k) => k.kind === 'manhole')
     const manholes: Report['manholes'] = {
       rows: (manholeSection?.rows ?? []).map(({ counts, ...r }) => ({ ...r, ...counts }) as ManholeRow),

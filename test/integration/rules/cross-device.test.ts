@@ -1,6 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { Report } from '../../../src/reports/model.ts'
+import { localParts, ymd } from '../../../src/reports/period.ts'
 import { minuteOfDay } from '../../../src/rules/schedule.ts'
 import { buildHub, connectDevice, FIXTURES, tempDir } from '../../helpers/hub.ts'
 import { listAlerts, send, waitAlert } from './rig.ts'
@@ -110,6 +112,39 @@ describe('links from a camera to the device it watches, through a real hub and r
     await send(b1Cam!, event('ai_camera', 'cam_b1'), { type: 'smoke_fire', data: { what: 'fire' } })
     const blocked = await waitAlert(h, 'fire_passage.blocked_during_fire')
     expect(blocked.device_id).toBe('fp_yard')
+  })
+})
+
+describe('detections in the report, through a real hub and real MQTT', () => {
+  it('counts every e-bike sighting on the lift it was seen in, and repeat high-altitude throwing per building, by name', async () => {
+    const h = await buildHub({ estateFile: ESTATE })
+    const [liftCam, facade] = await Promise.all(
+      ['cam_lift', 'cam_b1'].map((id) => connectDevice(h.mqttUrl, id)),
+    )
+    for (let i = 0; i < 3; i++)
+      await send(liftCam!, event('ai_camera', 'cam_lift'), {
+        type: 'ebike_in_lift',
+        data: { snapshot_url: SNAP },
+      })
+    for (const floor of [12, 11])
+      await send(facade!, event('ai_camera', 'cam_b1'), {
+        type: 'high_altitude_throw',
+        data: { floor, snapshot_url: SNAP },
+      })
+    await waitAlert(h, 'elevator.ebike_in_lift', (a) => a.occurrences === 3)
+    await waitAlert(h, 'ai_camera.high_altitude_throw', (a) => a.occurrences === 2)
+    const today = ymd(localParts(Date.now(), 'Asia/Shanghai'))
+    const res = await h.api(`/api/reports?scope=e1&period=${today}`)
+    expect(res.status).toBe(200)
+    const report = (await res.json()) as Report
+    const ebikes = report.kinds.find((k) => k.id === 'ebike_in_lift')!
+    expect(ebikes.rows.map((r) => [r.name, r.counts.ebike_in_lift])).toEqual([['1号楼1号电梯', 3]])
+    const throws = report.kinds.find((k) => k.id === 'high_altitude_throw')!
+    expect(throws.rows.map((r) => [r.name, r.counts.high_altitude_throw])).toEqual([['1号楼', 2]])
+    // The same tables in the CSV a manager downloads.
+    const csv = await (await h.api(`/api/reports?scope=e1&period=${today}&format=csv`)).text()
+    expect(csv).toContain('高空抛物(按楼栋)')
+    expect(csv).toContain('1号楼,b1')
   })
 })
 

@@ -52,6 +52,20 @@ export function memberName(ref: string | null | undefined): string {
   return team?.members?.find((m) => m.id === memberId)?.name ?? memberId ?? ref
 }
 
+/** A history line's time: the time of day for today (a phone line is short), the date too before that. */
+export function historyTime(at: number, now = Date.now()): string {
+  const locale = lang.value === 'zh' ? 'zh-CN' : 'en-GB'
+  const d = new Date(at)
+  const sameDay = d.toDateString() === new Date(now).toDateString()
+  const time = d.toLocaleTimeString(locale, {
+    hour12: false,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  })
+  return sameDay ? time : `${d.toLocaleDateString(locale, { month: 'numeric', day: 'numeric' })} ${time}`
+}
+
 /** The dispatcher's bilingual notes carry " / " between the languages; a person's note is shown whole. */
 function bilingual(e: WorkOrderEvent): boolean {
   if (!e.note?.includes(' / ')) return false

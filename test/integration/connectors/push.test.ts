@@ -287,6 +287,30 @@ describe('generic HTTP push', () => {
     expect(await bad.json()).toMatchObject({ code: 'ZHIAN_ERR_MODEL_DECODE' })
   })
 
+  it('a connector’s rate is capped: past its burst a push is 429 ZHIAN_ERR_RATE_LIMITED, counted', async () => {
+    const statuses: number[] = []
+    let refusal: unknown
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${h.httpUrl}/ingest/http/slow`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer slow-bearer-token-0123456789' },
+        body: JSON.stringify({ device: 'cam-well-3', id: `r-${i}`, payload: { battery_pct: 50 } }),
+      })
+      statuses.push(res.status)
+      if (res.status === 429) refusal = await res.json()
+      else await res.arrayBuffer()
+    }
+    expect(statuses.slice(0, 2)).toEqual([200, 200]) // a burst of 2 s at 1 push/s
+    expect(statuses).toContain(429)
+    expect(refusal).toMatchObject({ code: 'ZHIAN_ERR_RATE_LIMITED' })
+    expect(
+      await metric(h.hub, 'zhian_connector_uplinks_total', {
+        connector: 'slow',
+        outcome: 'ZHIAN_ERR_RATE_LIMITED',
+      }),
+    ).toBe(statuses.filter((s) => s === 429).length)
+  })
+
   it('a wrong bearer token is 401, an unknown device 404 — both coded and counted', async () => {
     const wrong = await pushHttp(
       { device: 'cam-well-3', payload: { water_level_cm: 1 } },

@@ -8,7 +8,7 @@ import { getAlert, listAlerts, post, send, waitAlert } from './rig.ts'
  * (fixture rules-all-estate.yaml, millisecond overrides): raised, not duplicated by a repeat of the
  * last message (a re-trigger where the rule says so), then cleared — resolved by itself when
  * auto-clear, waiting for a person when latched. `fire_passage.blocked_during_fire` takes its fire
- * from a lift of its estate (e_fire) recalled for fire.
+ * from a smoke alarm in its estate (e_fire): a lift's fire-return mode is no evidence of fire.
  */
 
 type Step =
@@ -445,11 +445,8 @@ const SCENARIOS: Scenario[] = [
   {
     alert: 'fire_passage.blocked_during_fire',
     device: 'fp_bf',
-    raise: [
-      st({ occupied: true }),
-      { as: 'lift_fire', kind: 'elevator', state: { service_mode: 'fire_return' } },
-    ],
-    clear: [{ as: 'lift_fire', kind: 'elevator', state: { service_mode: 'normal' } }],
+    raise: [st({ occupied: true }), { as: 'sd_fire', kind: 'smoke_detector', state: { alarm: true } }],
+    clear: [{ as: 'sd_fire', kind: 'smoke_detector', state: { alarm: false } }],
     latched: false,
   },
 ]

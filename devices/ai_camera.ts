@@ -95,6 +95,12 @@ export const ai_camera = {
     healthy: (n) => ({ video_ok: true, fps: 25 - (n % 3) }),
     faulty: { state: { video_ok: false }, raises: 'video_lost' },
   },
+  view: {
+    panel: 'camera_detections',
+    title: { zh: '摄像机识别', en: 'Camera detections' },
+    order: 7,
+    wide: true,
+  },
   report: {
     id: 'camera_detections',
     title: { zh: '摄像机识别', en: 'Camera detections' },

@@ -1,5 +1,6 @@
 import type { Component } from 'vue'
 import LiftCardsPanel from './LiftCardsPanel.vue'
+import CameraDetectionsPanel from './CameraDetectionsPanel.vue'
 import PassagesPanel from './PassagesPanel.vue'
 import ZonesPanel from './ZonesPanel.vue'
 
@@ -11,4 +12,5 @@ export const NAMED_PANELS: Record<string, Component> = {
   zones: ZonesPanel,
   lift_cards: LiftCardsPanel,
   passages: PassagesPanel,
+  camera_detections: CameraDetectionsPanel,
 }

@@ -61,6 +61,16 @@ export const CREW_NAMES: Record<string, Text> = {
   community_grid: { zh: '社区网格员', en: 'Community grid' },
 }
 
+/** Notification channels (`teams[].members[].channels[].type`), as a work order's history names them. */
+export const CHANNEL_NAMES: Record<string, Text> = {
+  webhook: { zh: 'Webhook', en: 'webhook' },
+  dingtalk: { zh: '钉钉', en: 'DingTalk' },
+  wecom: { zh: '企业微信', en: 'WeCom' },
+  feishu: { zh: '飞书', en: 'Feishu' },
+  sms: { zh: '短信', en: 'SMS' },
+  voice: { zh: '语音电话', en: 'voice call' },
+}
+
 /** Levels of the site tree. */
 export const SITE_TYPE_NAMES: Record<'street' | 'community' | 'estate' | 'building', Text> = {
   street: { zh: '街道', en: 'Street' },

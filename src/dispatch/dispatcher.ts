@@ -3,7 +3,7 @@ import type { Alert, AuditEntry } from '../alerts/types.ts'
 import type { Bus } from '../core/bus.ts'
 import { type Clock, RealClock, type TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
-import { SEVERITY_NAMES, SLA_STAGE_NAMES } from '../core/vocabulary.ts'
+import { CHANNEL_NAMES, SEVERITY_NAMES, SLA_STAGE_NAMES, wordOf } from '../core/vocabulary.ts'
 import { ZhianError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
@@ -762,9 +762,10 @@ export class Dispatcher {
     const [teamId, memberId] = d.member.split('/')
     const name = this.router.team(teamId ?? '')?.members.find((m) => m.id === memberId)?.name ?? d.member
     const what = PURPOSE_TEXT[d.purpose]
+    const channel = wordOf(CHANNEL_NAMES, d.channel ?? '')
     const note =
       d.status === 'delivered'
-        ? `${what.zh}已送达 ${name} (${d.channel}) / ${what.en} delivered to ${name} via ${d.channel}`
+        ? `${what.zh}已送达 ${name}(${channel.zh}) / ${what.en} delivered to ${name} via ${channel.en}`
         : `${what.zh}发送失败 ${name} / ${what.en} to ${name} failed: ${d.last_error}`
     this.store.save(wo, [{ action: 'notified', actor: SYSTEM, note, at: this.clock.now() }])
   }

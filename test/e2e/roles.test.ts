@@ -149,6 +149,7 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
     expect(history).toContain('派单系统')
     expect(history).toContain('派给 永安电梯维保 王师傅')
     expect(history).toContain('王师傅 · Webhook · 已送达')
+    expect(history).toContain('派单通知已送达 王师傅(Webhook)')
     expect(history).not.toMatch(/lift_a|crew_wang|\bwang\b|dispatched to|delivered to|next_on_duty| \/ /)
     await shots(page, 'crew-history')
     // In English, the English half, still with names.

@@ -1,7 +1,8 @@
+import { CHANNEL_NAMES, wordOf } from '../../core/vocabulary.ts'
 import type { Delivery, WorkOrderEvent } from '../../dispatch/types.ts'
 import { ERRORS, type ErrorCode } from '../../errors.ts'
 import { ApiError } from './api.ts'
-import { lang } from './i18n.ts'
+import { lang, tx } from './i18n.ts'
 import { teamList } from './teams.ts'
 
 /**
@@ -80,14 +81,6 @@ export function noteText(e: WorkOrderEvent): string {
   return lang.value === 'zh' ? e.note.slice(0, at) : e.note.slice(at + 3)
 }
 
-const CHANNEL: Record<string, [string, string]> = {
-  webhook: ['Webhook', 'webhook'],
-  dingtalk: ['钉钉', 'DingTalk'],
-  wecom: ['企业微信', 'WeCom'],
-  feishu: ['飞书', 'Feishu'],
-  sms: ['短信', 'SMS'],
-  voice: ['语音电话', 'voice call'],
-}
 const DELIVERY: Record<Delivery['status'], [string, string]> = {
   pending: ['发送中', 'sending'],
   delivered: ['已送达', 'delivered'],
@@ -96,9 +89,7 @@ const DELIVERY: Record<Delivery['status'], [string, string]> = {
 
 /** "王师傅 · 钉钉 · 已送达". */
 export function deliveryText(d: Delivery): string {
-  const channel = d.channel
-    ? L(...(CHANNEL[d.channel] ?? [d.channel, d.channel]))
-    : L('无通知渠道', 'no channel')
+  const channel = d.channel ? tx(wordOf(CHANNEL_NAMES, d.channel)) : L('无通知渠道', 'no channel')
   return `${memberName(d.member)} · ${channel} · ${L(...DELIVERY[d.status])}`
 }
 

@@ -23,6 +23,8 @@ export interface TestMosquitto {
   username: string
   password: string
   stop: () => Promise<void>
+  /** Start it again on the same port (without the sessions: `persistence false`). */
+  start: () => Promise<void>
 }
 
 const running = new Set<ChildProcess>()
@@ -62,18 +64,23 @@ export async function startMosquitto(): Promise<TestMosquitto> {
       '',
     ].join('\n'),
   )
-  const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  running.add(proc)
-  const end = Date.now() + 15_000
-  while (!(await listening(port))) {
-    if (proc.exitCode !== null) throw new Error(`mosquitto exited (${proc.exitCode}): ${stderr.slice(-2000)}`)
-    if (Date.now() > end) throw new Error('mosquitto did not listen within 15 s')
-    await new Promise((r) => setTimeout(r, 50))
+  let proc: ChildProcess | undefined
+  const start = async () => {
+    const p = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+    proc = p
+    let stderr = ''
+    p.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    running.add(p)
+    const end = Date.now() + 15_000
+    while (!(await listening(port))) {
+      if (p.exitCode !== null) throw new Error(`mosquitto exited (${p.exitCode}): ${stderr.slice(-2000)}`)
+      if (Date.now() > end) throw new Error('mosquitto did not listen within 15 s')
+      await new Promise((r) => setTimeout(r, 50))
+    }
   }
+  await start()
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
@@ -81,9 +88,13 @@ export async function startMosquitto(): Promise<TestMosquitto> {
     username,
     password,
     stop: async () => {
-      running.delete(proc)
-      await stopProcess(proc)
+      if (!proc) return
+      const p = proc
+      proc = undefined
+      running.delete(p)
+      await stopProcess(p)
     },
+    start,
   }
 }
 

@@ -214,6 +214,26 @@ describe('ChirpStack v4 over MQTT', () => {
     expect(await none.json()).toMatchObject({ code: 'ZHIAN_ERR_NO_DOWNLINK' })
   })
 
+  it('reconnects by itself when the network server’s broker restarts, subscribes again, and takes uplinks in', async () => {
+    const h = await hubOn()
+    const readings = readingsOf(h.hub)
+    await broker.stop()
+    await until(() => !h.hub.connectors.list().find((c) => c.id === 'cs')?.connected, 'the connection lost')
+    await broker.start()
+    await until(() => h.hub.connectors.list().find((c) => c.id === 'cs')?.connected, 'reconnected', 20_000)
+    const again = await ChirpStackPublisher.connect(broker.url, APP, {
+      username: broker.username,
+      password: broker.password,
+    })
+    try {
+      await again.publish(WELL.devEui, 'up', chirpstackUp(APP, WELL, frameOf({ water_level_cm: 150 }), 500))
+      await until(() => readings.of('well1').length, 'the uplink after the broker restart')
+      expect(readings.of('well1')).toEqual([{ water_level_cm: 150 }])
+    } finally {
+      await again.close()
+    }
+  })
+
   it('uplinks published at QoS 1 while the hub is down all arrive after its restart, once each', async () => {
     const dataDir = tempDir()
     const first = await hubOn(dataDir)

@@ -92,6 +92,10 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
     expect(await page.locator('[data-test=nav-reports]').count()).toBe(0)
     await page.goto(`${hub.httpUrl}/#/reports`)
     await expect.poll(() => page.url()).toMatch(/#\/tasks$/)
+    // Opening the bare address again with the session (a bookmark on the home screen) lands there too.
+    await page.goto(`${hub.httpUrl}/#/`)
+    await page.reload()
+    await expect.poll(() => page.url()).toMatch(/#\/tasks$/)
 
     // Two orders for the fitter on duty: a trapped passenger and a lift that moved with its doors open.
     const lift = await connectDevice(hub.mqttUrl, 'lift1')

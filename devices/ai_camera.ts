@@ -90,6 +90,7 @@ export const ai_camera = {
     }
   },
   simulator: {
+    behaviour: 'ai_camera',
     mix: { weight: 0, abbr: 'cam' },
     inBuilding: true,
     healthy: (n) => ({ video_ok: true, fps: 25 - (n % 3) }),

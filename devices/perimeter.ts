@@ -52,6 +52,7 @@ export const perimeter = {
     arm_schedule: text('布防时段', 'Arming hours', 64),
   },
   simulator: {
+    behaviour: 'perimeter',
     mix: { weight: 0, abbr: 'per' },
     healthy: (n) => ({ armed: true, tamper: false, fence_fault: false, fence_kv: 8 + (n % 5) / 10 }),
     faulty: { state: { tamper: true }, raises: 'tamper' },

@@ -1,10 +1,12 @@
 import { KINDS, type KindId } from '../../devices/index.ts'
 import { type KindDefinition, simulatorOf } from '../../devices/types.ts'
+import { aiCameraBehaviour } from './ai_camera.ts'
 import { elevatorBehaviour } from './elevator.ts'
 import { firePassageBehaviour } from './fire_passage.ts'
 import { genericBehaviour } from './generic.ts'
 import { manholeBehaviour } from './manhole.ts'
 import { parkingBayBehaviour } from './parking_bay.ts'
+import { perimeterBehaviour } from './perimeter.ts'
 import { sosButtonBehaviour } from './sos_button.ts'
 import type { BehaviourContext, BehaviourFactory } from './types.ts'
 
@@ -14,10 +16,12 @@ import type { BehaviourContext, BehaviourFactory } from './types.ts'
  * file here.
  */
 export const NAMED_BEHAVIOURS: Record<string, BehaviourFactory<KindId>> = {
+  ai_camera: aiCameraBehaviour as BehaviourFactory<KindId>,
   elevator: elevatorBehaviour as BehaviourFactory<KindId>,
   fire_passage: firePassageBehaviour as BehaviourFactory<KindId>,
   manhole: manholeBehaviour as BehaviourFactory<KindId>,
   parking_bay: parkingBayBehaviour as BehaviourFactory<KindId>,
+  perimeter: perimeterBehaviour as BehaviourFactory<KindId>,
   sos_button: sosButtonBehaviour as BehaviourFactory<KindId>,
 }
 

@@ -287,6 +287,29 @@ describe('generic HTTP push', () => {
     expect(await bad.json()).toMatchObject({ code: 'ZHIAN_ERR_MODEL_DECODE' })
   })
 
+  it('an AI camera’s event raises its alert once; the retried push adds no occurrence', async () => {
+    const event = {
+      device: 'nvr-cam-7',
+      id: 'evt-42',
+      payload: {
+        type: 'high_altitude_throw',
+        data: { floor: 12, snapshot_url: 'https://nvr.example/s/42.jpg', confidence: 0.93 },
+      },
+    }
+    expect((await pushHttp(event)).status).toBe(200)
+    const alert = await waitAlert(h, 'ai_camera.high_altitude_throw', (a) => a.device_id === 'cam7')
+    expect(alert.message.zh).toContain('12 层')
+    for (let i = 0; i < 3; i++) expect(await (await pushHttp(event)).json()).toEqual({ status: 'duplicate' })
+    // A second sighting (another event id) is a second occurrence: the retries were not.
+    expect((await pushHttp({ ...event, id: 'evt-43' })).status).toBe(200)
+    const again = await waitAlert(
+      h,
+      'ai_camera.high_altitude_throw',
+      (a) => a.device_id === 'cam7' && a.occurrences === 2,
+    )
+    expect(again.occurrences).toBe(2)
+  })
+
   it('a connector’s rate is capped: past its burst a push is 429 ZHIAN_ERR_RATE_LIMITED, counted', async () => {
     const statuses: number[] = []
     let refusal: unknown

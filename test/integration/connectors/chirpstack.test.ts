@@ -151,7 +151,7 @@ describe('ChirpStack v4 over MQTT', () => {
     expect(readings.of('well1')).toEqual([{ water_level_cm: 11 }, { water_level_cm: 12 }])
   })
 
-  it('The Things Stack: an uplink on v3/{app}/devices/{id}/up with zhian JSON as decoded_payload is a reading', async () => {
+  it('The Things Stack: an uplink on v3/{app}/devices/{id}/up with zhian JSON as decoded_payload is a reading, an alert and an InfluxDB point', async () => {
     const h = await hubOn()
     await until(() => h.hub.connectors.list().find((c) => c.id === 'tts')?.connected, 'the TTS connector')
     const readings = readingsOf(h.hub)
@@ -164,7 +164,7 @@ describe('ChirpStack v4 over MQTT', () => {
       },
       correlation_ids: ['as:up:01HZTTS0000000000000000001'],
       received_at: new Date().toISOString(),
-      uplink_message: { f_port: 1, f_cnt: 9, frm_payload: 'AA==', decoded_payload: { water_level_cm: 33 } },
+      uplink_message: { f_port: 1, f_cnt: 9, frm_payload: 'AA==', decoded_payload: { water_level_cm: 93 } },
     }
     await ns.publishTopic('v3/zhian-campus/devices/playground-well/up', up)
     await ns.publishTopic('v3/zhian-campus/devices/playground-well/up', up)
@@ -174,7 +174,19 @@ describe('ChirpStack v4 over MQTT', () => {
         1,
       'the repeat recognised',
     )
-    expect(readings.of('well4')).toEqual([{ water_level_cm: 33 }])
+    expect(readings.of('well4')).toEqual([{ water_level_cm: 93 }])
+    await waitAlert(h, 'manhole.water_high', (a) => a.device_id === 'well4')
+    const row = await until(
+      async () =>
+        (
+          await influx
+            .rows(`SELECT water_level_cm FROM manhole WHERE device_id = 'well4'`, DB)
+            .catch(() => [])
+        ).at(-1),
+      'an InfluxDB point of well4',
+      15_000,
+    )
+    expect(row.water_level_cm).toBe(93)
   })
 
   it('a set on a device whose model encodes it becomes a ChirpStack downlink on …/command/down', async () => {

@@ -48,8 +48,13 @@ function transform({ schema, url, route }: { schema: FastifySchema; url: string;
   if (!s.security) s.security = isPublic ? [] : [{ bearer: [] }, { session: [] }]
   // Grouped by resource: `/api/work-orders/…` → work-orders, `/ingest/…` → ingest, `/healthz` → healthz.
   if (!s.tags) s.tags = [url.startsWith('/api/') ? url.split('/')[2]! : url.split('/')[1]!]
+  const answers = (s.response as Record<string, unknown> | undefined) ?? {}
   s.response = {
-    ...(s.response as Record<string, unknown> | undefined),
+    // The answer's shape is the route's own (not declared yet): the document says only that it succeeds.
+    ...(Object.keys(answers).some((code) => code.startsWith('2'))
+      ? {}
+      : { '2XX': { description: '成功 / Success' } }),
+    ...answers,
     '4XX': {
       ...ERROR_SCHEMA,
       description: '请求被拒绝,编码错误 / refused, with a coded error (src/errors.ts)',

@@ -94,6 +94,10 @@ describe('severity words', () => {
       await shot(page, `vocabulary-console-${size.width}x${size.height}`)
     }
 
+    const exported = (await (await mgr('/api/alerts/export.csv')).text()).replace(/^\uFEFF/, '').split('\r\n')
+    const exportHeader = exported[0]!.split(',')
+    const exportedWord = (a: Alert) =>
+      exported.find((l) => l.startsWith(`${a.id},`))?.split(',')[exportHeader.indexOf('severity_zh')]
     const html = await (await mgr('/api/reports?scope=e1&period=today&format=html&lang=zh')).text()
     const csv = await (await mgr('/api/reports?scope=e1&period=today&format=csv&lang=zh')).text()
 
@@ -110,8 +114,9 @@ describe('severity words', () => {
         console: (await badge(alert).textContent())?.trim(),
         report_html: htmlCell(html, 'open_alerts', title, '级别'),
         report_csv: csvCell(csv, '期末未处理告警', title, '级别'),
+        alerts_csv: exportedWord(alert),
         mqtt: mqttWord,
-      }).toEqual({ console: word, report_html: word, report_csv: word, mqtt: word })
+      }).toEqual({ console: word, report_html: word, report_csv: word, alerts_csv: word, mqtt: word })
     }
     expect(notice).toContain('级别:警告')
     await sub.endAsync()

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { AlertStore } from '../../alerts/store.ts'
 import { type Alert, SEVERITIES } from '../../alerts/types.ts'
 import { MAY } from '../../auth/permissions.ts'
+import { ALERT_STATUS_NAMES, SEVERITY_NAMES } from '../../core/vocabulary.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
 import { csvCell } from '../../util/csv.ts'
 import { requireRole } from '../auth.ts'
@@ -38,6 +39,9 @@ const COLUMNS: [string, (a: Alert) => unknown][] = [
   ['condition', (a) => a.condition],
   ['title_zh', (a) => a.title.zh],
   ['title_en', (a) => a.title.en],
+  // The words every screen uses (src/core/vocabulary.ts), for the person who opens the file.
+  ['severity_zh', (a) => SEVERITY_NAMES[a.severity].zh],
+  ['status_zh', (a) => ALERT_STATUS_NAMES[a.status].zh],
   ['street', (a) => a.street],
   ['community', (a) => a.community],
   ['estate', (a) => a.estate],

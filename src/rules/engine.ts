@@ -19,7 +19,7 @@ import {
   resolveSchedules,
 } from './catalog.ts'
 import { type Primitives, primitives } from './primitives/index.ts'
-import { inSchedule, parseSchedule, type Schedule } from './schedule.ts'
+import { inSchedule, nextEdge, parseSchedule, type Schedule } from './schedule.ts'
 import {
   type AlertRt,
   type Effects,
@@ -118,6 +118,18 @@ function pick(data: Record<string, unknown>, fields: Fields): Record<string, unk
   return out
 }
 
+/** The schedule `name` in force for a subject: its device param of that name, else the alert's. */
+function effectiveSchedule(
+  sub: Subject,
+  schedules: Record<string, Schedule>,
+  name: string,
+): Schedule | undefined {
+  const own = sub.ctx.params[name]
+  // A device param that is no schedule is ignored for the alert's own (the estate file is checked at load).
+  const parsed = typeof own === 'string' ? parseScheduleCached(own) : undefined
+  return parsed ?? schedules[name]
+}
+
 const SCHEDULE_CACHE = new Map<string, Schedule | undefined>()
 /** Device params are a handful of texts: parsed once each. */
 function parseScheduleCached(text: string): Schedule | undefined {
@@ -152,6 +164,8 @@ export class RuleEngine {
   /** Raised alerts recorded as suppressed: looked at again when their gate may have ended. */
   private readonly gatedAlerts = new Set<AlertRt>()
   private gateTimer: TimerHandle | undefined
+  /** Per subject whose alerts have schedules: a timer at the next window edge, to look again then. */
+  private readonly edgeTimers = new Map<Subject, TimerHandle>()
   private unwatch: (() => void) | undefined
   /** Offline windows run from here at the earliest: downtime of the hub is not device silence. */
   private startedAt: number
@@ -238,6 +252,7 @@ export class RuleEngine {
     for (const a of sub.alerts) for (const t of a.triggers) t.machine.rearm(t)
     if (sub.offline) for (const t of sub.offline.triggers) t.machine.rearm(t)
     this.joinZone(sub)
+    this.armEdge(sub, at)
   }
 
   removeDevice(id: string): void {
@@ -245,6 +260,8 @@ export class RuleEngine {
     if (!sub) return
     this.subjects.delete(id)
     this.byEstate.get(sub.site.estate)?.delete(sub)
+    this.clock.clearTimer(this.edgeTimers.get(sub))
+    this.edgeTimers.delete(sub)
     for (const a of [...sub.alerts, ...(sub.offline ? [sub.offline] : [])]) {
       for (const t of a.triggers) this.clock.clearTimer(t.timer)
       this.gatedAlerts.delete(a)
@@ -478,6 +495,8 @@ export class RuleEngine {
     this.unwatch = undefined
     this.clock.clearTimer(this.gateTimer)
     this.gateTimer = undefined
+    for (const timer of this.edgeTimers.values()) this.clock.clearTimer(timer)
+    this.edgeTimers.clear()
     for (const t of this.allTriggers()) {
       this.clock.clearTimer(t.timer)
       t.timer = undefined
@@ -793,15 +812,34 @@ export class RuleEngine {
 
   /** `within(name)` of a subject's context: the device param `name`, else the alert's schedule param. */
   private within(sub: Subject, name: string): boolean {
-    const own = sub.ctx.params[name]
-    let sched: Schedule | undefined
-    if (own !== undefined) {
-      const parsed = typeof own === 'string' ? parseScheduleCached(own) : undefined
-      // A device param that is no schedule is ignored for the alert's own (the estate file is checked at load).
-      sched = parsed ?? sub.sched[name]
-    } else sched = sub.sched[name]
-    if (!sched) return false
-    return inSchedule(sched, sub.ctx.at, this.timeZone)
+    const sched = effectiveSchedule(sub, sub.sched, name)
+    return sched ? inSchedule(sched, sub.ctx.at, this.timeZone) : false
+  }
+
+  /**
+   * A condition that asks `within` changes at a window's edge without any message: the subject is
+   * evaluated again then (a timer on the engine clock, so a replay meets it at the same instant).
+   */
+  private armEdge(sub: Subject, at: number): void {
+    let due = Number.POSITIVE_INFINITY
+    for (const a of sub.alerts) {
+      for (const name in a.schedules) {
+        const sched = effectiveSchedule(sub, a.schedules, name)
+        if (sched) due = Math.min(due, nextEdge(sched, at, this.timeZone))
+      }
+    }
+    if (due === Number.POSITIVE_INFINITY) return
+    this.clock.clearTimer(this.edgeTimers.get(sub))
+    this.edgeTimers.set(
+      sub,
+      this.clock.setTimer(due, () => {
+        this.edgeTimers.delete(sub)
+        sub.ctx.input = undefined
+        sub.ctx.event = undefined
+        this.evaluate(sub, due)
+        this.armEdge(sub, due)
+      }),
+    )
   }
 
   // ───────────────────────── plumbing ─────────────────────────

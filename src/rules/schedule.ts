@@ -42,6 +42,22 @@ export function inSchedule(s: Schedule, at: number, defaultTz: string): boolean 
   return false
 }
 
+/**
+ * The next instant after `at` at which `inSchedule` may change: the next window start or end, on a
+ * whole local minute (zone offsets are whole minutes).
+ */
+export function nextEdge(s: Schedule, at: number, defaultTz: string): number {
+  const minute = minuteOfDay(at, s.tz ?? defaultTz)
+  let best = 24 * 60
+  for (const [start, end] of s.windows) {
+    for (const edge of [start % 1440, end % 1440]) {
+      const ahead = (edge - minute + 1440) % 1440 || 1440
+      if (ahead < best) best = ahead
+    }
+  }
+  return Math.floor(at / 60_000) * 60_000 + best * 60_000
+}
+
 const FORMATS = new Map<string, Intl.DateTimeFormat>()
 
 /** Minutes since local midnight in `tz` (DST-correct: the zone's own offset at that instant). */

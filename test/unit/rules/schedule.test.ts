@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { type KindDefinition, onEvent, schedule } from '../../../devices/types.ts'
+import { held, type KindDefinition, onEvent, schedule } from '../../../devices/types.ts'
 import type { Device } from '../../../src/core/bus.ts'
 import { FakeClock } from '../../../src/core/clock.ts'
-import { inSchedule, minuteOfDay, parseSchedule, type Schedule } from '../../../src/rules/schedule.ts'
+import {
+  inSchedule,
+  minuteOfDay,
+  nextEdge,
+  parseSchedule,
+  type Schedule,
+} from '../../../src/rules/schedule.ts'
 import { H, MIN, rig } from './harness.ts'
 
 /** 2026-03-02 00:00 in Asia/Shanghai (UTC+8) is 2026-03-01 16:00 UTC. */
@@ -25,6 +31,17 @@ describe('parseSchedule / inSchedule', () => {
     expect(utc.tz).toBe('UTC')
     expect(inSchedule(utc, SHANGHAI_MIDNIGHT + 22 * H, 'Asia/Shanghai')).toBe(true)
     expect(minuteOfDay(SHANGHAI_MIDNIGHT + 22 * H, 'Asia/Shanghai')).toBe(22 * 60)
+  })
+
+  it('finds the next window edge, past midnight and in the zone of the schedule', () => {
+    const night = sched('22:00-06:00')
+    expect(nextEdge(night, SHANGHAI_MIDNIGHT + 21 * H + 30 * MIN, 'Asia/Shanghai')).toBe(
+      SHANGHAI_MIDNIGHT + 22 * H,
+    )
+    expect(nextEdge(night, SHANGHAI_MIDNIGHT + 22 * H, 'Asia/Shanghai')).toBe(SHANGHAI_MIDNIGHT + 30 * H)
+    expect(nextEdge(night, SHANGHAI_MIDNIGHT + 23 * H + 30_000, 'Asia/Shanghai')).toBe(
+      SHANGHAI_MIDNIGHT + 30 * H,
+    )
   })
 
   it('refuses what is no schedule, with a reason', () => {
@@ -109,5 +126,59 @@ describe('the schedule gate of the rule engine', () => {
     expect(() =>
       rig({ kinds: { pinger }, overrides: { e1: { 'pinger.night_ping': { active: '22-6' } } } }),
     ).toThrow(/overrides\.e1\.pinger\.night_ping\.active: "22-6" is not a window/)
+  })
+})
+
+/** A kind whose alert is a condition held only inside its `lit` schedule (a light left on at night). */
+const lamp: KindDefinition = {
+  id: 'lamp',
+  names: { zh: '灯', en: 'Lamp' },
+  interval_s: 86_400,
+  state: { on: { type: 'bool', label: { zh: '亮', en: 'On' } } },
+  events: {},
+  settable: {},
+  params: {},
+  alerts: {
+    on_at_night: {
+      severity: 'minor',
+      crew: 'property_engineering',
+      latched: false,
+      title: { zh: '夜间亮灯', en: 'On at night' },
+      message: { zh: '{name} 夜间亮灯', en: '{name} is on at night' },
+      params: { lit: schedule('22:00-06:00') },
+      triggers: [held((c) => c.s.on === true && c.within('lit'))],
+    },
+  },
+}
+const lampDevice = (): Device => ({ ...dev(), id: 'l1', kind: 'lamp' as Device['kind'] })
+
+describe('a held condition on a schedule changes at the window edge by itself', () => {
+  it('raises at 22:00 and clears at 06:00 with no message in between, on the engine clock', () => {
+    const l = lampDevice()
+    const r = rig({ kinds: { lamp }, devices: [l], clock: new FakeClock(SHANGHAI_MIDNIGHT + 20 * H) })
+    r.send(l, { on: true })
+    r.advance(2 * H - MIN)
+    expect(r.raises('lamp.on_at_night')).toHaveLength(0)
+    r.advance(MIN)
+    expect(r.raises('lamp.on_at_night')[0]!.at).toBe(SHANGHAI_MIDNIGHT + 22 * H)
+    r.advance(8 * H - MIN)
+    expect(r.clears('lamp.on_at_night')).toHaveLength(0)
+    r.advance(MIN)
+    expect(r.clears('lamp.on_at_night')[0]!.at).toBe(SHANGHAI_MIDNIGHT + 30 * H)
+    // And again the next night.
+    r.advance(16 * H)
+    expect(r.raises('lamp.on_at_night')).toHaveLength(2)
+  })
+
+  it('after a restart from a snapshot, meets the same edge at the same instant', () => {
+    const l = lampDevice()
+    const clock = new FakeClock(SHANGHAI_MIDNIGHT + 20 * H)
+    const before = rig({ kinds: { lamp }, devices: [l], clock })
+    before.send(l, { on: true })
+    const snapshot = before.engine.takeSnapshot({ all: true })
+    before.engine.stop()
+    const after = rig({ kinds: { lamp }, devices: [l], clock, snapshot })
+    after.advance(2 * H)
+    expect(after.raises('lamp.on_at_night').map((s) => s.at)).toEqual([SHANGHAI_MIDNIGHT + 22 * H])
   })
 })

@@ -55,6 +55,10 @@ async function manager(size = SIZES[0]!): Promise<Page> {
 describe('names and values a manager reads', () => {
   it('the estate view names the parking zones, rounds the manhole to what it measures, and explains the lift arrows', async () => {
     const page = await manager()
+    // The console's parking column names the zones too.
+    await expect
+      .poll(() => page.locator('.pz').allTextContents())
+      .toEqual([expect.stringContaining('一号小区 · 地面A区'), expect.stringContaining('一号小区 · 地下B区')])
     await page.goto(`${h.httpUrl}/#/estates/e1`)
     await expect.poll(() => page.textContent('[data-zone=a]')).toContain('地面A区')
     expect(await page.textContent('[data-zone=b]')).toContain('地下B区')

@@ -5,7 +5,7 @@ import { simulatorOf } from '../../devices/types.ts'
 import type { EstateFile } from '../../src/config/estate-file.ts'
 import { ChirpStackPublisher, chirpstackUp } from './chirpstack.ts'
 import { ctwingDataReport, ctwingPost } from './ctwing.ts'
-import { onenetBody, onenetPost } from './onenet.ts'
+import { onenetBody, onenetOpaque, onenetPost } from './onenet.ts'
 
 /**
  * `zhian simulate --platforms`: the estate file's devices that name a model and a platform identity,
@@ -65,8 +65,10 @@ export class PlatformDrive {
       if (!model?.frame) continue
       const params = d.params ?? {}
       const frame = (n: number) => model.frame!(simulatorOf(KINDS[d.kind]).healthy(n), params)
-      const ct = connectors.find((c) => c.type === 'ctwing')
-      const one = connectors.find((c) => c.type === 'onenet')
+      // The first connector of each platform that serves the device's estate.
+      const serves = (c: (typeof connectors)[number]) => !c.estates || c.estates.includes(d.estate)
+      const ct = connectors.find((c) => c.type === 'ctwing' && serves(c))
+      const one = connectors.find((c) => c.type === 'onenet' && serves(c))
       let send: Driven['send'] | undefined
       if (this.publisher && d.dev_eui && model.transports.includes('chirpstack')) {
         const publisher = this.publisher
@@ -95,7 +97,7 @@ export class PlatformDrive {
             ct.token,
             ctwingDataReport(device, payload, n),
           )
-          return res.ok
+          return taken(res)
         }
       } else if (
         one &&
@@ -106,19 +108,21 @@ export class PlatformDrive {
         const name = d.platform_device_id
         send = async (n) => {
           const f = frame(n)
-          if (!f.json) return false
-          const msg = {
-            productId: 'zhian-sim',
-            deviceName: name,
-            messageType: 'notify',
-            notifyType: 'property',
-            data: { id: String(n), params: wrap(f.json) },
-          }
+          // The device's own bytes travel as LwM2M object 19/0/0; profile properties as themselves.
+          const msg = f.bytes
+            ? onenetOpaque(name, d.imei ?? '', f.bytes)
+            : {
+                productId: 'zhian-sim',
+                deviceName: name,
+                messageType: 'notify',
+                notifyType: 'property',
+                data: { id: String(n), params: wrap(f.json ?? {}) },
+              }
           const res = await onenetPost(
             `${httpUrl}/ingest/onenet/${one.id}`,
             onenetBody(one.token, msg, `${name}-${n}`),
           )
-          return res.ok
+          return taken(res)
         }
       }
       if (send) this.driven.push({ id: d.id, model, send })
@@ -153,6 +157,13 @@ export class PlatformDrive {
       }),
     )
   }
+}
+
+/** CTWing and OneNET are answered 200 also for an uplink refused for its device: the body tells. */
+async function taken(res: Response): Promise<boolean> {
+  if (!res.ok) return false
+  const body = (await res.json()) as { status?: string }
+  return body.status === 'accepted' || body.status === 'duplicate'
 }
 
 /** OneNET's property shape: each value with its time. */

@@ -27,6 +27,24 @@ export function onenetProperty(
   }
 }
 
+/** An LwM2M device's own frame as a property push: object 19/0/0 (Binary App Data Container), hex. */
+export function onenetOpaque(
+  deviceName: string,
+  imei: string,
+  bytes: Buffer,
+  time = Date.now(),
+  productId = 'zhianpid01',
+) {
+  return {
+    productId,
+    deviceName,
+    imei,
+    messageType: 'notify',
+    notifyType: 'property',
+    data: { id: String(time % 100000), params: { '19_0_0': { value: bytes.toString('hex'), time } } },
+  }
+}
+
 export function onenetLifeCycle(
   deviceName: string,
   online: boolean,

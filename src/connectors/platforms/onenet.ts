@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { isObject, type ParseResult, textId, timeOf, type Uplink } from '../uplink.ts'
+import { base64Bytes, isObject, type ParseResult, textId, timeOf, type Uplink } from '../uplink.ts'
 
 /**
  * OneNET (China Mobile) HTTP push (open.iot.10086.cn/doc/iot_platform/book/application-develop/push/
@@ -70,5 +70,21 @@ export function parseOnenet(msgText: string, id: string | undefined): ParseResul
     const native = type ? { type, ...(isObject(value) ? { data: value } : {}) } : {}
     return { uplinks: [{ ...up, ts, payload: { json: { event: values } }, native }] }
   }
-  return { uplinks: [{ ...up, ts, payload: { json: values } }] }
+  const bytes = opaqueData(values[OPAQUE_KEY])
+  return { uplinks: [{ ...up, ts, payload: { json: values, ...(bytes ? { bytes } : {}) } }] }
+}
+
+/**
+ * An NB-IoT device sending its own frames over LwM2M puts them in the Binary App Data Container,
+ * object 19 instance 0 resource 0 (OMA LwM2M registry, object 19 "BinaryAppDataContainer", resource
+ * 0 "Data", opaque); OneNET names a resource `<object>_<instance>_<resource>`. How OneNET spells the
+ * opaque value in a push was not found documented: a hex string is taken as hex, anything else as
+ * base64.
+ */
+const OPAQUE_KEY = '19_0_0'
+
+function opaqueData(v: unknown): Buffer | undefined {
+  if (typeof v !== 'string' || v.length === 0) return undefined
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(v)) return Buffer.from(v, 'hex')
+  return base64Bytes(v)
 }

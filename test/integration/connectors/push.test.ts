@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { modelOf } from '../../../devices/models/index.ts'
 import {
   appData,
   ctwingDataReport,
@@ -8,6 +9,7 @@ import {
 import {
   onenetBody,
   onenetLifeCycle,
+  onenetOpaque,
   onenetPost,
   onenetProperty,
   onenetVerify,
@@ -218,6 +220,17 @@ describe('OneNET push', () => {
       onenetBody(TOKENS.one, onenetLifeCycle('onenet-well-2', true), 'l-1'),
     )
     expect(await life.json()).toEqual({ status: 'accepted' })
+  })
+
+  it('an NB-IoT device’s own frame (LwM2M opaque data) is decoded by its model', async () => {
+    const nb = modelOf('milesight/em400-udl-nb')!
+    const frame = nb.frame!({ water_level_cm: 42, battery_pct: 77 }, { mount_depth_cm: 300 }).bytes!
+    const res = await onenetPost(
+      oneUrl(),
+      onenetBody(TOKENS.one, onenetOpaque('onenet-nb-well-5', '868508064807350', frame), 'nb-1'),
+    )
+    expect(await res.json()).toEqual({ status: 'accepted' })
+    expect(readings.of('well5').at(-1)).toMatchObject({ water_level_cm: 42, battery_pct: 77 })
   })
 
   it('a bad signature is refused 401 and counted; nothing is read', async () => {

@@ -30,7 +30,9 @@ it('drives each model device over its platform with the model’s own frames; th
     log: (l) => lines.push(l),
   })
   await drive.start()
-  expect(drive.size).toBe(2) // well1 (EM400-UDL, LoRaWAN) and bay2 (P_MD, NB-IoT); the others have no model
+  // well1 (EM400-UDL, LoRaWAN, ChirpStack), bay2 (P_MD, NB-IoT, CTWing) and well5 (EM400-UDL NB-IoT in
+  // estate e2, which the CTWing connector does not serve: OneNET); the others have no model.
+  expect(drive.size).toBe(3)
   expect(drive.failed).toBe(0)
   await until(
     async () =>
@@ -39,6 +41,9 @@ it('drives each model device over its platform with the model’s own frames; th
   )
   expect(
     await metric(h.hub, 'zhian_connector_uplinks_total', { connector: 'ctw', outcome: 'accepted' }),
+  ).toBe(1)
+  expect(
+    await metric(h.hub, 'zhian_connector_uplinks_total', { connector: 'one', outcome: 'accepted' }),
   ).toBe(1)
   const page = (await (await h.api('/api/live/estates/e1')).json()) as {
     devices: { id: string; values: Record<string, unknown> }[]

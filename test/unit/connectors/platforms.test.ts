@@ -242,6 +242,38 @@ describe('OneNET push', () => {
     expect(up.ts).toBe(1_700_000_000_500)
   })
 
+  it('an LwM2M device’s own frame (object 19/0/0, opaque) is handed to its model as bytes', () => {
+    const hex = one(
+      parseOnenet(
+        JSON.stringify({
+          deviceName: 'nb-well',
+          imei: '867724052340005',
+          messageType: 'notify',
+          notifyType: 'property',
+          data: { id: '1', params: { '19_0_0': { value: '01755c', time: 1 } } },
+        }),
+        'o-1',
+      ),
+    )
+    expect(hex.payload?.bytes).toEqual(Buffer.from([0x01, 0x75, 0x5c]))
+    expect(hex.ids).toEqual([
+      { kind: 'platform_device_id', value: 'nb-well' },
+      { kind: 'imei', value: '867724052340005' },
+    ])
+    const b64 = one(
+      parseOnenet(
+        JSON.stringify({
+          deviceName: 'nb-well',
+          messageType: 'notify',
+          notifyType: 'property',
+          data: { id: '2', params: { '19_0_0': { value: 'AXVc', time: 1 } } },
+        }),
+        'o-2',
+      ),
+    )
+    expect(b64.payload?.bytes).toEqual(Buffer.from([0x01, 0x75, 0x5c]))
+  })
+
   it('lifeCycle is availability; an event notify is a native event', () => {
     const life = {
       productId: 'p',

@@ -1,9 +1,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { KINDS } from '../../../devices/index.ts'
+import { simulatorOf } from '../../../devices/types.ts'
 import { generatedDashboards } from '../../../grafana/gen.ts'
+import { syntheticSecret, withEveryKind } from '../../../simulators/estate-gen.ts'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
-import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
+import { loadEstateFile, serializeWithSections } from '../../../src/config/estate-file.ts'
+import { buildHub, connectDevice, type TestHub, tempDir, until } from '../../helpers/hub.ts'
 import { startInflux, type TestInflux } from '../../helpers/influx.ts'
 
 /**
@@ -85,6 +89,14 @@ async function publishHistory(h: TestHub): Promise<void> {
     })
     await send(pb1, 'zhian/parking_bay/pb1/state', { ts, occupied: step % 4 < 2 })
     await send(pb2, 'zhian/parking_bay/pb2/state', { ts, occupied: true })
+  }
+  // Every kind the fixture has no device of: one synthesised device (withEveryKind) reporting its
+  // kind's healthy readings over the same six hours, so each kind's field panels have data.
+  for (const d of withEveryKind(loadEstateFile(ESTATE)).devices.filter((x) => x.id.startsWith('sim_'))) {
+    const client = await connectDevice(h.mqttUrl, d.id, { password: syntheticSecret(d.id) })
+    const healthy = simulatorOf(KINDS[d.kind]).healthy
+    for (let step = 36; step >= 0; step--)
+      await send(client, `zhian/${d.kind}/${d.id}/state`, { ts: now - step * 10 * 60_000, ...healthy(step) })
   }
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'offline')
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'online')
@@ -201,7 +213,9 @@ let trail: { alert: Alert; entry: AuditEntry }[]
 
 beforeAll(async () => {
   influx = await startInflux()
-  hub = await buildHub({ estateFile: ESTATE, config: { history: influx.history(DB) } })
+  const estateFile = path.join(tempDir('zhian-grafana-'), 'estate.yaml')
+  fs.writeFileSync(estateFile, serializeWithSections(withEveryKind(loadEstateFile(ESTATE)), ESTATE))
+  hub = await buildHub({ estateFile, config: { history: influx.history(DB) } })
   await publishHistory(hub)
   trail = await auditTrail(hub)
   const raisedTotal = trail.filter((t) => t.entry.action === 'raised').length

@@ -251,7 +251,8 @@ export class ReportBuilder {
       }
       row.episodes++
       row.offline_minutes = round1(row.offline_minutes + minutes)
-      if (r.cleared_at === null && (r.resolved_at === null || r.resolved_at >= period.to))
+      // As at the period end: a device back online since then was still offline at that time.
+      if ((r.cleared_at ?? Infinity) >= period.to && (r.resolved_at ?? Infinity) >= period.to)
         row.still_offline = true
     }
     const batteries: BatteryRow[] = rows

@@ -7,9 +7,9 @@ import type { WorkOrder } from '../../../src/dispatch/types.ts'
 import type { Report } from '../../../src/reports/model.ts'
 import { resolvePeriod } from '../../../src/reports/period.ts'
 import { launch, logIn, session, shot } from '../../e2e/browser.ts'
-import { buildHub, type TestHub, tempDir, testConfig } from '../../helpers/hub.ts'
+import { buildHub, connectDevice, type TestHub, tempDir, testConfig, until } from '../../helpers/hub.ts'
 import { estateFor, Receiver } from '../dispatch/receiver.ts'
-import { LIFT_IDLE, login, PASSWORDS, reportJson, type WorkOrderDetail } from './rig.ts'
+import { allAlerts, LIFT_IDLE, login, PASSWORDS, reportJson, send, type WorkOrderDetail } from './rig.ts'
 
 /**
  * Last week is closed: whatever people do today — open a work order by hand on one of last week's
@@ -123,6 +123,14 @@ describe('a closed week', () => {
     for (const step of ['accept', 'arrive', 'resolve'])
       expect((await crew(`/api/work-orders/${lift.id}/${step}`, {})).status).toBe(200)
     expect((await mgr(`/api/work-orders/${(await orderOf(trapped2)).id}/cancel`, {})).status).toBe(200)
+    // The fire-passage sensor, silent since last week, is back today: its offline alert clears now.
+    expect(before.devices.offline.find((d) => d.device_id === 'fp1')?.still_offline).toBe(true)
+    const fp1 = await connectDevice(h.mqttUrl, 'fp1')
+    await send(fp1, 'zhian/fire_passage/fp1/state', { occupied: true, object_class: 'car' })
+    await until(
+      async () => (await allAlerts(h, '&type=fire_passage.offline&device=fp1&status=resolved')).length > 0,
+      'fp1 back online',
+    )
 
     const after = await reportJson(h, `scope=e1&period=${week.id}`)
     expect(closed(after)).toEqual(closed(before))

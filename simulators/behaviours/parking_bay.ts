@@ -4,24 +4,25 @@ import { type ActionArgs, type Behaviour, type BehaviourContext, durationArg } f
 
 /**
  * An in-ground geomagnetic parking sensor (domain-catalog §4): state on change plus the hourly
- * heartbeat. Occupancy follows a residential day curve — nearly empty mid-morning, about 88 % from the
- * evening to early morning (kept under the 95 % `zone_full` mark so normal days stay quiet) — with a
- * few zombie cars that never leave and the occasional flapping sensor.
+ * heartbeat. Occupancy follows a residential day curve — nearly empty mid-morning, about 72 % from
+ * the evening to early morning (a 20-bay zone then sits near 14 cars and reaches the 95 % `zone_full`
+ * mark on a rare night, not several times a night as at 88 %) — with a few zombie cars that never
+ * leave and the occasional flapping sensor.
  */
 
 const TICK_MS = 60_000
 /** Hours → target occupancy, linearly interpolated. */
 const DAY_CURVE: [number, number][] = [
-  [0, 0.88],
-  [6, 0.88],
-  [7.5, 0.6],
+  [0, 0.72],
+  [6, 0.72],
+  [7.5, 0.5],
   [9, 0.25],
   [10, 0.15],
   [15, 0.15],
   [17, 0.3],
-  [19, 0.75],
-  [21, 0.88],
-  [24, 0.88],
+  [19, 0.62],
+  [21, 0.72],
+  [24, 0.72],
 ]
 /** Arrivals + departures per hour per bay: how quickly a bay follows the curve. */
 const TURNOVER_PER_H = 0.8

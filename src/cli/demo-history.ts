@@ -67,54 +67,89 @@ function pastScript(): ScenarioStep[] {
     step(0, '22:00', 'pb_033', 'occupy', { for: '80h' }),
     step(3, '18:00', 'pb_017', 'flap', { for: '12m', every: '15s' }),
     step(6, '19:00', { kind: 'parking_bay', zone: 'ground' } as never, 'occupy', { for: '90m' }),
+    // 红普新村, the old estate: its retrofitted lifts fault all week (5幢2单元 makes the black list).
+    step(0, '07:40', 'hpxc_el_5_2', 'door_fault', { for: '5m' }),
+    step(1, '19:30', 'hpxc_el_5_2', 'trapped', { for: '7m' }),
+    step(3, '12:10', 'hpxc_el_5_2', 'stopped_outside_zone', { for: '4m' }),
+    step(4, '08:20', 'hpxc_el_5_2', 'door_fault', { for: '6m' }),
+    step(2, '17:00', 'hpxc_el_3_1', 'door_fault', { for: '4m' }),
+    step(5, '10:30', 'hpxc_el_3_1', 'power_loss', { for: '20m' }),
+    // 天城家园: cars in the garage exit in the evenings, again and again.
+    step(1, '21:30', 'tcjy_fp_2', 'block', { for: '40m', object: 'car' }),
+    step(3, '22:00', 'tcjy_fp_2', 'block', { for: '30m', object: 'car' }),
+    step(5, '20:40', 'tcjy_fp_2', 'block', { for: '60m', object: 'car' }),
+    step(2, '13:00', 'tcjy_el_1', 'moving_door_open', { for: '20s' }),
+    // 新风雅苑: a quiet small estate.
+    step(4, '10:00', 'xfya_mh_1', 'lift_cover', { for: '15m' }),
+    step(6, '18:30', 'xfya_fp_1', 'block', { for: '5m', object: 'ebike' }),
     // This week so far.
+    step(7, '08:50', 'hpxc_el_5_2', 'door_fault', { for: '4m' }),
     step(7, '09:10', 'elev_b1_3', 'trapped', { for: '3m' }),
     step(7, '20:00', 'fp_2', 'block', { for: '15m', object: 'car' }),
     step(8, '10:30', 'elev_b2_2', 'door_fault', { for: '3m' }),
   ]
 }
 
-/** The estate's people: the manager acknowledges, crews accept, arrive and resolve — after a while. */
+/**
+ * The estates' people: each estate's manager acknowledges, crews accept, arrive and resolve — after a
+ * while. The old estate's office is slow, and so is its lift contractor: the street cockpit's response
+ * ranking and time limits per contractor have something to tell.
+ */
 class People {
   private readonly rng = new Rng('demo-people')
   private readonly users = new Map<string, string>()
+  private readonly managers = new Map<string, string>()
 
   constructor(
     private readonly hub: Hub,
     private readonly clock: FakeClock,
     teams: { id: string; members: { id: string; user?: string | undefined }[] }[],
+    users: { username: string; role: string; scope: string }[],
   ) {
     for (const t of teams) for (const m of t.members) this.users.set(`${t.id}/${m.id}`, m.user ?? m.id)
+    for (const u of users) if (u.role === 'manager') this.managers.set(u.scope, u.username)
+  }
+
+  private managerOf(estate: string | null): string {
+    return (estate && this.managers.get(estate)) ?? 'wuye'
   }
 
   raised(alert: Alert): void {
     if (alert.severity === 'info') return
-    this.later(this.rng.float(1, 12), () => {
+    const slow = alert.estate === 'hongpu_xincun' ? 3 : 1
+    this.later(this.rng.float(1, 12) * slow, () => {
       const now = this.hub.alerts.get(alert.id)
       if (now?.status !== 'active' || this.orderOf(alert.id)) return
-      this.hub.alerts.acknowledge(alert.id, { actor: 'wuye', channel: 'http', note: null })
+      const actor = this.managerOf(alert.estate)
+      this.hub.alerts.acknowledge(alert.id, { actor, channel: 'http', note: null })
       // A latched alert without a work order: the manager closes it once the condition has cleared
       // (a reseated cover); one still holding (a flat battery nobody replaced yet) stays open.
-      if (now.latched) this.closeWhenCleared(alert.id, 4)
+      if (now.latched) this.closeWhenCleared(alert.id, actor, 4)
     })
   }
 
-  private closeWhenCleared(id: string, tries: number): void {
+  private closeWhenCleared(id: string, actor: string, tries: number): void {
     this.later(this.rng.float(20, 90), () => {
       const a = this.hub.alerts.get(id)
       if (!a || a.status === 'resolved') return
       if (a.condition === 'cleared')
-        this.hub.alerts.resolve(id, { actor: 'wuye', channel: 'http', note: '现场已处理' })
-      else if (tries > 1) this.closeWhenCleared(id, tries - 1)
+        this.hub.alerts.resolve(id, { actor, channel: 'http', note: '现场已处理' })
+      else if (tries > 1) this.closeWhenCleared(id, actor, tries - 1)
     })
   }
 
   workOrder(wo: WorkOrder, action: string): void {
-    const who = { username: (wo.assignee && this.users.get(wo.assignee)) ?? 'wuye' }
+    const who = { username: (wo.assignee && this.users.get(wo.assignee)) ?? this.managerOf(wo.estate) }
+    const slow = wo.team === 'lift_xizi' ? 2.5 : 1
     if (action === 'dispatched')
-      this.later(this.rng.float(1.5, 9), () => this.hub.dispatch.accept(wo.id, who), wo.id, 'dispatched')
+      this.later(
+        this.rng.float(1.5, 9) * slow,
+        () => this.hub.dispatch.accept(wo.id, who),
+        wo.id,
+        'dispatched',
+      )
     else if (action === 'accepted')
-      this.later(this.rng.float(6, 28), () => this.hub.dispatch.arrive(wo.id, who), wo.id, 'accepted')
+      this.later(this.rng.float(6, 28) * slow, () => this.hub.dispatch.arrive(wo.id, who), wo.id, 'accepted')
     else if (action === 'on_site')
       this.later(
         this.rng.float(10, 50),
@@ -171,7 +206,7 @@ export async function recordPast(
   const estate = loadEstateFile(config.estateFile!)
   const queue: RecordedMessage[] = []
   const fleet = new Fleet({ estate, start: from, seed: 7, faultRate: 0, record: (m) => queue.push(m) })
-  const people = new People(hub, clock, estate.teams ?? [])
+  const people = new People(hub, clock, estate.teams ?? [], estate.users)
   await hub.start()
   const stats = { messages: 0, alerts: 0, workOrders: 0 }
   const offAlert = hub.bus.on('alert', ({ alert, entry }) => {

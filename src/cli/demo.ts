@@ -100,7 +100,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   console.log(
     [
       '',
-      `  zhian demo — ${fleet.size} simulated devices of 前新福苑, scenario "${scenario.name}" (×${fleet.clock.speed})`,
+      `  zhian demo — ${fleet.size} simulated devices of 闸弄口街道 (前新福苑 and three more estates), scenario "${scenario.name}" (×${fleet.clock.speed})`,
       `  dashboard   ${httpUrl}/   login admin / ${password}${fresh ? '' : ' (unless that data dir had an admin already)'}`,
       `              property manager wuye / zhian-demo, lift fitter fitter_wang / zhian-demo (crew app #/tasks)`,
       `  admin API   ${httpUrl}/api   token ${env.ZHIAN_API_TOKEN}`,

@@ -88,11 +88,11 @@ describe('street cockpit in a real browser', () => {
     for (const [i, size] of SIZES.entries()) {
       await page.setViewportSize(size)
       await page.locator('[data-test=plan-canvas]').scrollIntoViewIfNeeded()
-      // demo.yaml: hpxc_el_3_1 at (19, 21), hpxc_el_5_2 at (35, 65), hpxc_pb_04 at (78, 72).
+      // demo.yaml: hpxc_el_3_1 at (19, 21), hpxc_el_5_2 at (35, 65), hpxc_fp_2 at (62, 92).
       for (const [id, x, y] of [
         ['hpxc_el_3_1', 19, 21],
         ['hpxc_el_5_2', 35, 65],
-        ['hpxc_pb_04', 78, 72],
+        ['hpxc_fp_2', 62, 92],
       ] as const) {
         const at = await markerAt(page, id)
         expect(Math.abs(at.x - x), `${id} x at ${size.width}px`).toBeLessThan(0.6)

@@ -34,7 +34,7 @@ describe('street cockpit', () => {
     expect(after.by_critical[0]).toBe('hongpu_xincun')
     const hp = after.estates.find((e) => e.id === 'hongpu_xincun')!
     expect(hp.community).toBe('红普社区')
-    expect(hp.devices).toBe(12)
+    expect(hp.devices).toBe(6)
     // Today's column of the trend counts it, for that estate.
     expect(after.trend.find((l) => l.estate === 'hongpu_xincun')!.counts.at(-1)).toBeGreaterThanOrEqual(1)
   })

@@ -47,8 +47,8 @@ test('npm run demo comes up, shows alerts within a minute and stops cleanly on C
       'elevator readings in the hub metrics',
       30_000,
     )
-    // …and the first alerts of the demo scenario appear (the manhole cover is lifted 10 s in).
-    await until(() => out.includes('manhole.cover_open'), 'an alert line', 60_000)
+    // …and the first alerts of the demo scenario appear (a sensor battery runs low 45 s in).
+    await until(() => out.includes('manhole.low_battery'), 'an alert line', 60_000)
     const login = await fetch(`${httpUrl}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

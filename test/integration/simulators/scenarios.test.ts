@@ -71,11 +71,11 @@ test('reconnect-storm: 1,000 devices through a real hub lose their connections a
   expect(rejected).toBe(0)
 })
 
-test('the demo scenario raises every alert type it promises within its first 20 simulated minutes (×30)', {
+test('the demo scenario raises every alert type it promises within its hour (×60)', {
   timeout: 150_000,
 }, async () => {
   const scenario = findScenario('demo')
-  const { raised } = await playScenario('demo', 30)
+  const { raised } = await playScenario('demo', 60)
   expect(scenario.expect.filter((t) => !raised.has(t))).toEqual([])
   expect(raised.size).toBeGreaterThanOrEqual(scenario.expect.length)
 })

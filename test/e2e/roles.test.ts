@@ -292,6 +292,14 @@ describe('each role in a real browser: the crew app on a phone, the viewer, the 
     await page.click('[data-test=nav-tasks]')
     await page.locator('[data-test=my-tasks] [data-work-order]').first().waitFor()
     expect(await page.textContent('[data-test=tasks-title]')).toBe('工单')
+    // The most severe first: the lift that moved with open doors above the newer "frequent faults".
+    const ranks = await page.$$eval('[data-test=my-tasks] [data-work-order] header [data-severity]', (els) =>
+      els.map((e) =>
+        ['critical', 'major', 'minor', 'warning', 'info'].indexOf(e.getAttribute('data-severity')!),
+      ),
+    )
+    expect(new Set(ranks).size).toBeGreaterThan(1)
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
     await shots(page, 'manager-work-orders')
     await context.close()
   })

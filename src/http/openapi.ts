@@ -27,10 +27,10 @@ const ERROR_SCHEMA = {
 
 const isZod = (s: unknown): s is z.ZodType => typeof s === 'object' && s !== null && '_zod' in s
 
-/** A zod schema as JSON Schema for the document (what a client may send); others unchanged. */
-function jsonSchemaOf(s: unknown): unknown {
+/** A zod schema as JSON Schema for the document (what a client may send, or gets back); others unchanged. */
+function jsonSchemaOf(s: unknown, io: 'input' | 'output' = 'input'): unknown {
   if (!isZod(s)) return s
-  const out = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Record<
+  const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<
     string,
     unknown
   >
@@ -48,7 +48,13 @@ function transform({ schema, url, route }: { schema: FastifySchema; url: string;
   if (!s.security) s.security = isPublic ? [] : [{ bearer: [] }, { session: [] }]
   // Grouped by resource: `/api/work-orders/…` → work-orders, `/ingest/…` → ingest, `/healthz` → healthz.
   if (!s.tags) s.tags = [url.startsWith('/api/') ? url.split('/')[2]! : url.split('/')[1]!]
-  const answers = (s.response as Record<string, unknown> | undefined) ?? {}
+  // What a route answers, as the client receives it (zod's output side).
+  const answers = Object.fromEntries(
+    Object.entries((s.response as Record<string, unknown> | undefined) ?? {}).map(([code, r]) => [
+      code,
+      isZod(r) ? jsonSchemaOf(r, 'output') : r,
+    ]),
+  )
   s.response = {
     // The answer's shape is the route's own (not declared yet): the document says only that it succeeds.
     ...(Object.keys(answers).some((code) => code.startsWith('2'))

@@ -6,6 +6,7 @@ import type { Principal } from '../../auth/principal.ts'
 import { inScope } from '../../auth/scope.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
+import { ALERT, ALERT_DETAIL, ALERT_PAGE } from '../answers.ts'
 import { requireRole } from '../auth.ts'
 import { parseWith } from '../parse.ts'
 import type { RulesHttp } from '../types.ts'
@@ -50,6 +51,8 @@ const ASSIGN_BODY = z.strictObject({
   note: NOTE.optional(),
 })
 
+const ANSWERS_ALERT = { 200: ALERT }
+
 export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promise<void> {
   const { alerts } = opts
 
@@ -80,7 +83,7 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.get(
     '/api/alerts',
-    { schema: { summary: '告警列表 / List alerts', querystring: LIST_QUERY } },
+    { schema: { summary: '告警列表 / List alerts', querystring: LIST_QUERY, response: { 200: ALERT_PAGE } } },
     async (req) => {
       const p = requireRole(req, ...READERS)
       const q = parseWith(LIST_QUERY, req.query ?? {})
@@ -104,7 +107,13 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.get(
     '/api/alerts/:id',
-    { schema: { summary: '告警详情与处理记录 / An alert with its audit log', params: ID_PARAM } },
+    {
+      schema: {
+        summary: '告警详情与处理记录 / An alert with its audit log',
+        params: ID_PARAM,
+        response: { 200: ALERT_DETAIL },
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...READERS)
       const alert = visible(req, p)
@@ -114,7 +123,14 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.post(
     '/api/alerts/:id/ack',
-    { schema: { summary: '确认告警 / Acknowledge an alert', params: ID_PARAM, body: ACT_BODY } },
+    {
+      schema: {
+        summary: '确认告警 / Acknowledge an alert',
+        params: ID_PARAM,
+        body: ACT_BODY,
+        response: ANSWERS_ALERT,
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...ACTORS)
       const alert = visible(req, p)
@@ -125,7 +141,14 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.post(
     '/api/alerts/:id/resolve',
-    { schema: { summary: '关闭告警 / Resolve an alert', params: ID_PARAM, body: ACT_BODY } },
+    {
+      schema: {
+        summary: '关闭告警 / Resolve an alert',
+        params: ID_PARAM,
+        body: ACT_BODY,
+        response: ANSWERS_ALERT,
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...ACTORS)
       const alert = visible(req, p)
@@ -136,7 +159,14 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.post(
     '/api/alerts/:id/comment',
-    { schema: { summary: '备注 / Comment on an alert', params: ID_PARAM, body: COMMENT_BODY } },
+    {
+      schema: {
+        summary: '备注 / Comment on an alert',
+        params: ID_PARAM,
+        body: COMMENT_BODY,
+        response: ANSWERS_ALERT,
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...ACTORS)
       const alert = visible(req, p)
@@ -147,7 +177,14 @@ export async function alertRoutes(app: FastifyInstance, opts: RulesHttp): Promis
 
   app.post(
     '/api/alerts/:id/assign',
-    { schema: { summary: '派单给班组 / Assign an alert to a team', params: ID_PARAM, body: ASSIGN_BODY } },
+    {
+      schema: {
+        summary: '派单给班组 / Assign an alert to a team',
+        params: ID_PARAM,
+        body: ASSIGN_BODY,
+        response: ANSWERS_ALERT,
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...ACTORS)
       const alert = visible(req, p)

@@ -8,6 +8,7 @@ import type { Dispatcher } from '../../dispatch/dispatcher.ts'
 import { timesOf, type WorkOrder } from '../../dispatch/types.ts'
 import { ZhianError } from '../../errors.ts'
 import { ID_PATTERN } from '../../mqtt/topics.ts'
+import { WORK_ORDER_DETAIL, WORK_ORDER_PAGE } from '../answers.ts'
 import { requireRole } from '../auth.ts'
 import { parseWith } from '../parse.ts'
 
@@ -88,7 +89,13 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
 
   app.get(
     '/api/work-orders',
-    { schema: { summary: '工单列表 / List work orders', querystring: LIST_QUERY } },
+    {
+      schema: {
+        summary: '工单列表 / List work orders',
+        querystring: LIST_QUERY,
+        response: { 200: WORK_ORDER_PAGE },
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...READERS)
       const q = parseWith(LIST_QUERY, req.query ?? {})
@@ -112,7 +119,13 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
 
   app.get(
     '/api/work-orders/:id',
-    { schema: { summary: '工单详情 / A work order with its events and deliveries', params: ID_PARAM } },
+    {
+      schema: {
+        summary: '工单详情 / A work order with its events and deliveries',
+        params: ID_PARAM,
+        response: { 200: WORK_ORDER_DETAIL },
+      },
+    },
     async (req) => {
       const p = requireRole(req, ...READERS)
       return detail(visible(req, p))
@@ -121,7 +134,13 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
 
   app.post(
     '/api/work-orders',
-    { schema: { summary: '为告警开工单 / Open a work order for an alert', body: OPEN_BODY } },
+    {
+      schema: {
+        summary: '为告警开工单 / Open a work order for an alert',
+        body: OPEN_BODY,
+        response: { 201: WORK_ORDER_DETAIL },
+      },
+    },
     async (req, reply) => {
       const p = requireRole(req, ...MAY.open_work_orders)
       const body = parseWith(OPEN_BODY, req.body ?? {})
@@ -137,6 +156,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderHttp)
       summary: STEP_SUMMARY[name],
       params: ID_PARAM,
       body: name === 'comment' ? COMMENT_BODY : ACT_BODY,
+      response: { 200: WORK_ORDER_DETAIL },
     }
     app.post(`/api/work-orders/:id/${name}`, { schema }, async (req) => {
       const p = requireRole(req, ...(name === 'cancel' ? MAY.cancel_work_orders : CREW_ACTORS))

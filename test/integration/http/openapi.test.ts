@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildHub, type TestHub } from '../../helpers/hub.ts'
+import type { z } from 'zod'
+import {
+  ALERT,
+  ALERT_DETAIL,
+  ALERT_PAGE,
+  WORK_ORDER_DETAIL,
+  WORK_ORDER_PAGE,
+} from '../../../src/http/answers.ts'
+import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
 import { DASHBOARD_ESTATE, tokenOf } from '../../helpers/session.ts'
 
 /**
@@ -163,6 +171,51 @@ describe('OpenAPI description of the HTTP API', () => {
         expect(((await res.json()) as { code: string }).code).toBe('ZHIAN_ERR_FORBIDDEN')
       }
     }
+  })
+
+  it('the documented answers are what the routes answer: alerts and work orders parsed with their strict schemas', async () => {
+    const manhole = await connectDevice(hub.mqttUrl, 'mh1')
+    await manhole.publishAsync(
+      'zhian/manhole/mh1/state',
+      JSON.stringify({ cover_open: true, tilt_deg: 40 }),
+      {
+        qos: 1,
+      },
+    )
+    const get = async <T extends z.ZodType>(path: string, schema: T, init?: RequestInit) => {
+      const res = await hub.api(path, init)
+      expect(res.status, path).toBeLessThan(300)
+      const parsed = schema.safeParse(await res.json())
+      expect(parsed.error?.issues ?? [], path).toEqual([])
+      return parsed.data as z.output<T>
+    }
+    const page = await until(async () => {
+      const p = await get('/api/alerts', ALERT_PAGE)
+      return p.items.length ? p : undefined
+    }, 'the alert')
+    const alert = page.items[0]!
+    await get(`/api/alerts/${alert.id}`, ALERT_DETAIL)
+    const orders = await until(async () => {
+      const p = await get('/api/work-orders', WORK_ORDER_PAGE)
+      return p.items.length ? p : undefined
+    }, 'its work order')
+    await get(`/api/work-orders/${orders.items[0]!.id}`, WORK_ORDER_DETAIL)
+    await get(`/api/alerts/${alert.id}/ack`, ALERT, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    // And the document carries those shapes, generated from the same schemas.
+    const listAnswer = doc.paths['/api/alerts']!.get!.responses!['200'] as unknown as {
+      content: Record<string, { schema: { properties: Record<string, unknown> } }>
+    }
+    expect(Object.keys(listAnswer.content['application/json']!.schema.properties)).toEqual([
+      'items',
+      'total',
+      'limit',
+      'offset',
+    ])
+    await manhole.endAsync()
   })
 
   it('a route schema is documentation: the route still answers its own coded error for a bad query', async () => {

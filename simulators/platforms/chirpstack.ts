@@ -85,7 +85,7 @@ export class ChirpStackPublisher {
   static async connect(
     url: string,
     applicationId: string,
-    auth: { username?: string; password?: string } = {},
+    auth: { username?: string; password?: string; ca?: Buffer } = {},
   ): Promise<ChirpStackPublisher> {
     const client = await mqtt.connectAsync(url, {
       clientId: `chirpstack-sim-${randomUUID().slice(0, 8)}`,

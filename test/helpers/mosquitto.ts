@@ -23,6 +23,8 @@ export interface TestMosquitto {
   username: string
   password: string
   stop: () => Promise<void>
+  /** The PEM file of its self-signed certificate, with `tls`. */
+  ca?: string
   /** Start it again on the same port (without the sessions: `persistence false`). */
   start: () => Promise<void>
 }
@@ -33,7 +35,11 @@ afterAll(async () => {
   running.clear()
 })
 
-export async function startMosquitto(): Promise<TestMosquitto> {
+/**
+ * `tls`: the listener speaks MQTT over TLS with a certificate for 127.0.0.1 signed by nobody
+ * (self-signed, made with openssl here); its PEM is `ca` for the clients to trust.
+ */
+export async function startMosquitto(options: { tls?: boolean } = {}): Promise<TestMosquitto> {
   for (const bin of [MOSQUITTO, MOSQUITTO_PASSWD]) {
     if (!fs.existsSync(bin)) throw new Error(`${bin} not found: install the Debian package "mosquitto"`)
   }
@@ -45,6 +51,18 @@ export async function startMosquitto(): Promise<TestMosquitto> {
   const passwd = path.join(dir, 'passwd')
   fs.writeFileSync(passwd, `${username}:${password}\n`, { mode: 0o600 })
   execFileSync(MOSQUITTO_PASSWD, ['-U', passwd], { stdio: 'ignore' })
+  const ca = path.join(dir, 'cert.pem')
+  const keyFile = path.join(dir, 'key.pem')
+  if (options.tls) {
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
+        ...['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', ca],
+      ],
+      { stdio: 'ignore' },
+    )
+  }
   const conf = path.join(dir, 'mosquitto.conf')
   fs.writeFileSync(
     conf,
@@ -52,6 +70,7 @@ export async function startMosquitto(): Promise<TestMosquitto> {
       `listener ${port} 127.0.0.1`,
       // Started as root, mosquitto would switch to the `mosquitto` user, who cannot read this temp dir.
       ...(process.getuid?.() === 0 ? ['user root'] : []),
+      ...(options.tls ? [`certfile ${ca}`, `keyfile ${keyFile}`] : []),
       `password_file ${passwd}`,
       'allow_anonymous false',
       // Sessions of clients with clean session 0 live in memory for as long as this broker runs.
@@ -82,7 +101,8 @@ export async function startMosquitto(): Promise<TestMosquitto> {
   }
   await start()
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
+    ...(options.tls ? { ca } : {}),
     port,
     dir,
     username,

@@ -4,10 +4,11 @@ import type { Hub } from '../../../src/app.ts'
 import { FIXTURES, tempDir } from '../../helpers/hub.ts'
 
 /** The connectors' estate (test/fixtures/connectors-estate.yaml) with its ChirpStack broker's URL. */
-export function connectorsEstate(chirpstackUrl = 'mqtt://127.0.0.1:9'): string {
+export function connectorsEstate(chirpstackUrl = 'mqtt://127.0.0.1:9', ca?: string): string {
   const text = fs.readFileSync(path.join(FIXTURES, 'connectors-estate.yaml'), 'utf8')
   const file = path.join(tempDir('zhian-connectors-'), 'estate.yaml')
-  fs.writeFileSync(file, text.replaceAll('CHIRPSTACK_URL', chirpstackUrl))
+  const url = ca ? `${chirpstackUrl}\n    ca: ${ca}` : chirpstackUrl
+  fs.writeFileSync(file, text.replaceAll('url: CHIRPSTACK_URL', `url: ${url}`))
   return file
 }
 

@@ -275,6 +275,52 @@ describe('voice call as the last step of a critical escalation', () => {
     expect(sent.every((f) => f.get('CalledNumber') === '13900000001')).toBe(true)
   })
 
+  it('Tencent answering Response.Error is a failed attempt, retried; a wrong Aliyun secret is refused by the stand-in and shown on the order', async () => {
+    const rx = await new Receiver().start()
+    let limited = 1
+    rx.on('/tencent/', (q) =>
+      limited-- > 0
+        ? {
+            status: 200,
+            body: '{"Response":{"Error":{"Code":"LimitExceeded.Frequency","Message":"too often"},"RequestId":"r"}}',
+          }
+        : tencent(q),
+    )
+    rx.on('/aliyun/', aliyun)
+    const r = await dispatchRig(rx, {
+      edit: (config) => {
+        withVoice(rx)(config)
+        const wang = config.teams.find((t) => t.id === 'lift_a')!.members.find((m) => m.id === 'wang')!
+        const voice = wang.channels.find((c) => c.type === 'voice')!
+        Object.assign(voice, { secret: 'not-the-secret', secret_env: undefined })
+      },
+      names: NAMES,
+    })
+    const alert = await r.raise()
+    const [wo] = r.dispatcher.store.query({ alert: alert.id })
+    await runChain(r)
+    const boss = await until(
+      () =>
+        r.dispatcher
+          .deliveries(wo!.id)
+          .find((d) => d.purpose === 'call' && d.member === 'lift_a/boss' && d.status === 'delivered'),
+      'the Tencent call delivered on the second attempt',
+    )
+    expect(r.dispatcher.outbox.attemptsOf(boss.key).map((a) => [a.ok, a.error])).toEqual([
+      [false, 'LimitExceeded.Frequency: too often'],
+      [true, null],
+    ])
+    const wang = await until(
+      () =>
+        r.dispatcher
+          .deliveries(wo!.id)
+          .find((d) => d.purpose === 'call' && d.member === 'lift_a/wang' && d.attempts >= 2),
+      'two refused Aliyun attempts',
+    )
+    expect(wang.status).toBe('pending')
+    expect(wang.last_error).toBe('SignatureDoesNotMatch: Specified signature is not matched')
+  })
+
   it('without any voice channel a critical chain does not end in a call', async () => {
     const rx = await new Receiver().start()
     const r = await dispatchRig(rx)

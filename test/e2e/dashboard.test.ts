@@ -163,9 +163,10 @@ describe('dashboard in a real browser', () => {
     expect(await fp1.locator('[data-test=passage-state]').textContent()).toContain('占用')
     // The manhole's values as it reported them, with units.
     const mh1 = estate.locator('[data-device=mh1]')
-    expect(await mh1.textContent()).toContain('35 °')
+    // The degree sign sits on the number (devices/manhole.ts: tilt to the degree).
+    expect(await mh1.textContent()).toContain('35°')
     expect(await mh1.textContent()).toContain('20 cm')
-    expect(await mh1.textContent()).toContain('87 %')
+    expect(await mh1.textContent()).toContain('87%')
     // Live: the lift moves on and the screen follows within a second.
     await lift.publishAsync('zhian/elevator/lift1/state', JSON.stringify({ floor: 9 }), { qos: 1 })
     await expect

@@ -11,6 +11,7 @@ import { Pipeline } from './pipeline.ts'
 import { type PushAnswer, PushConnector, type PushRequest } from './push.ts'
 import { SeenUplinks } from './seen.ts'
 import { Unclaimed, type UnclaimedDevice } from './unclaimed.ts'
+import type { Identity } from './uplink.ts'
 
 /**
  * The connectors of the estate file's `connectors:` section, as one hub feature: the push connectors
@@ -68,6 +69,12 @@ export class Connectors implements ConnectorsHttp {
     }
   }
 
+  /** A platform identity some device has by now. */
+  private readonly claimed = (identity: Identity): boolean =>
+    identity.kind === 'device_id'
+      ? this.ctx.registry.get(identity.value) !== undefined
+      : this.ctx.registry.byIdentity(identity.kind, identity.value) !== undefined
+
   start(): void {
     this.seen.start()
     for (const l of this.lora) l.start()
@@ -97,14 +104,14 @@ export class Connectors implements ConnectorsHttp {
         id: c.id,
         type: c.type,
         ...(lora ? { connected: lora.connected } : {}),
-        unclaimed: this.unclaimedDevices.list(c.id).devices.length,
+        unclaimed: this.unclaimedDevices.list(c.id, this.claimed).devices.length,
       }
     })
   }
 
   unclaimed(id: string): { devices: UnclaimedDevice[]; not_listed: number } | undefined {
     if (!this.ctx.connectors.some((c) => c.id === id)) return undefined
-    return this.unclaimedDevices.list(id)
+    return this.unclaimedDevices.list(id, this.claimed)
   }
 
   /**

@@ -42,18 +42,17 @@ export class Unclaimed {
     devices.set(key, { identities, count: 1, first_at: at, last_at: at, hint: hint || undefined })
   }
 
-  /** A device was claimed (added to the estate): off the list. */
-  claimed(identity: Identity): void {
-    for (const devices of this.byConnector.values())
-      for (const [key, d] of devices)
-        if (d.identities.some((i) => i.kind === identity.kind && i.value === identity.value))
-          devices.delete(key)
-  }
-
-  list(connector: string): { devices: UnclaimedDevice[]; not_listed: number } {
-    const devices = [...(this.byConnector.get(connector)?.values() ?? [])].sort(
-      (a, b) => b.last_at - a.last_at,
-    )
-    return { devices, not_listed: this.dropped.get(connector) ?? 0 }
+  /**
+   * Newest first, without the ones a device claims by now (`claimed`: the installer added the identity
+   * to a device since; they leave the list for good).
+   */
+  list(
+    connector: string,
+    claimed: (identity: Identity) => boolean,
+  ): { devices: UnclaimedDevice[]; not_listed: number } {
+    const devices = this.byConnector.get(connector)
+    for (const [key, d] of devices ?? []) if (d.identities.some(claimed)) devices?.delete(key)
+    const sorted = [...(devices?.values() ?? [])].sort((a, b) => b.last_at - a.last_at)
+    return { devices: sorted, not_listed: this.dropped.get(connector) ?? 0 }
   }
 }

@@ -149,6 +149,34 @@ describe('CTWing push', () => {
     ).toBe(2)
   })
 
+  it('the installer claims a listed device by adding its identity: it leaves the list and its next uplink is read', async () => {
+    const newcomer = { deviceId: 'ctw-newcomer-5', imei: '860000000000555' }
+    await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(newcomer, { occupied: true }, 1))
+    const listed = async () =>
+      (
+        (await (await h.api('/api/connectors/ctw/unclaimed')).json()) as {
+          devices: { identities: { value: string }[] }[]
+        }
+      ).devices.some((d) => d.identities.some((i) => i.value === 'ctw-newcomer-5'))
+    expect(await listed()).toBe(true)
+    const added = await h.api('/api/devices', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'bay5',
+        kind: 'parking_bay',
+        estate: 'e1',
+        name: '地面5号车位',
+        platform_device_id: 'ctw-newcomer-5',
+      }),
+    })
+    expect(added.status).toBe(201)
+    await until(async () => !(await listed()), 'the newcomer off the unclaimed list')
+    const res = await ctwingPost(ctwUrl(), TOKENS.ctw, ctwingDataReport(newcomer, { occupied: true }, 2))
+    expect(await res.json()).toEqual({ status: 'accepted' })
+    expect(readings.of('bay5')).toEqual([{ occupied: true }])
+  })
+
   it('a garbled payload is a coded decode error, counted with the device’s kind', async () => {
     const before = readings.of('bay1').length
     const res = await ctwingPost(

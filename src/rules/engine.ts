@@ -424,7 +424,7 @@ export class RuleEngine {
     t.mark = at
     a.raised = true
     this.touch(t)
-    if (a.entry.fire) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
+    if (a.entry.fire && suppressed === null) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
     // Offline: its timer (disarmed above) stays off while raised; the next life sign clears it.
     if (a === sub.offline) return
     t.machine.rearm(t)
@@ -562,6 +562,8 @@ export class RuleEngine {
     this.ungate(a)
     const t = a.triggers.find((x) => x.phase >= RAISED) ?? a.triggers[0]!
     this.emit('unsuppress', a.subject, a, t, at, null, false)
+    // Its gate ended: now it is evidence of a fire too.
+    if (a.entry.fire) this.setFire(a.subject.site, `${a.subject.key}/${a.entry.id}`, true, at)
     // Now an ordinary alert: it counts as a fault (frequent_faults) like any other.
     this.countRaise(a.subject, a.entry.type, at)
   }
@@ -622,7 +624,9 @@ export class RuleEngine {
       this.gatedAlerts.add(a)
     }
     this.emit('raise', sub, a, t, at, suppressed, retrigger, extra, changed)
-    if (!retrigger && a.entry.fire) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
+    // A fire alarm under a gate (a detector in maintenance, a silenced nuisance alarm) is no evidence
+    // of a fire: the passages and lifts are not alerted for a technician's test.
+    if (a.entry.fire && suppressed === null) this.setFire(sub.site, `${sub.key}/${a.entry.id}`, true, at)
     if (suppressed === null && (!retrigger || wasGated)) this.countRaise(sub, a.entry.type, at)
     if (suppressed !== null && !retrigger) this.armGateTimer(at)
   }

@@ -184,3 +184,43 @@ describe('fire_passage.blocked_during_fire: building scope', () => {
     expect(r.clears('fire_passage.blocked_during_fire')).toHaveLength(1)
   })
 })
+
+describe('gating of the fire-return hint and the camera alerts', () => {
+  const maintenance = (ids: string[]) => ({
+    suppression: (d: Device | undefined) => (d && ids.includes(d.id) ? 'maintenance' : undefined),
+  })
+
+  it('a lift in maintenance mode records its fire_in_service hint as suppressed; its building fire still counts for the others', () => {
+    const l1 = liftIn('l1', 'b1')
+    const l2 = liftIn('l2', 'b1')
+    const sd = at('sd1', 'detector', 'b1')
+    const r = rig({ kinds, devices: [l1, l2, sd], gates: maintenance(['l1']) })
+    r.send(l1, IDLE_LIFT)
+    r.send(l2, IDLE_LIFT)
+    r.send(sd, { alarm: true })
+    r.advance(30 * S)
+    expect(r.raises('elevator.fire_in_service', 'l1')[0]!.suppressed).toBe('maintenance')
+    expect(r.raises('elevator.fire_in_service', 'l2')[0]!.suppressed).toBeNull()
+  })
+
+  it('a fire alarm under a gate (a detector in maintenance: a technician testing it) is no evidence of fire, until its gate ends', () => {
+    const sd = at('sd1', 'detector', 'b1')
+    const fp = at('fp1', 'fire_passage', 'b1')
+    let inMaintenance = true
+    const gates = {
+      suppression: (d: Device | undefined) => (inMaintenance && d?.id === 'sd1' ? 'maintenance' : undefined),
+    }
+    const r = rig({ kinds, devices: [sd, fp], gates })
+    r.send(fp, { occupied: true, object_class: 'car' })
+    r.send(sd, { alarm: true })
+    expect(r.raises('detector.fire_alarm')[0]!.suppressed).toBe('maintenance')
+    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(0)
+    // Maintenance ends with the alarm still on: now it is a fire.
+    inMaintenance = false
+    r.engine.regateAll()
+    expect(r.signals.filter((s) => s.op === 'unsuppress' && s.alert === 'detector.fire_alarm')).toHaveLength(
+      1,
+    )
+    expect(r.raises('fire_passage.blocked_during_fire')).toHaveLength(1)
+  })
+})

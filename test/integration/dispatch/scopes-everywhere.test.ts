@@ -168,10 +168,11 @@ describe('scopes everywhere', () => {
       return res.text()
     }
     const tab = await csv('e3')
-    expect(tab).toContain(`,"'\t=HYPERLINK(""http://evil.example"") (e3)"`)
+    // The scope row names the site (no id): the whole cell is the crafted name, defused.
+    expect(tab).toContain(`,"'\t=HYPERLINK(""http://evil.example"")"`)
     expect(tab).not.toMatch(/,"?\t=HYPERLINK/)
     const cr = await csv('e2')
-    expect(cr).toContain(`,"'\r=1+2 (e2)"`)
+    expect(cr).toContain(`,"'\r=1+2"`)
     expect(cr).not.toMatch(/,"?\r=1\+2/)
   })
 })

@@ -58,6 +58,27 @@ export function ctwingOnlineOffline(
   }
 }
 
+/** An event the device reported (CTWing `eventReport`: `serviceId`, `eventType`, `eventContent`). */
+export function ctwingEventReport(
+  device: CtwingDevice,
+  serviceId: string,
+  eventContent: Record<string, unknown>,
+  timestamp = Date.now(),
+): Record<string, unknown> {
+  return {
+    timestamp,
+    tenantId: '2000000001',
+    serviceId,
+    protocol: 'lwm2m',
+    productId: device.productId ?? '15000001',
+    messageType: 'eventReport',
+    deviceId: device.deviceId,
+    IMEI: device.imei,
+    eventType: 1,
+    eventContent,
+  }
+}
+
 /** Bytes as CTWing's transparent payload. */
 export function appData(bytes: Buffer): { APPdata: string } {
   return { APPdata: bytes.toString('base64') }

@@ -3,6 +3,7 @@ import { modelOf } from '../../../devices/models/index.ts'
 import {
   appData,
   ctwingDataReport,
+  ctwingEventReport,
   ctwingOnlineOffline,
   ctwingPost,
 } from '../../../simulators/platforms/ctwing.ts'
@@ -85,6 +86,15 @@ describe('CTWing push', () => {
     expect(
       await metric(h.hub, 'zhian_connector_uplinks_total', { connector: 'ctw', outcome: 'duplicate' }),
     ).toBe(3)
+  })
+
+  it('an eventReport of an NB-IoT SOS button raises sos_button.sos; its retry is a duplicate', async () => {
+    const sos = { deviceId: 'ctw-sos-0003', imei: '867724052340003' }
+    const report = ctwingEventReport(sos, 'sos', { type: 'pressed', data: { press: 'short' } })
+    expect(await (await ctwingPost(ctwUrl(), TOKENS.ctw, report)).json()).toEqual({ status: 'accepted' })
+    const alert = await waitAlert(h, 'sos_button.sos', (a) => a.device_id === 'sos3')
+    expect(alert.message.zh).toContain('3号楼101室一键报警')
+    expect(await (await ctwingPost(ctwUrl(), TOKENS.ctw, report)).json()).toEqual({ status: 'duplicate' })
   })
 
   it('online/offline reports move the device’s availability', async () => {

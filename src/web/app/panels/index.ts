@@ -1,6 +1,6 @@
 import type { Component } from 'vue'
-import LiftCardsPanel from './LiftCardsPanel.vue'
 import CameraDetectionsPanel from './CameraDetectionsPanel.vue'
+import LiftCardsPanel from './LiftCardsPanel.vue'
 import PassagesPanel from './PassagesPanel.vue'
 import ZonesPanel from './ZonesPanel.vue'
 

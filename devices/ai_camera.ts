@@ -102,6 +102,30 @@ export const ai_camera = {
     order: 7,
     wide: true,
   },
+  dashboard: {
+    file: 'ai-cameras.json',
+    title: { zh: '智安 AI摄像机', en: 'AI cameras' },
+    panels: [
+      {
+        type: 'timeseries',
+        title: { zh: '识别次数(按类型)', en: 'Detections by type' },
+        w: 24,
+        h: 8,
+        query: `SELECT sum("count") FROM "ai_camera_event" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time($__interval), "type" fill(none)`,
+        custom: { drawStyle: 'bars' },
+      },
+      {
+        type: 'bargauge',
+        title: { zh: '各摄像机识别次数', en: 'Detections per camera' },
+        w: 12,
+        h: 9,
+        query: `SELECT sum("count") AS "detections" FROM "ai_camera_event" WHERE "estate" =~ /^$estate$/ AND $timeFilter GROUP BY "device_id"`,
+        format: 'table',
+        options: { reduceOptions: { values: true, calcs: ['lastNotNull'] }, orientation: 'horizontal' },
+      },
+      { field: 'fps', select: 'min', fill: 'none', w: 12, h: 9 },
+    ],
+  },
   report: {
     id: 'camera_detections',
     title: { zh: '摄像机识别', en: 'Camera detections' },

@@ -66,6 +66,22 @@ export const perimeter = {
       { field: 'fence_fault', yes: { zh: '故障', en: 'fault' }, no: { zh: '正常', en: 'ok' } },
     ],
   },
+  dashboard: {
+    file: 'perimeter.json',
+    title: { zh: '智安 周界防区', en: 'Perimeter zones' },
+    panels: [
+      {
+        type: 'timeseries',
+        title: { zh: '对射/围栏触发(按防区)', en: 'Beam and fence triggers per zone' },
+        w: 24,
+        h: 8,
+        query: `SELECT sum("count") FROM "perimeter_event" WHERE "type" = 'trigger' AND "estate" =~ /^$estate$/ AND $timeFilter GROUP BY time($__interval), "device_id" fill(none)`,
+        custom: { drawStyle: 'bars' },
+      },
+      { field: 'armed', select: 'last', fill: 'previous', w: 12, h: 8 },
+      { field: 'fence_kv', select: 'min', fill: 'none', w: 12, h: 8 },
+    ],
+  },
   report: {
     title: { zh: '周界防区', en: 'Perimeter zones' },
     device: { zh: '防区', en: 'Zone' },

@@ -97,6 +97,9 @@ async function publishHistory(h: TestHub): Promise<void> {
     const healthy = simulatorOf(KINDS[d.kind]).healthy
     for (let step = 36; step >= 0; step--)
       await send(client, `zhian/${d.kind}/${d.id}/state`, { ts: now - step * 10 * 60_000, ...healthy(step) })
+    // And each of its events once (no data: every event field is optional), for the event panels.
+    for (const type of Object.keys(KINDS[d.kind].events))
+      await send(client, `zhian/${d.kind}/${d.id}/event`, { ts: now - 60_000, type })
   }
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'offline')
   await send(pb1, 'zhian/parking_bay/pb1/availability', 'online')

@@ -10,7 +10,7 @@ import type { HubConfig } from '../config/env.ts'
 import { loadEstateFile } from '../config/estate-file.ts'
 import { FakeClock } from '../core/clock.ts'
 import type { WorkOrder } from '../dispatch/types.ts'
-import { resolvePeriod } from '../reports/period.ts'
+import { localParts, localToUtc, resolvePeriod } from '../reports/period.ts'
 
 /**
  * The demo's recorded past: before the live demo starts, the demo estate lives through last week and
@@ -39,11 +39,20 @@ export function lastWeekStart(now: number, tz: string): number {
   return resolvePeriod('week', now, tz).from
 }
 
-/** What happens at 前新福苑 over the recorded days (offsets from last Monday 00:00). */
-function pastScript(): ScenarioStep[] {
+/**
+ * What happens over the recorded days: 前新福苑's week in offsets from last Monday 00:00 (last week's
+ * report tells it), the street's other estates in days before `to` (the street cockpit's last seven
+ * days tell theirs, whatever the weekday).
+ */
+function pastScript(from: number, to: number, tz: string): ScenarioStep[] {
   const step = (day: number, hhmm: string, target: string | string[], act: string, args?: ActionArgs) => {
     const [h, m] = hhmm.split(':').map(Number)
     return { at: `+${day}d${h}h${m}m`, target, do: act, ...(args ? { with: args } : {}) }
+  }
+  const recent = (daysAgo: number, hhmm: string, target: string, act: string, args?: ActionArgs) => {
+    const [h, m] = hhmm.split(':').map(Number)
+    const at = localToUtc(localParts(to - daysAgo * DAY, tz), tz, h! * 60 + m!)
+    return { at: `+${Math.round((at - from) / 1000)}s`, target, do: act, ...(args ? { with: args } : {}) }
   }
   return [
     // 2号楼2号电梯 is the lift that lands on the black list: four faults in one week.
@@ -67,23 +76,22 @@ function pastScript(): ScenarioStep[] {
     step(0, '22:00', 'pb_033', 'occupy', { for: '80h' }),
     step(3, '18:00', 'pb_017', 'flap', { for: '12m', every: '15s' }),
     step(6, '19:00', { kind: 'parking_bay', zone: 'ground' } as never, 'occupy', { for: '90m' }),
-    // 红普新村, the old estate: its retrofitted lifts fault all week (5幢2单元 makes the black list).
-    step(0, '07:40', 'hpxc_el_5_2', 'door_fault', { for: '5m' }),
-    step(1, '19:30', 'hpxc_el_5_2', 'trapped', { for: '7m' }),
-    step(3, '12:10', 'hpxc_el_5_2', 'stopped_outside_zone', { for: '4m' }),
-    step(4, '08:20', 'hpxc_el_5_2', 'door_fault', { for: '6m' }),
-    step(2, '17:00', 'hpxc_el_3_1', 'door_fault', { for: '4m' }),
-    step(5, '10:30', 'hpxc_el_3_1', 'power_loss', { for: '20m' }),
+    // 红普新村, the old estate: its retrofitted lift in 5幢 faults all week (the black list).
+    recent(6, '07:40', 'hpxc_el_5_2', 'door_fault', { for: '5m' }),
+    recent(5, '19:30', 'hpxc_el_5_2', 'trapped', { for: '7m' }),
+    recent(3, '12:10', 'hpxc_el_5_2', 'stopped_outside_zone', { for: '4m' }),
+    recent(1, '08:20', 'hpxc_el_5_2', 'door_fault', { for: '6m' }),
+    recent(4, '17:00', 'hpxc_el_3_1', 'door_fault', { for: '4m' }),
+    recent(2, '10:30', 'hpxc_el_3_1', 'power_loss', { for: '20m' }),
     // 天城家园: cars in the garage exit in the evenings, again and again.
-    step(1, '21:30', 'tcjy_fp_2', 'block', { for: '40m', object: 'car' }),
-    step(3, '22:00', 'tcjy_fp_2', 'block', { for: '30m', object: 'car' }),
-    step(5, '20:40', 'tcjy_fp_2', 'block', { for: '60m', object: 'car' }),
-    step(2, '13:00', 'tcjy_el_1', 'moving_door_open', { for: '20s' }),
+    recent(6, '21:30', 'tcjy_fp_2', 'block', { for: '40m', object: 'car' }),
+    recent(4, '22:00', 'tcjy_fp_2', 'block', { for: '30m', object: 'car' }),
+    recent(2, '20:40', 'tcjy_fp_2', 'block', { for: '60m', object: 'car' }),
+    recent(5, '13:00', 'tcjy_el_1', 'moving_door_open', { for: '20s' }),
     // 新风雅苑: a quiet small estate.
-    step(4, '10:00', 'xfya_mh_1', 'lift_cover', { for: '15m' }),
-    step(6, '18:30', 'xfya_fp_1', 'block', { for: '5m', object: 'ebike' }),
+    recent(3, '10:00', 'xfya_mh_1', 'lift_cover', { for: '15m' }),
+    recent(1, '18:30', 'xfya_fp_1', 'block', { for: '5m', object: 'ebike' }),
     // This week so far.
-    step(7, '08:50', 'hpxc_el_5_2', 'door_fault', { for: '4m' }),
     step(7, '09:10', 'elev_b1_3', 'trapped', { for: '3m' }),
     step(7, '20:00', 'fp_2', 'block', { for: '15m', object: 'car' }),
     step(8, '10:30', 'elev_b2_2', 'door_fault', { for: '3m' }),
@@ -232,7 +240,7 @@ export async function recordPast(
       faultRate: 0,
       expect: [],
       exact: false,
-      steps: pastScript(),
+      steps: pastScript(from, to, tz),
     }
     scheduleScenario(fleet, script)
     for (let t = from; t < to; t += SLICE) {

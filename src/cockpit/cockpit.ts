@@ -2,6 +2,7 @@ import { AlertQueries } from '../alerts/store.ts'
 import type { Severity } from '../alerts/types.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { EstateFile } from '../config/estate-file.ts'
+import { CREW_NAMES } from '../core/vocabulary.ts'
 import type { TeamConfig } from '../dispatch/config.ts'
 import { WorkOrderQueries } from '../dispatch/store.ts'
 import { ZhianError } from '../errors.ts'
@@ -172,7 +173,8 @@ export class CockpitService {
         .filter((r) => r.team !== '*' && r.team !== 'alerts')
         .map((r) => ({
           team: r.team,
-          name: teams.get(r.team)?.name ?? r.name,
+          // A team the estate file lacks is the catalogue's crew of that name: its word, not its id.
+          name: teams.get(r.team)?.name ?? CREW_NAMES[r.team]?.zh ?? r.name,
           crew: teams.get(r.team)?.crew ?? null,
           orders: r.orders,
           accept: r.sla.accept,

@@ -56,13 +56,21 @@ export function layoutDevices(devices: PlanDeviceInput[], buildings: PlanBuildin
     else push(byKind, d.kind, d)
   }
   const auto = new Map<string, PlanPoint>()
+  // Inside a building: rows of markers about 3.2 % apart, wrapping, from a third of the way down.
   for (const [building, list] of inBuilding) {
     const box = boxes.get(building)!
-    for (const [i, d] of list.entries())
+    const perRow = Math.max(1, Math.min(list.length, Math.floor(box.w / 3.2)))
+    const rows = Math.ceil(list.length / perRow)
+    const dy = rows > 1 ? Math.min(6, (box.h * 0.6) / (rows - 1)) : 0
+    for (const [i, d] of list.entries()) {
+      const row = Math.floor(i / perRow)
+      const inRow = Math.min(perRow, list.length - row * perRow)
+      const col = i % perRow
       auto.set(d.id, {
-        x: round(box.x + ((i + 1) * box.w) / (list.length + 1)),
-        y: round(box.y + box.h * 0.62),
+        x: round(box.x + ((col + 1) * box.w) / (inRow + 1)),
+        y: round(box.y + box.h * (rows > 1 ? 0.35 : 0.62) + row * dy),
       })
+    }
   }
   const PER_ROW = 30
   const rows = [...byKind.values()].flatMap((list) => chunks(list, PER_ROW))

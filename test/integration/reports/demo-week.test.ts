@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
 import { recordPast } from '../../../src/cli/demo-history.ts'
+import type { Cockpit } from '../../../src/cockpit/cockpit.ts'
 import { configFromEnv } from '../../../src/config/env.ts'
 import type { Report } from '../../../src/reports/model.ts'
 import { launch, logIn, session, shot } from '../../e2e/browser.ts'
@@ -110,5 +111,29 @@ describe('the demo estate’s last week', () => {
       .toContain(`告警 ${report.summary.alerts} (`)
     await expect.poll(async () => (await frame.locator('body').textContent()) ?? '').toContain('2号楼2号电梯')
     await shot(page, 'report-demo-last-week')
+  })
+
+  it('gives the street officer a cockpit with a story: 红普新村’s lift on the black list, 天城家园’s garage exit a repeat offender, time limits per contractor', {
+    timeout: 60_000,
+  }, async () => {
+    const login = await fetch(`${h.httpUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'jiedao', password: 'zhian-demo' }),
+    })
+    const officer = ((await login.json()) as { token: string }).token
+    const res = await fetch(`${h.httpUrl}/api/cockpit`, { headers: { authorization: `Bearer ${officer}` } })
+    const cockpit = (await res.json()) as Cockpit
+    expect(cockpit.lifts.map((l) => l.device_id)).toContain('hpxc_el_5_2')
+    expect(cockpit.passages.map((p) => p.device_id)).toContain('tcjy_fp_2')
+    expect(cockpit.contractors.map((c) => c.team)).toEqual(expect.arrayContaining(['lift_xizi']))
+    // The old estate's office acknowledges slowest; every estate's week has alerts.
+    expect(cockpit.by_response[0]).toBe('hongpu_xincun')
+    for (const e of cockpit.estates) expect(e.alerts_week, e.name).toBeGreaterThan(0)
+    const { page } = await session(browser)
+    await logIn(page, h.httpUrl, 'jiedao', 'zhian-demo')
+    await page.goto(`${h.httpUrl}/#/sites`)
+    await page.locator('[data-lift=hpxc_el_5_2]').waitFor()
+    await shot(page, 'cockpit-demo-week-1920x1080')
   })
 })

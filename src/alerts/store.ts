@@ -542,18 +542,27 @@ export class AlertQueries {
 
   /**
    * Alerts at or below a site node raised before `to` and still unresolved at `since` (or raised
-   * since): everything that touches [since, to), in one read.
+   * since): everything that touches [since, to), in one read. Occurrences and the condition's clear
+   * time are as they stood at `to` (from the audit log), so a re-trigger after a closed period does
+   * not change that period's report.
    */
   touching(site: string, since: number, to: number): AlertSummaryRow[] {
     return this.db
       .prepare(
         `SELECT id, type, kind, device_id, estate, building, severity, status, suppressed, title, vals,
-                occurrences, first_at, cleared_at, acknowledged_at, resolved_at
+                1 + (SELECT COUNT(*) FROM alert_audit u
+                     WHERE u.alert_id = alerts.id AND u.action = 'retriggered' AND u.at < ?) AS occurrences,
+                (SELECT MAX(c.at) FROM alert_audit c
+                 WHERE c.alert_id = alerts.id AND c.action = 'cleared' AND c.at < ?
+                   AND NOT EXISTS (SELECT 1 FROM alert_audit r
+                                   WHERE r.alert_id = c.alert_id AND r.action = 'retriggered'
+                                     AND r.at >= c.at AND r.seq > c.seq AND r.at < ?)) AS cleared_at,
+                first_at, acknowledged_at, resolved_at
          FROM alerts
          WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
            AND first_at < ? AND (resolved_at IS NULL OR resolved_at >= ? OR first_at >= ?)`,
       )
-      .all(site, site, site, site, to, since, since) as AlertSummaryRow[]
+      .all(to, to, to, site, site, site, site, to, since, since) as AlertSummaryRow[]
   }
 }
 

@@ -60,6 +60,9 @@ beforeAll(async () => {
     await feed(past, clock, 'elevator', 'lift2', { ...LIFT_IDLE, passenger: true })
     await feed(past, clock, 'fire_passage', 'fp1', { occupied: true, object_class: 'car' })
     await advance(clock, 2 * HOUR)
+    // lift2's passenger gets out that evening: the trap clears (latched: the alert waits for a person).
+    await feed(past, clock, 'elevator', 'lift2', { passenger: false })
+    await advance(clock, 10 * MIN)
     const open = past.alerts.openAlerts()
     trapped = open.find((a) => a.type === 'elevator.trapped' && a.device_id === 'lift1')!
     trapped2 = open.find((a) => a.type === 'elevator.trapped' && a.device_id === 'lift2')!
@@ -123,6 +126,14 @@ describe('a closed week', () => {
     for (const step of ['accept', 'arrive', 'resolve'])
       expect((await crew(`/api/work-orders/${lift.id}/${step}`, {})).status).toBe(200)
     expect((await mgr(`/api/work-orders/${(await orderOf(trapped2)).id}/cancel`, {})).status).toBe(200)
+    // lift2 traps a passenger again today: the same open alert is re-triggered now.
+    const lift2 = await connectDevice(h.mqttUrl, 'lift2')
+    await send(lift2, 'zhian/elevator/lift2/state', { ...LIFT_IDLE, passenger: true })
+    await until(
+      async () =>
+        (await allAlerts(h, '&type=elevator.trapped&device=lift2')).find((a) => a.occurrences === 2),
+      'lift2 trapped again',
+    )
     // The fire-passage sensor, silent since last week, is back today: its offline alert clears now.
     expect(before.devices.offline.find((d) => d.device_id === 'fp1')?.still_offline).toBe(true)
     const fp1 = await connectDevice(h.mqttUrl, 'fp1')

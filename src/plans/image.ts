@@ -31,26 +31,29 @@ export function planType(contentType: string | undefined): PlanType | undefined 
   return (PLAN_TYPES as readonly string[]).includes(t) ? (t as PlanType) : undefined
 }
 
-/** Why an SVG text is unsafe to show, or undefined. */
+/**
+ * What makes an SVG text unsafe to show — the offending piece as written (`<script`, `onclick=`, an
+ * external `href`), so the answer reads the same in either language — or undefined.
+ */
 export function svgProblem(text: string): string | undefined {
-  const checks: [RegExp, string][] = [
-    [/<!DOCTYPE|<!ENTITY/i, 'a DTD or entity declaration'],
-    [/<\s*script\b/i, 'a script element'],
-    [
-      /<\s*(foreignObject|iframe|embed|object|audio|video|handler|listener)\b/i,
-      'an embedded document or media element',
-    ],
-    [/\son[a-z]+\s*=/i, 'an event attribute'],
-    [/javascript:|vbscript:/i, 'a script URL'],
-    [/@import/i, 'a style sheet import'],
-    [/url\(\s*['"]?(?!#)/i, 'an external url() reference'],
+  const checks: RegExp[] = [
+    /<!DOCTYPE|<!ENTITY/i,
+    /<\s*script\b/i,
+    /<\s*(foreignObject|iframe|embed|object|audio|video|handler|listener)\b/i,
+    /\son[a-z]+\s*=/i,
+    /javascript:|vbscript:/i,
+    /@import/i,
+    /url\(\s*['"]?(?!#)[^)]{0,40}/i,
   ]
-  for (const [pattern, what] of checks) if (pattern.test(text)) return what
+  for (const pattern of checks) {
+    const m = pattern.exec(text)
+    if (m) return m[0].trim()
+  }
   // href / xlink:href / src may only point inside the drawing or to an embedded raster image.
-  for (const m of text.matchAll(/\s(?:xlink:)?(?:href|src)\s*=\s*(["'])(.*?)\1/gis)) {
-    const target = m[2]!.trim()
+  for (const m of text.matchAll(/\s((?:xlink:)?(?:href|src))\s*=\s*(["'])(.*?)\2/gis)) {
+    const target = m[3]!.trim()
     if (!target.startsWith('#') && !/^data:image\/(png|jpeg);base64,/i.test(target))
-      return 'an external reference'
+      return `${m[1]}="${target.slice(0, 60)}"`
   }
   return undefined
 }
@@ -58,9 +61,9 @@ export function svgProblem(text: string): string | undefined {
 /** Check an upload; returns its type. Throws the coded refusal otherwise. */
 export function checkPlanUpload(contentType: string | undefined, bytes: Buffer): PlanType {
   if (bytes.length > PLAN_MAX_BYTES)
-    throw new ZhianError('ZHIAN_ERR_PLAN_TOO_LARGE', `${bytes.length} bytes; at most ${PLAN_MAX_BYTES}`)
+    throw new ZhianError('ZHIAN_ERR_PLAN_TOO_LARGE', `${bytes.length} > ${PLAN_MAX_BYTES} bytes`)
   const declared = planType(contentType)
-  if (!declared) throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', `Content-Type "${contentType ?? ''}"`)
+  if (!declared) throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', `Content-Type: ${contentType || '—'}`)
   const actual = sniff(bytes)
   if (actual !== declared)
     throw new ZhianError(
@@ -72,7 +75,7 @@ export function checkPlanUpload(contentType: string | undefined, bytes: Buffer):
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
     } catch {
-      throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', 'an SVG must be UTF-8 text')
+      throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', 'SVG ≠ UTF-8')
     }
     const problem = svgProblem(text)
     if (problem) throw new ZhianError('ZHIAN_ERR_PLAN_UNSAFE', problem)

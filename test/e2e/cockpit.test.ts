@@ -115,4 +115,43 @@ describe('street cockpit in a real browser', () => {
     await shot(page, 'cockpit-plan-image-1920x1080')
     await context.close()
   })
+
+  it('lets an admin upload an estate’s plan picture on the cockpit, refuses an unsafe SVG in Chinese, and resets it', {
+    timeout: 60_000,
+  }, async () => {
+    const { page, context } = await session(browser, { width: 1366, height: 768 })
+    await logIn(page, t.httpUrl, 'admin', t.hub.generatedAdminPassword!)
+    await page.goto(`${t.httpUrl}/#/sites?estate=xinfeng_yayuan`)
+    const input = page.locator('[data-plan=xinfeng_yayuan] [data-test=plan-upload]')
+    await input.waitFor({ state: 'attached' })
+    await input.setInputFiles({
+      name: 'evil.svg',
+      mimeType: 'image/svg+xml',
+      buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+    })
+    await expect.poll(() => page.textContent('[data-test=plan-error]')).toContain('SVG 平面图含脚本')
+    expect(await page.textContent('[data-test=plan-error]')).toContain('ZHIAN_ERR_PLAN_UNSAFE')
+    const drawn =
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 700"><rect width="1000" height="700" fill="#203040"/>' +
+      '<text x="500" y="350" font-size="60" fill="#fff" text-anchor="middle">雅苑总平面</text></svg>'
+    await input.setInputFiles({ name: 'plan.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(drawn) })
+    await page.locator('[data-plan=xinfeng_yayuan] [data-test=plan-reset]').waitFor()
+    const src = await page.getAttribute('[data-plan=xinfeng_yayuan] img', 'src')
+    expect(src).toMatch(/\/api\/plans\/xinfeng_yayuan\/image\?v=[1-9]/)
+    expect(
+      (await t.api('/api/plans/xinfeng_yayuan/image').then((r) => r.text())).includes('雅苑总平面'),
+    ).toBe(true)
+    // The devices stay at their coordinates on the new picture.
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-plan=xinfeng_yayuan] img')
+      return img?.complete && img.naturalWidth > 0
+    })
+    const at = await markerAt(page, 'xfya_fp_1')
+    expect(Math.abs(at.x - 49)).toBeLessThan(0.6)
+    expect(Math.abs(at.y - 52)).toBeLessThan(0.9)
+    await shot(page, 'cockpit-plan-uploaded-1366x768')
+    await page.click('[data-plan=xinfeng_yayuan] [data-test=plan-reset]')
+    await page.locator('[data-plan=xinfeng_yayuan] [data-test=plan-reset]').waitFor({ state: 'detached' })
+    await context.close()
+  })
 })

@@ -80,7 +80,7 @@ export async function planRoutes(app: FastifyInstance, opts: { plans: SitePlans 
       const p = requireRole(req, 'admin')
       const { estate } = parseWith(ESTATE_PARAM, req.params)
       if (!Buffer.isBuffer(req.body) || req.body.length === 0)
-        throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', 'the body is the image itself')
+        throw new ZhianError('ZHIAN_ERR_PLAN_TYPE', `Content-Type: ${req.headers['content-type'] || '—'}`)
       return plans.upload(p, estate, req.headers['content-type'], req.body)
     },
   )

@@ -166,6 +166,7 @@ export class Hub {
       clock,
       linkBase: () => this.linkBase(),
       retry: config.notifyTimeoutMs ? { timeoutMs: config.notifyTimeoutMs } : undefined,
+      names: { site: (id) => this.registry.site(id)?.name, device: (id) => this.registry.get(id)?.name },
     })
     this.reports = new ReportService({
       db: this.db,

@@ -695,7 +695,11 @@ export class Dispatcher {
       closed: '【工单关闭】',
       call: '【紧急呼叫】',
     }
-    const place = [wo.estate, wo.building, wo.device_id].filter(Boolean).join(' / ')
+    // Where, as people name it (the hub's names of sites and devices; an id only when none is known).
+    const name = (id: string | null, of: 'site' | 'device') => (id ? (this.opts.names?.[of](id) ?? id) : '')
+    const place = [name(wo.estate, 'site'), name(wo.building, 'site'), name(wo.device_id, 'device')]
+      .filter(Boolean)
+      .join(' / ')
     const closed = wo.status === 'resolved' ? ['已完成', 'resolved'] : ['已取消', 'cancelled']
     const ask: Record<NotificationPurpose, [string, string]> = {
       dispatch: ['请尽快接单并前往现场。', 'Please accept and go on site.'],
@@ -714,7 +718,7 @@ export class Dispatcher {
       `${wo.message.zh}`,
       `级别:${sev.zh}  位置:${place}  班组:${team.name}  接收人:${member.name}`,
       ask[purpose][0],
-      `${wo.title.en}: ${wo.message.en} (severity ${sev.en}, ${place})`,
+      `${wo.title.en}: ${wo.message.en} (severity ${sev.en.toLowerCase()}, ${place})`,
       ask[purpose][1],
     ]
     return {

@@ -119,6 +119,9 @@ describe('severity words', () => {
       }).toEqual({ console: word, report_html: word, report_csv: word, alerts_csv: word, mqtt: word })
     }
     expect(notice).toContain('级别:警告')
+    // …and says where by name: the estate and the device, not their ids.
+    expect(notice).toContain('位置:一号小区 / 消防通道2段')
+    expect(notice).not.toMatch(/\be1\b|fp2/)
     await sub.endAsync()
   })
 })

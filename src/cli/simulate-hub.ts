@@ -1,4 +1,7 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import type { Scenario } from '../../simulators/scenarios/types.ts'
+import { INITIAL_CREDENTIALS_FILE } from '../util/secrets.ts'
 
 /**
  * What `zhian simulate` asks the hub over its HTTP API (with an API token): which of its devices are
@@ -15,6 +18,24 @@ export interface HubLink {
 export interface Expectation {
   type: string
   device: string
+}
+
+/**
+ * The API token to ask with: `--token`, else `ZHIAN_API_TOKEN`, else the token a hub on this machine
+ * generated at its first start (the last one in its data dir's owner-only credentials file, where
+ * `npm start` leaves it), else `fallback` (the demo's).
+ */
+export function hubToken(explicit: string | undefined, env: NodeJS.ProcessEnv, fallback: string): string {
+  if (explicit) return explicit
+  if (env.ZHIAN_API_TOKEN) return env.ZHIAN_API_TOKEN
+  try {
+    const text = fs.readFileSync(path.join(env.ZHIAN_DATA_DIR ?? './data', INITIAL_CREDENTIALS_FILE), 'utf8')
+    const tokens = [...text.matchAll(/^admin API token: (\S+)$/gm)].map((m) => m[1]!)
+    if (tokens.length > 0) return tokens.at(-1)!
+  } catch {
+    // No such file (read and deleted, or another machine's hub): the fallback.
+  }
+  return fallback
 }
 
 async function get<T>(hub: HubLink, path: string): Promise<T> {

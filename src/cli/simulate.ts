@@ -15,7 +15,14 @@ import { SCENARIOS } from '../../simulators/scenarios/index.ts'
 import { parseDuration } from '../../simulators/time.ts'
 import { loadEstateFile, serializeWithSections } from '../config/estate-file.ts'
 import { DEMO_API_TOKEN } from './demo.ts'
-import { compareAlerts, connectedDevices, expectedAlerts, type HubLink, raisedSince } from './simulate-hub.ts'
+import {
+  compareAlerts,
+  connectedDevices,
+  expectedAlerts,
+  type HubLink,
+  hubToken,
+  raisedSince,
+} from './simulate-hub.ts'
 
 /**
  * `zhian simulate`: simulated devices against any MQTT broker (default: a hub on localhost), a
@@ -39,7 +46,7 @@ export const SIMULATE_USAGE = `zhian simulate — devices without hardware
   zhian simulate --list                                          list the scenarios
 
   Against a zhian hub, --http URL (default http://localhost:ZHIAN_HTTP_PORT) and --token (default
-  ZHIAN_API_TOKEN, else the demo's) let it refuse devices another simulator already drives (--force
+  ZHIAN_API_TOKEN, else the one in ZHIAN_DATA_DIR's initial-credentials.txt, else the demo's) let it refuse devices another simulator already drives (--force
   drives them anyway) and, with --scenario, print the alerts expected against those the hub raised.
 `
 
@@ -203,7 +210,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
 
   const hub: HubLink = {
     http: (values.http ?? `http://localhost:${process.env.ZHIAN_HTTP_PORT ?? 8080}`).replace(/\/$/, ''),
-    token: values.token ?? process.env.ZHIAN_API_TOKEN ?? DEMO_API_TOKEN,
+    token: hubToken(values.token, process.env, DEMO_API_TOKEN),
   }
   const ids = fleet.resolve('*')
   let hubAnswers = true

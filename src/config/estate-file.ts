@@ -220,7 +220,29 @@ export function serializeWithSections(estate: EstateFile, baseFile: string): str
   const out: Record<string, unknown> = { ...estate }
   for (const key of ['teams', 'roster', 'routing', 'reports', 'connectors'])
     if (key in raw) out[key] = raw[key]
+  // Site plans are the file's, not the store's: the same sites and devices keep their places.
+  const plans = plansOf(raw)
+  const withPlan = <T extends { id: string }>(x: T) => (plans.has(x.id) ? { ...x, plan: plans.get(x.id) } : x)
+  const sites = (nodes: SiteNode[]): SiteNode[] =>
+    nodes.map((n) => withPlan({ ...n, ...(n.children ? { children: sites(n.children) } : {}) }))
+  out.sites = sites(estate.sites)
+  out.devices = estate.devices.map(withPlan)
   return serializeEstate(out as unknown as EstateFile)
+}
+
+/** `plan` of every site and device of a raw estate file, by id. */
+function plansOf(raw: Record<string, unknown>): Map<string, unknown> {
+  const out = new Map<string, unknown>()
+  const walk = (nodes: unknown) => {
+    if (!Array.isArray(nodes)) return
+    for (const n of nodes as { id?: unknown; plan?: unknown; children?: unknown }[]) {
+      if (typeof n?.id === 'string' && n.plan !== undefined) out.set(n.id, n.plan)
+      walk(n?.children)
+    }
+  }
+  walk(raw.sites)
+  walk(raw.devices)
+  return out
 }
 
 /** Walk the YAML node tree along a zod issue path to the closest node that has a position. */
@@ -282,7 +304,8 @@ function modelCheck(raw: unknown): Problem | undefined {
 function sitePlanProblem(node: SiteNode): string | undefined {
   if (node.plan === undefined) return undefined
   if (node.type === 'estate' && typeof node.plan !== 'string') return "an estate's plan is an image file"
-  if (node.type === 'building' && typeof node.plan === 'string') return "a building's plan is a box { x, y, w, h }"
+  if (node.type === 'building' && typeof node.plan === 'string')
+    return "a building's plan is a box { x, y, w, h }"
   if (node.type !== 'estate' && node.type !== 'building') return `a ${node.type} has no plan`
   return undefined
 }

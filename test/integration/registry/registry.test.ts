@@ -179,6 +179,9 @@ describe('zhian CLI', () => {
     expect(estate.teams?.map((x) => x.id)).toContain('lift_yongan')
     expect(exported.stdout).toMatch(/after: 5m/)
     expect(estate.routing?.length).toBeGreaterThan(0)
+    // Site plans come from the file as written: pictures, building boxes, device points.
+    expect(estate.devices.find((d) => d.id === 'hpxc_el_3_1')?.plan).toEqual({ x: 19, y: 21 })
+    expect(exported.stdout).toMatch(/plan: plans\/tiancheng_jiayuan\.svg/)
   })
 
   it('fails `config check` on a bad estate file with the line and the reason', async () => {

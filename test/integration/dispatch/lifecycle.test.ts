@@ -105,7 +105,9 @@ describe('dispatch end to end (real hub, MQTT, rule engine, loopback receivers)'
     expect(full.escalation_level).toBe(3)
     expect(full.events.filter((e) => e.action === 'escalated').map((e) => e.note)).toEqual([
       // A step nobody could take, in words: no step ids in what people read.
-      expect.stringMatching(/^升级至下一位值班人员:无人可通知,跳过 \/ escalation to the next on duty: nobody/),
+      expect.stringMatching(
+        /^升级至下一位值班人员:无人可通知,跳过 \/ escalation to the next on duty: nobody/,
+      ),
       expect.stringContaining('孙经理'),
       expect.stringContaining('网格员小吴'),
     ])

@@ -626,7 +626,7 @@ export class Dispatcher {
       estate,
       device,
       alert: wo.title.zh,
-      text: `${estate ? `${estate},` : ''}${wo.message.zh}。${ask}`,
+      text: `${estate ? `${estate},` : ''}${unspeakable(wo.message.zh)}。${ask}`,
     }
   }
 
@@ -773,4 +773,17 @@ export class Dispatcher {
         : `${what.zh}发送失败 ${name} / ${what.en} to ${name} failed: ${d.last_error}`
     this.store.save(wo, [{ action: 'notified', actor: SYSTEM, note, at: this.clock.now() }])
   }
+}
+
+/**
+ * A text-to-speech engine spells a link out letter by letter (a camera's snapshot): a call leaves out
+ * the link with its label (",抓拍:https://…", "(抓拍:https://…)").
+ */
+export function unspeakable(text: string): string {
+  // \uFF0C \uFF1B \uFF1A \uFF08 \uFF09: the full-width comma, semicolon, colon and parentheses of Chinese text.
+  return text
+    .replace(/[,;\uFF0C\uFF1B]?\s*(?:抓拍|snapshot)\s*[:\uFF1A]\s*https?:\/\/[^\s)\uFF09]+/gi, '')
+    .replace(/https?:\/\/[^\s)\uFF09]+/gi, '')
+    .replace(/[(\uFF08]\s*[)\uFF09]/g, '')
+    .trim()
 }

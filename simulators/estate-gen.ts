@@ -17,14 +17,14 @@ export function syntheticSecret(id: string): string {
 }
 
 /** The mix of the kinds, in the order of devices/index.ts, each `weight` devices of every period. */
-function mix(): { kind: KindId; sim: SimulatorSpec; weight: number }[] {
+export function mix(): { kind: KindId; sim: SimulatorSpec; weight: number }[] {
   return KIND_IDS.map((kind) => {
     const sim = simulatorOf(KINDS[kind])
     return { kind, sim, weight: sim.mix.weight }
   }).filter((m) => m.weight > 0)
 }
 
-function kindAt(i: number, kinds = mix()): { kind: KindId; sim: SimulatorSpec } {
+export function kindAt(i: number, kinds = mix()): { kind: KindId; sim: SimulatorSpec } {
   const period = kinds.reduce((sum, m) => sum + m.weight, 0)
   let slot = i % period
   for (const m of kinds) {

@@ -1,10 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import type { KindId } from '../devices/index.ts'
-import type { EstateFile } from '../src/config/estate-file.ts'
+import type { DeviceEntry, EstateFile } from '../src/config/estate-file.ts'
 import { Topics } from '../src/mqtt/topics.ts'
 import { SimClock } from './clock.ts'
 import { SimulatedDevice } from './device.ts'
-import { generateEstate } from './estate-gen.ts'
+import { generateEstate, kindAt, mix } from './estate-gen.ts'
 import { RecordingLink } from './links.ts'
 import { Rng } from './rng.ts'
 
@@ -18,7 +18,7 @@ import { Rng } from './rng.ts'
 
 export interface LoadOptions {
   url: string
-  /** Credentials and kinds; extended with synthesised devices when it has fewer than `publishers`. */
+  /** Credentials and kinds; the mix's kinds only, extended with synthesised devices when it has too few (see publishersOf). */
   estate: EstateFile
   publishers: number
   qos: 0 | 1
@@ -86,12 +86,33 @@ export function recordPayloads(
   return out.slice(0, count)
 }
 
+/**
+ * The devices that publish: kinds in the measured mix only (`simulator.mix.weight` > 0; a kind of
+ * weight 0, such as a perimeter zone or a camera in the demo estate, is not part of what the
+ * benchmark measures), picked in the mix's order — the i-th publisher is of the kind a scaled estate
+ * has at index i, so 12 publishers are 6 lifts, 4 fire passages and 2 manholes whichever way the
+ * estate file lists its devices. The estate's own devices come first; synthesised ones make up for a
+ * kind it has too few of.
+ */
+export function publishersOf(base: EstateFile, publishers: number): DeviceEntry[] {
+  const kinds = mix()
+  const wanted = Array.from({ length: publishers }, (_, i) => kindAt(i, kinds).kind)
+  const byKind = (e: EstateFile) => {
+    const left = new Map<KindId, DeviceEntry[]>()
+    for (const d of e.devices) if (d.secret) left.set(d.kind, [...(left.get(d.kind) ?? []), d])
+    return left
+  }
+  const enough = (left: Map<KindId, DeviceEntry[]>) =>
+    kinds.every((m) => (left.get(m.kind)?.length ?? 0) >= wanted.filter((k) => k === m.kind).length)
+  let left = byKind(base)
+  // `publishers` synthesised devices hold each kind at least as often as the first `publishers` of the mix.
+  if (!enough(left)) left = byKind(generateEstate(base.devices.length + publishers, base))
+  return wanted.map((kind) => left.get(kind)!.shift()!)
+}
+
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const inflight = o.inflight ?? 1
-  const estate = o.estate.devices.length >= o.publishers ? o.estate : generateEstate(o.publishers, o.estate)
-  const entries = estate.devices.filter((d) => d.secret).slice(0, o.publishers)
-  if (entries.length < o.publishers)
-    throw new Error(`only ${entries.length} devices with plain secrets for ${o.publishers} publishers`)
+  const entries = publishersOf(o.estate, o.publishers)
   const topics = new Topics(o.baseTopic ?? 'zhian')
   const prepared = entries.map((e) => ({
     entry: e,

@@ -362,7 +362,7 @@ export class ReportBuilder {
         batteries,
       },
       open_at_end: { alerts: openAlerts, work_orders: openOrders },
-      names: this.names(below, estates, [...alertRows, ...openAlerts]),
+      names: this.names(below, estates, [...alertRows, ...openAlerts], new Set(orders.map((o) => o.team))),
     }
   }
 
@@ -371,6 +371,7 @@ export class ReportBuilder {
     below: Set<string>,
     estates: { id: string }[],
     titled: { type: string; title: Text }[],
+    teamIds: Set<string>,
   ): ReportNames {
     const sites = Object.fromEntries(
       this.src.registry
@@ -379,7 +380,8 @@ export class ReportBuilder {
         .map((s) => [s.id, s.name]),
     )
     const teams: Record<string, Text> = { ...CREW_NAMES }
-    for (const t of this.src.teams?.() ?? []) teams[t.id] = { zh: t.name, en: t.name }
+    // Only the teams of this scope's work orders: another estate's contractors are not this reader's business.
+    for (const t of this.src.teams?.() ?? []) if (teamIds.has(t.id)) teams[t.id] = { zh: t.name, en: t.name }
     const zones = Object.fromEntries(estates.map((e) => [e.id, this.src.zoneNames?.(e.id) ?? {}]))
     this.catalog ??= buildCatalog(KINDS)
     const alerts: Record<string, Text> = {}

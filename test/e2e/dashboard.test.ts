@@ -359,7 +359,7 @@ describe('dashboard in a real browser', () => {
     await logIn(page, demo.httpUrl, 'admin', demo.hub.generatedAdminPassword!)
     // 前新福苑's devices (the demo street's other estates stay dark here; the cockpit test lights them).
     const devices = demo.hub.registry.list().filter((d) => d.estate === 'qianxin_fuyuan')
-    expect(devices).toHaveLength(108)
+    expect(devices).toHaveLength(117)
     const free = new Map<string, number>()
     await Promise.all(
       devices.map(async (d, i) => {
@@ -403,7 +403,7 @@ describe('dashboard in a real browser', () => {
     await expect.poll(() => card.locator('[data-test=offline-count]').textContent()).toBe('0')
     const totalFree = [...free.values()].reduce((a, b) => a + b, 0)
     await expect.poll(() => card.textContent()).toContain(`${totalFree}/60`)
-    expect(await card.textContent()).toContain('设备 108')
+    expect(await card.textContent()).toContain('设备 117')
     expect(await page.title()).toMatch(/^\(2\) /) // two unacknowledged critical alerts
     await shot(page, 'wall-screen-demo')
     await context.close()

@@ -51,7 +51,23 @@ describe('login, sessions and the API token', () => {
   it('keeps the admin API token working as an unscoped admin', async () => {
     const { api } = await buildHub({ estateFile: DASHBOARD_ESTATE })
     const me = await api('/api/auth/me')
-    expect(await me.json()).toEqual({ username: 'api-token', role: 'admin', scope: null, team: null })
+    expect(await me.json()).toEqual({
+      username: 'api-token',
+      role: 'admin',
+      scope: null,
+      team: null,
+      // Everything an admin may do, so the dashboard shows every action.
+      may: [
+        'read',
+        'act_on_alerts',
+        'silence',
+        'open_work_orders',
+        'work_on_orders',
+        'cancel_work_orders',
+        'read_reports',
+        'read_routing',
+      ],
+    })
     const live = (await (await api('/api/live')).json()) as { sites: { id: string }[] }
     expect(live.sites.map((s) => s.id).sort()).toEqual(['c1', 'e1', 'e1_b1', 'e1_b2', 'e2', 's1'])
   })

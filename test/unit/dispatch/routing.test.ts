@@ -32,8 +32,13 @@ describe('routing', () => {
     expect(router.route(at('e2')).teamId).toBe('lift_b')
   })
 
-  it('takes per-type SLAs from the alert definitions in devices/ (the trapped passenger only)', () => {
-    expect(TYPE_SLA).toEqual({ 'elevator.trapped': { accept: 5 * MIN, arrive: 30 * MIN } })
+  it('takes per-type SLAs from the alert definitions in devices/ (a trapped passenger, a fire or gas alarm, an SOS press)', () => {
+    expect(TYPE_SLA).toEqual({
+      'elevator.trapped': { accept: 5 * MIN, arrive: 30 * MIN },
+      'gas_detector.gas_alarm': { accept: MIN, arrive: 3 * MIN },
+      'smoke_detector.fire_alarm': { accept: MIN, arrive: 3 * MIN },
+      'sos_button.sos': { accept: 2 * MIN, arrive: 10 * MIN },
+    })
   })
 
   it('applies per-estate routing rules before the default: type + site, kind, work_order flag, SLA, chain', () => {

@@ -156,6 +156,7 @@ export class Hub {
       log: this.log.child({ feature: 'rules' }),
       clock,
       zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
+      timeZone: config.reportTz,
     })
     this.dispatch = new Dispatcher({
       db: this.db,

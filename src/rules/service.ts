@@ -68,6 +68,8 @@ export interface RuleServiceOptions {
   flushMs?: number
   /** A parking zone's display name (the estate file's `zones`), for the text of its alerts. */
   zoneName?: ((estate: string, zone: string) => string | undefined) | undefined
+  /** The local time zone of schedules (arming hours), the hub's `ZHIAN_REPORT_TZ`. */
+  timeZone?: string | undefined
 }
 
 export class RuleService {
@@ -96,6 +98,7 @@ export class RuleService {
       overrides,
       gates: this.opts.gates,
       zoneName: this.opts.zoneName,
+      timeZone: this.opts.timeZone,
       sink: (signal) => this.signal(signal),
     })
     this.engine = engine

@@ -145,6 +145,7 @@ export class Hub {
       maxPayloadBytes: config.maxPayloadBytes,
       tsWindow: config.tsWindow,
       reply: (topic, payload) => void this.broker.publish(topic, payload, { qos: 0, retain: false }),
+      bus: this.bus,
     })
     this.gating = new Gating(this.db, now)
     this.rules = new RuleService({

@@ -100,7 +100,7 @@ export class Pipeline {
 
     const message = this.message(connector, device, up)
     if (message instanceof ZhianError) {
-      this.ctx.ingest.rejected(device, message, `connector:${connector.id}`)
+      this.ctx.ingest.rejected(device, message, `connector:${connector.id}`, this.ctx.now())
       this.ctx.log.info(
         { connector: connector.id, device: device.id, code: message.code, err: message.detail },
         'uplink refused',

@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import type { KindId } from '../../devices/index.ts'
 import { INFO_SCHEMA, SCHEMAS } from '../../devices/schema.ts'
-import type { Device } from '../core/bus.ts'
+import type { Bus, Device } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { type ErrorCode, ZhianError } from '../errors.ts'
 import { DEVICE_UPLINK, type Topics, type UplinkSuffix } from '../mqtt/topics.ts'
@@ -26,11 +26,33 @@ export interface IngestContext {
   /** Publish to a device's error topic (QoS 0). */
   reply: (topic: string, payload: Buffer) => void
   /**
+   * Where refusals are announced (`device_refused`), for the dashboard's last error of a device. Not
+   * through the gate: a refused message changes nothing durable, so it is neither journalled nor replayed.
+   */
+  bus?: Pick<Bus, 'emit'> | undefined
+  /**
    * A device `ts` further ahead of the receive time than maxFutureMs, or further behind than
    * maxPastMs, is replaced by the receive time (ZHIAN_INFLUX_TS_SKEW_S / ZHIAN_INFLUX_TS_MAX_AGE_S;
    * the one place the window is applied, for rules and history alike).
    */
   tsWindow?: TsWindow | undefined
+}
+
+/** A device's message the hub refused: what the device page shows as its last error. */
+export interface Refusal {
+  device: Device
+  code: ErrorCode
+  /** The error's detail (a field, a size, the model's reason); never the payload itself nor a secret. */
+  detail: string | undefined
+  /** `mqtt`, or `connector:<id>` for an uplink through a connector. */
+  via: string
+  at: number
+}
+
+declare module '../core/bus.ts' {
+  interface BusEvents {
+    device_refused: Refusal
+  }
 }
 
 export interface TsWindow {
@@ -76,7 +98,7 @@ export class Ingest {
     if (!device) return false // removed while connected; the broker is disconnecting it
     const error = this.process(device, msg, now)
     if (!error) return true
-    this.refuse(device, msg.topic, error)
+    this.refuse(device, msg.topic, error, 'mqtt', now)
     return false
   }
 
@@ -214,7 +236,7 @@ export class Ingest {
     const failed = checks.find((c) => !c.success)
     if (failed && !failed.success) {
       const error = fromZod(failed.error)
-      this.rejected(device, error, msg.via)
+      this.rejected(device, error, msg.via, now)
       return error
     }
     if (state) this.state(device, state, now)
@@ -231,8 +253,8 @@ export class Ingest {
    * its model could not decode, or one `decoded()` refused), and explain it on the device's error
    * topic like any refused message.
    */
-  rejected(device: Device, error: ZhianError, via: string): void {
-    this.refuse(device, via, error)
+  rejected(device: Device, error: ZhianError, via: string, now = Date.now()): void {
+    this.refuse(device, via, error, via, now)
   }
 
   /** The device's clock when it sent one inside the window, else undefined (receive time is used). */
@@ -246,8 +268,15 @@ export class Ingest {
     this.ctx.metrics.countIn(kind, suffix)
   }
 
-  private refuse(device: Device, topic: string, error: ZhianError): void {
+  private refuse(device: Device, topic: string, error: ZhianError, via: string, at: number): void {
     this.ctx.metrics.messagesRejected.inc({ reason: error.code, kind: device.kind })
+    this.ctx.bus?.emit('device_refused', {
+      device,
+      code: error.code,
+      detail: error.detail?.slice(0, 200),
+      via,
+      at,
+    })
     this.ctx.log.debug({ device: device.id, topic: topic.slice(0, 200), code: error.code }, 'message refused')
     const body = { code: error.code, message: error.message.slice(0, 500), topic: topic.slice(0, 200) }
     this.ctx.reply(this.ctx.topics.device(device.kind, device.id, 'error'), Buffer.from(JSON.stringify(body)))

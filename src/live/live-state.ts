@@ -5,6 +5,8 @@ import { SEVERITIES } from '../alerts/types.ts'
 import type { Principal } from '../auth/principal.ts'
 import { inScope, siteIds } from '../auth/scope.ts'
 import type { Bus, Device } from '../core/bus.ts'
+import { ERRORS, type ErrorCode } from '../errors.ts'
+import type { Refusal } from '../ingest/ingest.ts'
 import type { Registry, Site } from '../registry/registry.ts'
 
 /** The dashboard's picture of one device: its last values merged, and whether it is alive. */
@@ -17,6 +19,12 @@ export interface DeviceLive {
   building: string | null
   site: Device['site']
   params: Record<string, unknown>
+  /** Its device model (`<vendor>/<model>`), null when it speaks zhian's own JSON. */
+  model: string | null
+  /** How the platform it reports through knows it (DevEUI, IMEI, the platform's device id). */
+  identity: NonNullable<Device['identity']> | null
+  /** The last message the hub refused from it, with how many since the hub started; null when none. */
+  last_error: LastError | null
   /** Last value of every field the device ever reported (devices report on change). */
   values: Record<string, unknown>
   /** Device time of the last reading. */
@@ -28,6 +36,19 @@ export interface DeviceLive {
   online: boolean
   open_alerts: number
   worst_severity: Severity | null
+}
+
+/** A refused message as the device page shows it: the catalogue's text, never the payload. */
+export interface LastError {
+  code: ErrorCode
+  zh: string
+  en: string
+  detail: string | null
+  at: number
+  /** `mqtt`, or `connector:<id>`. */
+  via: string
+  /** Refused messages of this device since the hub started. */
+  count: number
 }
 
 export type SeverityCounts = Record<Severity, number>
@@ -60,6 +81,7 @@ interface DeviceState {
   intervalS: number | null
   /** Online as last pushed to the dashboards: the sweep compares against it. */
   shown: boolean
+  lastError: LastError | null
 }
 
 /**
@@ -126,6 +148,9 @@ export class LiveState {
         if (typeof interval === 'number' && interval > 0) s.intervalS = interval
         this.seen(i.device.id, s, i.at)
       }),
+      // A refusal is not a sign of life for the online window (a garbled frame may be anyone's retry),
+      // so it only records the error.
+      this.bus.on('device_refused', (r) => this.refused(r)),
       this.bus.on('device_added', ({ device }) => {
         this.devicesCache = undefined
         this.touch(device.id)
@@ -330,10 +355,19 @@ export class LiveState {
         availability: null,
         intervalS: null,
         shown: false,
+        lastError: null,
       }
       this.state.set(id, s)
     }
     return s
+  }
+
+  private refused(r: Refusal): void {
+    const s = this.entry(r.device.id)
+    const { zh, en } = ERRORS[r.code]
+    const count = (s.lastError?.count ?? 0) + 1
+    s.lastError = { code: r.code, zh, en, detail: r.detail ?? null, at: r.at, via: r.via, count }
+    this.touch(r.device.id)
   }
 
   private seen(id: string, s: DeviceState, at: number): void {
@@ -378,6 +412,9 @@ export class LiveState {
       building: d.building ?? null,
       site: d.site,
       params: d.params,
+      model: d.model ?? null,
+      identity: d.identity ?? null,
+      last_error: s?.lastError ?? null,
       values: s?.values ?? {},
       ts: s?.ts ?? null,
       last_seen: s?.lastSeen ?? null,

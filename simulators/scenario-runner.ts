@@ -37,6 +37,12 @@ export function scenarioFleetOptions(scenario: Scenario, day = Date.now()): Flee
   const estate = loadEstateFile(path.resolve(REPO_ROOT, scenario.estate))
   const kinds = scenario.kinds
   if (kinds) estate.devices = estate.devices.filter((d) => kinds.includes(d.kind))
+  const estates = scenario.estates
+  if (estates) {
+    const unknown = estates.filter((e) => !estate.devices.some((d) => d.estate === e))
+    if (unknown.length > 0) throw new Error(`${scenario.name}: no devices in estate ${unknown.join(', ')}`)
+    estate.devices = estate.devices.filter((d) => estates.includes(d.estate))
+  }
   return {
     estate,
     devices: scenario.devices,

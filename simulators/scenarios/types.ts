@@ -34,6 +34,8 @@ export interface Scenario {
   devices?: number
   /** Only the estate's devices of these kinds take part (default: all). */
   kinds?: KindId[]
+  /** Only the devices of these estates (ids in the estate file) take part (default: all of the street). */
+  estates?: string[]
   /** Time of day the simulated clock starts at (drives day curves; `at` times are on this clock). */
   start: string
   /** How long the scripted part lasts, in simulated time. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import type { Fleet } from '../../../simulators/fleet.ts'
-import { findScenario } from '../../../simulators/scenario-runner.ts'
+import { findScenario, scenarioFleetOptions } from '../../../simulators/scenario-runner.ts'
 import type { Scenario } from '../../../simulators/scenarios/index.ts'
 import { playScenario } from './run-scenario.ts'
 
@@ -48,6 +48,10 @@ test('the scenarios hold the devices the task names: trapped on elev_b1_2, block
   expect(targets('passage-blocked')).toEqual(['fp_3'])
   expect(targets('flood')).toEqual([['mh_01', 'mh_02', 'mh_04', 'mh_06']])
   expect(targets('gateway-outage')).toEqual([{ kind: 'parking_bay', count: 50 }])
+  // One estate's gateway: the street's other lots (天城家园's) live on and are no part of it.
+  const outage = scenarioFleetOptions(findScenario('gateway-outage')).estate.devices
+  expect(new Set(outage.map((d) => `${d.estate} ${d.kind}`))).toEqual(new Set(['qianxin_fuyuan parking_bay']))
+  expect(outage).toHaveLength(60)
 })
 
 test('reconnect-storm: 1,000 devices through a real hub lose their connections at once, all come back, nothing refused, no alert', {

@@ -205,4 +205,28 @@ describe('live state', () => {
     expect(live.devices({ scope: 'e2' }).map((d) => d.id)).toEqual(['e2_lift1'])
     expect(live.devices({ scope: 'c1' }, { q: '井盖' }).map((d) => d.id)).toEqual(['mh1'])
   })
+
+  it('keeps a device’s last refused message with the catalogue’s text and a count; a refusal is no sign of life', () => {
+    const refuse = (code: 'ZHIAN_ERR_INVALID_JSON' | 'ZHIAN_ERR_OUT_OF_RANGE', detail?: string) =>
+      bus.emit('device_refused', { device: registry.get('mh1')!, code, detail, via: 'mqtt', at: now })
+    expect(live.device('mh1')?.last_error).toBeNull()
+    live.discardDirty()
+    refuse('ZHIAN_ERR_INVALID_JSON')
+    now += 1000
+    refuse('ZHIAN_ERR_OUT_OF_RANGE', 'water_level_cm: Number must be less than or equal to 2000')
+    expect(live.drainDirty().map((d) => d.id)).toEqual(['mh1'])
+    const mh1 = live.device('mh1')!
+    expect(mh1.last_error).toEqual({
+      code: 'ZHIAN_ERR_OUT_OF_RANGE',
+      zh: '数值超出范围',
+      en: 'value out of range',
+      detail: 'water_level_cm: Number must be less than or equal to 2000',
+      at: now,
+      via: 'mqtt',
+      count: 2,
+    })
+    // Garbage is not a heartbeat: the device stays offline and never seen.
+    expect(mh1).toMatchObject({ online: false, last_seen: null })
+    expect(live.device('lift1')?.last_error).toBeNull()
+  })
 })

@@ -168,11 +168,19 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
     for (const size of SIZES) {
       const p = await manager(size)
       await p.locator('[data-test=fire-story]').waitFor()
+      // The rows' arrival flash over: the screenshot shows the console as it stays.
+      await p.waitForFunction(() =>
+        document.getAnimations().every((a) => !String((a as CSSAnimation).animationName).startsWith('flash')),
+      )
       await shot(p, `fire-night-console-${size.name}`)
+      // Nothing runs off the side: the strip's long messages wrap (a phone included).
+      const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      expect(await overflow()).toBeLessThanOrEqual(0)
       await p.goto(`${h.httpUrl}/#/estates/qianxin_fuyuan`)
       await p.locator('.estate [data-test=fire-story]').waitFor()
       await p.locator('[data-device=elev_b1_1]').waitFor()
       const file = await shot(p, `fire-night-estate-${size.name}`)
+      expect(await overflow()).toBeLessThanOrEqual(0)
       await p.screenshot({ path: file.replace(/\.png$/, '-full.png'), fullPage: true })
       await p.context().close()
     }

@@ -201,6 +201,8 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
     await expect.poll(() => ebike.textContent()).toContain('电动车进电梯')
     expect(await ebike.locator('[data-test=lift-snapshot]').getAttribute('href')).toBe(SNAP)
     expect(await page.locator('[data-device=elev_b1_2] [data-type="elevator.ebike_in_lift"]').count()).toBe(0)
+    // A warning, not part of the fire's story above it.
+    expect(await page.locator('[data-test=fire-step]').count()).toBe(6)
     await shot(page, 'fire-night-ebike-on-lift')
 
     // A resident living alone presses the one-key alarm by the bed.

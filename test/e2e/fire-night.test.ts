@@ -181,6 +181,20 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
       await p.locator('[data-device=elev_b1_1]').waitFor()
       const file = await shot(p, `fire-night-estate-${size.name}`)
       expect(await overflow()).toBeLessThanOrEqual(0)
+      // Short words stay whole on every screen: 堵塞, 报警, 已切断 — never one character a line.
+      const lines = (selector: string) =>
+        p.locator(selector).evaluate((el) => {
+          const range = document.createRange()
+          range.selectNodeContents(el)
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size
+        })
+      expect(await lines('[data-device=fp_2] [data-test=passage-state]')).toBe(1)
+      expect(await lines('section[data-kind=smoke_detector] tr[data-device=sd_b1_k03] td:nth-child(2)')).toBe(
+        1,
+      )
+      expect(await lines('section[data-kind=gas_detector] tr[data-device=gas_b1_k03] td:nth-child(4)')).toBe(
+        1,
+      )
       await p.screenshot({ path: file.replace(/\.png$/, '-full.png'), fullPage: true })
       await p.context().close()
     }

@@ -244,5 +244,17 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
     expect(await body.textContent()).toContain('值班员小周')
     expect(await body.textContent()).toContain('升级')
     await shot(page, 'fire-night-sos-escalated')
+
+    // Today's report of 前新福苑 has the new kinds' alerts and the e-bike count on that lift, by name (its
+    // tables also list each device's 编号, the asset number crews look up).
+    await page.goto(`${h.httpUrl}/#/reports?scope=qianxin_fuyuan&period=today`)
+    const frame = page.frameLocator('[data-test=report-frame]')
+    await expect
+      .poll(() => frame.locator('body').textContent(), { timeout: 15_000 })
+      .toContain('可燃气体报警')
+    const report = (await frame.locator('body').textContent())!
+    for (const words of ['烟感火警', '一键报警求助', '电动车进电梯', '1号楼1号电梯', '火警期间消防通道被占'])
+      expect(report).toContain(words)
+    await shot(page, 'fire-night-report')
   })
 })

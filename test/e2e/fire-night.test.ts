@@ -62,7 +62,7 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
   })
 
   /** The scenario's steps as its devices send them (simulators/behaviours: set, block, mode). */
-  async function playFireNight(): Promise<void> {
+  async function playFireNight(beforeMode: () => Promise<void>): Promise<void> {
     for (const lift of [...B1_LIFTS, ...B2_LIFTS])
       await publish('elevator', lift, 'state', {
         floor: 1,
@@ -74,17 +74,19 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
       })
     for (const step of fireNight.steps) {
       const targets = (Array.isArray(step.target) ? step.target : [step.target]) as string[]
+      if (step.do === 'mode') {
+        // The hint first: 30 s (÷ 10) in normal service during the fire, on each of the lifts.
+        for (const id of targets) await waitAlert(h, 'elevator.fire_in_service', (a) => a.device_id === id)
+        await beforeMode()
+      }
       for (const id of targets) {
         const kind = h.hub.registry.get(id)!.kind
         const w = step.with as Record<string, unknown>
         if (step.do === 'set') await publish(kind, id, 'state', w)
         else if (step.do === 'block')
           await publish(kind, id, 'state', { occupied: true, object_class: w.object })
-        else if (step.do === 'mode') {
-          // The hint first: 30 s (÷ 10) in normal service during the fire.
-          await waitAlert(h, 'elevator.fire_in_service', (a) => a.device_id === id)
-          await publish(kind, id, 'state', { service_mode: w.mode })
-        } else throw new Error(`step ${step.do} not played here`)
+        else if (step.do === 'mode') await publish(kind, id, 'state', { service_mode: w.mode })
+        else throw new Error(`step ${step.do} not played here`)
       }
       for (const type of step.raises ?? [])
         for (const id of targets) await waitAlert(h, type, (a) => a.device_id === id)
@@ -100,8 +102,20 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
   it('the kitchen fire is one story of building 1 on the console and the estate view, in Chinese, by name', {
     timeout: 120_000,
   }, async () => {
-    await playFireNight()
     const page = await manager()
+    // Before the duty switches them: the story ends with building 1's lifts still in normal service.
+    await playFireNight(async () => {
+      const hints = page.locator('[data-test=fire-step][data-type="elevator.fire_in_service"]')
+      await expect.poll(() => hints.count()).toBe(3)
+      expect(await hints.allTextContents()).toEqual(
+        B1_LIFTS.map(() => expect.stringContaining('火警时电梯仍在正常运行')),
+      )
+      expect((await hints.allTextContents()).join()).toContain('请切换到消防返回')
+      await page.waitForFunction(() =>
+        document.getAnimations().every((a) => !String((a as CSSAnimation).animationName).startsWith('flash')),
+      )
+      await shot(page, 'fire-night-console-hint')
+    })
     // The console: one fire strip for 前新福苑 1号楼, its steps in the order they happened.
     const story = page.locator('[data-test=fire-story]')
     await expect.poll(() => story.count()).toBe(1)

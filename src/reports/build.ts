@@ -526,7 +526,8 @@ export class ReportBuilder {
       const blocked = mine.filter((r) => r.type === 'fire_passage.blocked')
       const occupied = mine.filter((r) => r.type === 'fire_passage.occupied').length
       const persistent = mine.filter((r) => r.type === 'fire_passage.persistent_blockage').length
-      if (blocked.length === 0 && occupied === 0 && persistent === 0) continue
+      const duringFire = mine.filter((r) => r.type === 'fire_passage.blocked_during_fire').length
+      if (blocked.length === 0 && occupied === 0 && persistent === 0 && duringFire === 0) continue
       rows.push({
         device_id: d.id,
         name: d.name ?? d.id,
@@ -536,10 +537,14 @@ export class ReportBuilder {
         blocked_minutes: round1(blocked.reduce((s, r) => s + overlapMin(r.first_at, endOf(r), from, end), 0)),
         occupied,
         persistent,
+        during_fire: duringFire,
         repeat_offender: blocked.length >= 2 || persistent > 0,
       })
     }
-    rows.sort((a, b) => b.blocked_minutes - a.blocked_minutes || b.blocked - a.blocked)
+    rows.sort(
+      (a, b) =>
+        b.during_fire - a.during_fire || b.blocked_minutes - a.blocked_minutes || b.blocked - a.blocked,
+    )
     return { rows, segments_total: segments.length }
   }
 

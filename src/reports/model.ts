@@ -127,6 +127,8 @@ export interface PassageRow {
   blocked_minutes: number
   occupied: number
   persistent: number
+  /** Raises of "occupied during a fire": the segment was in the way when it mattered most. */
+  during_fire: number
   repeat_offender: boolean
 }
 

@@ -212,6 +212,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         L('堵塞分钟', 'Blocked minutes'),
         L('占用次数', 'Occupied'),
         L('持续堵塞', 'Persistent'),
+        L('火警时占用', 'During a fire'),
         L('屡犯', 'Repeat offender'),
       ],
       rows: r.fire_passages.rows.map((p) => [
@@ -223,6 +224,7 @@ export function reportTables(r: Report, lang: Lang): Table[] {
         p.blocked_minutes,
         p.occupied,
         p.persistent,
+        p.during_fire,
         yesNo(p.repeat_offender),
       ]),
     },

@@ -269,6 +269,12 @@ describe('fire night on the demo estate, as its property manager sees it', () =>
     const report = (await frame.locator('body').textContent())!
     for (const words of ['烟感火警', '一键报警求助', '电动车进电梯', '1号楼1号电梯', '火警期间消防通道被占'])
       expect(report).toContain(words)
+    // The fire-passage table lists the segment that was in the way during the fire, at the top.
+    const passages = frame.locator('section#fire_passages tbody tr')
+    expect(await passages.first().textContent()).toContain('消防通道2段')
+    const headers = await frame.locator('section#fire_passages thead th').allTextContents()
+    const cells = await passages.first().locator('td').allTextContents()
+    expect(cells[headers.indexOf('火警时占用')]).toBe('1')
     await shot(page, 'fire-night-report')
   })
 })

@@ -161,10 +161,19 @@ function payloadsFor(kind: KindId): fc.Arbitrary<string | Uint8Array> {
       objectFor(spec.data).map((data) => ({ ...e, data })),
     ),
   )
+  // Events the kind allows (a declared type, its data fields valid): as rare among near-misses as valid readings.
+  const validEvents = Object.entries(def.events).map(([type, spec]) =>
+    fc
+      .record(Object.fromEntries(Object.entries(spec.data).map(([k, f]) => [k, validValue(f)])), {
+        requiredKeys: [],
+      })
+      .map((data) => ({ type, data })),
+  )
   const structured = fc.oneof(
     objectFor(def.state, meta),
     validState(def.state),
     ...(events.length ? events : []),
+    ...validEvents,
     objectFor({ model: { type: 'string', maxLength: 64 } as FieldSpec }, { interval_s: fc.integer() }),
     fc.jsonValue(),
   )

@@ -1,4 +1,5 @@
 import { launchInfluxd } from '../test/helpers/influxd.ts'
+import { BENCH_KINDS } from './loadgen.ts'
 import { hubMetric as metric, startZhian } from './targets.ts'
 
 /**
@@ -28,7 +29,8 @@ type Generator = (
   seqBase: number,
 ) => Promise<{ acked: number; started: number; stopped: number }>
 
-const KIND_MEASUREMENTS = ['elevator', 'fire_passage', 'manhole', 'parking_bay']
+/** Every measurement the load writes to: one per benchmarked kind. */
+const KIND_MEASUREMENTS = BENCH_KINDS
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Poll until `points` (the hub's written counter) reaches `target` or stops moving for 10 s. */

@@ -134,6 +134,12 @@ function validState(fields: Fields): fc.Arbitrary<Record<string, unknown>> {
   return fc.record(known, { requiredKeys: [] }).filter((v) => Object.keys(v).length > 0)
 }
 
+/** An event's data the kind allows: any of its declared fields, each valid (none at all is a plain event). */
+function validData(fields: Fields): fc.Arbitrary<Record<string, unknown>> {
+  const known = Object.fromEntries(Object.entries(fields).map(([k, s]) => [k, validValue(s)]))
+  return fc.record(known, { requiredKeys: [] })
+}
+
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ts']
 
 function objectFor(fields: Fields, extra: Record<string, fc.Arbitrary<unknown>> = {}) {
@@ -163,11 +169,7 @@ function payloadsFor(kind: KindId): fc.Arbitrary<string | Uint8Array> {
   )
   // Events the kind allows (a declared type, its data fields valid): as rare among near-misses as valid readings.
   const validEvents = Object.entries(def.events).map(([type, spec]) =>
-    fc
-      .record(Object.fromEntries(Object.entries(spec.data).map(([k, f]) => [k, validValue(f)])), {
-        requiredKeys: [],
-      })
-      .map((data) => ({ type, data })),
+    validData(spec.data).map((data) => ({ type, data })),
   )
   const structured = fc.oneof(
     objectFor(def.state, meta),

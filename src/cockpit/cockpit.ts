@@ -1,5 +1,5 @@
 import { AlertQueries } from '../alerts/store.ts'
-import type { Severity } from '../alerts/types.ts'
+import { SEVERITIES } from '../alerts/types.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { EstateFile } from '../config/estate-file.ts'
 import { CREW_NAMES } from '../core/vocabulary.ts'
@@ -22,7 +22,6 @@ import type { Db } from '../store/db.ts'
 
 const DAY = 86_400_000
 const CACHE_MS = 30_000
-const SEVERITIES: Severity[] = ['critical', 'major', 'minor', 'warning', 'info']
 
 export interface CockpitEstate {
   id: string

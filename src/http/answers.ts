@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { KIND_IDS, type KindId } from '../../devices/index.ts'
-import type { Alert, AuditEntry } from '../alerts/types.ts'
+import { type Alert, type AuditEntry, SEVERITIES } from '../alerts/types.ts'
 import type { Delivery, WorkOrder, WorkOrderEvent, WorkOrderTimes } from '../dispatch/types.ts'
 
 /**
@@ -11,7 +11,7 @@ import type { Delivery, WorkOrder, WorkOrderEvent, WorkOrderTimes } from '../dis
  */
 
 const TEXT = z.strictObject({ zh: z.string(), en: z.string() })
-const SEVERITY = z.enum(['critical', 'major', 'minor', 'warning', 'info'])
+const SEVERITY = z.enum(SEVERITIES)
 const ms = z.number().int().describe('ms since the epoch')
 const KIND = z.union([z.enum(KIND_IDS as [KindId, ...KindId[]]), z.literal('hub')])
 

@@ -86,15 +86,16 @@ export class SitePlans {
         })),
       buildings,
     )
-    const upload = this.uploaded(estate)
-    const source: PlanSource = upload ? 'upload' : typeof node?.plan === 'string' ? 'file' : 'schematic'
+    const version = this.uploadedAt(estate)
+    const source: PlanSource =
+      version !== undefined ? 'upload' : typeof node?.plan === 'string' ? 'file' : 'schematic'
     return {
       estate: { id: site.id, name: site.name },
       // The version changes with each upload, so the browser never shows a stale cached picture.
       image: {
-        url: `/api/plans/${estate}/image?v=${upload?.uploaded_at ?? 0}`,
+        url: `/api/plans/${estate}/image?v=${version ?? 0}`,
         source,
-        version: upload?.uploaded_at ?? 0,
+        version: version ?? 0,
       },
       buildings,
       devices,
@@ -131,7 +132,7 @@ export class SitePlans {
   upload(p: Principal, estate: string, contentType: string | undefined, bytes: Buffer): SitePlan {
     this.visibleEstate(p, estate)
     const type = checkPlanUpload(contentType, bytes)
-    const at = Math.max((this.opts.now ?? Date.now)(), (this.uploaded(estate)?.uploaded_at ?? 0) + 1)
+    const at = Math.max((this.opts.now ?? Date.now)(), (this.uploadedAt(estate) ?? 0) + 1)
     this.opts.db
       .prepare(
         `INSERT INTO site_plans (estate, content_type, bytes, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?)
@@ -147,6 +148,14 @@ export class SitePlans {
     this.visibleEstate(p, estate)
     this.opts.db.prepare('DELETE FROM site_plans WHERE estate = ?').run(estate)
     return this.plan(p, estate)
+  }
+
+  /** When the estate's picture was uploaded (its version), without reading the picture. */
+  private uploadedAt(estate: string): number | undefined {
+    const row = this.opts.db.prepare('SELECT uploaded_at FROM site_plans WHERE estate = ?').get(estate) as
+      | { uploaded_at: number }
+      | undefined
+    return row?.uploaded_at
   }
 
   private uploaded(estate: string) {

@@ -81,6 +81,18 @@ export interface DecodedMessage {
 /** Defaults of ZHIAN_INFLUX_TS_SKEW_S (5 min) and ZHIAN_INFLUX_TS_MAX_AGE_S (7 days). */
 export const TS_WINDOW_DEFAULTS: TsWindow = { maxFutureMs: 5 * 60_000, maxPastMs: 7 * 86_400_000 }
 
+interface ParsedState {
+  values: Record<string, unknown>
+  ts: number | undefined
+  seq: number | undefined
+}
+interface ParsedEvent {
+  type: string
+  data?: Record<string, unknown>
+  ts?: number
+  seq?: number
+}
+
 export class Ingest {
   private readonly window: TsWindow
   private readonly uplink = new WeakMap<Device, Map<string, UplinkSuffix>>()
@@ -158,10 +170,21 @@ export class Ingest {
   }
 
   private state(device: Device, body: object, now: number): ZhianError | undefined {
+    const parsed = this.parseState(device, body)
+    if (parsed instanceof ZhianError) return parsed
+    this.emitState(device, parsed, now)
+    return undefined
+  }
+
+  private parseState(device: Device, body: object): ParsedState | ZhianError {
     const result = SCHEMAS[device.kind].state.safeParse(body)
     if (!result.success) return fromZod(result.error)
     const { ts, seq, ...values } = result.data as { ts?: number; seq?: number } & Record<string, unknown>
     if (Object.keys(values).length === 0) return new ZhianError('ZHIAN_ERR_EMPTY_STATE')
+    return { values, ts, seq }
+  }
+
+  private emitState(device: Device, { values, ts, seq }: ParsedState, now: number): void {
     this.count(device.kind, 'state')
     const own = this.plausible(ts, now)
     this.ctx.gate.emit('reading', {
@@ -173,13 +196,22 @@ export class Ingest {
       seq,
       pos: undefined,
     })
-    return undefined
   }
 
   private event(device: Device, body: object, now: number): ZhianError | undefined {
+    const parsed = this.parseEvent(device, body)
+    if (parsed instanceof ZhianError) return parsed
+    this.emitEvent(device, parsed, now)
+    return undefined
+  }
+
+  private parseEvent(device: Device, body: object): ParsedEvent | ZhianError {
     const result = SCHEMAS[device.kind].event.safeParse(body)
     if (!result.success) return fromZod(result.error)
-    const e = result.data as { type: string; data?: Record<string, unknown>; ts?: number; seq?: number }
+    return result.data as ParsedEvent
+  }
+
+  private emitEvent(device: Device, e: ParsedEvent, now: number): void {
     this.count(device.kind, 'event')
     const own = this.plausible(e.ts, now)
     this.ctx.gate.emit('device_event', {
@@ -191,7 +223,6 @@ export class Ingest {
       receivedAt: now,
       seq: e.seq,
     })
-    return undefined
   }
 
   private info(device: Device, body: object, now: number): ZhianError | undefined {
@@ -207,9 +238,13 @@ export class Ingest {
     if (text !== 'online' && text !== 'offline') {
       return new ZhianError('ZHIAN_ERR_INVALID_VALUE', 'availability is "online" or "offline"')
     }
-    this.count(device.kind, 'availability')
-    this.ctx.gate.emit('availability', { device, online: text === 'online', at: now })
+    this.online(device, text === 'online', now)
     return undefined
+  }
+
+  private online(device: Device, online: boolean, now: number): void {
+    this.count(device.kind, 'availability')
+    this.ctx.gate.emit('availability', { device, online, at: now })
   }
 
   /**
@@ -228,23 +263,17 @@ export class Ingest {
       ...(e.data ? { data: e.data } : {}),
       ...stamp,
     }))
-    const schemas = SCHEMAS[device.kind]
-    const checks = [
-      ...(state ? [schemas.state.safeParse(state)] : []),
-      ...events.map((e) => schemas.event.safeParse(e)),
-    ]
-    const failed = checks.find((c) => !c.success)
-    if (failed && !failed.success) {
-      const error = fromZod(failed.error)
+    // Every part parsed before any is emitted: a refused part refuses the whole uplink.
+    const parsedState = state ? this.parseState(device, state) : undefined
+    const parsedEvents = events.map((e) => this.parseEvent(device, e))
+    const error = [parsedState, ...parsedEvents].find((x) => x instanceof ZhianError)
+    if (error) {
       this.rejected(device, error, msg.via, now)
       return error
     }
-    if (state) this.state(device, state, now)
-    for (const e of events) this.event(device, e, now)
-    if (msg.online !== undefined) {
-      this.count(device.kind, 'availability')
-      this.ctx.gate.emit('availability', { device, online: msg.online, at: now })
-    }
+    if (parsedState) this.emitState(device, parsedState as ParsedState, now)
+    for (const e of parsedEvents) this.emitEvent(device, e as ParsedEvent, now)
+    if (msg.online !== undefined) this.online(device, msg.online, now)
     return undefined
   }
 

@@ -797,8 +797,8 @@ export class RuleEngine {
       if (before !== set.size > 0) changed = true
     }
     if (!changed) return
+    const estateFire = this.fireIn(site.estate)
     for (const sub of this.byEstate.get(site.estate) ?? []) {
-      const estateFire = this.fireIn(site.estate)
       const b = sub.site.building
       const buildingFire = b === undefined ? undefined : this.fireIn(buildingKey(site.estate, b))
       if (sub.ctx.estateFire === estateFire && sub.ctx.buildingFire === buildingFire) continue

@@ -259,9 +259,13 @@ export class LiveState {
       if (estate && d.estate !== estate) continue
       const zone = zoneOf(rollup, d.params)
       const key = `${d.estate}\0${zone}`
-      const name = this.zoneNames(d.estate)[zone] ?? zone
-      const z = zones.get(key) ?? { estate: d.estate, zone, name, total: 0, occupied: 0, free: 0, unknown: 0 }
-      zones.set(key, z)
+      let z = zones.get(key)
+      if (!z) {
+        // The estate file's name, looked up once per zone rather than per bay.
+        const name = this.zoneNames(d.estate)[zone] ?? zone
+        z = { estate: d.estate, zone, name, total: 0, occupied: 0, free: 0, unknown: 0 }
+        zones.set(key, z)
+      }
       z.total++
       const occupied = this.state.get(d.id)?.values[rollup.field]
       if (occupied === true) z.occupied++

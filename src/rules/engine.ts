@@ -507,11 +507,9 @@ export class RuleEngine {
 
   private evaluate(sub: Subject, at: number): void {
     const alerts = sub.alerts
-    sub.ctx.at = at
     for (let i = 0; i < alerts.length; i++) {
       const a = alerts[i]!
-      sub.ctx.p = a.params
-      sub.sched = a.schedules
+      focus(sub, a, at)
       const triggers = a.triggers
       for (let j = 0; j < triggers.length; j++) {
         const t = triggers[j]!
@@ -538,9 +536,7 @@ export class RuleEngine {
   /** Why the alert would be suppressed now, or null. */
   private gateOf(a: AlertRt, at: number): string | null {
     const sub = a.subject
-    sub.ctx.p = a.params
-    sub.sched = a.schedules
-    sub.ctx.at = at
+    focus(sub, a, at)
     return (
       a.entry.def.suppressWhen?.(sub.ctx) ??
       this.gates?.suppression(sub.device, sub.site.estate, a.entry.id, at) ??
@@ -649,9 +645,7 @@ export class RuleEngine {
   ): void {
     const def = a.entry.def
     const ctx = sub.ctx
-    ctx.p = a.params
-    sub.sched = a.schedules
-    ctx.at = at
+    focus(sub, a, at)
     const vars: Record<string, unknown> = def.vars ? { ...def.vars(ctx) } : {}
     // A raise by an event carries the event's data (a detection's snapshot_url, a plate) in its text and values.
     if (ctx.event) for (const k in ctx.event.data) if (!(k in vars)) vars[k] = ctx.event.data[k]
@@ -979,9 +973,7 @@ export class RuleEngine {
     const ctx = t.subject.ctx
     ctx.input = undefined
     ctx.event = undefined
-    ctx.at = at
-    ctx.p = t.alert.params
-    t.subject.sched = t.alert.schedules
+    focus(t.subject, t.alert, at)
     t.machine.onTimer(t, at)
   }
 
@@ -1013,4 +1005,11 @@ export class RuleEngine {
       if (sub.offline) yield* sub.offline.triggers
     }
   }
+}
+
+/** Point a subject's context at one alert, at a time: its parameters, its schedules, the evaluation time. */
+function focus(sub: Subject, a: AlertRt, at: number): void {
+  sub.ctx.p = a.params
+  sub.sched = a.schedules
+  sub.ctx.at = at
 }

@@ -1,6 +1,7 @@
 import {
   bool,
   dur,
+  faultAlert,
   float,
   held,
   type KindDefinition,
@@ -172,18 +173,13 @@ export const electrical_fire = {
       params: {},
       triggers: [held((c) => c.s.tripped === true, { for: false })],
     },
-    fault: {
-      severity: 'warning',
-      crew: 'property_engineering',
-      latched: false,
-      title: { zh: '电气火灾探测器故障', en: 'Electrical fire monitor fault' },
-      message: {
+    fault: faultAlert(
+      { zh: '电气火灾探测器故障', en: 'Electrical fire monitor fault' },
+      {
         zh: '{name} 报告故障(传感器断线或短路)',
         en: '{name} reports a fault (a sensor lead open or shorted)',
       },
-      params: {},
-      triggers: [held((c) => c.s.fault === true, { for: false })],
-    },
+    ),
     offline: offlineAlert(3, '5m'),
   },
 } as const satisfies KindDefinition

@@ -1,6 +1,7 @@
 import {
   bool,
   dur,
+  faultAlert,
   float,
   held,
   type KindDefinition,
@@ -139,18 +140,10 @@ export const gas_detector = {
       params: { for: dur('30s') },
       triggers: [held((c) => c.params.has_valve === true && inAlarm(c) && c.s.valve !== 'closed')],
     },
-    fault: {
-      severity: 'warning',
-      crew: 'property_engineering',
-      latched: false,
-      title: { zh: '燃气探测器故障', en: 'Gas detector fault' },
-      message: {
-        zh: '{name} 报告故障(传感器失效或过期)',
-        en: '{name} reports a fault (sensor failed or expired)',
-      },
-      params: {},
-      triggers: [held((c) => c.s.fault === true, { for: false })],
-    },
+    fault: faultAlert(
+      { zh: '燃气探测器故障', en: 'Gas detector fault' },
+      { zh: '{name} 报告故障(传感器失效或过期)', en: '{name} reports a fault (sensor failed or expired)' },
+    ),
     // Mains powered: hourly heartbeat, offline after 2 × 1 h + 30 min.
     offline: offlineAlert(2, '30m'),
   },

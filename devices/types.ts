@@ -501,6 +501,19 @@ export function offlineAlert(missed: number, grace: string): AlertDefinition {
   }
 }
 
+/** `<kind>.fault`: the device reports its own fault (`fault: true`), at once; clears when it stops. */
+export function faultAlert(title: Text, message: Text): AlertDefinition {
+  return {
+    severity: 'warning',
+    crew: 'property_engineering',
+    latched: false,
+    title,
+    message,
+    params: {},
+    triggers: [held((c) => c.s.fault === true, { for: false })],
+  }
+}
+
 /** `<kind>.low_battery`: below `below_pct`, condition clears at `clear_pct` (hysteresis); a person confirms the swap. */
 export function lowBatteryAlert(field = 'battery_pct'): AlertDefinition {
   const pct = (c: RuleContext) => c.s[field]

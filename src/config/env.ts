@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
 import { ZhianError } from '../errors.ts'
@@ -54,6 +55,21 @@ const ENV_SCHEMA = z.object({
     .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'an http(s) URL such as https://zhian.example.cn')
     .optional()
     .transform((v) => v?.replace(/\/+$/, '')),
+  /** The store on PostgreSQL instead of the embedded SQLite file, e.g. postgres://zhian@db/zhian. */
+  ZHIAN_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL such as postgres://zhian@127.0.0.1:5432/zhian')
+    .optional(),
+  /** Cluster mode (with ZHIAN_DATABASE_URL): the Redis that carries MQTT across nodes, socket.io and the shared log. */
+  ZHIAN_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// URL such as redis://127.0.0.1:6379')
+    .optional(),
+  /** This node's name in the cluster (MQTT broker id, estate ownership, `zhian cluster status`). */
+  ZHIAN_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (up to 63)')
+    .optional(),
   ZHIAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ZHIAN_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(8192),
   ZHIAN_DEVICE_RATE: z.coerce.number().min(0.1).max(1_000_000).default(20),
@@ -92,6 +108,10 @@ const ENV_SCHEMA = z.object({
 
 export interface HubConfig {
   dataDir: string
+  /** `ZHIAN_DATABASE_URL`: the store on PostgreSQL; undefined = the embedded SQLite file in dataDir. */
+  databaseUrl?: string | undefined
+  /** Cluster mode (`ZHIAN_REDIS_URL` + `ZHIAN_DATABASE_URL`): several nodes behind one load balancer. */
+  cluster?: ClusterConfig | undefined
   estateFile: string | undefined
   baseTopic: string
   mqtt: { host: string; port: number; limits?: Partial<MqttLimits> | undefined }
@@ -125,6 +145,12 @@ export interface HubConfig {
   reportTz?: string | undefined
   /** One notification attempt (connect, redirects, answer) ends after this (`ZHIAN_NOTIFY_TIMEOUT_MS`). */
   notifyTimeoutMs?: number | undefined
+}
+
+export interface ClusterConfig {
+  redisUrl: string
+  /** Unique per node (`ZHIAN_NODE_ID`; default host name and process id). */
+  nodeId: string
 }
 
 export type TrustProxy = boolean | number | string[]
@@ -226,8 +252,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       'ZHIAN_JOURNAL=off cannot go with ZHIAN_INFLUX_URL: history is written through the journal (use auto or on)',
     )
   }
+  // A cluster's nodes share the store: Redis without PostgreSQL would leave each node its own SQLite.
+  if (e.ZHIAN_REDIS_URL && !e.ZHIAN_DATABASE_URL) {
+    throw new ZhianError(
+      'ZHIAN_ERR_ENV_INVALID',
+      'ZHIAN_REDIS_URL (cluster mode) needs ZHIAN_DATABASE_URL: the nodes share one PostgreSQL store',
+    )
+  }
   return {
     dataDir: path.resolve(e.ZHIAN_DATA_DIR),
+    databaseUrl: e.ZHIAN_DATABASE_URL,
+    cluster: e.ZHIAN_REDIS_URL
+      ? { redisUrl: e.ZHIAN_REDIS_URL, nodeId: e.ZHIAN_NODE_ID ?? `${os.hostname()}-${process.pid}` }
+      : undefined,
     estateFile: e.ZHIAN_CONFIG ? path.resolve(e.ZHIAN_CONFIG) : undefined,
     baseTopic: e.ZHIAN_BASE_TOPIC,
     mqtt: {

@@ -10,5 +10,8 @@ export default defineConfig({
     // Memory tests call global.gc() to measure what stays behind, not what the collector has not reached yet.
     execArgv: ['--expose-gc'],
     reporters: ['default'],
+    // `ZHIAN_TEST_STORE=postgres`: the same suite on the PostgreSQL store (test/helpers/postgres-suite.ts).
+    globalSetup: ['test/helpers/postgres-suite.ts'],
+    setupFiles: ['test/helpers/store-setup.ts'],
   },
 })

@@ -94,7 +94,7 @@ export class Hub {
     this.log = createLogger(config.logLevel)
     this.estate = loadEstate(config, this.log)
     this.topics = new Topics(config.baseTopic)
-    this.db = openDb(config.dataDir)
+    this.db = openDb(config.dataDir, config.databaseUrl)
     this.registry = new Registry(this.db, this.bus)
     this.apiToken = new ApiToken(this.db)
     this.auth = new Auth(this.db, this.apiToken, this.log.child({ feature: 'auth' }))

@@ -67,6 +67,11 @@ export const ERRORS = {
   ZHIAN_ERR_CSV_INVALID: { status: 400, zh: 'CSV 文件无效', en: 'CSV file is invalid' },
   ZHIAN_ERR_CONFIG_INVALID: { status: 400, zh: '配置文件无效', en: 'configuration file is invalid' },
   ZHIAN_ERR_ENV_INVALID: { status: 400, zh: '环境变量无效', en: 'environment variable is invalid' },
+  ZHIAN_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    zh: '数据库无法连接',
+    en: 'the store (PostgreSQL) cannot be reached',
+  },
   ZHIAN_ERR_DISK_FULL: {
     status: 507,
     zh: '数据盘已满,无法保存',

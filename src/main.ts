@@ -96,7 +96,7 @@ async function configCommand(args: string[]): Promise<number> {
   }
   if (action === 'export') {
     const config = configFromEnv()
-    const db = openDb(config.dataDir)
+    const db = openDb(config.dataDir, config.databaseUrl)
     const registry = new Registry(db, new Bus())
     registry.open()
     const estate = registry.exportEstate()

@@ -77,6 +77,11 @@ export const ALERT_MIGRATIONS = [
   'ALTER TABLE silences ADD COLUMN starts_at INTEGER NOT NULL DEFAULT 0;',
   // hasTransition(): the rules, catching up after a crash, look up what they already signalled.
   'CREATE INDEX alerts_subject ON alerts(subject, type);',
+  // Open keys of earlier versions were joined by NUL (see openKey()).
+  {
+    sqlite: 'UPDATE alerts SET open_key = replace(open_key, char(0), char(31)) WHERE open_key IS NOT NULL;',
+    postgres: '',
+  },
 ] as const
 
 /** The audit actions a rule signal becomes. */
@@ -472,8 +477,9 @@ const COLUMNS = [
   'open_key',
 ] as const
 
+/** Subject and type joined by the unit separator (PostgreSQL text cannot hold the NUL earlier versions used). */
 function openKey(subject: string, type: string): string {
-  return `${subject}\u0000${type}`
+  return `${subject}\u001f${type}`
 }
 
 /** Time-ordered, unique across restarts: 9 base-36 digits of ms, then 8 random hex. */

@@ -31,7 +31,8 @@ const MAX_NAME = 64
  * both ways a password changes, the CLI and the estate file, land here without either knowing of it.
  */
 export const AUDIT_MIGRATIONS = [
-  `CREATE TABLE login_audit (
+  {
+    sqlite: `CREATE TABLE login_audit (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      at INTEGER NOT NULL,
      username TEXT NOT NULL,
@@ -49,6 +50,28 @@ export const AUDIT_MIGRATIONS = [
      VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), new.username, NULL,
              CASE new.source WHEN 'config' THEN 'config' ELSE 'cli' END, 'password_changed');
    END;`,
+    postgres: `CREATE TABLE login_audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     username TEXT NOT NULL,
+     source TEXT,
+     channel TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE INDEX login_audit_user ON login_audit(username, at);
+   CREATE INDEX login_audit_at ON login_audit(at);
+   CREATE FUNCTION login_audit_password() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     INSERT INTO login_audit (at, username, source, channel, outcome)
+     VALUES ((extract(epoch FROM clock_timestamp()) * 1000)::bigint, new.username, NULL,
+             CASE new.source WHEN 'config' THEN 'config' ELSE 'cli' END, 'password_changed');
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER login_audit_password AFTER UPDATE OF password_hash ON users
+   FOR EACH ROW WHEN (old.password_hash IS DISTINCT FROM new.password_hash)
+   EXECUTE FUNCTION login_audit_password();`,
+  },
 ] as const
 
 export interface AuditQuery {

@@ -9,7 +9,7 @@ import { chosenSecret, moreThanOne, secretOptions } from './secret-input.ts'
 /** `zhian device add|list|remove|import`: works on the store directly; a running hub picks changes up within a second. */
 export async function deviceCommand(config: HubConfig, args: string[]): Promise<number> {
   const [action, ...rest] = args
-  const db = openDb(config.dataDir)
+  const db = openDb(config.dataDir, config.databaseUrl)
   const registry = new Registry(db, new Bus())
   registry.open()
   try {

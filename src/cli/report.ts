@@ -50,7 +50,7 @@ export async function reportCommand(config: HubConfig, args: string[]): Promise<
     console.error('XLSX needs --out FILE.xlsx')
     return 2
   }
-  const db = openDb(config.dataDir)
+  const db = openDb(config.dataDir, config.databaseUrl)
   try {
     const registry = new Registry(db, new Bus())
     registry.open()

@@ -20,7 +20,7 @@ Without one a password is generated and printed once. Without --scope the user s
 /** `zhian user add|passwd|remove|list`: works on the store directly; a running hub sees it on the next request. */
 export async function userCommand(config: HubConfig, args: string[]): Promise<number> {
   const [action, ...rest] = args
-  const db = openDb(config.dataDir)
+  const db = openDb(config.dataDir, config.databaseUrl)
   const registry = new Registry(db, new Bus())
   registry.open()
   const auth = new Auth(db, new ApiToken(db))

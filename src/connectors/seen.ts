@@ -40,7 +40,7 @@ export class SeenUplinks {
     | {
         has: { get: (c: string, k: string, since: number) => unknown }
         put: { run: (c: string, k: string, at: number) => unknown }
-        forget: { run: (c: string, pattern: string) => unknown }
+        forget: { run: (c: string, length: number, prefix: string) => unknown }
         prune: { run: (before: number) => unknown }
       }
     | undefined
@@ -56,9 +56,9 @@ export class SeenUplinks {
     this.statements = {
       has: this.db.prepare('SELECT 1 FROM connector_seen WHERE connector = ? AND key = ? AND at >= ?'),
       put: this.db.prepare(
-        'INSERT INTO connector_seen (connector, key, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at',
+        'INSERT INTO connector_seen (connector, key, at) VALUES (?, ?, ?) ON CONFLICT (connector, key) DO UPDATE SET at = excluded.at',
       ),
-      forget: this.db.prepare('DELETE FROM connector_seen WHERE connector = ? AND key GLOB ?'),
+      forget: this.db.prepare('DELETE FROM connector_seen WHERE connector = ? AND substr(key, 1, ?) = ?'),
       prune: this.db.prepare('DELETE FROM connector_seen WHERE at < ?'),
     }
     this.statements.prune.run(this.now() - SEEN_TTL_MS)
@@ -87,7 +87,7 @@ export class SeenUplinks {
   /** Forget the keys starting with `prefix` (a LoRaWAN device joined again: its frame counter restarted). */
   forget(connector: string, prefix: string): void {
     this.flush()
-    this.statements?.forget.run(connector, `${prefix.replace(/[*?[]/g, '[$&]')}*`)
+    this.statements?.forget.run(connector, prefix.length, prefix)
   }
 
   private flush(): void {

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { type Db, migrate } from '../store/db.ts'
+import type { SqliteDb } from '../store/sqlite.ts'
 import type { Logger } from '../util/logger.ts'
 import { accepted, buildRequest, channelsFor, type Message } from './channels.ts'
 import type { ChannelConfig, ChannelType } from './config.ts'
@@ -333,8 +334,8 @@ export class Outbox {
   }
 
   /**
-   * Rows of earlier versions that settled still hold channel secrets: keep only the types. Overwrite
-   * the freed space (secure_delete) and empty the WAL, so the old text is not left in the files.
+   * Rows of earlier versions that settled still hold channel secrets: keep only the types. On SQLite
+   * the freed space is overwritten and the WAL emptied (scrubbed).
    */
   private redactSettled(): void {
     const db = this.opts.db
@@ -342,16 +343,15 @@ export class Outbox {
       .prepare(`SELECT key, channels FROM outbox WHERE status != 'pending' AND channels LIKE '%"url"%'`)
       .all() as { key: string; channels: string }[]
     if (rows.length === 0) return
-    const was = db.pragma('secure_delete', { simple: true }) as number
-    db.pragma('secure_delete = ON')
-    try {
-      const update = db.prepare('UPDATE outbox SET channels = ? WHERE key = ?')
-      db.transaction(() => {
-        for (const r of rows) update.run(storedForm(parseChannels(r.channels)), r.key)
-      })()
-      db.pragma('wal_checkpoint(TRUNCATE)')
-    } finally {
-      db.pragma(`secure_delete = ${was ? 'ON' : 'OFF'}`)
+    const update = db.prepare('UPDATE outbox SET channels = ? WHERE key = ?')
+    const redact = db.transaction(() => {
+      for (const r of rows) update.run(storedForm(parseChannels(r.channels)), r.key)
+    })
+    if (db.dialect === 'sqlite') scrubbed(db as SqliteDb, redact)
+    else {
+      redact()
+      // PostgreSQL keeps the old row versions until a vacuum reclaims them.
+      db.exec('VACUUM outbox')
     }
     this.opts.log.info({ rows: rows.length }, 'channel secrets removed from settled outbox rows')
   }
@@ -403,5 +403,17 @@ function toDelivery(r: OutboxRow): Delivery {
     last_error: r.last_error,
     created_at: r.created_at,
     delivered_at: r.delivered_at,
+  }
+}
+
+/** `write` with SQLite's secure_delete on, then the WAL emptied: the old text is not left in the files. */
+function scrubbed(db: SqliteDb, write: () => void): void {
+  const was = db.pragma('secure_delete', { simple: true }) as number
+  db.pragma('secure_delete = ON')
+  try {
+    write()
+    db.pragma('wal_checkpoint(TRUNCATE)')
+  } finally {
+    db.pragma(`secure_delete = ${was ? 'ON' : 'OFF'}`)
   }
 }

@@ -496,11 +496,11 @@ export class Registry {
   }
 
   private reloadIfChanged(): void {
-    if ((this.db.pragma('data_version', { simple: true }) as number) !== this.dataVersion) this.reload()
+    if (this.db.dataVersion() !== this.dataVersion) this.reload()
   }
 
   private reload(): void {
-    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
+    this.dataVersion = this.db.dataVersion()
     this.sitesById.clear()
     for (const s of this.loadSites()) this.sitesById.set(s.id, s)
     const rows = this.db.prepare('SELECT * FROM devices').all() as DeviceRow[]

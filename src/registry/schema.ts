@@ -1,3 +1,5 @@
+import { watchChanges } from '../store/postgres.ts'
+
 /**
  * Tables owned by the registry: the site tree and devices. Stores made by earlier versions got auth's
  * `users` and `settings` from this step too; auth's own steps (CREATE TABLE IF NOT EXISTS) skip them there.
@@ -31,4 +33,7 @@ export const REGISTRY_MIGRATIONS = [
    CREATE UNIQUE INDEX devices_dev_eui ON devices(dev_eui) WHERE dev_eui IS NOT NULL;
    CREATE UNIQUE INDEX devices_imei ON devices(imei) WHERE imei IS NOT NULL;
    CREATE UNIQUE INDEX devices_platform_device_id ON devices(platform_device_id) WHERE platform_device_id IS NOT NULL;`,
+  // The registry's cache reloads when another process or node changed the site tree or devices
+  // (SQLite's data_version sees that by itself).
+  { sqlite: '', postgres: watchChanges('sites', 'devices') },
 ] as const

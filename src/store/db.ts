@@ -1,51 +1,74 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import Database from 'better-sqlite3'
+import { MIGRATION_LOCK, openPostgres, testDatabaseFor } from './postgres.ts'
+import { openSqlite } from './sqlite.ts'
 
 /**
- * The embedded state store: one SQLite file (better-sqlite3 12) under ZHIAN_DATA_DIR.
- * WAL + synchronous=FULL: a committed transaction survives a crash or power loss.
- * Each module owns its tables and brings its own numbered migrations (see migrate()).
- * Owner-only: the store holds password hashes, sessions and residents' data. SQLite creates the
- * -wal and -shm files with the permissions of the database file, so creating that one 0600 (and
- * tightening files an older version left readable) covers all three.
+ * The store interface every feature keeps its state through: synchronous statements with `?` or
+ * `@name` parameters, transactions, numbered per-module migrations. Two implementations:
+ * - SQLite (`sqlite.ts`, better-sqlite3): the embedded default, one file under ZHIAN_DATA_DIR;
+ * - PostgreSQL (`postgres.ts`, libpq through pg-native): `ZHIAN_DATABASE_URL`, shared by the nodes
+ *   of a cluster.
+ * SQL is written once in the dialect both accept (ON CONFLICT, RETURNING, standard functions);
+ * `sql.ts` turns parameters and column types into PostgreSQL's. A feature that needs what only one
+ * engine has asks `db.dialect`.
  */
-export type Db = Database.Database
+export interface Db {
+  readonly dialect: 'sqlite' | 'postgres'
+  readonly open: boolean
+  prepare(sql: string): Statement
+  /** One or more statements without parameters. */
+  exec(sql: string): unknown
+  /** `fn` wrapped in a transaction (a savepoint when nested); a throw rolls it back. */
+  transaction<F extends (...args: never[]) => unknown>(fn: F): F
+  /**
+   * A number that changes when another connection (another process, another node) has changed
+   * watched tables since the last call: SQLite's data_version, PostgreSQL's change counter.
+   */
+  dataVersion(): number
+  close(): unknown
+}
 
-export function openDb(dataDir: string): Db {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const file = path.join(dataDir, 'zhian.db')
-  fs.closeSync(fs.openSync(file, 'a', 0o600))
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) ownerOnly(f)
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
-  db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
-  db.exec('CREATE TABLE IF NOT EXISTS migrations (module TEXT PRIMARY KEY, version INTEGER NOT NULL)')
-  return db
+export interface Statement {
+  run(...params: unknown[]): { changes: number }
+  get(...params: unknown[]): unknown
+  all(...params: unknown[]): unknown[]
+}
+
+/** A migration step: portable SQL, or each engine's own where they differ (triggers). */
+export type Step = string | { sqlite: string; postgres: string }
+
+/**
+ * The store of this process: PostgreSQL when `databaseUrl` is given, else the SQLite file in
+ * `dataDir`. `ZHIAN_TEST_POSTGRES` (the test suite's second run, on a private server) gives each
+ * data directory its own PostgreSQL database, so every test runs unchanged on PostgreSQL.
+ */
+export function openDb(dataDir: string, databaseUrl?: string): Db {
+  if (databaseUrl) return openPostgres(databaseUrl)
+  const testServer = process.env.ZHIAN_TEST_POSTGRES
+  if (testServer) return openPostgres(testDatabaseFor(testServer, dataDir))
+  return openSqlite(dataDir)
 }
 
 /** Apply the steps of `module` that this database has not seen yet, each in its own transaction. */
-export function migrate(db: Db, module: string, steps: readonly string[]): void {
-  const row = db.prepare('SELECT version FROM migrations WHERE module = ?').get(module) as
-    | { version: number }
-    | undefined
-  const from = row?.version ?? 0
-  for (let v = from; v < steps.length; v++) {
+export function migrate(db: Db, module: string, steps: readonly Step[]): void {
+  const version = () =>
+    (
+      db.prepare('SELECT version FROM migrations WHERE module = ?').get(module) as
+        | { version: number }
+        | undefined
+    )?.version ?? 0
+  for (let v = version(); v < steps.length; v++) {
+    const step = steps[v]!
+    const sql = typeof step === 'string' ? step : step[db.dialect]
     db.transaction(() => {
-      db.exec(steps[v]!)
+      // Several nodes starting at once: one applies the step, the others find it applied.
+      if (db.dialect === 'postgres') {
+        db.exec(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`)
+        if (version() > v) return
+      }
+      if (sql.trim()) db.exec(sql)
       db.prepare(
         'INSERT INTO migrations (module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version',
       ).run(module, v + 1)
     })()
-  }
-}
-
-function ownerOnly(file: string): void {
-  try {
-    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
 }

@@ -1,10 +1,12 @@
+// The SQLite store file an earlier version left behind: SQLite-specific (openSqlite), on both suite runs.
 import { describe, expect, it } from 'vitest'
 import { ApiToken } from '../../../src/auth/api-token.ts'
 import { Auth } from '../../../src/auth/auth.ts'
 import { AUTH_MIGRATIONS } from '../../../src/auth/schema.ts'
 import { Bus } from '../../../src/core/bus.ts'
 import { Registry } from '../../../src/registry/registry.ts'
-import { type Db, migrate, openDb } from '../../../src/store/db.ts'
+import { migrate } from '../../../src/store/db.ts'
+import { type SqliteDb as Db, openSqlite as openDb } from '../../../src/store/sqlite.ts'
 import { createLogger } from '../../../src/util/logger.ts'
 import { tempDir } from '../../helpers/hub.ts'
 

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { openDb } from '../../../src/store/db.ts'
+import { openSqlite as openDb } from '../../../src/store/sqlite.ts'
 import { tempDir } from '../../helpers/hub.ts'
 
 /** The store's files are readable by the hub's own user only, whatever the process umask. */

@@ -36,8 +36,10 @@ export interface ClientToServerEvents {
 
 export interface SocketData {
   principal: Principal
-  /** The credential the socket authenticated with (memory only), re-checked while it stays connected. */
+  /** The credential the socket authenticated with, re-checked while it stays connected; never in a stored session. */
   token: string
+  /** A one-way stand-in for the token, kept in the recovery session (which may live in Redis). */
+  session: string
   /** Dispatch team members (`<team>/<member>`) linked to the login: a crew socket's work-order rooms. */
   members: string[]
 }

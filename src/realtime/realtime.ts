@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type http from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import type { Alert, AuditEntry } from '../alerts/types.ts'
@@ -12,6 +12,7 @@ import { crossSite } from '../http/origin.ts'
 import type { DeviceLive, LiveState } from '../live/live-state.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { Logger } from '../util/logger.ts'
+import { ClusterLink, type MissedPacket } from './cluster.ts'
 import {
   type ClientToServerEvents,
   type ConnectErrorData,
@@ -21,8 +22,13 @@ import {
   type SocketData,
 } from './events.ts'
 
-type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
-type Client = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+/** Between the nodes of a cluster: each node's changed devices, for the watchers connected elsewhere. */
+interface InterServerEvents {
+  'live:devices': (devices: DeviceLive[]) => void
+}
+
+type Io = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+type Client = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
 
 export interface RealtimeContext {
   httpServer: http.Server
@@ -33,16 +39,28 @@ export interface RealtimeContext {
   log: Logger
   /** Dispatch team members linked to a login (`<team>/<member>`): where a crew user's work orders go. */
   membersOf?: (username: string) => string[]
+  /** Cluster mode: socket.io through Redis (cluster.ts); `baseTopic` names its keys. */
+  cluster?: { redisUrl: string; baseTopic: string } | undefined
 }
 
-/**
- * The parts of socket.io-adapter's SessionAwareAdapter (4.8) that recovery is built on: the sessions
- * persisted on disconnect and the broadcast packets kept for replay.
- */
+/** A session socket.io persisted when a socket dropped (both adapters). */
+interface StoredSession {
+  sid: string
+  pid: string
+  rooms: string[]
+  data: Partial<SocketData>
+}
+
+/** What recovery needs of an adapter: socket.io-adapter's SessionAwareAdapter, or the Redis Streams adapter. */
 interface RecoveryAdapter {
-  sessions: Map<string, { sid: string; data: Partial<SocketData> }>
+  restoreSession(pid: string, offset: string): Promise<(StoredSession & { missedPackets: unknown[] }) | null>
+  persistSession(session: StoredSession): void
+}
+
+/** The in-memory SessionAwareAdapter (4.8) also exposes the stored sessions and the packets kept for replay. */
+interface MemoryAdapter extends RecoveryAdapter {
+  sessions: Map<string, StoredSession>
   packets: { id: string; opts: { rooms: Set<string>; except: Set<string> }; data: unknown[] }[]
-  restoreSession(pid: string, offset: string): Promise<{ sid: string; missedPackets: unknown[] } | null>
 }
 
 /** A socket whose outgoing buffer holds this many packets is not reading: drop it (it recovers or re-syncs). */
@@ -67,24 +85,30 @@ export class Realtime {
   private rollupAt = 0
   /** The team each open alert was routed to when last sent: a reassignment also tells the old team. */
   private readonly teams = new Map<string, string>()
-  /** Restored sessions waiting for their handshake to re-authenticate: socket id → offset and user. */
-  private readonly restoring = new Map<
-    string,
-    { pid: string; offset: string; username: string | undefined }
-  >()
-  /** Authenticated recovered sockets → the offset to replay from (in onConnection). */
-  private readonly replayFrom = new WeakMap<Client, string>()
+  /** Restored sessions waiting for their handshake to re-authenticate: socket id → the session and what it missed. */
+  private readonly restoring = new Map<string, { session: StoredSession; missed: MissedPacket[] }>()
+  /** Authenticated recovered sockets → the broadcasts to replay (in onConnection). */
+  private readonly replayFrom = new WeakMap<Client, MissedPacket[]>()
+  /** Cluster mode: Redis for socket.io (undefined on a single node: the in-memory adapter). */
+  private link: ClusterLink | undefined
+  /** Devices changed on the other nodes since the last flush, sent with this node's own. */
+  private readonly fromPeers = new Map<string, DeviceLive>()
 
   constructor(private readonly ctx: RealtimeContext) {}
 
   /** Before the HTTP server listens (engine.io re-orders the request listeners). */
-  start(): void {
+  async start(): Promise<void> {
+    const cluster = this.ctx.cluster
+    this.link = cluster
+      ? new ClusterLink(cluster.redisUrl, `zhian:${cluster.baseTopic}:socket.io`, this.ctx.log)
+      : undefined
     const io: Io = new Server(this.ctx.httpServer, {
       serveClient: false,
       // The broker owns /mqtt upgrades and destroys foreign ones itself.
       destroyUpgrade: false,
       connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },
       maxHttpBufferSize: 64 * 1024,
+      ...(this.link ? { adapter: this.link.adapter() } : {}),
     })
     this.io = io
     const adapter = this.guardRecovery(io)
@@ -92,21 +116,31 @@ export class Realtime {
       const restored = this.restoring.get(socket.id)
       this.restoring.delete(socket.id)
       const auth = this.authenticate(socket)
-      if (!auth) return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
-      // Someone else's session (another login in the same tab) is not theirs to resume: start fresh,
-      // with a new private id, and the client re-syncs over HTTP.
-      if (socket.recovered && restored?.username !== auth.principal.username) unrecover(socket)
-      else if (restored) {
-        this.replayFrom.set(socket, restored.offset)
+      if (!auth) {
+        if (restored) this.keep(restored.session)
+        return next(refusal('ZHIAN_ERR_UNAUTHORIZED', 'unauthorized'))
+      }
+      const session = sessionOf(auth.token)
+      if (restored && restored.session.data.session === session) {
+        this.replayFrom.set(socket, restored.missed)
         // Resumed once by its owner: the stored copy is spent (a new one is kept at the next drop).
-        adapter.sessions.delete(restored.pid)
+        this.spend(restored.session.pid)
+      } else if (socket.recovered) {
+        // Only the login that made the session resumes it: another user, or the same user after a
+        // logout, starts fresh (new private id) and re-syncs over HTTP; the session stays for its owner.
+        unrecover(socket)
+        if (restored) this.keep(restored.session)
       }
       socket.data.principal = auth.principal
+      socket.data.session = session
       socket.data.token = auth.token
       socket.data.members = this.membersOf(auth.principal)
       next()
     })
     io.on('connection', (socket) => this.onConnection(socket))
+    io.on('live:devices', (devices) => {
+      for (const d of devices) this.fromPeers.set(d.id, d)
+    })
     for (const a of this.ctx.live.openAlerts({ scope: null })) this.teams.set(a.id, a.assigned_team ?? a.crew)
     this.off.push(
       this.ctx.bus.on('alert', (change) => {
@@ -117,12 +151,14 @@ export class Realtime {
           this.ctx.log.error({ err, alert: change.alert.id }, 'alert push failed')
         }
       }),
-      // Logout closes the sockets of that session at once.
+      // Logout closes the sockets of that session at once, on every node (the adapter carries it).
       this.ctx.auth.onRevoke((token) => {
-        for (const s of io.of('/').sockets.values()) if (s.data.token === token) s.disconnect(true)
-        // …and a tab that is away right now cannot resume that session either.
-        for (const [pid, session] of adapter.sessions)
-          if (session.data.token === token) adapter.sessions.delete(pid)
+        const session = sessionOf(token)
+        io.in(sessionRoom(session)).disconnectSockets(true)
+        // A tab away right now could not resume it anyway (another token is not its owner); drop the copy.
+        if (!this.link)
+          for (const [pid, stored] of (adapter as MemoryAdapter).sessions)
+            if (stored.data.session === session) (adapter as MemoryAdapter).sessions.delete(pid)
       }),
       this.ctx.bus.on('work_order', (change) => {
         try {
@@ -139,6 +175,10 @@ export class Realtime {
       setInterval(() => this.recheck(), RECHECK_MS),
     ]
     for (const t of this.timers) t.unref()
+    if (this.link && !(await this.link.ready(io.of('/').adapter)))
+      this.ctx.log.error(
+        'socket.io: Redis did not answer; dashboards on other nodes miss what this node sends until it does',
+      )
   }
 
   /** Before the HTTP server closes: open WebSockets would keep close() waiting. */
@@ -147,9 +187,28 @@ export class Realtime {
     for (const t of this.timers.splice(0)) clearInterval(t)
     const io = this.io
     if (!io) return
+    if (this.link) {
+      // A cluster node going away (rolling restart, scale-in) closes the connections without a
+      // socket.io DISCONNECT: each session is kept in Redis and the browser resumes it on another node.
+      io.engine.close()
+      for (let i = 0; i < 100 && io.of('/').sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 10))
+      await io.of('/').adapter.close()
+      await this.link.close()
+      return
+    }
     io.local.disconnectSockets(true)
     await io.of('/').adapter.close()
     io.engine.close()
+  }
+
+  /** A failed attempt to resume leaves the session for its owner (the Redis adapter read it with GETDEL). */
+  private keep(session: StoredSession): void {
+    if (this.link) (this.io!.of('/').adapter as unknown as RecoveryAdapter).persistSession(session)
+  }
+
+  /** A session resumed by its owner is spent (the Redis adapter already deleted it). */
+  private spend(pid: string): void {
+    if (!this.link) (this.io!.of('/').adapter as unknown as MemoryAdapter).sessions.delete(pid)
   }
 
   /**
@@ -158,34 +217,48 @@ export class Realtime {
    * its scope narrowed since. So restoring only brings back the socket's id and rooms; the missed
    * packets are replayed in onConnection, after the handshake re-authenticated, and only those
    * addressed to a room the user is entitled to now. A session resumed by its owner is spent; a failed
-   * attempt (no or someone else's credentials) leaves it for the owner.
+   * attempt (no credentials, or not the login that made it) leaves it for the owner. In a cluster the
+   * session and the broadcasts come from Redis, so a tab cut from one node resumes on another.
    */
   private guardRecovery(io: Io): RecoveryAdapter {
     const adapter = io.of('/').adapter as unknown as RecoveryAdapter
     const restore = adapter.restoreSession.bind(adapter)
+    const persist = adapter.persistSession.bind(adapter)
+    // The token stays in memory: a stored session (a Redis key in a cluster) holds its stand-in only.
+    adapter.persistSession = (session) => persist({ ...session, data: { ...session.data, token: undefined } })
     adapter.restoreSession = async (pid, offset) => {
       const session = await restore(pid, offset)
       if (!session) return null
-      const was = (session as unknown as { data?: Partial<SocketData> }).data?.principal
-      this.restoring.set(session.sid, { pid, offset, username: was?.username })
+      const missed = await this.missed(adapter, offset)
+      if (!missed) return null
+      const { missedPackets: _, ...stored } = session
+      this.restoring.set(session.sid, { session: stored, missed })
       return { ...session, missedPackets: [] }
     }
     return adapter
   }
 
+  /** The broadcasts after `offset` with their addressing: from the Redis stream, or the in-memory buffer. */
+  private async missed(adapter: RecoveryAdapter, offset: string): Promise<MissedPacket[] | undefined> {
+    if (this.link) return this.link.missed(offset)
+    const packets = (adapter as MemoryAdapter).packets
+    const from = packets.findIndex((p) => p.id === offset)
+    if (from < 0) return undefined
+    return packets
+      .slice(from + 1)
+      .map((p) => ({ rooms: [...p.opts.rooms], except: [...p.opts.except], data: p.data }))
+  }
+
   /** Send what a recovered socket missed, cut to its current rooms; false when that is no longer possible. */
   private replay(socket: Client): boolean {
-    const offset = this.replayFrom.get(socket)
+    const packets = this.replayFrom.get(socket)
     this.replayFrom.delete(socket)
-    if (offset === undefined) return false
-    const packets = (socket.nsp.adapter as unknown as RecoveryAdapter).packets
-    const from = packets.findIndex((p) => p.id === offset)
-    if (from < 0) return false
+    if (packets === undefined) return false
     const rooms = [...socket.rooms]
-    for (const packet of packets.slice(from + 1)) {
-      const to = packet.opts.rooms
-      if (to.size > 0 && !rooms.some((r) => to.has(r))) continue
-      if (rooms.some((r) => packet.opts.except.has(r))) continue
+    for (const packet of packets) {
+      const to = packet.rooms
+      if (to.length > 0 && !rooms.some((r) => to.includes(r))) continue
+      if (rooms.some((r) => packet.except.includes(r))) continue
       // The same frame the constructor would have sent: event, args and the offset last.
       ;(socket.emit as (...args: unknown[]) => boolean)(...packet.data)
     }
@@ -235,7 +308,11 @@ export class Realtime {
       if (room.startsWith('watch:') && this.mayWatch(p, room.slice(6))) continue
       socket.leave(room)
     }
-    socket.join([...roomsOf(p, socket.data.members), `rollup:${p.scope ?? '*'}`])
+    socket.join([
+      ...roomsOf(p, socket.data.members),
+      `rollup:${p.scope ?? '*'}`,
+      sessionRoom(socket.data.session),
+    ])
     const recovered = socket.recovered && this.replay(socket)
     socket.emit('hello', { user: p, recovered, server_time: Date.now() })
     socket.on('watch', (site, reply) => {
@@ -312,14 +389,18 @@ export class Realtime {
     // socket.io encodes a broadcast before it looks for members: with no watcher in a room, neither
     // the device views nor their JSON are built (at 1,000 busy devices that was ~15 % of the hub).
     const watched = new Set(this.openRooms('watch:'))
-    if (watched.size === 0) {
-      this.ctx.live.discardDirty()
-      return
-    }
-    const changed = this.ctx.live.drainDirty()
-    if (changed.length === 0) return
+    // In a cluster this node's changes also go to the other nodes, which hold their own watchers:
+    // one message per interval; each node cuts it per socket like its own (a device's readings are
+    // processed on one node, so each change reaches every watcher once).
+    let own: DeviceLive[] = []
+    if (watched.size > 0 || this.link) own = this.ctx.live.drainDirty()
+    else this.ctx.live.discardDirty()
+    if (this.link && own.length > 0) io.serverSideEmit('live:devices', own)
+    const changed = this.fromPeers.size > 0 ? [...own, ...this.fromPeers.values()] : own
+    this.fromPeers.clear()
+    if (watched.size === 0 || changed.length === 0) return
     for (const { sockets, devices } of this.audiences(devicesByRoom(changed, watched)))
-      io.to(sockets).volatile.emit('live:devices', devices)
+      io.local.to(sockets).volatile.emit('live:devices', devices)
   }
 
   /**
@@ -362,11 +443,13 @@ export class Realtime {
     for (const room of rooms) {
       const node = room.slice(7)
       if (node === '*') {
-        io.to(room).emit('live:rollup', { at, sites, parking })
+        io.local.to(room).emit('live:rollup', { at, sites, parking })
         continue
       }
       const below = this.ctx.registry.subtree(node)
-      io.to(room).emit('live:rollup', {
+      // Every node sends its own sockets their roll-up from its own view (io.local): through the
+      // adapter, each node's timer would reach every node's sockets.
+      io.local.to(room).emit('live:rollup', {
         at,
         sites: sites.filter((s) => below.has(s.id)),
         parking: parking.filter((z) => below.has(z.estate)),
@@ -424,6 +507,19 @@ function union(rooms: string[], byRoom: Map<string, DeviceLive[]>): DeviceLive[]
   const byId = new Map<string, DeviceLive>()
   for (const room of rooms) for (const d of byRoom.get(room)!) byId.set(d.id, d)
   return [...byId.values()]
+}
+
+/**
+ * A stand-in for the session's token in socket data and room names (both are stored in Redis in a
+ * cluster): the same login gives the same value, the value gives nothing to log in with.
+ */
+function sessionOf(token: string): string {
+  return createHash('sha256').update('zhian socket.io session\0').update(token).digest('base64url')
+}
+
+/** Every socket of one login session: a logout closes them on every node. */
+function sessionRoom(session: string): string {
+  return `session:${session}`
 }
 
 /** Treat a restored socket as a new one (new private session id; the client sees `recovered: false`). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type EstateFile, ROLES, type Role } from '../config/estate-file.ts'
 import { ZhianError } from '../errors.ts'
 import { isValidId } from '../mqtt/topics.ts'
-import type { Db } from '../store/db.ts'
+import { type Db, hasTable } from '../store/db.ts'
 import { hashSecret, PASSWORD_COST, verifySecret } from '../util/secrets.ts'
 
 /** Scope `*` in the store = the whole site tree (only the bootstrap admin gets it; YAML users name a node). */
@@ -161,8 +161,7 @@ export class Users {
   /** The users as an estate file lists them (password hashes): what `zhian config export` prints. */
   exportEstate(): EstateFile['users'] {
     // A store only the registry has opened (no hub ran on it yet) has no users.
-    const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get()
-    if (!table) return []
+    if (!hasTable(this.db, 'users')) return []
     const rows = this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]
     return rows.map((u) => ({
       username: u.username,

@@ -178,8 +178,8 @@ export class Outbox {
     const inserted =
       this.opts.db
         .prepare(
-          `INSERT OR IGNORE INTO outbox (key, work_order_id, member, purpose, channels, message, status, next_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+          `INSERT INTO outbox (key, work_order_id, member, purpose, channels, message, status, next_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`,
         )
         .run(
           n.key,
@@ -350,8 +350,8 @@ export class Outbox {
     if (db.dialect === 'sqlite') scrubbed(db as SqliteDb, redact)
     else {
       redact()
-      // PostgreSQL keeps the old row versions until a vacuum reclaims them.
-      db.exec('VACUUM outbox')
+      // PostgreSQL keeps old row versions in the table's file: a full vacuum writes a new file without them.
+      db.exec('VACUUM FULL outbox')
     }
     this.opts.log.info({ rows: rows.length }, 'channel secrets removed from settled outbox rows')
   }

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import type { Bus } from '../core/bus.ts'
-import { type Db, migrate } from '../store/db.ts'
+import { type Db, hasTable, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import type { WorkOrder, WorkOrderAction, WorkOrderEvent, WorkOrderStatus } from './types.ts'
 
@@ -211,10 +211,7 @@ export class WorkOrderQueries {
 
   /** Orders at or below a site node opened before `to`, oldest first. */
   openedBefore(site: string, to: number): WorkOrder[] {
-    const table = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'work_orders'")
-      .get()
-    if (!table) return []
+    if (!hasTable(this.db, 'work_orders')) return []
     return (
       this.db
         .prepare(

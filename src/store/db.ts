@@ -1,40 +1,8 @@
-import { MIGRATION_LOCK, openPostgres, testDatabaseFor } from './postgres.ts'
+import { openPostgres, testDatabaseFor } from './postgres.ts'
 import { openSqlite } from './sqlite.ts'
+import { type Db, MIGRATION_LOCK, type Step } from './types.ts'
 
-/**
- * The store interface every feature keeps its state through: synchronous statements with `?` or
- * `@name` parameters, transactions, numbered per-module migrations. Two implementations:
- * - SQLite (`sqlite.ts`, better-sqlite3): the embedded default, one file under ZHIAN_DATA_DIR;
- * - PostgreSQL (`postgres.ts`, libpq through pg-native): `ZHIAN_DATABASE_URL`, shared by the nodes
- *   of a cluster.
- * SQL is written once in the dialect both accept (ON CONFLICT, RETURNING, standard functions);
- * `sql.ts` turns parameters and column types into PostgreSQL's. A feature that needs what only one
- * engine has asks `db.dialect`.
- */
-export interface Db {
-  readonly dialect: 'sqlite' | 'postgres'
-  readonly open: boolean
-  prepare(sql: string): Statement
-  /** One or more statements without parameters. */
-  exec(sql: string): unknown
-  /** `fn` wrapped in a transaction (a savepoint when nested); a throw rolls it back. */
-  transaction<F extends (...args: never[]) => unknown>(fn: F): F
-  /**
-   * A number that changes when another connection (another process, another node) has changed
-   * watched tables since the last call: SQLite's data_version, PostgreSQL's change counter.
-   */
-  dataVersion(): number
-  close(): unknown
-}
-
-export interface Statement {
-  run(...params: unknown[]): { changes: number }
-  get(...params: unknown[]): unknown
-  all(...params: unknown[]): unknown[]
-}
-
-/** A migration step: portable SQL, or each engine's own where they differ (triggers). */
-export type Step = string | { sqlite: string; postgres: string }
+export type { Db, Statement, Step } from './types.ts'
 
 /**
  * The store of this process: PostgreSQL when `databaseUrl` is given, else the SQLite file in
@@ -71,4 +39,13 @@ export function migrate(db: Db, module: string, steps: readonly Step[]): void {
       ).run(module, v + 1)
     })()
   }
+}
+
+/** Whether a table exists yet (a store another feature has not opened). */
+export function hasTable(db: Db, name: string): boolean {
+  const sql =
+    db.dialect === 'sqlite'
+      ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+      : 'SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?'
+  return db.prepare(sql).get(name) !== undefined
 }

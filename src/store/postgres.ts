@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { ZhianError } from '../errors.ts'
-import type { Db, Statement } from './db.ts'
 import { type Translated, toPostgres } from './sql.ts'
+import { type Db, MIGRATION_LOCK, type Statement } from './types.ts'
 
 /**
  * The store on PostgreSQL (`ZHIAN_DATABASE_URL`), for a cluster's nodes or a bigger single node.
@@ -169,9 +169,6 @@ export class PostgresDb implements Db {
  * `watchChanges`): PostgreSQL has no data_version, and a sequence is not rolled back, so a counter
  * read by every node changes whenever any node may have written.
  */
-/** The advisory lock key under which the store's schema changes (any 64-bit number of our own). */
-export const MIGRATION_LOCK = 0x7a6869616e
-
 const BOOTSTRAP = `
   CREATE TABLE IF NOT EXISTS migrations (module TEXT PRIMARY KEY, version INTEGER NOT NULL);
   CREATE SEQUENCE IF NOT EXISTS zhian_data_version;

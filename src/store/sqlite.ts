@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import type { Db } from './db.ts'
+import type { Db } from './types.ts'
 
 /**
  * The embedded store: one SQLite file (better-sqlite3 12) under ZHIAN_DATA_DIR.

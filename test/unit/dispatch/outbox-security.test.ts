@@ -1,8 +1,6 @@
 import crypto from 'node:crypto'
-import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { configFromEnv } from '../../../src/config/env.ts'
 import { RealClock } from '../../../src/core/clock.ts'
@@ -12,6 +10,7 @@ import { Outbox, type RetryPolicy } from '../../../src/dispatch/outbox.ts'
 import { type Db, openDb } from '../../../src/store/db.ts'
 import { createLogger } from '../../../src/util/logger.ts'
 import { tempDir, until } from '../../helpers/hub.ts'
+import { storeBytes } from '../../helpers/store.ts'
 import { Receiver } from '../../integration/dispatch/receiver.ts'
 import { dispatchRig, fixtureConfig } from './rig.ts'
 
@@ -67,12 +66,6 @@ function send(box: Outbox, key: string, channels: ChannelConfig[]): void {
 }
 
 const deliveryOf = (box: Outbox, key: string) => box.forWorkOrder('wo_1').find((d) => d.key === key)
-
-/** Every byte the store has on disk: the database and its WAL. */
-function storeBytes(dataDir: string): Buffer {
-  const files = ['zhian.db', 'zhian.db-wal'].map((f) => path.join(dataDir, f)).filter(fs.existsSync)
-  return Buffer.concat(files.map((f) => fs.readFileSync(f)))
-}
 
 /** A receiver that answers 200 and then streams body bytes until the caller hangs up. */
 async function endlessReceiver(): Promise<{ url: string; sent: () => number; requests: () => number }> {
@@ -143,7 +136,7 @@ describe('channel secrets stay out of the store', () => {
       'zhao-feishu-secret',
     ]
     for (const s of secrets) expect(rows).not.toContain(s)
-    const bytes = storeBytes(r.dataDir)
+    const bytes = storeBytes(r.dataDir, r.db)
     for (const s of secrets) expect(bytes.includes(s), `${s} on disk`).toBe(false)
   })
 
@@ -186,7 +179,7 @@ describe('channel secrets stay out of the store', () => {
     rx.on('/old', () => ({ status: 200 }))
     await until(() => deliveryOf(box, 'k-old-pending')?.status === 'delivered', 'delivered')
     expect(JSON.stringify(db2.prepare('SELECT * FROM outbox').all())).not.toContain('old-row-secret')
-    expect(storeBytes(dataDir).includes('old-row-secret')).toBe(false)
+    expect(storeBytes(dataDir, db2).includes('old-row-secret')).toBe(false)
   })
 
   it('a member whose channel became another type after it was queued: the notification fails with ZHIAN_ERR_CHANNEL_GONE and nothing is sent', async () => {

@@ -1,10 +1,12 @@
 import net from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import type { DeviceLive } from '../../../src/live/live-state.ts'
 import { buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
 import { startRedis } from '../../helpers/redis.ts'
 import {
+  as,
   connected,
   DASHBOARD_ESTATE,
   type DashboardSocket,
@@ -119,6 +121,28 @@ async function balancer(): Promise<{
     },
   }
 }
+
+/** Resume over a raw WebSocket; every socket.io frame the hub sends until it answered the CONNECT. */
+async function resume(hub: TestHub, auth: Record<string, string>): Promise<string[]> {
+  const ws = new WebSocket(`ws://127.0.0.1:${hub.hub.httpPort}/socket.io/?EIO=4&transport=websocket`)
+  const frames: string[] = []
+  ws.on('message', (m) => frames.push(m.toString()))
+  await until(() => frames.some((f) => f.startsWith('0{')), 'engine.io open')
+  ws.send(`40${JSON.stringify(auth)}`)
+  await until(() => frames.some((f) => f.startsWith('40{') || f.startsWith('44{')), 'the CONNECT answer')
+  // Anything still queued for this connection arrives within this time.
+  await new Promise((r) => setTimeout(r, 300))
+  ws.terminate()
+  return frames
+}
+
+/** The alert changes in raw frames: `<device> <action>`. */
+const alertFrames = (frames: string[]) =>
+  frames
+    .filter((f) => f.startsWith('42'))
+    .map((f) => JSON.parse(f.slice(2)) as [string, Change?])
+    .filter(([name]) => name === 'alert')
+    .map(([, c]) => `${c!.alert.device_id} ${c!.entry.action}`)
 
 describe('dashboards in cluster mode', () => {
   it('an alert raised on node A reaches the managers of its estate on both nodes once, and no one outside it', async () => {
@@ -235,5 +259,96 @@ describe('dashboards in cluster mode', () => {
     expect(raisedIds(got)).toEqual(['mh1', 'lift1', 'lift2', 'lift2'])
     expect(new Set(got.map(entryOf)).size).toBe(got.length)
     lb.close()
+  })
+
+  it('a node that stops hands its dashboards to another: they resume there with what they missed', async () => {
+    const { a, b } = await twoNodes()
+    const lb = await balancer()
+    lb.to(a)
+    const token = await tokenOf(a.httpUrl, 'mgr_e1')
+    shareSessions(a, b)
+    const socket = socketOf(
+      lb.url,
+      { token },
+      { reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200 },
+    )
+    const hellos: boolean[] = []
+    socket.on('hello', (h) => hellos.push(h.recovered))
+    const got = alertsOf(socket)
+    await connected(socket)
+    await until(() => hellos.length === 1, 'first hello')
+    const mh1 = await connectDevice(b.mqttUrl, 'mh1')
+    await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
+    await until(() => raisedIds(got).includes('mh1'), 'an alert from B at the dashboard on A')
+
+    // A rolling restart takes node A down: its dashboards are closed without a socket.io goodbye,
+    // so they reconnect (here held by the balancer while B raises an alert) and resume on B.
+    lb.hold()
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve))
+    await a.close()
+    expect(await disconnected).toBe('transport close')
+    await liftFault(b, 'lift1')
+    lb.to(b)
+    await until(() => hellos.length === 2, 'second hello')
+    expect(hellos[1]).toBe(true)
+    await until(() => raisedIds(got).includes('lift1'), 'the missed alert')
+    expect(raisedIds(got)).toEqual(['mh1', 'lift1'])
+    lb.close()
+  })
+
+  it("on another node, an old pid and offset need their own login: no credentials or another user's get nothing, the owner resumes", async () => {
+    const { a, b } = await twoNodes()
+    const token = await tokenOf(a.httpUrl, 'mgr_e1')
+    const socket = socketOf(a.httpUrl, { token })
+    const got = alertsOf(socket)
+    await connected(socket)
+    const mh1 = await connectDevice(a.mqttUrl, 'mh1')
+    await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
+    await until(() => got.length > 0, 'a first alert')
+    const state = socket as unknown as { _pid: string; _lastOffset: string }
+    const session = { pid: state._pid, offset: state._lastOffset }
+    ;[...a.hub.realtime.io!.of('/').sockets.values()][0]!.conn.close()
+    await until(() => a.hub.realtime.io!.of('/').sockets.size === 0, 'the drop')
+    await liftFault(a, 'lift1')
+
+    const anonymous = await resume(b, session)
+    expect(anonymous.some((f) => f.startsWith('44{'))).toBe(true)
+    expect(alertFrames(anonymous)).toEqual([])
+
+    const other = await tokenOf(b.httpUrl, 'mgr_e2')
+    const stranger = await resume(b, { ...session, token: other })
+    const accepted = JSON.parse(stranger.find((f) => f.startsWith('40{'))!.slice(2)) as { pid: string }
+    expect(accepted.pid).not.toBe(session.pid)
+    expect(alertFrames(stranger)).toEqual([])
+
+    shareSessions(a, b)
+    const owner = await resume(b, { ...session, token })
+    const resumed = JSON.parse(owner.find((f) => f.startsWith('40{'))!.slice(2)) as { pid: string }
+    expect(resumed.pid).toBe(session.pid)
+    const replayed = alertFrames(owner)
+    expect(replayed).toContain('lift1 raised')
+    // What it missed, once; not what it had already seen.
+    expect(new Set(replayed).size).toBe(replayed.length)
+    expect(replayed.every((c) => c.startsWith('lift1 '))).toBe(true)
+  })
+
+  it('logging out on one node closes the sockets of that session on every node at once, and only those', async () => {
+    const { a, b } = await twoNodes()
+    const ending = await tokenOf(b.httpUrl, 'mgr_e1')
+    const staying = await tokenOf(b.httpUrl, 'mgr_e1')
+    shareSessions(b, a)
+    const onB = await connected(socketOf(b.httpUrl, { token: ending }))
+    const onA = await connected(socketOf(a.httpUrl, { token: ending }))
+    const other = await connected(socketOf(b.httpUrl, { token: staying }))
+    const reasons = Promise.all(
+      [onB, onA].map((s) => new Promise<string>((resolve) => s.once('disconnect', resolve))),
+    )
+    expect((await as(a.httpUrl, ending)('/api/auth/logout', { method: 'POST' })).status).toBeLessThan(300)
+    expect(await reasons).toEqual(['io server disconnect', 'io server disconnect'])
+    // The other session of the same user: still connected, still live (an alert from A arrives).
+    const got = alertsOf(other)
+    await liftFault(a, 'lift1')
+    await until(() => raisedIds(got).includes('lift1'), 'an alert at the other session')
+    expect(other.connected).toBe(true)
   })
 })

@@ -135,6 +135,10 @@ describe('docker-compose.yml', () => {
       expect(s.ports ?? []).toEqual([])
     }
     const pg = postgres.environment ?? {}
+    // A dead machine's session, and the estates its advisory locks hold, end in seconds (README "Cluster mode").
+    const pgCommand = Array.isArray(postgres.command) ? postgres.command.join(' ') : (postgres.command ?? '')
+    for (const setting of ['tcp_keepalives_idle=5', 'tcp_keepalives_interval=2', 'tcp_keepalives_count=3'])
+      expect(pgCommand).toContain(`-c ${setting}`)
     const hubs = HUBS.map((name) => ({ name, s: service(config, name) }))
     const ids = hubs.map(({ s }) => s.environment?.ZHIAN_NODE_ID)
     expect(ids).toEqual(HUBS)

@@ -24,7 +24,8 @@ import type { Topics } from '../mqtt/topics.ts'
 import type { AuthResult, Registry } from '../registry/registry.ts'
 import { type Logger, LogLimit } from '../util/logger.ts'
 import { DeviceAuthThrottle } from './auth-throttle.ts'
-import { ClientIdClaims } from './client-ids.ts'
+import { ClientIdClaims, type ClientIdOwners } from './client-ids.ts'
+import { type ClusterParts, clusterParts } from './cluster.ts'
 import { ConnectionLimits, type Slot } from './connection-limits.ts'
 import { guardConnection, PACKET_HEADROOM } from './packet-guard.ts'
 import { RateLimiter } from './rate-limit.ts'
@@ -37,6 +38,8 @@ import { RateLimiter } from './rate-limit.ts'
 
 export interface BrokerContext {
   config: Pick<HubConfig, 'mqtt' | 'tls' | 'deviceRate' | 'maxPayloadBytes'> & {
+    /** Cluster mode: sessions, queues, retained messages and client ids in Redis, shared by every node. */
+    cluster?: HubConfig['cluster']
     /** Its trustProxy: whose X-Forwarded-For to believe on the /mqtt WebSocket upgrade. */
     http?: Pick<HubConfig['http'], 'trustProxy'>
   }
@@ -98,7 +101,8 @@ export class Broker {
   /** Dashboard users connected over MQTT (read-only subscribers of the hub topics). */
   private readonly userOf = new WeakMap<Client, Principal>()
   private readonly clientsOf = new Map<string, Set<Client>>()
-  private readonly clientIds = new ClientIdClaims()
+  private clientIds: ClientIdOwners = new ClientIdClaims()
+  private cluster: ClusterParts | undefined
   private readonly authThrottle = new DeviceAuthThrottle()
   /**
    * Device scrypt checks at once, one per low-priority device hashing thread (src/util/secrets.ts).
@@ -148,7 +152,15 @@ export class Broker {
   }
 
   async start(): Promise<void> {
+    const cluster = this.ctx.config.cluster
+    if (cluster) {
+      const prefix = redisPrefix(this.ctx.topics.base)
+      this.cluster = clusterParts(cluster, prefix)
+      this.clientIds = this.cluster.clientIds
+      await this.cluster.clientIds.forgetOwnConnections(prefix)
+    }
     const aedes = await Aedes.createBroker({
+      ...this.cluster?.options,
       // Device ids are the identity; client ids are free-form (a gateway may hold several connections)
       // but owned by the identity using them (see ClientIdClaims).
       maxClientsIdLength: 256,
@@ -219,6 +231,7 @@ export class Broker {
       await this.publish(this.ctx.topics.hub('availability'), 'offline', { qos: 1, retain: true })
       await new Promise<void>((resolve) => this.aedes!.close(() => resolve()))
     }
+    await this.cluster?.close()
     for (const ws of this.wss?.clients ?? []) ws.terminate()
     this.wss?.close()
     await Promise.all(closing)
@@ -252,11 +265,14 @@ export class Broker {
    * it; the victim stays connected and its will is not published. Released when the connection
    * closes, unless its session persists (see ClientIdClaims).
    */
-  private claimClientId(client: Client, owner: string): boolean {
+  private async claimClientId(client: Client, owner: string): Promise<boolean> {
     // Gone while authenticating: Aedes drops it, and its 'close' has passed, so nothing to claim.
-    if (client.closed || (client.conn as Duplex).destroyed) return true
-    if (!this.clientIds.claim(client.id, owner, client.clean)) return false
-    client.conn.once('close', () => this.clientIds.release(client.id))
+    const gone = () => client.closed || (client.conn as Duplex).destroyed
+    if (gone()) return true
+    if (!(await this.clientIds.claim(client.id, owner, client.clean))) return false
+    // In cluster mode the claim is a Redis round trip: the connection may have gone meanwhile.
+    if (gone()) this.clientIds.release(client.id)
+    else client.conn.once('close', () => this.clientIds.release(client.id))
     return true
   }
 
@@ -279,8 +295,8 @@ export class Broker {
       done(err, false)
     }
     /** Credentials are good: the client id must be free or this identity's own. */
-    const admit = (owner: string): boolean => {
-      if (this.claimClientId(client, owner)) return true
+    const admit = async (owner: string): Promise<boolean> => {
+      if (await this.claimClientId(client, owner)) return true
       refuse('client_id_taken', RETURN_CODE.IDENTIFIER_REJECTED)
       return false
     }
@@ -294,23 +310,21 @@ export class Broker {
       return
     }
     if (username.startsWith(USER_PREFIX)) {
-      this.authenticateUser(client, username.slice(USER_PREFIX.length), password.toString('utf8')).then(
-        (result) => {
-          if (typeof result === 'object') {
-            if (!admit(username)) return
-            this.userOf.set(client, result)
-            done(null, true)
-          } else refuse(result, USER_REFUSAL[result])
-        },
-        (err: Error) => {
+      this.authenticateUser(client, username.slice(USER_PREFIX.length), password.toString('utf8'))
+        .then(async (result) => {
+          if (typeof result !== 'object') return refuse(result, USER_REFUSAL[result])
+          if (!(await admit(username))) return
+          this.userOf.set(client, result)
+          done(null, true)
+        })
+        .catch((err: Error) => {
           this.ctx.log.error({ err }, 'user authentication failed')
           refuse('internal_error', RETURN_CODE.NOT_AUTHORIZED)
-        },
-      )
+        })
       return
     }
-    this.authenticateDevice(client, username, password.toString('utf8')).then(
-      (result) => {
+    this.authenticateDevice(client, username, password.toString('utf8'))
+      .then(async (result) => {
         if (result !== 'ok') {
           if (result === 'throttled' || result === 'busy') refuse(result, DEVICE_REFUSAL[result])
           // An unknown id and a wrong secret look alike outside the log (the CONNACK and the decoy hash
@@ -318,18 +332,17 @@ export class Broker {
           else refuse(result, RETURN_CODE.BAD_USERNAME_OR_PASSWORD, 'bad_credentials')
           return
         }
-        if (!admit(username)) return
+        if (!(await admit(username))) return
         this.deviceOf.set(client, username)
         const set = this.clientsOf.get(username) ?? new Set<Client>()
         this.clientsOf.set(username, set)
         set.add(client)
         done(null, true)
-      },
-      (err: Error) => {
+      })
+      .catch((err: Error) => {
         this.ctx.log.error({ err }, 'authentication failed')
         refuse('internal_error', RETURN_CODE.NOT_AUTHORIZED)
-      },
-    )
+      })
   }
 
   /**
@@ -492,11 +505,11 @@ export class Broker {
       addSubscriptions(client: Client, subs: { topic: string }[]): Promise<unknown>
     }
     const add = persistence.addSubscriptions.bind(persistence)
-    persistence.addSubscriptions = (client, subs) =>
-      add(
-        client,
-        subs.filter((sub) => this.maySubscribe(client, sub.topic)),
-      )
+    persistence.addSubscriptions = (client, subs) => {
+      const allowed = subs.filter((sub) => this.maySubscribe(client, sub.topic))
+      // Redis refuses an HMSET without fields; nothing to store is nothing to do, on any persistence.
+      return allowed.length > 0 ? add(client, allowed) : Promise.resolve(client)
+    }
   }
 
   /**
@@ -697,6 +710,11 @@ function refuseInPlace(packet: PublishPacket): void {
   packet.topic = DEAD_LETTER
   packet.payload = Buffer.alloc(0)
   packet.retain = false
+}
+
+/** Redis keys and channels of this hub's broker; the base topic tells clusters sharing one Redis apart. */
+export function redisPrefix(base: string): string {
+  return `zhian:${base}:mqtt:`
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

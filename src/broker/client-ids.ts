@@ -1,3 +1,9 @@
+/** The rule below, held in one process (ClientIdClaims) or for a whole cluster (cluster.ts). */
+export interface ClientIdOwners {
+  claim(clientId: string, owner: string, clean: boolean): boolean | Promise<boolean>
+  release(clientId: string): void
+}
+
 /**
  * Who may use an MQTT client id. Client ids are free-form (a gateway holds several connections of
  * one device), but a new connection with a client id in use takes the old one's place: the broker
@@ -6,7 +12,7 @@
  * holds it (a device id, or `user:<name>`) while a connection with it is open, and for as long as its
  * persistent session lives; another identity presenting it is refused (CONNACK 2).
  */
-export class ClientIdClaims {
+export class ClientIdClaims implements ClientIdOwners {
   private readonly claims = new Map<string, { owner: string; open: number; persistent: boolean }>()
 
   /**

@@ -1,0 +1,135 @@
+import type { AedesOptions } from 'aedes'
+import persistenceRedis from 'aedes-persistence-redis'
+import { Redis } from 'ioredis'
+import mqemitterRedis from 'mqemitter-redis'
+import type { ClusterConfig } from '../config/env.ts'
+import type { ClientIdOwners } from './client-ids.ts'
+
+/**
+ * Cluster mode: Aedes' own building blocks on one Redis — mqemitter-redis carries every PUBLISH and
+ * Aedes' `$SYS/<node>/…` messages (heartbeat, the `new/clients` takeover) between the nodes, and
+ * aedes-persistence-redis holds sessions, queued QoS 1/2 messages, retained messages and wills for
+ * all of them. Client-id ownership (client-ids.ts) lives in the same Redis.
+ *
+ * Every key and every pub/sub channel carries `prefix`, so several clusters can share one Redis
+ * (pub/sub ignores the database number; ioredis' keyPrefix covers keys only, so the emitter's
+ * channels are prefixed here).
+ */
+export interface ClusterParts {
+  options: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>
+  clientIds: RedisClientIdOwners
+  /** After Aedes closed (which quits the emitter's connections): the persistence's connection. */
+  close: () => Promise<void>
+}
+
+export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterParts {
+  const redisOptions = { lazyConnect: false }
+  const subConn = prefixChannels(new Redis(cluster.redisUrl, redisOptions), prefix)
+  const pubConn = prefixChannels(new Redis(cluster.redisUrl, redisOptions), prefix)
+  const conn = new Redis(cluster.redisUrl, { ...redisOptions, keyPrefix: prefix })
+  const mq = mqemitterRedis({ subConn, pubConn, matchEmptyLevels: true }) // [MQTT-4.7.1-3], as Aedes' default
+  const persistence = persistenceRedis({ conn })
+  return {
+    options: { id: cluster.nodeId, mq, persistence },
+    clientIds: new RedisClientIdOwners(conn, cluster.nodeId),
+    close: async () => {
+      // Its own teardown unsubscribes through the emitter, already closed with Aedes: only the
+      // connection is left to close.
+      await persistence.destroy().catch(() => {})
+      if (conn.status !== 'end') await conn.quit().catch(() => conn.disconnect())
+    },
+  }
+}
+
+/**
+ * The channel methods mqemitter-redis uses, with the cluster's prefix in front of every channel. Once
+ * the emitter quits (Aedes closing), the `$SYS/<node>/…/clients` notices of the clients it closes
+ * still arrive: they are dropped. Its QUIT is not awaited, and a connection that closes before QUIT's
+ * reply rejects it (with every command still queued): settled here, not left unhandled.
+ */
+function prefixChannels(conn: Redis, prefix: string): Redis {
+  let quitting = false
+  const methods = conn as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const name of ['publish', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']) {
+    const original = methods[name]!.bind(conn)
+    methods[name] = (channel: unknown, ...rest: unknown[]) => {
+      const sent = original(prefix + String(channel), ...rest) as Promise<unknown>
+      return name === 'publish'
+        ? sent.catch((err: Error) => (quitting ? undefined : Promise.reject(err)))
+        : sent
+    }
+  }
+  const quit = methods.quit!.bind(conn)
+  methods.quit = (...args: unknown[]) => {
+    quitting = true
+    return (quit(...args) as Promise<unknown>).catch(() => undefined)
+  }
+  return conn
+}
+
+/**
+ * claim: the owner stays unless it is another identity; this node's open count goes up; `persistent`
+ * follows the newest connection (a clean one ends the session [MQTT-3.1.2-6]).
+ */
+const CLAIM = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'persistent', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'open:' .. ARGV[2], 1)
+return 1`
+
+/** release: one connection on this node closed; the claim goes once no node holds one and no session lives. */
+const RELEASE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local field = 'open:' .. ARGV[1]
+if tonumber(redis.call('HINCRBY', KEYS[1], field, -1)) <= 0 then redis.call('HDEL', KEYS[1], field) end
+if redis.call('HGET', KEYS[1], 'persistent') == '1' then return 0 end
+for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(name, 1, 5) == 'open:' then return 0 end
+end
+redis.call('DEL', KEYS[1])
+return 1`
+
+/**
+ * ClientIdClaims' rule for the whole cluster: one hash per client id (`client-id:<id>`) with its
+ * owner, whether its session persists, and each node's count of open connections with it. A node
+ * that restarts under the same id drops the counts it left behind (forgetOwnConnections).
+ */
+export class RedisClientIdOwners implements ClientIdOwners {
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+  ) {}
+
+  async claim(clientId: string, owner: string, clean: boolean): Promise<boolean> {
+    const ok = await this.redis.eval(CLAIM, 1, keyOf(clientId), owner, this.nodeId, clean ? '0' : '1')
+    return ok === 1
+  }
+
+  release(clientId: string): void {
+    this.redis.eval(RELEASE, 1, keyOf(clientId), this.nodeId).catch(() => {})
+  }
+
+  async ownerOf(clientId: string): Promise<string | undefined> {
+    return (await this.redis.hget(keyOf(clientId), 'owner')) ?? undefined
+  }
+
+  /** At start: connections this node counted before it stopped or died are gone. */
+  async forgetOwnConnections(prefix: string): Promise<void> {
+    // SCAN's MATCH and the keys it returns are not prefixed by ioredis: strip the prefix before use.
+    const stream = this.redis.scanStream({ match: `${prefix}client-id:*`, count: 500 })
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      for (const key of keys) {
+        const clientId = decodeURIComponent(key.slice(`${prefix}client-id:`.length))
+        if ((await this.redis.hexists(keyOf(clientId), `open:${this.nodeId}`)) === 1) {
+          await this.redis.hset(keyOf(clientId), `open:${this.nodeId}`, '1')
+          await this.redis.eval(RELEASE, 1, keyOf(clientId), this.nodeId)
+        }
+      }
+    }
+  }
+}
+
+function keyOf(clientId: string): string {
+  return `client-id:${encodeURIComponent(clientId)}`
+}

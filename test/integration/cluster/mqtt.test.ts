@@ -1,0 +1,220 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { buildHub, connectDevice, secretOf, type TestHub, until } from '../../helpers/hub.ts'
+import { startRedis } from '../../helpers/redis.ts'
+import type { Server } from '../../helpers/servers.ts'
+
+/**
+ * MQTT across the nodes of a cluster: two real hubs on the same estate file, each with its own data
+ * directory, sharing one private Redis (Aedes' mqemitter-redis and aedes-persistence-redis), and real
+ * mqtt.js clients connected to whichever node a load balancer would have given them.
+ *
+ * No waiting for silence: a check that something did NOT arrive ends with a marker sent after it
+ * through the same path; messages to one client arrive in order, so a wrong delivery would be in first.
+ */
+
+const PASSWORD = 'correct-horse-42'
+const LIFT1_SET = 'zhian/elevator/lift1/set'
+const LIFT2_SET = 'zhian/elevator/lift2/set'
+
+let redis: Server
+beforeAll(async () => {
+  redis = await startRedis()
+})
+
+async function twoNodes(): Promise<[TestHub, TestHub]> {
+  const node = (nodeId: string) => buildHub({ config: { cluster: { redisUrl: redis.url, nodeId } } })
+  return [await node('node-a'), await node('node-b')]
+}
+
+/** A connection that records every message from its first byte (a replayed queue follows CONNACK at once). */
+async function open(
+  t: TestHub,
+  options: IClientOptions,
+): Promise<{ client: MqttClient; got: string[]; closed: Promise<void> }> {
+  const client = mqtt.connect(t.mqttUrl, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...options,
+  })
+  const got: string[] = []
+  client.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`))
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  onTestFinished(() => client.endAsync(true))
+  return { client, got, closed }
+}
+
+/** CONNACK return code of one attempt (0 = accepted; the connection is then closed). */
+function connackCode(t: TestHub, options: IClientOptions): Promise<number> {
+  const client = mqtt.connect(t.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, ...options })
+  return new Promise((resolve) => {
+    client.once('connect', () => {
+      client.end(true)
+      resolve(0)
+    })
+    client.once('error', (err: Error & { code?: number }) => {
+      client.end(true)
+      resolve(err.code ?? -1)
+    })
+  })
+}
+
+const command = (t: TestHub, topic: string, payload: object) =>
+  t.hub.broker.publish(topic, JSON.stringify(payload), { qos: 1, retain: false })
+
+describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
+  it('a command issued through node A reaches the device connected to node B, once', async () => {
+    const [a, b] = await twoNodes()
+    const lift1 = await open(b, { username: 'lift1', password: secretOf('lift1'), clientId: 'c1-lift1' })
+    await lift1.client.subscribeAsync(LIFT1_SET, { qos: 1 })
+
+    await command(a, LIFT1_SET, { report_interval_s: 60 })
+    await until(() => lift1.got.length > 0, 'the command at the device on node B')
+    // A second command, then: the first arrived once, in order, and nothing else came with it.
+    await command(a, LIFT1_SET, { report_interval_s: 30 })
+    await until(() => lift1.got.length > 1, 'the second command')
+    expect(lift1.got).toEqual([
+      `${LIFT1_SET} {"report_interval_s":60}`,
+      `${LIFT1_SET} {"report_interval_s":30}`,
+    ])
+  })
+
+  it('a hub alert raised on node A reaches a user on node B inside its scope, and not one outside it', async () => {
+    const [a, b] = await twoNodes()
+    await b.hub.auth.users.add({ username: 'mgr_e1', password: PASSWORD, role: 'manager', scope: 'e1' })
+    await b.hub.auth.users.add({ username: 'mgr_e2', password: PASSWORD, role: 'manager', scope: 'e2' })
+    const e1 = await open(b, { username: 'user:mgr_e1', password: PASSWORD, clientId: 'c2-mgr-e1' })
+    const e2 = await open(b, { username: 'user:mgr_e2', password: PASSWORD, clientId: 'c2-mgr-e2' })
+    await e1.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
+    await e2.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
+
+    // Both devices on node A: their alerts are raised there, and only there.
+    const lift1 = await connectDevice(a.mqttUrl, 'lift1', { clientId: 'c2-lift1' })
+    const e2lift = await connectDevice(a.mqttUrl, 'e2_lift1', { clientId: 'c2-e2-lift1' })
+    await lift1.publishAsync('zhian/elevator/lift1/event', '{"type":"alarm_button"}', { qos: 1 })
+    const alerts = (got: string[]) => got.map((m) => JSON.parse(m.slice('zhian/hub/alert '.length)))
+    await until(
+      () => alerts(e1.got).find((x) => x.device_id === 'lift1' && x.type === 'elevator.alarm_button'),
+      'the lift1 alert at the e1 manager on node B',
+    )
+    // The marker for e2: its own estate's alarm, published on node A after lift1's.
+    await e2lift.publishAsync('zhian/elevator/e2_lift1/event', '{"type":"alarm_button"}', { qos: 1 })
+    const raised = (got: string[]) => alerts(got).filter((x) => x.event.action === 'raised')
+    await until(
+      () => raised(e2.got).find((x) => x.device_id === 'e2_lift1'),
+      'the e2 alert at the e2 manager on node B',
+    )
+    expect(alerts(e2.got).every((x) => x.estate === 'e2')).toBe(true)
+    expect(raised(e2.got).filter((x) => x.device_id === 'e2_lift1')).toHaveLength(1)
+    expect(alerts(e1.got).every((x) => x.estate === 'e1')).toBe(true)
+    expect(raised(e1.got).filter((x) => x.type === 'elevator.alarm_button')).toHaveLength(1)
+  })
+
+  it('a persistent session left on node A gets its queued QoS 1 commands when it reconnects to node B; refused filters stay out', async () => {
+    const [a, b] = await twoNodes()
+    const session = { username: 'lift1', password: secretOf('lift1'), clientId: 'c3-lift1', clean: false }
+    const first = await open(a, session)
+    // One allowed filter and one another device's: SUBACK [1, 128], and only the first is stored.
+    const granted = await first.client
+      .subscribeAsync([LIFT1_SET, LIFT2_SET], { qos: 1 })
+      .catch((err: { packet?: { granted: number[] } }) => err.packet?.granted.map((qos) => ({ qos })))
+    expect(granted?.map((g) => g.qos)).toEqual([1, 128])
+    await first.client.endAsync()
+
+    // While it is away: commands through node A, and one for lift2 that its session must not hold.
+    await command(a, LIFT2_SET, { report_interval_s: 5 })
+    await command(a, LIFT1_SET, { report_interval_s: 60 })
+    await command(b, LIFT1_SET, { report_interval_s: 30 })
+
+    const again = await open(b, session)
+    await until(() => again.got.length >= 2, 'the queued commands at node B')
+    expect(again.got).toEqual([
+      `${LIFT1_SET} {"report_interval_s":60}`,
+      `${LIFT1_SET} {"report_interval_s":30}`,
+    ])
+    // The session itself moved: a live command through node A still reaches it on node B.
+    await command(a, LIFT1_SET, { report_interval_s: 10 })
+    await until(() => again.got.length >= 3, 'a live command after the move')
+    expect(again.got[2]).toBe(`${LIFT1_SET} {"report_interval_s":10}`)
+  })
+
+  it('a user session left on node A gets the alerts raised meanwhile, in its scope only, on node B', async () => {
+    const [a, b] = await twoNodes()
+    for (const t of [a, b]) {
+      await t.hub.auth.users.add({ username: 'view_e1', password: PASSWORD, role: 'viewer', scope: 'e1' })
+    }
+    const session = { username: 'user:view_e1', password: PASSWORD, clientId: 'c4-view-e1', clean: false }
+    const first = await open(a, session)
+    await first.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
+    await first.client.endAsync()
+
+    const lift1 = await connectDevice(a.mqttUrl, 'lift1', { clientId: 'c4-lift1' })
+    const e2lift = await connectDevice(a.mqttUrl, 'e2_lift1', { clientId: 'c4-e2-lift1' })
+    await e2lift.publishAsync('zhian/elevator/e2_lift1/event', '{"type":"alarm_button"}', { qos: 1 })
+    await lift1.publishAsync('zhian/elevator/lift1/event', '{"type":"alarm_button"}', { qos: 1 })
+    // Both alerts are raised (and queued for the session) before the viewer comes back.
+    await until(
+      async () => (await (await a.api('/api/alerts?type=elevator.alarm_button')).json()).total >= 2,
+      'both alerts stored on node A',
+    )
+
+    const again = await open(b, session)
+    await until(
+      () => again.got.some((m) => m.includes('"device_id":"lift1"')),
+      'the queued e1 alert at node B',
+    )
+    // The e2 alert was queued first: had the replay skipped the scope check, it would be here already.
+    expect(again.got.some((m) => m.includes('e2_lift1'))).toBe(false)
+  })
+
+  it('a client id is unique across the cluster: the same device takes it over, another identity is refused', async () => {
+    const [a, b] = await twoNodes()
+    await a.hub.auth.users.add({ username: 'view_e2', password: PASSWORD, role: 'viewer', scope: 'e2' })
+    const clientId = 'c5-lift1-gateway'
+    const onA = await open(a, { username: 'lift1', password: secretOf('lift1'), clientId })
+
+    // The same device with the same client id on node B: node A closes its copy [MQTT-3.1.4-2].
+    const onB = await open(b, { username: 'lift1', password: secretOf('lift1'), clientId })
+    await onA.closed
+    await onB.client.subscribeAsync(LIFT1_SET, { qos: 1 })
+
+    // Another device, or a user, presenting it on either node: identifier rejected; the holder stays.
+    const e2device = { clientId, username: 'e2_lift1', password: secretOf('e2_lift1') }
+    expect(await connackCode(a, e2device)).toBe(2)
+    expect(await connackCode(b, e2device)).toBe(2)
+    expect(await connackCode(a, { clientId, username: 'user:view_e2', password: PASSWORD })).toBe(2)
+    await command(a, LIFT1_SET, { report_interval_s: 60 })
+    await until(() => onB.got.length > 0, 'a command at the holder on node B')
+    expect(onB.client.connected).toBe(true)
+
+    // Released cluster-wide when its (clean) holder leaves: then another device may use it.
+    await onB.client.endAsync()
+    await until(async () => (await connackCode(a, e2device)) === 0, 'the client id free on node A')
+  })
+
+  it('device authentication and the ACL hold the same on node B: no publishing as another device', async () => {
+    const [a, b] = await twoNodes()
+    expect(await connackCode(b, { username: 'lift1', password: 'wrong-secret-000' })).toBe(4)
+    expect(await connackCode(b, { username: 'nosuchdevice', password: secretOf('lift1') })).toBe(4)
+
+    const lift2 = await open(a, { username: 'lift2', password: secretOf('lift2'), clientId: 'c6-lift2' })
+    await lift2.client.subscribeAsync(LIFT2_SET, { qos: 1 })
+    const lift1 = await connectDevice(b.mqttUrl, 'lift1', { clientId: 'c6-lift1' })
+    // lift1 through node B: a command to lift2, lift2's readings, a subscription to lift2's commands.
+    await lift1.publishAsync(LIFT2_SET, '{"report_interval_s":1}', { qos: 1 })
+    await lift1.publishAsync('zhian/elevator/lift2/state', '{"trapped":true}', { qos: 1 })
+    await expect(lift1.subscribeAsync(LIFT2_SET, { qos: 1 })).rejects.toThrow(/Subscribe error/)
+    const rejected = await b.hub.metrics.messagesRejected.get()
+    expect(rejected.values.find((v) => v.labels.reason === 'ZHIAN_ERR_TOPIC_FORBIDDEN')?.value).toBe(2)
+
+    // The marker: the hub's own command to lift2 through node B, after the forged one.
+    await command(b, LIFT2_SET, { report_interval_s: 600 })
+    await until(() => lift2.got.length > 0, 'the hub command at lift2 on node A')
+    expect(lift2.got).toEqual([`${LIFT2_SET} {"report_interval_s":600}`])
+  })
+})

@@ -351,4 +351,41 @@ describe('dashboards in cluster mode', () => {
     await until(() => raisedIds(got).includes('lift1'), 'an alert at the other session')
     expect(other.connected).toBe(true)
   })
+
+  it('a scope that narrowed while away replays, on another node, only what the new scope may see', async () => {
+    const { a, b } = await twoNodes()
+    const lb = await balancer()
+    lb.to(a)
+    const token = await tokenOf(a.httpUrl, 'officer_c1')
+    const socket = socketOf(
+      lb.url,
+      { token },
+      { reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200 },
+    )
+    const hellos: { recovered: boolean; user: { scope: string | null } }[] = []
+    socket.on('hello', (h) => hellos.push(h))
+    const got = alertsOf(socket)
+    await connected(socket)
+    const mh1 = await connectDevice(a.mqttUrl, 'mh1')
+    await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
+    await until(() => raisedIds(got).includes('mh1'), 'a first alert')
+    lb.hold()
+    lb.cut()
+    await until(() => a.hub.realtime.io!.of('/').sockets.size === 0, 'A notices the drop')
+    // The community officer is moved to estate e1 only (in the store both nodes share), then both
+    // estates raise an alert on A: the e2 one first.
+    for (const node of [a, b])
+      node.hub.db.prepare("UPDATE users SET scope = 'e1' WHERE username = 'officer_c1'").run()
+    await liftFault(a, 'e2_lift1')
+    await liftFault(a, 'lift1')
+    shareSessions(a, b)
+    lb.to(b)
+    await until(() => hellos.length === 2, 'the second hello')
+    expect(hellos[1]).toMatchObject({ recovered: true, user: { scope: 'e1' } })
+    // Replayed in stream order: once the later e1 alert is here, the e2 one would have been too.
+    await until(() => raisedIds(got).includes('lift1'), 'the e1 alert replayed')
+    expect(raisedIds(got)).toEqual(['mh1', 'lift1'])
+    expect(got.some((c) => c.alert.device_id === 'e2_lift1')).toBe(false)
+    lb.close()
+  })
 })

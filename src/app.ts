@@ -244,7 +244,7 @@ export class Hub {
       registry: this.registry,
       log: this.log.child({ feature: 'realtime' }),
       membersOf: (username) => this.dispatch.membersOf(username),
-      cluster: config.cluster && { redisUrl: config.cluster.redisUrl, baseTopic: config.baseTopic },
+      cluster: config.cluster && { ...config.cluster, baseTopic: config.baseTopic },
     })
     this.broker = new Broker({
       config,

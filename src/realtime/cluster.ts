@@ -46,10 +46,12 @@ export class ClusterLink {
   constructor(
     redisUrl: string,
     private readonly prefix: string,
+    nodeId: string,
     private readonly log: Logger,
   ) {
     this.stream = prefix
-    this.redis = new Redis(redisUrl)
+    // Named in CLIENT LIST (the adapter's own connections are duplicates and carry the name too).
+    this.redis = new Redis(redisUrl, { connectionName: `${nodeId}:socket.io` })
     this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis (socket.io adapter)'))
     const duplicate = this.redis.duplicate.bind(this.redis)
     this.redis.duplicate = (override) => {

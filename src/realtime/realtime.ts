@@ -39,8 +39,8 @@ export interface RealtimeContext {
   log: Logger
   /** Dispatch team members linked to a login (`<team>/<member>`): where a crew user's work orders go. */
   membersOf?: (username: string) => string[]
-  /** Cluster mode: socket.io through Redis (cluster.ts); `baseTopic` names its keys. */
-  cluster?: { redisUrl: string; baseTopic: string } | undefined
+  /** Cluster mode: socket.io through Redis (cluster.ts); `baseTopic` names its keys, `nodeId` its connections. */
+  cluster?: { redisUrl: string; nodeId: string; baseTopic: string } | undefined
 }
 
 /** A session socket.io persisted when a socket dropped (both adapters). */
@@ -100,7 +100,12 @@ export class Realtime {
   async start(): Promise<void> {
     const cluster = this.ctx.cluster
     this.link = cluster
-      ? new ClusterLink(cluster.redisUrl, `zhian:${cluster.baseTopic}:socket.io`, this.ctx.log)
+      ? new ClusterLink(
+          cluster.redisUrl,
+          `zhian:${cluster.baseTopic}:socket.io`,
+          cluster.nodeId,
+          this.ctx.log,
+        )
       : undefined
     const io: Io = new Server(this.ctx.httpServer, {
       serveClient: false,

@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
@@ -23,12 +24,26 @@ import {
 
 type Change = { alert: Alert; entry: AuditEntry }
 
-async function twoNodes(): Promise<{ a: TestHub; b: TestHub }> {
+async function twoNodes(): Promise<{ a: TestHub; b: TestHub; redisUrl: string }> {
   const redis = await startRedis()
   const node = (nodeId: string) => ({ config: { cluster: { redisUrl: redis.url, nodeId } } })
   const a = await buildHub({ estateFile: DASHBOARD_ESTATE, ...node('node-a') })
   const b = await buildHub({ estateFile: DASHBOARD_ESTATE, ...node('node-b') })
-  return { a, b }
+  return { a, b, redisUrl: redis.url }
+}
+
+/** The names of the connections Redis has open (CLIENT LIST), without the asking one. */
+async function redisClients(url: string): Promise<string[]> {
+  const redis = new Redis(url, { connectionName: 'test-probe' })
+  try {
+    const list = (await redis.client('LIST')) as string
+    return list
+      .split('\n')
+      .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
+      .filter((name) => name !== 'test-probe')
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /**
@@ -387,5 +402,24 @@ describe('dashboards in cluster mode', () => {
     expect(raisedIds(got)).toEqual(['mh1', 'lift1'])
     expect(got.some((c) => c.alert.device_id === 'e2_lift1')).toBe(false)
     lb.close()
+  })
+
+  it("a node's socket.io connections to Redis are named after it and closed when it stops", async () => {
+    const { a, b, redisUrl } = await twoNodes()
+    const names = await redisClients(redisUrl)
+    // One to publish and keep sessions, one reading the stream, one subscribed (peers' device values).
+    expect(names.filter((n) => n === 'node-a:socket.io').length).toBe(3)
+    expect(names.filter((n) => n === 'node-b:socket.io').length).toBe(3)
+    await a.close()
+    await until(
+      async () => !(await redisClients(redisUrl)).includes('node-a:socket.io'),
+      "node A's connections closed",
+    )
+    expect((await redisClients(redisUrl)).filter((n) => n === 'node-b:socket.io').length).toBe(3)
+    await b.close()
+    await until(
+      async () => !(await redisClients(redisUrl)).includes('node-b:socket.io'),
+      "node B's connections closed",
+    )
   })
 })

@@ -1,5 +1,5 @@
 import type { AedesOptions } from 'aedes'
-import persistenceRedis from 'aedes-persistence-redis'
+import persistenceRedis, { type RedisPersistence } from 'aedes-persistence-redis'
 import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import type { ClusterConfig } from '../config/env.ts'
@@ -29,6 +29,7 @@ export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterPar
   const conn = new Redis(cluster.redisUrl, { ...redisOptions, keyPrefix: prefix })
   const mq = mqemitterRedis({ subConn, pubConn, matchEmptyLevels: true }) // [MQTT-4.7.1-3], as Aedes' default
   const persistence = persistenceRedis({ conn })
+  addCleanIncoming(persistence, conn)
   return {
     options: { id: cluster.nodeId, mq, persistence },
     clientIds: new RedisClientIdOwners(conn, cluster.nodeId),
@@ -65,6 +66,35 @@ function prefixChannels(conn: Redis, prefix: string): Redis {
     return (quit(...args) as Promise<unknown>).catch(() => undefined)
   }
   return conn
+}
+
+/**
+ * aedes-persistence-redis 11.2 lacks `cleanIncoming`, which Aedes 1.2 calls when a clean session
+ * connects and when it ends, to drop the inbound QoS 2 packets held between PUBREC and PUBREL
+ * [MQTT-3.1.2-6] (aedes docs/MIGRATION.md). Without it every clean connection that drops mid-exchange
+ * leaves its packet in Redis for good (and its packet id is taken for a duplicate on return; the hub
+ * has journalled the message in authorizePublish by then, so no reading is lost either way). The
+ * package keeps those packets at `incoming:<client id>:<packet id>`; the ids stored per client are
+ * kept in a set beside them, so cleaning deletes exactly those keys.
+ */
+function addCleanIncoming(persistence: RedisPersistence, redis: Redis): void {
+  const idsOf = (client: { id: string }) => `incoming-ids:${encodeURIComponent(client.id)}`
+  const packetKey = (client: { id: string }, messageId: string) =>
+    `incoming:${encodeURIComponent(client.id)}:${messageId}`
+  const store = persistence.incomingStorePacket.bind(persistence)
+  const remove = persistence.incomingDelPacket.bind(persistence)
+  persistence.incomingStorePacket = async (client, packet) => {
+    await redis.sadd(idsOf(client), String(packet.messageId))
+    await store(client, packet)
+  }
+  persistence.incomingDelPacket = async (client, packet) => {
+    await remove(client, packet)
+    await redis.srem(idsOf(client), String(packet.messageId))
+  }
+  persistence.cleanIncoming = async (client) => {
+    const ids = await redis.smembers(idsOf(client))
+    await redis.del(...ids.map((id) => packetKey(client, id)), idsOf(client))
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import net from 'node:net'
+import { Redis } from 'ioredis'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { buildHub, connectDevice, secretOf, type TestHub, until } from '../../helpers/hub.ts'
@@ -62,6 +64,82 @@ function connackCode(t: TestHub, options: IClientOptions): Promise<number> {
       resolve(err.code ?? -1)
     })
   })
+}
+
+/**
+ * MQTT 3.1.1 written byte by byte, for what mqtt.js will not do: leave in the middle of a QoS 2
+ * exchange (after PUBREC, before PUBREL) and reuse a chosen packet identifier.
+ */
+class RawClient {
+  private buffer = Buffer.alloc(0)
+  private waiting: { first: number; resolve: () => void } | undefined
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk) => {
+      this.buffer = Buffer.concat([this.buffer, chunk])
+      this.check()
+    })
+  }
+
+  static async connect(t: TestHub, clientId: string, username: string, password: string): Promise<RawClient> {
+    const socket = net.connect(t.hub.broker.mqttPort, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    onTestFinished(() => void socket.destroy())
+    const raw = new RawClient(socket)
+    const flags = 0x80 | 0x40 | 0x02 // username, password, clean session [MQTT-3.1.2-3]
+    const variable = Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 60])])
+    raw.send(0x10, Buffer.concat([variable, str(clientId), str(username), str(password)]))
+    await raw.expect(0x20) // CONNACK
+    return raw
+  }
+
+  async publishQos2(topic: string, payload: string, messageId: number): Promise<void> {
+    this.send(0x34, Buffer.concat([str(topic), u16(messageId), Buffer.from(payload)])) // PUBLISH, QoS 2
+    await this.expect(0x50) // PUBREC
+  }
+
+  async release(messageId: number): Promise<void> {
+    this.send(0x62, u16(messageId)) // PUBREL [MQTT-3.6.1-1]
+    await this.expect(0x70) // PUBCOMP
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private send(header: number, body: Buffer): void {
+    this.socket.write(Buffer.concat([Buffer.from([header]), remainingLength(body.length), body]))
+  }
+
+  /** The next packet must be of this type (high nibble); it is consumed. */
+  private expect(first: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting = { first, resolve }
+      this.check()
+    })
+  }
+
+  private check(): void {
+    // Every reply awaited here is 4 bytes long (fixed header, remaining length 2).
+    if (!this.waiting || this.buffer.length < 4) return
+    expect(this.buffer[0]! & 0xf0).toBe(this.waiting.first)
+    this.buffer = this.buffer.subarray(4)
+    const { resolve } = this.waiting
+    this.waiting = undefined
+    resolve()
+  }
+}
+
+const str = (s: string) => Buffer.concat([u16(Buffer.byteLength(s)), Buffer.from(s)])
+const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff])
+function remainingLength(n: number): Buffer {
+  const bytes: number[] = []
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    bytes.push(byte)
+  } while (n > 0)
+  return Buffer.from(bytes)
 }
 
 const command = (t: TestHub, topic: string, payload: object) =>
@@ -170,6 +248,25 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     )
     // The e2 alert was queued first: had the replay skipped the scope check, it would be here already.
     expect(again.got.some((m) => m.includes('e2_lift1'))).toBe(false)
+  })
+
+  it('a clean session dropped in the middle of a QoS 2 exchange leaves nothing behind in Redis', async () => {
+    const [a] = await twoNodes()
+    const floors: unknown[] = []
+    a.hub.bus.on('reading', (r) => floors.push(r.values.floor))
+    const db = new Redis(redis.url)
+    onTestFinished(() => void db.disconnect())
+    const leftOver = () => db.keys('zhian:zhian:mqtt:incoming*c7-lift1*')
+
+    const raw = await RawClient.connect(a, 'c7-lift1', 'lift1', secretOf('lift1'))
+    // PUBREC'd, so stored as "received, waiting for PUBREL" [MQTT-4.3.3-2]; then the connection drops.
+    await raw.publishQos2('zhian/elevator/lift1/state', '{"floor":1}', 7)
+    expect(await leftOver()).not.toEqual([])
+    raw.close()
+    // A clean session ends with its connection, its QoS 2 state included [MQTT-3.1.2-6]: a device
+    // that keeps doing this (or an attacker with fresh client ids) must not grow Redis without bound.
+    await until(async () => (await leftOver()).length === 0, 'the abandoned exchange gone from Redis')
+    expect(floors).toEqual([1])
   })
 
   it('a client id is unique across the cluster: the same device takes it over, another identity is refused', async () => {

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Gating } from './alerts/gating.ts'
@@ -5,6 +6,9 @@ import { AlertStore } from './alerts/store.ts'
 import { ApiToken } from './auth/api-token.ts'
 import { Auth } from './auth/auth.ts'
 import { Broker } from './broker/broker.ts'
+import { ClusterNode } from './cluster/cluster.ts'
+import { SharedLog } from './cluster/log.ts'
+import { Tailer } from './cluster/tail.ts'
 import { CockpitService } from './cockpit/cockpit.ts'
 import type { HubConfig } from './config/env.ts'
 import { type EstateFile, loadEstateFile, zoneNames } from './config/estate-file.ts'
@@ -16,7 +20,7 @@ import type { DispatchConfig } from './dispatch/config.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import { backlogAlert, History } from './history/history.ts'
 import { buildHttp } from './http/server.ts'
-import { diskFullAlert, Gate } from './ingest/gate.ts'
+import { decodeRecord, diskFullAlert, Gate } from './ingest/gate.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { LiveState } from './live/live-state.ts'
 import { Topics } from './mqtt/topics.ts'
@@ -73,6 +77,17 @@ export class Hub {
   readonly cockpit: CockpitService
   /** Uplinks from platforms and LoRaWAN network servers (the estate file's `connectors:`). */
   readonly connectors: Connectors
+  /**
+   * Cluster mode (src/cluster): the shared log on Redis the gate appends to, the tailer that feeds this
+   * node's bus from it, and this node's membership and leadership. Undefined on a single node.
+   */
+  readonly sharedLog: SharedLog | undefined
+  readonly tailer: Tailer | undefined
+  readonly cluster: ClusterNode | undefined
+  /** The store session ended under a leader (cluster mode): main exits so that a supervisor restarts it. */
+  onLost: (err: Error) => void = () => void this.stop()
+  private leaderStarted = false
+  private trimTimer: NodeJS.Timeout | undefined
   /** A token generated at this start; main writes it once to the data directory. */
   generatedApiToken: string | undefined
   /** Password of the `admin` user created at first start; main writes it once to the data directory. */
@@ -111,7 +126,18 @@ export class Hub {
       log: this.log.child({ feature: 'alerts' }),
       now,
     })
+    this.sharedLog = config.cluster
+      ? new SharedLog({
+          redisUrl: config.cluster.redisUrl,
+          log: this.log.child({ feature: 'shared log' }),
+          onCommit: (records) => {
+            this.metrics.journalCommits.inc()
+            this.metrics.journalRecords.inc(records)
+          },
+        })
+      : undefined
     this.gate = new Gate({
+      shared: this.sharedLog,
       journal: config.journal,
       dataDir: config.dataDir,
       bus: this.bus,
@@ -222,6 +248,7 @@ export class Hub {
       health: () => ({
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
         devices: this.registry.list().length,
+        ...(this.cluster ? { cluster: { node: this.cluster.id, leader: this.cluster.isLeader } } : {}),
       }),
       connectionsOf: (id) => this.broker.connectionsOf(id),
       rules: {
@@ -235,7 +262,31 @@ export class Hub {
       auth: this.auth,
       live: this.live,
       connectors: this.connectors,
+      forwardTo: config.cluster
+        ? () => (this.cluster?.isLeader ? undefined : (this.cluster?.leaderUrl() ?? null))
+        : undefined,
     })
+    this.tailer = this.sharedLog
+      ? new Tailer({
+          log: this.sharedLog,
+          bus: this.bus,
+          deviceOf: (id) => this.registry.get(id),
+          logger: this.log.child({ feature: 'shared log' }),
+        })
+      : undefined
+    this.cluster =
+      config.cluster && this.sharedLog
+        ? new ClusterNode({
+            config: config.cluster,
+            db: this.db,
+            bus: this.bus,
+            log: this.log.child({ feature: 'cluster' }),
+            shared: this.sharedLog,
+            httpUrl: () => this.nodeUrl(),
+            onLeader: () => this.lead(),
+            onLost: (err) => this.onLost(err),
+          })
+        : undefined
     this.realtime = new Realtime({
       httpServer: this.http.server,
       auth: this.auth,
@@ -281,7 +332,11 @@ export class Hub {
    */
   private features(): Feature[] {
     const { config, estate } = this
+    const single = !this.cluster
     return [
+      // Nodes of a cluster starting together: one at a time through the store's first writes (the
+      // estate file, the first admin), so the second finds them done.
+      ...(single ? [] : [{ name: 'cluster start lock', start: () => this.startLock(true) }]),
       { name: 'registry', start: () => this.registry.start(), stop: () => this.registry.stop() },
       // Users in the estate file may name a crew team: auth's tables must exist before it is applied.
       { name: 'auth tables', start: () => this.auth.open() },
@@ -294,13 +349,22 @@ export class Hub {
         },
       },
       // Validates the estate overrides against the alert catalogue; the rules subscribe to the bus here.
-      { name: 'rules', start: () => this.rules.start(estate.overrides), stop: () => this.rules.stop() },
-      {
-        name: 'dispatch',
-        start: () => this.dispatch.start(estate.dispatch),
-        stop: () => this.dispatch.stop(),
-      },
-      { name: 'reports', start: () => this.reports.start(estate.reports), stop: () => this.reports.stop() },
+      // In a cluster the leader alone runs these (lead()).
+      ...(single
+        ? [
+            { name: 'rules', start: () => this.rules.start(estate.overrides), stop: () => this.rules.stop() },
+            {
+              name: 'dispatch',
+              start: () => this.dispatch.start(estate.dispatch),
+              stop: () => this.dispatch.stop(),
+            },
+            {
+              name: 'reports',
+              start: () => this.reports.start(estate.reports),
+              stop: () => this.reports.stop(),
+            },
+          ]
+        : [{ name: 'dispatch teams', start: () => this.dispatch.configure(estate.dispatch) }]),
       { name: 'site plans', start: () => this.plans.start() },
       {
         name: 'api token',
@@ -310,8 +374,12 @@ export class Hub {
       },
       // The journal keeps what the rules have not persisted yet; they re-apply it before live traffic.
       { name: 'journal', start: () => this.gate.start(this.rules.keepFrom()), stop: () => this.gate.stop() },
-      { name: 'history', start: () => this.history.start(), stop: () => this.history.stop() },
-      { name: 'rules catch-up', start: () => this.rules.catchUp(this.gate) },
+      ...(single
+        ? [
+            { name: 'history', start: () => this.history.start(), stop: () => this.history.stop() },
+            { name: 'rules catch-up', start: () => this.rules.catchUp(this.gate) },
+          ]
+        : []),
       {
         name: 'logins',
         start: async () => {
@@ -320,6 +388,7 @@ export class Hub {
         },
         stop: () => this.auth.stop(),
       },
+      ...(single ? [] : [{ name: 'cluster start unlock', start: () => this.startLock(false) }]),
       {
         name: 'live state',
         start: () => {
@@ -330,7 +399,7 @@ export class Hub {
       },
       // After the journal and the rules' catch-up (what a network server queued arrives into a ready hub),
       // before HTTP (pushes find their store of seen uplinks open).
-      { name: 'connectors', start: () => this.connectors.start(), stop: () => this.connectors.stop() },
+      { name: 'connectors', start: () => this.connectors.start(single), stop: () => this.connectors.stop() },
       {
         name: 'http',
         start: async () => {
@@ -341,7 +410,85 @@ export class Hub {
       // socket.io on the listening server; it closes its sockets first, or HTTP's close would wait on them.
       { name: 'realtime', start: () => this.realtime.start(), stop: () => this.realtime.stop() },
       { name: 'broker', start: () => this.broker.start(), stop: () => this.broker.stop() },
+      // Last: this node reads the shared log into its bus, joins, and leads when it gets the lock.
+      ...(single
+        ? []
+        : [
+            {
+              name: 'cluster',
+              start: async () => {
+                this.tailer!.start(this.sharedLog!.previousEnd())
+                await this.cluster!.start()
+              },
+              stop: () => this.leave(),
+            },
+          ]),
     ]
+  }
+
+  /**
+   * This node got the cluster's lock: pause the shared log's reader, bring the rules up from their
+   * persisted state and replay the log from their position up to where the reader stopped (the dead
+   * leader's last second; timers due meanwhile fire at their time), start dispatch, reports, history
+   * and the LoRaWAN connectors, then let the reader go on.
+   */
+  private async lead(): Promise<void> {
+    const { estate } = this
+    const log = this.sharedLog!
+    const upTo = await this.tailer!.pause()
+    this.rules.start(estate.overrides)
+    await this.rules.catchUp({
+      previousEnd: () => upTo,
+      hold: () => {},
+      replay: (from, deviceOf, onEvent) =>
+        log.replay(
+          from,
+          (line, end) => {
+            const e = decodeRecord(line, end, deviceOf)
+            if (e) onEvent(e)
+          },
+          upTo,
+        ),
+    })
+    this.dispatch.start(estate.dispatch)
+    this.reports.start(estate.reports)
+    this.history.start()
+    this.connectors.startLora()
+    this.leaderStarted = true
+    this.tailer!.start(upTo)
+    // What the rules persisted and history shipped is no longer needed in Redis.
+    this.trimTimer = setInterval(() => {
+      const kept = this.rules.keepFrom()
+      if (kept) void log.trim(kept).catch(() => {})
+    }, 60_000)
+    this.trimTimer.unref()
+  }
+
+  /** Leave the cluster: hand the lock over, stop reading the log, stop what the leader ran. */
+  private async leave(): Promise<void> {
+    clearInterval(this.trimTimer)
+    await this.cluster?.stop()
+    await this.tailer?.stop()
+    if (!this.leaderStarted) return
+    this.leaderStarted = false
+    await this.history.stop()
+    this.reports.stop()
+    await this.dispatch.stop()
+    this.rules.stop()
+  }
+
+  /** A session lock serialising the nodes' start-up writes (cluster mode, PostgreSQL). */
+  private startLock(take: boolean): void {
+    this.db.prepare(take ? 'SELECT pg_advisory_lock(?)' : 'SELECT pg_advisory_unlock(?)').get(STARTUP_LOCK)
+  }
+
+  /** Where the other nodes reach this node's HTTP (ZHIAN_NODE_URL, else this host and port). */
+  nodeUrl(): string {
+    const given = this.config.cluster?.nodeUrl
+    if (given) return given
+    const host = this.config.http.host
+    const name = ['0.0.0.0', '::'].includes(host) ? os.hostname() : host.includes(':') ? `[${host}]` : host
+    return `${this.config.http.tls ? 'https' : 'http'}://${name}:${this.httpPort}`
   }
 
   async start(): Promise<void> {
@@ -393,6 +540,9 @@ export class Hub {
     return typeof addr === 'object' && addr ? addr.port : 0
   }
 }
+
+/** Advisory lock key of the nodes' start-up (src/cluster/cluster.ts has the leader's). */
+const STARTUP_LOCK = 0x7a68690002
 
 /** One feature of the hub, as the composition root starts and stops it. */
 interface Feature {

@@ -72,6 +72,11 @@ export const ERRORS = {
     zh: '数据库无法连接',
     en: 'the store (PostgreSQL) cannot be reached',
   },
+  ZHIAN_ERR_NO_LEADER: {
+    status: 503,
+    zh: '集群正在切换主节点,请稍后重试',
+    en: 'the cluster is choosing its leader: try again in a moment',
+  },
   ZHIAN_ERR_DISK_FULL: {
     status: 507,
     zh: '数据盘已满,无法保存',

@@ -1,9 +1,11 @@
 import { Hub } from './app.ts'
 import { demoCommand } from './cli/demo.ts'
 import { deviceCommand } from './cli/device.ts'
+import { clusterCommand } from './cli/cluster.ts'
 import { modelsCommand } from './cli/models.ts'
 import { reportCommand } from './cli/report.ts'
 import { simulateCommand } from './cli/simulate.ts'
+import { storeCommand } from './cli/store.ts'
 import { userCommand } from './cli/user.ts'
 import { configFromEnv } from './config/env.ts'
 import { loadEstateFile, serializeEstate, serializeWithSections } from './config/estate-file.ts'
@@ -24,6 +26,8 @@ const USAGE = `zhian — smart-safe estate hub
   zhian device remove ID
   zhian device import FILE.csv        columns: id,kind,estate,building,name,location,secret[,model,dev_eui,imei,platform_device_id]
   zhian models list [--json]          device models (型号): kind, transports
+  zhian cluster status [--json]       cluster mode: nodes, leader, shared log (ZHIAN_DATABASE_URL, ZHIAN_REDIS_URL)
+  zhian store migrate --from DIR      copy an embedded store (DIR/zhian.db) into ZHIAN_DATABASE_URL
   zhian user add USERNAME --role admin|manager|crew|viewer [--scope SITE] [--team CREW] [--password-stdin | --password-file F]
   zhian user passwd USERNAME [--password-stdin | --password-file F]
   zhian user remove USERNAME | zhian user list
@@ -49,6 +53,11 @@ async function startHub(): Promise<number> {
   }
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
+  // A cluster leader whose store session ended must not act on: exit, and let the supervisor restart it.
+  hub.onLost = (err) => {
+    hub.log.fatal({ err: err.message }, 'the store session that held the cluster lead ended: exiting')
+    process.exit(75)
+  }
   await hub.start()
   const credentials = saveGeneratedCredentials(hub)
   const host = hub.config.http.host === '0.0.0.0' ? 'localhost' : hub.config.http.host
@@ -126,6 +135,10 @@ async function main(argv: string[]): Promise<number> {
       return reportCommand(configFromEnv(), rest)
     case 'models':
       return modelsCommand(rest)
+    case 'cluster':
+      return clusterCommand(configFromEnv(), rest)
+    case 'store':
+      return storeCommand(configFromEnv(), rest)
     case 'simulate':
       return simulateCommand(rest)
     case 'demo':

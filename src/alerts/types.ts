@@ -78,6 +78,14 @@ export interface AuditEntry {
 declare module '../core/bus.ts' {
   interface BusEvents {
     /** Every alert transition, after it is stored: the alert as it is now and the audit entry that changed it. */
-    alert: { alert: Alert; entry: AuditEntry }
+    alert: {
+      alert: Alert
+      entry: AuditEntry
+      /**
+       * Cluster mode: a transition the leader made, repeated on another node for its own views (live
+       * state). Nothing is emitted, published or dispatched for it there: the leader did that once.
+       */
+      replica?: boolean
+    }
   }
 }

@@ -70,6 +70,11 @@ const ENV_SCHEMA = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (up to 63)')
     .optional(),
+  /** Cluster mode: this node's HTTP address as the other nodes reach it (default http://<host name>:<port>). */
+  ZHIAN_NODE_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+$/, 'an http(s) URL without a path, such as http://hub-1:8080')
+    .optional(),
   ZHIAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ZHIAN_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(8192),
   ZHIAN_DEVICE_RATE: z.coerce.number().min(0.1).max(1_000_000).default(20),
@@ -151,6 +156,8 @@ export interface ClusterConfig {
   redisUrl: string
   /** Unique per node (`ZHIAN_NODE_ID`; default host name and process id). */
   nodeId: string
+  /** `ZHIAN_NODE_URL`: where the other nodes reach this node's HTTP (requests passed to the leader). */
+  nodeUrl?: string | undefined
 }
 
 export type TrustProxy = boolean | number | string[]
@@ -263,7 +270,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dataDir: path.resolve(e.ZHIAN_DATA_DIR),
     databaseUrl: e.ZHIAN_DATABASE_URL,
     cluster: e.ZHIAN_REDIS_URL
-      ? { redisUrl: e.ZHIAN_REDIS_URL, nodeId: e.ZHIAN_NODE_ID ?? `${os.hostname()}-${process.pid}` }
+      ? {
+          redisUrl: e.ZHIAN_REDIS_URL,
+          nodeId: e.ZHIAN_NODE_ID ?? `${os.hostname()}-${process.pid}`,
+          nodeUrl: e.ZHIAN_NODE_URL,
+        }
       : undefined,
     estateFile: e.ZHIAN_CONFIG ? path.resolve(e.ZHIAN_CONFIG) : undefined,
     baseTopic: e.ZHIAN_BASE_TOPIC,

@@ -75,8 +75,13 @@ export class Connectors implements ConnectorsHttp {
       ? this.ctx.registry.get(identity.value) !== undefined
       : this.ctx.registry.byIdentity(identity.kind, identity.value) !== undefined
 
-  start(): void {
+  /** `lora` false: pushes only (a cluster's followers; the leader alone holds the network servers' sessions). */
+  start(lora = true): void {
     this.seen.start()
+    if (lora) this.startLora()
+  }
+
+  startLora(): void {
     for (const l of this.lora) l.start()
   }
 

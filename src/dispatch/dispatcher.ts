@@ -117,8 +117,13 @@ export class Dispatcher {
   }
 
   /** After the alert store started (work orders follow alerts). */
-  start(config: DispatchConfig): void {
+  /** Teams and routing only (a cluster's followers: who is in which team, for the dashboards). */
+  configure(config: DispatchConfig): void {
     this.router = new Router(config)
+  }
+
+  start(config: DispatchConfig): void {
+    this.configure(config)
     this.store.open()
     this.outbox.open()
     this.running = true

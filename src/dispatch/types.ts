@@ -76,7 +76,8 @@ export interface WorkOrderEvent {
 declare module '../core/bus.ts' {
   interface BusEvents {
     /** Every work-order change, after it is stored: the order as it is now and the event that changed it. */
-    work_order: { work_order: WorkOrder; event: WorkOrderEvent }
+    /** `replica`: as for `alert`, a change the leader made, repeated on another node of a cluster. */
+    work_order: { work_order: WorkOrder; event: WorkOrderEvent; replica?: boolean }
   }
 }
 

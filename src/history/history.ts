@@ -2,7 +2,7 @@ import type { HistoryConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { ZhianError } from '../errors.ts'
-import type { Journal } from '../journal/journal.ts'
+import type { JournalLike } from '../journal/journal.ts'
 import type { RuleSignal } from '../rules/engine.ts'
 import type { Logger } from '../util/logger.ts'
 import { InfluxV1Writer } from './influx-v1.ts'
@@ -20,7 +20,7 @@ import type { PointWriter } from './writer.ts'
 export interface HistoryContext {
   history: HistoryConfig | undefined
   /** The gate's journal (undefined with the journal off): the shipper reads it, alert points go in. */
-  journal: Journal | undefined
+  journal: JournalLike | undefined
   /** The hub bus: alert transitions come in from here. */
   bus: Bus
   metrics: Metrics

@@ -1,4 +1,4 @@
-import type { Journal, Position } from '../journal/journal.ts'
+import type { JournalLike, Position } from '../journal/journal.ts'
 import type { Logger } from '../util/logger.ts'
 import type { PointRecord } from './schema.ts'
 import { type PointWriter, WriteError } from './writer.ts'
@@ -19,7 +19,7 @@ const PROBE_EVERY_MS = 1000
 const PROBE_TIMEOUT_MS = 1000
 
 export interface ShipperOptions {
-  journal: Journal
+  journal: JournalLike
   /** Without a writer records are consumed and discarded (journal on, history off). */
   writer: PointWriter | undefined
   batchSize: number
@@ -73,7 +73,7 @@ export class Shipper {
       const lines: string[] = []
       let end: Position | undefined
       while (lines.length < batchSize && !this.stopped) {
-        let batch: Awaited<ReturnType<Journal['read']>>
+        let batch: Awaited<ReturnType<JournalLike['read']>>
         try {
           batch = await journal.read(batchSize - lines.length)
         } catch (err) {

@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { ApiToken } from '../auth/api-token.ts'
 import type { Auth } from '../auth/auth.ts'
+import { forward, noLeader } from '../cluster/forward.ts'
 import type { CockpitService } from '../cockpit/cockpit.ts'
 import type { HubConfig } from '../config/env.ts'
 import type { ConnectorsHttp } from '../connectors/connectors.ts'
@@ -66,6 +67,11 @@ export interface HttpContext {
   cockpit?: CockpitService
   /** Platform pushes (`/ingest/*`) and the installer's view of the connectors. */
   connectors?: ConnectorsHttp
+  /**
+   * Cluster mode: where this node passes `/api/` requests on to — the leader's URL on a follower,
+   * `undefined` on the leader (served here), `null` while no leader is known (503).
+   */
+  forwardTo?: () => string | null | undefined
 }
 
 /** fastify 5 app: health, metrics, login and the dashboard are open; everything else under /api needs a session or the API token. */
@@ -126,6 +132,16 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
   })
 
   app.decorateRequest('principal', null)
+  const forwardTo = ctx.forwardTo
+  if (forwardTo)
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/api/')) return
+      const to = forwardTo()
+      if (to === undefined) return
+      if (to === null) return noLeader(reply)
+      await forward(req, reply, to)
+      return reply
+    })
   app.register(async (api) => {
     api.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
       if ((req.routeOptions.config as { public?: boolean }).public) return

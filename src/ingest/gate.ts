@@ -5,7 +5,7 @@ import { JOURNAL_DEFAULTS, type JournalConfig } from '../config/env.ts'
 import type { Bus, BusEvents, Device, DeviceMessage } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { PointMapper, type PointRecord } from '../history/schema.ts'
-import { Journal, type Position } from '../journal/journal.ts'
+import { Journal, type JournalLike, type Position } from '../journal/journal.ts'
 import type { RuleSignal } from '../rules/engine.ts'
 import { type Logger, LogLimit } from '../util/logger.ts'
 
@@ -27,6 +27,11 @@ export interface GateContext {
   log: Logger
   /** The journal's disk is full (true: a write failed with ENOSPC / EDQUOT) or takes writes again (false). */
   onDiskFull?: (full: boolean) => void
+  /**
+   * Cluster mode: the shared log on Redis instead of the local journal. Messages then reach this
+   * node's bus from the log (every node tails it: src/cluster/tail.ts), not from the append.
+   */
+  shared?: JournalLike | undefined
 }
 
 /** The device messages ingest hands over (a Bus satisfies it too: then nothing is journalled). */
@@ -70,7 +75,7 @@ const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT'])
 const PROBE_MS = 2000
 
 export class Gate implements GateInput {
-  readonly journal: Journal | undefined
+  readonly journal: JournalLike | undefined
   private readonly mapper = new PointMapper()
   private diskFull = false
   private probe: NodeJS.Timeout | undefined
@@ -79,6 +84,10 @@ export class Gate implements GateInput {
   )
 
   constructor(private readonly ctx: GateContext) {
+    if (ctx.shared) {
+      this.journal = ctx.shared
+      return
+    }
     const j = { ...JOURNAL_DEFAULTS, ...ctx.journal }
     // `auto` is on: the journal makes a PUBACK durable for the rules (replayed after a crash), not only
     // for InfluxDB.
@@ -107,7 +116,8 @@ export class Gate implements GateInput {
     if (!this.journal) return
     if (keepFrom) this.journal.hold(keepFrom)
     await this.journal.start()
-    await this.restoreResendMemory()
+    // The shared log's resends land on any node: InfluxDB keeps one point per device and time anyway.
+    if (!this.ctx.shared) await this.restoreResendMemory()
   }
 
   async stop(): Promise<void> {
@@ -120,6 +130,10 @@ export class Gate implements GateInput {
     const journal = this.journal
     if (!journal) {
       this.ctx.bus.emit(event, payload)
+      return
+    }
+    if (this.ctx.shared) {
+      journal.append(this.line(event, payload))
       return
     }
     journal.append(this.line(event, payload), (end) => {
@@ -254,7 +268,7 @@ export class Gate implements GateInput {
 }
 
 /** A journal record back into its bus event; undefined for alert records and unknown devices. */
-function decodeRecord(
+export function decodeRecord(
   line: string,
   pos: Position,
   deviceOf: (id: string) => Device | undefined,

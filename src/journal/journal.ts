@@ -47,6 +47,34 @@ export interface ReadBatch {
   end: Position
 }
 
+/**
+ * What the gate, the history and the rules use of a journal: the local one (Journal) or the cluster's
+ * shared log on Redis (src/cluster/log.ts).
+ */
+export type JournalLike = Pick<
+  Journal,
+  | 'dir'
+  | 'backlogLimitBytes'
+  | 'isFailing'
+  | 'waiting'
+  | 'start'
+  | 'stop'
+  | 'append'
+  | 'commit'
+  | 'hold'
+  | 'observe'
+  | 'backlogBytes'
+  | 'read'
+  | 'tail'
+  | 'replay'
+  | 'previousEnd'
+  | 'committedEnd'
+  | 'rewind'
+  | 'ack'
+  | 'waitForData'
+  | 'wakeReaders'
+>
+
 /** Runs once its record is durable, with the position just past the record. */
 export type AfterCommit = (end: Position) => void
 

@@ -16,8 +16,12 @@ describe('the hub bus', () => {
   })
 
   it('types the events features declare in their own folders exactly', () => {
-    expectTypeOf<BusEvents['alert']>().toEqualTypeOf<{ alert: Alert; entry: AuditEntry }>()
-    expectTypeOf<BusEvents['work_order']>().toEqualTypeOf<{ work_order: WorkOrder; event: WorkOrderEvent }>()
+    expectTypeOf<BusEvents['alert']>().toEqualTypeOf<{ alert: Alert; entry: AuditEntry; replica?: boolean }>()
+    expectTypeOf<BusEvents['work_order']>().toEqualTypeOf<{
+      work_order: WorkOrder
+      event: WorkOrderEvent
+      replica?: boolean
+    }>()
     const bus = new Bus()
     bus.on('alert', (change) => expectTypeOf(change.entry).toEqualTypeOf<AuditEntry>())
     // @ts-expect-error an event nobody declared

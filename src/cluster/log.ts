@@ -134,6 +134,8 @@ export class SharedLog implements JournalLike {
     to?: Position,
   ): Promise<number> {
     let count = 0
+    if (to && (from.segment > to.segment || (from.segment === to.segment && from.offset >= to.offset)))
+      return 0
     let start = posToId(from)
     const stop = to ? before(to) : '+'
     for (;;) {

@@ -169,6 +169,8 @@ export class History {
 
   private backlog(bytes: number): void {
     this.ctx.metrics.historyBacklogBytes.set(bytes)
+    // No limit (a cluster's shared log, held in Redis until shipped): nothing to warn about.
+    if (this.limit <= 0) return
     if (!this.warned && bytes >= this.limit * WARN_AT) {
       this.warned = true
       this.ctx.log.warn(

@@ -1,0 +1,117 @@
+import fs from 'node:fs'
+import mqtt from 'mqtt'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { Alert } from '../../../src/alerts/types.ts'
+import { API_TOKEN, FIXTURES, tempDir, until } from '../../helpers/hub.ts'
+import { type HubProcess, startHubProcess } from '../../helpers/hub-process.ts'
+import { freshDatabase } from '../../helpers/postgres.ts'
+import { startRedis } from '../../helpers/redis.ts'
+
+/**
+ * Cluster failover with real processes on a real PostgreSQL and Redis: the leader is killed with
+ * SIGKILL and its data directory deleted right after a follower PUBACKed a reading whose `for` timers
+ * had just started on the leader. Another node takes the lead, replays the shared log from the rules'
+ * persisted position, and each alert is raised exactly once, at its hold time.
+ */
+
+const ESTATE = `${FIXTURES}/replay-estate.yaml`
+
+interface Node extends HubProcess {
+  id: string
+  dataDir: string
+}
+
+async function health(node: Node): Promise<{ cluster?: { node: string; leader: boolean } } | undefined> {
+  try {
+    const res = await fetch(`${node.httpUrl}/healthz`)
+    return (await res.json()) as { cluster?: { node: string; leader: boolean } }
+  } catch {
+    return undefined
+  }
+}
+
+async function alertsOf(node: Node, type: string): Promise<Alert[]> {
+  const res = await fetch(`${node.httpUrl}/api/alerts?type=${type}&limit=500`, {
+    headers: { authorization: `Bearer ${API_TOKEN}` },
+  })
+  if (res.status !== 200) throw new Error(`GET /api/alerts via ${node.id}: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { items: Alert[] }).items
+}
+
+async function cluster(n: number): Promise<Node[]> {
+  const redis = await startRedis()
+  const db = await freshDatabase()
+  const nodes: Node[] = []
+  for (let i = 1; i <= n; i++) {
+    const id = `n${i}`
+    const dataDir = tempDir(`zhian-${id}-`)
+    const hub = await startHubProcess({
+      ZHIAN_DATA_DIR: dataDir,
+      ZHIAN_CONFIG: ESTATE,
+      ZHIAN_DATABASE_URL: db,
+      ZHIAN_REDIS_URL: redis.url,
+      ZHIAN_NODE_ID: id,
+      ZHIAN_LOG_LEVEL: process.env.ZHIAN_TEST_LOG ?? 'warn',
+    })
+    nodes.push({ ...hub, id, dataDir })
+    onTestFinished(async () => {
+      await hub.stop()
+    })
+  }
+  return nodes
+}
+
+async function leaderOf(nodes: Node[]): Promise<Node> {
+  return until(async () => {
+    const leaders: Node[] = []
+    for (const n of nodes) if ((await health(n))?.cluster?.leader) leaders.push(n)
+    return leaders.length === 1 ? leaders[0] : undefined
+  }, 'exactly one leader')
+}
+
+describe('cluster failover', () => {
+  it('the leader dies (SIGKILL, data directory deleted) while a PUBACKed reading’s timers run: a successor raises each alert once, at its time', {
+    timeout: 120_000,
+  }, async () => {
+    const nodes = await cluster(3)
+    const leader = await leaderOf(nodes)
+    const follower = nodes.find((n) => n !== leader)!
+    const client = await mqtt.connectAsync(follower.mqttUrl, {
+      username: 'fp1',
+      password: 'fp1-secret-00001',
+      reconnectPeriod: 0,
+    })
+    const sentAt = Date.now()
+    await client.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    client.end(true)
+    // The reading is on its way to the leader's rules, its timers just started there: the leader goes.
+    await new Promise((r) => setTimeout(r, 300))
+    leader.child.kill('SIGKILL')
+    await new Promise((resolve) =>
+      leader.child.exitCode !== null ? resolve(null) : leader.child.once('exit', resolve),
+    )
+    fs.rmSync(leader.dataDir, { recursive: true, force: true })
+
+    const survivors = nodes.filter((n) => n !== leader)
+    const successor = await leaderOf(survivors)
+    expect(successor).not.toBe(leader)
+    for (const [type, hold] of [
+      ['fire_passage.occupied', 1000],
+      ['fire_passage.blocked', 2000],
+    ] as const) {
+      // Asked through each survivor: a follower passes the request on to the leader.
+      for (const n of survivors) {
+        const raised = await until(async () => {
+          const a = await alertsOf(n, type)
+          return a.length > 0 ? a : undefined
+        }, `${type} via ${n.id}`)
+        expect(raised, `${type} once`).toHaveLength(1)
+        expect(raised[0]!.first_at).toBeGreaterThanOrEqual(sentAt + hold - 50)
+      }
+    }
+    // Nothing doubles later either.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await alertsOf(successor, 'fire_passage.occupied')).toHaveLength(1)
+    expect(await alertsOf(successor, 'fire_passage.blocked')).toHaveLength(1)
+  })
+})

@@ -158,6 +158,7 @@ export class Broker {
       this.cluster = clusterParts(cluster, prefix)
       this.clientIds = this.cluster.clientIds
       await this.cluster.clientIds.forgetOwnConnections(prefix)
+      await this.cluster.roster.join()
     }
     const aedes = await Aedes.createBroker({
       ...this.cluster?.options,
@@ -209,8 +210,9 @@ export class Broker {
     // Every alert transition goes out to people on `<base>/hub/alert` (each receives only the alerts
     // in their scope, see forward()); suppressed alerts are stored, not announced.
     this.unsubscribe.push(
-      this.ctx.bus.on('alert', ({ alert, entry }) => {
-        if (alert.suppressed) return
+      this.ctx.bus.on('alert', ({ alert, entry, replica }) => {
+        // A replica is the leader's transition repeated here; the leader published it, to every node.
+        if (alert.suppressed || replica) return
         // With its severity in the words every screen uses (a subscriber shows them as they are).
         const text = { ...alert, severity_name: SEVERITY_NAMES[alert.severity], event: entry }
         this.publish(this.ctx.topics.hub('alert'), JSON.stringify(text), {
@@ -228,13 +230,39 @@ export class Broker {
     this.ctx.httpServer.off('upgrade', this.onUpgrade)
     const closing = [this.tcp, this.secure].filter(Boolean).map((s) => new Promise((r) => s!.close(r)))
     if (this.aedes && !this.aedes.closed) {
-      await this.publish(this.ctx.topics.hub('availability'), 'offline', { qos: 1, retain: true })
+      await this.sayOffline(this.aedes)
       await new Promise<void>((resolve) => this.aedes!.close(() => resolve()))
     }
     await this.cluster?.close()
     for (const ws of this.wss?.clients ?? []) ws.terminate()
     this.wss?.close()
     await Promise.all(closing)
+  }
+
+  /**
+   * The retained hub `offline`, seen by this node's own subscribers before their connections close.
+   * In a cluster only the last node leaving says it (NodeRoster), and the message comes back to this
+   * node through Redis, so it waits for that (bounded: a Redis that went away must not hold the stop).
+   */
+  private async sayOffline(aedes: Aedes): Promise<void> {
+    const topic = this.ctx.topics.hub('availability')
+    if (!this.cluster) return this.publish(topic, 'offline', { qos: 1, retain: true })
+    const last = await this.cluster.roster.leave().catch(() => true)
+    if (!last) return
+    let seen = () => {}
+    const back = new Promise<void>((resolve) => {
+      seen = resolve
+    })
+    const onPacket = (packet: AedesPublishPacket, done: () => void) => {
+      if (String(packet.payload) === 'offline') seen()
+      done()
+    }
+    await new Promise<void>((resolve) => aedes.subscribe(topic, onPacket, () => resolve()))
+    await this.publish(topic, 'offline', { qos: 1, retain: true })
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([back, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))])
+    clearTimeout(timer)
+    await new Promise<void>((resolve) => aedes.unsubscribe(topic, onPacket, () => resolve()))
   }
 
   publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {

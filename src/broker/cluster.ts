@@ -18,6 +18,7 @@ import type { ClientIdOwners } from './client-ids.ts'
 export interface ClusterParts {
   options: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>
   clientIds: RedisClientIdOwners
+  roster: NodeRoster
   /** After Aedes closed (which quits the emitter's connections): the persistence's connection. */
   close: () => Promise<void>
 }
@@ -33,6 +34,7 @@ export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterPar
   return {
     options: { id: cluster.nodeId, mq, persistence },
     clientIds: new RedisClientIdOwners(conn, cluster.nodeId),
+    roster: new NodeRoster(conn, cluster.nodeId),
     close: async () => {
       // Its own teardown unsubscribes through the emitter, already closed with Aedes: only the
       // connection is left to close.
@@ -157,6 +159,53 @@ export class RedisClientIdOwners implements ClientIdOwners {
         }
       }
     }
+  }
+}
+
+/** How often a node says it is alive, and how long after its last word it counts as gone. */
+const BEAT_MS = 10_000
+const GONE_AFTER_MS = 3 * BEAT_MS
+
+/** join/beat: this node alive now (Redis' clock, the same for every node). */
+const BEAT = `
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[1])
+return 1`
+
+/** leave: this node gone; how many others were alive within ARGV[2] ms (one step, so of two nodes leaving at once exactly one sees none). */
+const LEAVE = `
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('ZCOUNT', KEYS[1], ms - tonumber(ARGV[2]), '+inf')`
+
+/**
+ * The nodes alive in the cluster (a sorted set `nodes`: node id by its last beat). The hub's
+ * retained `<base>/hub/availability` is one value for the whole cluster, so only the last node to
+ * leave may say `offline`; a node stopping for a rolling restart must not tell every subscriber on
+ * the other nodes that the hub is gone.
+ */
+export class NodeRoster {
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+  ) {}
+
+  async join(): Promise<void> {
+    await this.redis.eval(BEAT, 1, 'nodes', this.nodeId)
+    this.timer = setInterval(
+      () => void this.redis.eval(BEAT, 1, 'nodes', this.nodeId).catch(() => {}),
+      BEAT_MS,
+    )
+    this.timer.unref()
+  }
+
+  /** Leave; true when no other node is alive, so the hub as a whole is going offline. */
+  async leave(): Promise<boolean> {
+    clearInterval(this.timer)
+    return (await this.redis.eval(LEAVE, 1, 'nodes', this.nodeId, String(GONE_AFTER_MS))) === 0
   }
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { buildHub, connectDevice, secretOf, type TestHub, until } from '../../helpers/hub.ts'
+import { freshDatabase } from '../../helpers/postgres.ts'
 import { startRedis } from '../../helpers/redis.ts'
 import type { Server } from '../../helpers/servers.ts'
 
@@ -24,8 +25,11 @@ beforeAll(async () => {
   redis = await startRedis()
 })
 
+/** Two nodes of one cluster: one PostgreSQL store, one Redis, a data directory each. */
 async function twoNodes(): Promise<[TestHub, TestHub]> {
-  const node = (nodeId: string) => buildHub({ config: { cluster: { redisUrl: redis.url, nodeId } } })
+  const databaseUrl = await freshDatabase()
+  const node = (nodeId: string) =>
+    buildHub({ config: { databaseUrl, cluster: { redisUrl: redis.url, nodeId } } })
   return [await node('node-a'), await node('node-b')]
 }
 
@@ -223,9 +227,7 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
 
   it('a user session left on node A gets the alerts raised meanwhile, in its scope only, on node B', async () => {
     const [a, b] = await twoNodes()
-    for (const t of [a, b]) {
-      await t.hub.auth.users.add({ username: 'view_e1', password: PASSWORD, role: 'viewer', scope: 'e1' })
-    }
+    await a.hub.auth.users.add({ username: 'view_e1', password: PASSWORD, role: 'viewer', scope: 'e1' })
     const session = { username: 'user:view_e1', password: PASSWORD, clientId: 'c4-view-e1', clean: false }
     const first = await open(a, session)
     await first.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
@@ -292,6 +294,27 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     // Released cluster-wide when its (clean) holder leaves: then another device may use it.
     await onB.client.endAsync()
     await until(async () => (await connackCode(a, e2device)) === 0, 'the client id free on node A')
+  })
+
+  it('one node stopping (a rolling restart) does not tell subscribers the hub is offline; the last one does', async () => {
+    const [a, b] = await twoNodes()
+    await b.hub.auth.users.add({ username: 'view_all', password: PASSWORD, role: 'viewer', scope: null })
+    const user = { username: 'user:view_all', password: PASSWORD }
+    const watcher = await open(b, { ...user, clientId: 'c8-watcher' })
+    await watcher.client.subscribeAsync('zhian/hub/availability', { qos: 1 })
+    await until(() => watcher.got.length > 0, 'the retained hub availability')
+
+    await a.close()
+    // Someone opening the dashboard's MQTT feed now still reads the hub as online.
+    const late = await open(b, { ...user, clientId: 'c8-late' })
+    await late.client.subscribeAsync('zhian/hub/availability', { qos: 1 })
+    await until(() => late.got.length > 0, 'the retained hub availability after node A left')
+    expect(late.got).toEqual(['zhian/hub/availability online'])
+
+    // The last node says it, once; node A's stop, earlier on the same path, said nothing.
+    await b.close()
+    await watcher.closed
+    expect(watcher.got).toEqual(['zhian/hub/availability online', 'zhian/hub/availability offline'])
   })
 
   it('device authentication and the ACL hold the same on node B: no publishing as another device', async () => {

@@ -77,6 +77,11 @@ export const ERRORS = {
     zh: '集群正在切换主节点,请稍后重试',
     en: 'the cluster is choosing its leader: try again in a moment',
   },
+  ZHIAN_ERR_STORE_NOT_EMPTY: {
+    status: 409,
+    zh: '目标数据库已有数据,未复制任何内容',
+    en: 'the target store already holds data: nothing was copied',
+  },
   ZHIAN_ERR_DISK_FULL: {
     status: 507,
     zh: '数据盘已满,无法保存',

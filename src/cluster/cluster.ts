@@ -25,11 +25,11 @@ import type { SharedLog } from './log.ts'
 export const LEADER_LOCK = 0x7a68690001
 const HEARTBEAT_MS = 1000
 /** A node not seen for this long is listed as gone. */
-const ALIVE_MS = 5000
+export const ALIVE_MS = 5000
 const EVENTS_KEY = 'zhian:events'
 const EVENTS_MAXLEN = 100_000
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE cluster_nodes (
      node_id TEXT PRIMARY KEY,
      http_url TEXT NOT NULL,

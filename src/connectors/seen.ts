@@ -13,7 +13,7 @@ import type { Logger } from '../util/logger.ts'
  * Kept for a day: far longer than any platform retries.
  */
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE connector_seen (
      connector TEXT NOT NULL,
      key TEXT NOT NULL,

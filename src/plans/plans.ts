@@ -21,7 +21,7 @@ import {
  * config reloads; the estate file is never rewritten.
  */
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE site_plans (
      estate TEXT PRIMARY KEY,
      content_type TEXT NOT NULL,

@@ -208,7 +208,7 @@ export function openPostgres(url: string): PostgresDb {
   return new PostgresDb(url)
 }
 
-function redact(url: string): string {
+export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 

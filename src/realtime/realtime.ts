@@ -22,13 +22,8 @@ import {
   type SocketData,
 } from './events.ts'
 
-/** Between the nodes of a cluster: each node's changed devices, for the watchers connected elsewhere. */
-interface InterServerEvents {
-  'live:devices': (devices: DeviceLive[]) => void
-}
-
-type Io = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
-type Client = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+type Client = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
 
 export interface RealtimeContext {
   httpServer: http.Server
@@ -91,8 +86,6 @@ export class Realtime {
   private readonly replayFrom = new WeakMap<Client, MissedPacket[]>()
   /** Cluster mode: Redis for socket.io (undefined on a single node: the in-memory adapter). */
   private link: ClusterLink | undefined
-  /** Devices changed on the other nodes since the last flush, sent with this node's own. */
-  private readonly fromPeers = new Map<string, DeviceLive>()
 
   constructor(private readonly ctx: RealtimeContext) {}
 
@@ -143,9 +136,6 @@ export class Realtime {
       next()
     })
     io.on('connection', (socket) => this.onConnection(socket))
-    io.on('live:devices', (devices) => {
-      for (const d of devices) this.fromPeers.set(d.id, d)
-    })
     for (const a of this.ctx.live.openAlerts({ scope: null })) this.teams.set(a.id, a.assigned_team ?? a.crew)
     this.off.push(
       this.ctx.bus.on('alert', (change) => {
@@ -348,7 +338,12 @@ export class Realtime {
     return this.ctx.registry.subtree(p.scope).has(site)
   }
 
-  private onAlert({ alert, entry }: { alert: Alert; entry: AuditEntry }): void {
+  /**
+   * In a cluster every node's bus sees every alert change: the node that made it, and the others as a
+   * replica. Only the first emits; the adapter takes it to every node's sockets, once. The others
+   * still note the team, for the day they lead.
+   */
+  private onAlert({ alert, entry, replica }: { alert: Alert; entry: AuditEntry; replica?: boolean }): void {
     const io = this.io
     if (!io) return
     const levels = siteIds(alert)
@@ -361,17 +356,26 @@ export class Realtime {
       if (!team) continue
       rooms.push(`crew:${team}@*`, ...levels.map((id) => `crew:${team}@${id}`))
     }
-    io.to(rooms).emit('alert', { alert, entry })
+    if (!replica) io.to(rooms).emit('alert', { alert, entry })
   }
 
   /**
    * Work orders go where GET /api/work-orders/:id would show them: scope rooms (managers, viewers,
    * admins), the rooms of every member dispatched or escalated to, and the team's room for crew
-   * logins without a linked member. Never volatile: a missed accept or escalation is replayed.
+   * logins without a linked member. Never volatile: a missed accept or escalation is replayed. A
+   * cluster's replica of a change made on another node is not sent again (see onAlert).
    */
-  private onWorkOrder({ work_order: wo, event }: { work_order: WorkOrder; event: WorkOrderEvent }): void {
+  private onWorkOrder({
+    work_order: wo,
+    event,
+    replica,
+  }: {
+    work_order: WorkOrder
+    event: WorkOrderEvent
+    replica?: boolean
+  }): void {
     const io = this.io
-    if (!io) return
+    if (!io || replica) return
     const levels = ['*', ...siteIds(wo)]
     const rooms = levels.map((id) => `scope:${id}`)
     const members = new Set(wo.participants)
@@ -394,16 +398,15 @@ export class Realtime {
     // socket.io encodes a broadcast before it looks for members: with no watcher in a room, neither
     // the device views nor their JSON are built (at 1,000 busy devices that was ~15 % of the hub).
     const watched = new Set(this.openRooms('watch:'))
-    // In a cluster this node's changes also go to the other nodes, which hold their own watchers:
-    // one message per interval; each node cuts it per socket like its own (a device's readings are
-    // processed on one node, so each change reaches every watcher once).
-    let own: DeviceLive[] = []
-    if (watched.size > 0 || this.link) own = this.ctx.live.drainDirty()
-    else this.ctx.live.discardDirty()
-    if (this.link && own.length > 0) io.serverSideEmit('live:devices', own)
-    const changed = this.fromPeers.size > 0 ? [...own, ...this.fromPeers.values()] : own
-    this.fromPeers.clear()
-    if (watched.size === 0 || changed.length === 0) return
+    if (watched.size === 0) {
+      this.ctx.live.discardDirty()
+      return
+    }
+    const changed = this.ctx.live.drainDirty()
+    if (changed.length === 0) return
+    // To this node's sockets only (io.local): in a cluster every node's live state follows every
+    // reading (the shared log feeds each node's bus), so each node serves its own watchers, and a
+    // change reaches each of them once without crossing Redis.
     for (const { sockets, devices } of this.audiences(devicesByRoom(changed, watched)))
       io.local.to(sockets).volatile.emit('live:devices', devices)
   }
@@ -452,7 +455,7 @@ export class Realtime {
         continue
       }
       const below = this.ctx.registry.subtree(node)
-      // Every node sends its own sockets their roll-up from its own view (io.local): through the
+      // Every node sends its own sockets their roll-up from its own live state (io.local): through the
       // adapter, each node's timer would reach every node's sockets.
       io.local.to(room).emit('live:rollup', {
         at,

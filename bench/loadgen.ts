@@ -39,6 +39,7 @@ export function payloadFor(kind: KindId, n: number): string {
 async function main() {
   const { values: opt } = parseArgs({
     options: {
+      /** One broker, or several separated by commas: publisher i connects to the (i mod n)-th (a cluster's nodes). */
       url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
       publishers: { type: 'string', default: '10' },
       qos: { type: 'string', default: '1' },
@@ -62,6 +63,7 @@ async function main() {
   const SEQ_BASE = Number(opt['seq-base'])
   // Bounded: whatever happens, the generator ends by itself.
   setTimeout(() => process.exit(3), (WARMUP + SECONDS + 330) * 1000).unref()
+  const urls = opt.url!.split(',')
   const clients: MqttClient[] = []
   let errors = 0
   // Stagger connects: 200 in flight, like the baseline harness.
@@ -71,7 +73,7 @@ async function main() {
       const { id } = deviceId(opt.prefix!, i)
       batch.push(
         mqtt
-          .connectAsync(opt.url!, {
+          .connectAsync(urls[i % urls.length]!, {
             clientId: `${id}-c`,
             username: opt.secret ? id : undefined,
             password: opt.secret || undefined,

@@ -425,7 +425,7 @@ export class Broker {
       return
     }
     const deviceId = client ? this.deviceOf.get(client) : undefined
-    if (!client || !deviceId) {
+    if (!client || !deviceId || this.isOtherNodesWill(packet)) {
       // A will restored without its client, or a client that never authenticated: never forwarded.
       refuseInPlace(packet)
       done(null)
@@ -459,6 +459,17 @@ export class Broker {
     queue.push(entry)
     if (queue.waiting) return // a rate-limit wait holds this client's later messages too
     this.startQueued(queue, deviceId)
+  }
+
+  /**
+   * Cluster mode: a will stored by another node, found by Aedes' sweep once that node is dead. Aedes
+   * hands it over with whichever client holds its client id on this node — the device reconnected
+   * here, alive — so taking it would mark a device offline that is online. Never forwarded, as a will
+   * without its client is on one hub. (A live client's own will carries this node's id: putWill.)
+   */
+  private isOtherNodesWill(packet: PublishPacket): boolean {
+    const brokerId = (packet as PublishPacket & { brokerId?: string }).brokerId
+    return this.cluster !== undefined && brokerId !== undefined && brokerId !== this.aedes?.id
   }
 
   /**

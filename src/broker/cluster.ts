@@ -16,7 +16,7 @@ import type { ClientIdOwners } from './client-ids.ts'
  * channels are prefixed here).
  */
 export interface ClusterParts {
-  options: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>
+  options: Pick<AedesOptions, 'id' | 'mq' | 'persistence' | 'heartbeatInterval'>
   clientIds: RedisClientIdOwners
   roster: NodeRoster
   /** After Aedes closed (which quits the emitter's connections): the persistence's connection. */
@@ -32,7 +32,7 @@ export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterPar
   const persistence = persistenceRedis({ conn })
   addCleanIncoming(persistence, conn)
   return {
-    options: { id: cluster.nodeId, mq, persistence },
+    options: { id: cluster.nodeId, mq, persistence, heartbeatInterval: AEDES_HEARTBEAT_MS },
     clientIds: new RedisClientIdOwners(conn, cluster.nodeId),
     roster: new NodeRoster(conn, cluster.nodeId),
     close: async () => {
@@ -43,6 +43,12 @@ export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterPar
     },
   }
 }
+
+/**
+ * Aedes' `$SYS/<node>/heartbeat` (default 1 min). A node unheard for 3 beats is dead to the others,
+ * who then sweep its stored wills (every 4 beats): see Broker.authorizePublish for what becomes of them.
+ */
+const AEDES_HEARTBEAT_MS = 5000
 
 /**
  * The channel methods mqemitter-redis uses, with the cluster's prefix in front of every channel. Once

@@ -2,7 +2,8 @@ import net from 'node:net'
 import { Redis } from 'ioredis'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { buildHub, connectDevice, secretOf, type TestHub, until } from '../../helpers/hub.ts'
+import { buildHub, connectDevice, DEMO_ESTATE, secretOf, type TestHub, until } from '../../helpers/hub.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 import { freshDatabase } from '../../helpers/postgres.ts'
 import { startRedis } from '../../helpers/redis.ts'
 import type { Server } from '../../helpers/servers.ts'
@@ -315,6 +316,52 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     await b.close()
     await watcher.closed
     expect(watcher.got).toEqual(['zhian/hub/availability online', 'zhian/hub/availability offline'])
+  })
+
+  it('a node killed under a device: the device reconnects to node B and its old will is not taken for its state', {
+    timeout: 120_000,
+  }, async () => {
+    const databaseUrl = await freshDatabase()
+    const a = await startHubProcess({
+      ZHIAN_DATABASE_URL: databaseUrl,
+      ZHIAN_REDIS_URL: redis.url,
+      ZHIAN_NODE_ID: 'will-a',
+    })
+    const b = await buildHub({
+      estateFile: DEMO_ESTATE,
+      config: { databaseUrl, cluster: { redisUrl: redis.url, nodeId: 'will-b' } },
+    })
+    const id = 'elev_b1_1'
+    const availability = `zhian/elevator/${id}/availability`
+    const seen: string[] = []
+    b.hub.bus.on('availability', (e) => e.device.id === id && seen.push(e.online ? 'online' : 'offline'))
+    b.hub.bus.on('reading', (r) => r.device.id === id && seen.push(`floor ${r.values.floor}`))
+    const device = {
+      clientId: 'c9-elevator',
+      will: { topic: availability, payload: Buffer.from('offline'), qos: 1 as const, retain: true },
+    }
+    const first = await connectDevice(a.mqttUrl, id, device)
+    await first.publishAsync(availability, 'online', { qos: 1, retain: true })
+    await until(() => seen.includes('online'), 'online through node A')
+
+    a.child.kill('SIGKILL')
+    first.end(true)
+    const again = await connectDevice(b.mqttUrl, id, device)
+    await again.publishAsync(availability, 'online', { qos: 1, retain: true })
+    const back = seen.length
+    // Node B finds node A dead (3 missed heartbeats) and sweeps the will node A stored for this
+    // client id, while the device is connected to B under that id.
+    const db = new Redis(redis.url)
+    onTestFinished(() => void db.disconnect())
+    await until(
+      async () => (await db.exists('zhian:zhian:mqtt:will:will-a:c9-elevator')) === 0,
+      "node A's will swept by node B",
+      90_000,
+    )
+    // A reading after the sweep: anything the sweep did reached the bus before it.
+    await again.publishAsync(`zhian/elevator/${id}/state`, '{"floor":7}', { qos: 1 })
+    await until(() => seen.includes('floor 7'), 'the marker reading at node B')
+    expect(seen.slice(back)).not.toContain('offline')
   })
 
   it('device authentication and the ACL hold the same on node B: no publishing as another device', async () => {

@@ -357,7 +357,12 @@ export class ReportBuilder {
       },
       devices: {
         offline: [...offline.values()]
-          .sort((a, b) => b.offline_minutes - a.offline_minutes || b.episodes - a.episodes)
+          .sort(
+            (a, b) =>
+              b.offline_minutes - a.offline_minutes ||
+              b.episodes - a.episodes ||
+              a.device_id.localeCompare(b.device_id),
+          )
           .slice(0, 20),
         batteries,
       },

@@ -46,6 +46,11 @@ export interface ClusterRow {
   pg_cpu_us_per_msg: number
   redis_commands_per_msg: number
   pg_xacts_per_1000_msg: number
+  /**
+   * PostgreSQL transactions per alert raised (the latency triggers), net of the background rate the
+   * throughput run measured (heartbeats, rule-state flushes): the store's work per alert.
+   */
+  pg_xacts_per_alert: number
   machine_busy_pct: number
   alert_background_rate: number
   alert_p50_ms: number
@@ -316,7 +321,9 @@ async function throughput(
   const processed = Math.max(1, total - w.count)
   const per = (v: number) => Math.round((v / processed) * 1e7) / 10
   const cmds = engines ? (await redisCommands(engines.redis.url)) - w.cmds : 0
+  const dx = xacts() - w.xacts
   return {
+    pg_xacts_per_s: dx / ((quietAt - result.measured_from) / 1000),
     acked_per_s: Math.round(acked / window),
     lost: Math.max(0, result.acked - (total - before)),
     node_cpu_us_per_msg: per(cpu() - w.cpu),
@@ -331,7 +338,15 @@ async function throughput(
 }
 
 /** Alert latency: a manhole tilted on one node, the alert awaited on socket.io on another (the last). */
-async function latency(setup: Setup, rate: number, samples: number, publishers: number) {
+async function latency(
+  setup: Setup,
+  engines: Engines | undefined,
+  rate: number,
+  samples: number,
+  publishers: number,
+  xactsPerS: number,
+) {
+  const xacts = () => (engines && setup.database ? pgXacts(engines.pg.url, setup.database) : 0)
   const on = setup.nodes[0]!
   const watch = setup.nodes.at(-1)!
   const gen = runGenerator([
@@ -340,6 +355,7 @@ async function latency(setup: Setup, rate: number, samples: number, publishers: 
     ...['--rate', String(rate), '--secret', BENCH_SECRET],
   ])
   await sleep(2000)
+  const [x0, t0] = [xacts(), Date.now()]
   const r = await measureAlertLatency({
     mqttUrl: on.mqttUrl,
     httpUrl: watch.httpUrl!,
@@ -350,8 +366,11 @@ async function latency(setup: Setup, rate: number, samples: number, publishers: 
     samples,
     intervalMs: 50,
   })
+  // PostgreSQL's statistics reach pg_stat_database within a second of a transaction's end.
+  await sleep(1200)
+  const net = xacts() - x0 - xactsPerS * ((Date.now() - t0) / 1000)
   await gen.done
-  return r
+  return { ...r, pg_xacts_per_alert: Math.round((Math.max(0, net) / Math.max(1, r.samples)) * 10) / 10 }
 }
 
 /**
@@ -527,14 +546,22 @@ export async function measureCluster(opts: {
             }))
           : await startCluster(engines, estate, n)
       try {
-        const t = await throughput(setup, n === 0 ? undefined : engines, {
+        const tp = await throughput(setup, n === 0 ? undefined : engines, {
           publishers,
           warmup: opts.warmup,
           seconds: opts.seconds,
         })
-        if (n === 0) baseline = t.acked_per_s
-        const rate = Math.max(200, Math.round(t.acked_per_s / 2 / 100) * 100)
-        const l = await latency(setup, rate, samples, LATENCY_FIRST)
+        if (n === 0) baseline = tp.acked_per_s
+        const rate = Math.max(200, Math.round(tp.acked_per_s / 2 / 100) * 100)
+        const { pg_xacts_per_s, ...t } = tp
+        const l = await latency(
+          setup,
+          n === 0 ? undefined : engines,
+          rate,
+          samples,
+          LATENCY_FIRST,
+          pg_xacts_per_s,
+        )
         const row: ClusterRow = {
           config: setup.name,
           nodes: n,
@@ -545,6 +572,7 @@ export async function measureCluster(opts: {
           alert_p99_ms: l.p99_ms,
           alert_samples: l.samples,
           alert_missed: l.missed,
+          pg_xacts_per_alert: l.pg_xacts_per_alert,
         }
         console.error(
           `${row.config}: ${row.acked_per_s} acked msg/s (×${row.ratio}), lost ${row.lost}, nodes ${row.node_cpu_us_per_msg} µs/msg, alert p50 ${row.alert_p50_ms} / p99 ${row.alert_p99_ms} ms`,
@@ -586,11 +614,11 @@ export function clusterLines(c: ClusterResult | undefined): string[] {
   const f = c.failover
   const k = c.costs
   return [
-    '| configuration (QoS 1, 12 publishers spread over the nodes) | acked msg/s | × embedded | lost | nodes CPU µs/msg | Redis CPU µs/msg | PostgreSQL CPU µs/msg | Redis commands/msg | PostgreSQL xacts per 1,000 msg | machine busy % | alert p50 / p99 ms (background msg/s) |',
+    '| configuration (QoS 1, 12 publishers spread over the nodes) | acked msg/s | × embedded | lost | nodes CPU µs/msg | Redis CPU µs/msg | PostgreSQL CPU µs/msg | Redis commands/msg | PostgreSQL xacts per 1,000 msg / per alert | machine busy % | alert p50 / p99 ms (background msg/s) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...c.rows.map(
       (r) =>
-        `| ${r.config} | ${r.acked_per_s.toLocaleString('en')} | ${r.ratio} | ${r.lost} | ${r.node_cpu_us_per_msg} | ${r.nodes ? r.redis_cpu_us_per_msg : '–'} | ${r.nodes ? r.pg_cpu_us_per_msg : '–'} | ${r.nodes ? r.redis_commands_per_msg : '–'} | ${r.nodes ? r.pg_xacts_per_1000_msg : '–'} | ${r.machine_busy_pct} | ${r.alert_p50_ms} / ${r.alert_p99_ms} (${r.alert_background_rate.toLocaleString('en')}; ${r.alert_samples} alerts, ${r.alert_missed} missed) |`,
+        `| ${r.config} | ${r.acked_per_s.toLocaleString('en')} | ${r.ratio} | ${r.lost} | ${r.node_cpu_us_per_msg} | ${r.nodes ? r.redis_cpu_us_per_msg : '–'} | ${r.nodes ? r.pg_cpu_us_per_msg : '–'} | ${r.nodes ? r.redis_commands_per_msg : '–'} | ${r.nodes ? `${r.pg_xacts_per_1000_msg} / ${r.pg_xacts_per_alert}` : '–'} | ${r.machine_busy_pct} | ${r.alert_p50_ms} / ${r.alert_p99_ms} (${r.alert_background_rate.toLocaleString('en')}; ${r.alert_samples} alerts, ${r.alert_missed} missed) |`,
     ),
     '',
     `Failover (${f.nodes} nodes, leader SIGKILLed 300 ms into a 1 s \`for\` hold, ${f.trials.length} trial${f.trials.length > 1 ? 's' : ''}): kill → new leader median **${f.leader_median_ms} ms** (max ${f.leader_max_ms}), kill → the pending alert on a survivor's socket.io median **${f.alert_median_ms} ms** (max ${f.alert_max_ms}; ${f.trials.map((t) => `${t.alert_late_ms} ms`).join(', ')} after it was due)`,

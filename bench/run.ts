@@ -5,6 +5,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEVICE_COST, hashGeneratedSecret, hashSecret } from '../src/util/secrets.ts'
 import { type ChurnResult, measureChurn } from './churn.ts'
+import { type ClusterResult, clusterLines, measureCluster } from './cluster.ts'
 import { type HistoryResult, measureHistory } from './history.ts'
 import { type LatencyResult, measureAlertLatency } from './latency.ts'
 import { CORES, cpuSeconds, machineBusySeconds, median, rssKiB, waitIdle } from './proc.ts'
@@ -49,7 +50,7 @@ const loadSeconds = (qos: 0 | 1, n: number) => (!QUICK && qos === 1 && n === 10 
 /** Seconds of load of the growth and history runs (open loop / end to end: no warm-up split). */
 const RUN_SECONDS = QUICK ? 4 : 5
 const TSX = ['--import', 'tsx']
-/** `--only throughput,latency,history,connections,growth,churn,pushes` runs a subset (for profiling one part). */
+/** `--only throughput,latency,history,connections,growth,churn,pushes,cluster` runs a subset (for profiling one part). */
 const want = (part: string) => !opt.only || opt.only.split(',').includes(part)
 
 export interface ThroughputRep {
@@ -320,6 +321,8 @@ export interface Summary {
   /** NB-IoT platform pushes (CTWing-shaped) at 1,000/s. */
   pushes?: PushResult
   churn?: ChurnResult
+  /** Cluster mode (PostgreSQL + Redis) against the embedded hub, failover, per-message costs. */
+  cluster?: ClusterResult
   alert_p99_ms: number
   rss_per_conn_kb: number
   lost: number
@@ -429,6 +432,9 @@ async function main(): Promise<void> {
     console.error(
       `churn: PUBACK p99 ${churn.quiet.p99_ms} ms quiet, ${churn.churn.p99_ms} ms under ${churn.attempts_per_s} connects/s (×${churn.p99_ratio})`,
     )
+  const cluster = want('cluster')
+    ? await measureCluster({ work, secretHash: hash, quick: QUICK, warmup: WARMUP, seconds: 3 })
+    : undefined
   const base = Math.max(500, Math.round((capacity * 0.2) / 100) * 100)
   const growth: GrowthRow[] = []
   for (const factor of want('growth') ? (QUICK ? [1, 2] : [1, 2, 4]) : []) {
@@ -442,7 +448,8 @@ async function main(): Promise<void> {
     reps.filter((r) => r.qos === 1).reduce((s, r) => s + r.lost, 0) +
     growth.reduce((s, r) => s + r.lost, 0) +
     (history?.lost ?? 0) +
-    (pushes?.lost ?? 0)
+    (pushes?.lost ?? 0) +
+    (cluster?.rows.reduce((s, r) => s + r.lost, 0) ?? 0)
   // QoS 0 is at most once: what a flooded hub sheds (counted, ZHIAN_ERR_OVERLOADED) is reported apart.
   const qos0Shed = reps.filter((r) => r.qos === 0).reduce((s, r) => s + r.lost, 0)
   const zhianConn = connections.find((c) => c.target === 'zhian')
@@ -464,6 +471,7 @@ async function main(): Promise<void> {
     history,
     pushes,
     churn,
+    cluster,
     alert_p99_ms: latency.p99_ms,
     rss_per_conn_kb: zhianConn ? Math.round(zhianConn.rss_per_conn_kib * 1.024 * 10) / 10 : Number.NaN,
     lost,
@@ -535,6 +543,11 @@ function flatten(s: Summary): Record<string, unknown> {
     churn_p99_quiet_ms: s.churn?.quiet.p99_ms ?? null,
     churn_p99_ms: s.churn?.churn.p99_ms ?? null,
     churn_p99_ratio: s.churn?.p99_ratio ?? null,
+    ...Object.fromEntries(
+      (s.cluster?.rows ?? []).filter((r) => r.nodes > 0).map((r) => [`cluster${r.nodes}_ratio`, r.ratio]),
+    ),
+    cluster_failover_leader_ms: s.cluster?.failover.leader_median_ms ?? null,
+    cluster_failover_alert_ms: s.cluster?.failover.alert_median_ms ?? null,
     lost: s.lost,
     qos0_shed: s.qos0_shed,
   }
@@ -583,6 +596,7 @@ function renderMarkdown(s: Summary, seconds: number): string {
     ...historyLines(s.history),
     ...pushLines(s.pushes),
     ...churnLines(s.churn),
+    ...clusterLines(s.cluster),
     '| target | idle connections | connected | seconds to connect all | RSS idle MiB | RSS per connection KiB | CPU % at idle | still connected |',
     '|---|---|---|---|---|---|---|---|',
     ...s.connections.map(

@@ -65,7 +65,7 @@ export class ClusterLink {
     return createAdapter(this.redis, {
       streamName: this.stream,
       channelPrefix: this.prefix,
-      sessionKeyPrefix: `${this.prefix}:session:`,
+      sessionKeyPrefix: `${this.prefix}:session:`, // as forget()
       maxLen: MAX_LEN,
       // Only JSON goes out (alerts, work orders, device values): no binary scan of every packet.
       onlyPlaintext: true,
@@ -137,6 +137,11 @@ export class ClusterLink {
       }
     }
     return packets
+  }
+
+  /** Drop a stored session (its socket ended for good: logout, a dropped login, the tab said goodbye). */
+  forget(pid: string): void {
+    void this.redis.del(`${this.prefix}:session:${pid}`).catch(() => {})
   }
 
   async close(): Promise<void> {

@@ -64,6 +64,21 @@ const STALLED_PACKETS = 2000
 const RECHECK_MS = 30_000
 /** How long a dropped dashboard can come back and get what it missed (connection-state recovery). */
 const RECOVERY_MS = 2 * 60_000
+/**
+ * Cluster mode: how often each node stores the sessions of its connected sockets. socket.io stores a
+ * session when its socket drops, which a node that crashes never does; stored ahead (and kept for
+ * RECOVERY_MS), the tabs of a dead node resume on another one.
+ */
+const KEEP_SESSIONS_MS = RECOVERY_MS / 4
+/** socket.io 4.8's disconnect reasons after which it keeps the session (socket.js RECOVERABLE_DISCONNECT_REASONS). */
+const RECOVERABLE = new Set([
+  'transport error',
+  'transport close',
+  'forced close',
+  'ping timeout',
+  'server shutting down',
+  'forced server close',
+])
 
 /**
  * socket.io on the hub's own HTTP server (attached by hand: fastify-socket.io does not support fastify 5).
@@ -168,6 +183,7 @@ export class Realtime {
       setInterval(() => this.flushRollups(), ROLLUP_INTERVAL_MS),
       setInterval(() => this.dropStalled(), 5000),
       setInterval(() => this.recheck(), RECHECK_MS),
+      ...(this.link ? [setInterval(() => this.keepSessions(), KEEP_SESSIONS_MS)] : []),
     ]
     for (const t of this.timers) t.unref()
     if (this.link && !(await this.link.ready(io.of('/').adapter)))
@@ -199,6 +215,14 @@ export class Realtime {
   /** A failed attempt to resume leaves the session for its owner (the Redis adapter read it with GETDEL). */
   private keep(session: StoredSession): void {
     if (this.link) (this.io!.of('/').adapter as unknown as RecoveryAdapter).persistSession(session)
+  }
+
+  /** Cluster mode: store the sessions of this node's sockets now (see KEEP_SESSIONS_MS). */
+  private keepSessions(socket?: Client): void {
+    const adapter = this.io?.of('/').adapter as unknown as RecoveryAdapter | undefined
+    if (!adapter) return
+    for (const s of socket ? [socket] : (this.io?.of('/').sockets.values() ?? []))
+      adapter.persistSession({ sid: s.id, pid: pidOf(s), rooms: [...s.rooms], data: s.data })
   }
 
   /** A session resumed by its owner is spent (the Redis adapter already deleted it). */
@@ -309,6 +333,14 @@ export class Realtime {
       sessionRoom(socket.data.session),
     ])
     const recovered = socket.recovered && this.replay(socket)
+    const link = this.link
+    if (link) {
+      this.keepSessions(socket)
+      // An end for good (logout, a login dropped by recheck, the tab's goodbye) leaves nothing to resume.
+      socket.on('disconnect', (reason) => {
+        if (!RECOVERABLE.has(reason)) link.forget(pidOf(socket))
+      })
+    }
     socket.emit('hello', { user: p, recovered, server_time: Date.now() })
     socket.on('watch', (site, reply) => {
       const ack = typeof reply === 'function' ? reply : () => {}
@@ -528,6 +560,11 @@ function sessionOf(token: string): string {
 /** Every socket of one login session: a logout closes them on every node. */
 function sessionRoom(session: string): string {
   return `session:${session}`
+}
+
+/** The socket's private session id (socket.io keeps it private: it is what a resume presents). */
+function pidOf(socket: Client): string {
+  return (socket as unknown as { pid: string }).pid
 }
 
 /** Treat a restored socket as a new one (new private session id; the client sees `recovered: false`). */

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Alert, AuditEntry } from '../../../src/alerts/types.ts'
 import type { DeviceLive } from '../../../src/live/live-state.ts'
-import { API_TOKEN, buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
+import { API_TOKEN, buildHub, connectDevice, type TestHub, tempDir, until } from '../../helpers/hub.ts'
+import { startHubProcess } from '../../helpers/hub-process.ts'
 import { freshDatabase } from '../../helpers/postgres.ts'
 import { startRedis } from '../../helpers/redis.ts'
 import {
@@ -34,7 +35,7 @@ interface Nodes {
   redisUrl: string
 }
 
-async function twoNodes(): Promise<Nodes> {
+async function twoNodes(): Promise<Nodes & { databaseUrl: string }> {
   const redis = await startRedis()
   const databaseUrl = await freshDatabase()
   const node = (nodeId: string) => ({ config: { databaseUrl, cluster: { redisUrl: redis.url, nodeId } } })
@@ -42,7 +43,7 @@ async function twoNodes(): Promise<Nodes> {
   await until(() => a.hub.cluster?.isLeader, 'node A leads')
   const b = await buildHub({ estateFile: DASHBOARD_ESTATE, ...node('node-b') })
   expect(b.hub.cluster?.isLeader).toBe(false)
-  return { a, b, redisUrl: redis.url }
+  return { a, b, redisUrl: redis.url, databaseUrl }
 }
 
 /** The names of the connections Redis has open (CLIENT LIST), without the asking one. */
@@ -86,7 +87,7 @@ const raisedIds = (changes: Change[]) =>
  */
 async function balancer(): Promise<{
   url: string
-  to: (hub: TestHub) => void
+  to: (node: { httpUrl: string }) => void
   hold: () => void
   cut: () => void
   close: () => void
@@ -117,8 +118,8 @@ async function balancer(): Promise<{
   const address = server.address() as net.AddressInfo
   return {
     url: `http://127.0.0.1:${address.port}`,
-    to: (hub) => {
-      port = hub.hub.httpPort
+    to: (node) => {
+      port = Number(new URL(node.httpUrl).port)
       for (const client of held.splice(0)) forward(client, port)
     },
     hold: () => {
@@ -432,5 +433,70 @@ describe('dashboards in cluster mode', () => {
       async () => !(await redisClients(redisUrl)).includes('node-a:socket.io'),
       "node A's connections closed",
     )
+  })
+
+  it('a node killed outright (SIGKILL) leaves its dashboards a session to resume on another node, with what they missed', {
+    timeout: 60_000,
+  }, async () => {
+    const nodes = await twoNodes()
+    const { a, redisUrl, databaseUrl } = nodes
+    // A third node as its own process, so that it can die without a word.
+    const c = await startHubProcess({
+      ZHIAN_DATA_DIR: tempDir('zhian-node-c-'),
+      ZHIAN_CONFIG: DASHBOARD_ESTATE,
+      ZHIAN_DATABASE_URL: databaseUrl,
+      ZHIAN_REDIS_URL: redisUrl,
+      ZHIAN_NODE_ID: 'node-c',
+    })
+    const lb = await balancer()
+    lb.to(c)
+    const token = await tokenOf(c.httpUrl, 'mgr_e1')
+    const socket = socketOf(
+      lb.url,
+      { token },
+      { reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200 },
+    )
+    const hellos: boolean[] = []
+    socket.on('hello', (h) => hellos.push(h.recovered))
+    const got = alertsOf(socket)
+    await connected(socket)
+    await until(() => hellos.length === 1, 'first hello')
+    const mh1 = await connectDevice(a.mqttUrl, 'mh1')
+    await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
+    await until(() => raisedIds(got).includes('mh1'), 'an alert at the dashboard on C')
+
+    lb.hold()
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve))
+    c.child.kill('SIGKILL')
+    expect(await disconnected).toBe('transport close')
+    await liftFault(nodes, a, 'lift1')
+    lb.to(a)
+    await until(() => hellos.length === 2, 'second hello')
+    expect(hellos[1]).toBe(true)
+    await until(() => raisedIds(got).includes('lift1'), 'the missed alert')
+    expect(raisedIds(got)).toEqual(['mh1', 'lift1'])
+    expect(new Set(got.map(entryOf)).size).toBe(got.length)
+    lb.close()
+  })
+
+  it('a tab that said goodbye leaves no session to resume on any node', async () => {
+    const nodes = await twoNodes()
+    const { a, b } = nodes
+    const token = await tokenOf(a.httpUrl, 'mgr_e1')
+    const socket = socketOf(a.httpUrl, { token })
+    const got = alertsOf(socket)
+    await connected(socket)
+    const mh1 = await connectDevice(a.mqttUrl, 'mh1')
+    await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
+    await until(() => got.length > 0, 'a first alert')
+    const state = socket as unknown as { _pid: string; _lastOffset: string }
+    const session = { pid: state._pid, offset: state._lastOffset }
+    socket.disconnect()
+    await until(() => a.hub.realtime.io!.of('/').sockets.size === 0, 'the goodbye')
+    await liftFault(nodes, a, 'lift1')
+    const frames = await resume(b, { ...session, token })
+    const accepted = JSON.parse(frames.find((f) => f.startsWith('40{'))!.slice(2)) as { pid: string }
+    expect(accepted.pid).not.toBe(session.pid)
+    expect(alertFrames(frames)).toEqual([])
   })
 })

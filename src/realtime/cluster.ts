@@ -31,8 +31,6 @@ export interface MissedPacket {
 }
 
 interface StreamAdapter {
-  /** ClusterAdapter's id of this node's adapter: names its private pub/sub channel. */
-  uid: string
   onRawMessage(raw: { uid: string; nsp: string; type: string; data?: string }, offset: string): unknown
 }
 
@@ -67,36 +65,19 @@ export class ClusterLink {
       channelPrefix: this.prefix,
       sessionKeyPrefix: `${this.prefix}:session:`, // as forget()
       maxLen: MAX_LEN,
-      // Only JSON goes out (alerts, work orders, device values): no binary scan of every packet.
+      // Only JSON goes out (alerts, work orders, roll-ups): no binary scan of every packet.
       onlyPlaintext: true,
     })
   }
 
   /**
-   * Resolves once this node's stream reader delivered an entry written after start and its pub/sub
-   * subscription is in place (the peers' device values), so nothing a peer sends from now on is
-   * missed. False when Redis did not answer in time (the node still serves its own sockets).
+   * Resolves once this node's stream reader delivered an entry written after start (probes written
+   * until one comes back), so nothing another node broadcasts from now on is missed. False when
+   * Redis did not answer in time (the node still serves its own sockets).
    */
   async ready(adapter: unknown): Promise<boolean> {
     const reader = adapter as StreamAdapter
-    // The adapter subscribes its public and private channels in one SUBSCRIBE.
-    const own = `${this.prefix}#/#${reader.uid}#`
     const end = Date.now() + READY_TIMEOUT_MS
-    try {
-      while (Date.now() < end) {
-        const [, subscribers] = (await this.redis.pubsub('NUMSUB', own)) as [string, number]
-        if (Number(subscribers) > 0) break
-        await new Promise((r) => setTimeout(r, 10))
-      }
-    } catch (err) {
-      this.log.error({ err }, 'redis: the socket.io channels are not reachable')
-      return false
-    }
-    return this.reading(reader, end)
-  }
-
-  /** Writes probes to the stream until this node's reader hands one to the adapter. */
-  private async reading(reader: StreamAdapter, end: number): Promise<boolean> {
     const uid = `probe-${randomBytes(8).toString('hex')}`
     const onRawMessage = reader.onRawMessage
     let seen = false

@@ -216,7 +216,7 @@ export class WorkOrderQueries {
       this.db
         .prepare(
           `SELECT doc FROM work_orders WHERE (street = ? OR community = ? OR estate = ? OR building = ?)
-           AND opened_at < ? ORDER BY opened_at`,
+           AND opened_at < ? ORDER BY opened_at, id`,
         )
         .all(site, site, site, site, to) as { doc: string }[]
     ).map((r) => JSON.parse(r.doc) as WorkOrder)

@@ -274,7 +274,12 @@ export class ReportBuilder {
           since: r.first_at,
         }
       })
-      .sort((a, b) => (a.battery_pct ?? 101) - (b.battery_pct ?? 101) || a.since - b.since)
+      .sort(
+        (a, b) =>
+          (a.battery_pct ?? 101) - (b.battery_pct ?? 101) ||
+          a.since - b.since ||
+          a.device_id.localeCompare(b.device_id),
+      )
 
     const openAlerts: OpenAlertRow[] = rows
       .filter(
@@ -282,7 +287,10 @@ export class ReportBuilder {
           !r.suppressed && r.first_at < period.to && (r.resolved_at === null || r.resolved_at >= period.to),
       )
       .sort(
-        (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.first_at - b.first_at,
+        (a, b) =>
+          SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
+          a.first_at - b.first_at ||
+          a.id.localeCompare(b.id),
       )
       .map((r) => ({
         id: r.id,

@@ -44,10 +44,11 @@ export const MODULES: readonly (readonly [string, readonly Step[]])[] = [
 ]
 
 /** Rows not copied: a local journal position means nothing in a cluster's shared log. */
-const LOCAL_ONLY: Record<string, { where: string; note: string }> = {
+const LOCAL_ONLY: Record<string, { where: string; left: string; note: string }> = {
   rule_meta: {
     where: "key <> 'consumed'",
-    note: 'rule_meta "consumed" (the rules\' position in the local journal) not copied: it means nothing in the shared log, whose positions are Redis stream ids. The rules resume from their copied state at the start of the shared log.',
+    left: "key = 'consumed'",
+    note: "rule_meta \"consumed\" not copied: it is the rules' position in this hub's local journal, which means nothing in a cluster's shared log (positions there are Redis stream ids). The rules keep their copied state and start at the end of the log: stop the embedded hub cleanly before copying, so its last readings are in that state.",
   },
 }
 
@@ -90,6 +91,7 @@ export async function storeCommand(config: HubConfig, args: string[]): Promise<n
     const copied = copyStore(source, target)
     console.log(`copied ${file} into ${redact(config.databaseUrl)}:`)
     const width = Math.max(...copied.map((c) => c.table.length))
+    console.log(`  ${'table'.padEnd(width)}  rows`)
     for (const c of copied) console.log(`  ${c.table.padEnd(width)}  ${c.rows}`)
     for (const c of copied) if (c.note) console.log(c.note)
     return 0
@@ -121,7 +123,7 @@ export function copyStore(source: SqliteDb, target: PostgresDb): Copied[] {
     if (filled.length > 0) {
       throw new ZhianError(
         'ZHIAN_ERR_STORE_NOT_EMPTY',
-        `${filled.join(', ')} already hold rows (a previous migrate, or hubs already ran on it). Copy only into a new, empty database.`,
+        `rows in ${filled.join(', ')} (a previous migrate, or hubs already ran on it). Copy only into a new, empty database.`,
       )
     }
     // One snapshot of the source, whatever else still writes to it.
@@ -130,7 +132,7 @@ export function copyStore(source: SqliteDb, target: PostgresDb): Copied[] {
       const copied = tables.map((t) => ({
         table: t,
         rows: copyTable(source, target, t),
-        note: LOCAL_ONLY[t]?.note,
+        note: leftOut(source, t),
       }))
       resetIdentities(source, target)
       return copied
@@ -138,6 +140,13 @@ export function copyStore(source: SqliteDb, target: PostgresDb): Copied[] {
       source.exec('COMMIT')
     }
   })()
+}
+
+/** What is said about rows of `table` left out, if the source had any. */
+function leftOut(source: SqliteDb, table: string): string | undefined {
+  const local = LOCAL_ONLY[table]
+  if (!local || !hasTable(source, table)) return undefined
+  return source.prepare(`SELECT 1 FROM ${q(table)} WHERE ${local.left}`).get() ? local.note : undefined
 }
 
 interface ForeignKey {

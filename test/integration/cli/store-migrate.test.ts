@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
+import { copyStore } from '../../../src/cli/store.ts'
 import type { WorkOrder, WorkOrderEvent } from '../../../src/dispatch/types.ts'
+import { MIGRATIONS as PLAN_MIGRATIONS } from '../../../src/plans/plans.ts'
+import { REGISTRY_MIGRATIONS } from '../../../src/registry/schema.ts'
+import { migrate } from '../../../src/store/db.ts'
+import { openPostgres } from '../../../src/store/postgres.ts'
+import { openSqlite } from '../../../src/store/sqlite.ts'
 import { API_TOKEN, FIXTURES, tempDir, until } from '../../helpers/hub.ts'
 import { type HubProcess, startHubProcess } from '../../helpers/hub-process.ts'
 import { freshDatabase } from '../../helpers/postgres.ts'
@@ -135,6 +142,11 @@ describe('zhian store migrate', () => {
     expect(orderThen.events.length).toBeGreaterThan(0)
     expect(loginsThen.items).toHaveLength(1)
 
+    // The embedded rules persisted their journal position, which the copy leaves out.
+    const sqlite = new Database(path.join(dataDir, 'zhian.db'), { readonly: true })
+    expect(sqlite.prepare("SELECT value FROM rule_meta WHERE key = 'consumed'").get()).toBeDefined()
+    sqlite.close()
+
     const target = await freshDatabase()
     const migrated = await zhian({ ZHIAN_DATABASE_URL: target }, '', 'store', 'migrate', '--from', dataDir)
     expect(migrated.code, migrated.err).toBe(0)
@@ -199,5 +211,36 @@ describe('zhian store migrate', () => {
     expect(noStore.code).toBe(2)
     expect(noStore.err).toContain(`no embedded store at ${path.join(dir, 'zhian.db')}`)
     expect(psql(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).toBe('0')
+  }, 60_000)
+
+  it('copies a site moved under a parent made after it (parents first), plan images byte for byte and 64-bit times exactly', async () => {
+    const dir = tempDir('zhian-moved-')
+    const source = openSqlite(dir)
+    migrate(source, 'registry', REGISTRY_MIGRATIONS)
+    const site = source.prepare('INSERT INTO sites (id, type, name, parent_id) VALUES (?, ?, ?, ?)')
+    site.run('e9', 'estate', '九号小区', null)
+    site.run('c9', 'community', '九号社区', null)
+    source.prepare("UPDATE sites SET parent_id = 'c9' WHERE id = 'e9'").run()
+    source.close()
+    const target = await freshDatabase()
+    const from = openSqlite(dir)
+    // A plan image (bytes) and a time past 2^53 ms, as the plans feature would store them.
+    const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x0d, 0x0a])
+    migrate(from, 'plans', PLAN_MIGRATIONS)
+    from
+      .prepare('INSERT INTO site_plans VALUES (?, ?, ?, ?, ?)')
+      .run('e9', 'image/png', image, 'admin', 9007199254740993n)
+    const to = openPostgres(target)
+    try {
+      const copied = copyStore(from, to)
+      expect(copied.find((c) => c.table === 'sites')?.rows).toBe(2)
+    } finally {
+      from.close()
+      to.close()
+    }
+    expect(psql(target, "SELECT parent_id FROM sites WHERE id = 'e9'")).toBe('c9')
+    expect(psql(target, "SELECT encode(bytes, 'hex') || ' ' || uploaded_at FROM site_plans")).toBe(
+      `${image.toString('hex')} 9007199254740993`,
+    )
   }, 60_000)
 })

@@ -157,7 +157,7 @@ export class Broker {
       const prefix = redisPrefix(this.ctx.topics.base)
       this.cluster = clusterParts(cluster, prefix)
       this.clientIds = this.cluster.clientIds
-      await this.cluster.clientIds.forgetOwnConnections(prefix)
+      await this.cluster.clientIds.forgetConnectionsOf()
       await this.cluster.roster.join()
     }
     const aedes = await Aedes.createBroker({

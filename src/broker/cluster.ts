@@ -30,11 +30,12 @@ export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterPar
   const conn = new Redis(cluster.redisUrl, { ...redisOptions, keyPrefix: prefix })
   const mq = mqemitterRedis({ subConn, pubConn, matchEmptyLevels: true }) // [MQTT-4.7.1-3], as Aedes' default
   const persistence = persistenceRedis({ conn })
+  const clientIds = new RedisClientIdOwners(conn, cluster.nodeId, prefix)
   addCleanIncoming(persistence, conn)
   return {
     options: { id: cluster.nodeId, mq, persistence, heartbeatInterval: AEDES_HEARTBEAT_MS },
-    clientIds: new RedisClientIdOwners(conn, cluster.nodeId),
-    roster: new NodeRoster(conn, cluster.nodeId),
+    clientIds,
+    roster: new NodeRoster(conn, cluster.nodeId, (gone) => clientIds.forgetConnectionsOf(gone)),
     close: async () => {
       // Its own teardown unsubscribes through the emitter, already closed with Aedes: only the
       // connection is left to close.
@@ -128,15 +129,27 @@ end
 redis.call('DEL', KEYS[1])
 return 1`
 
+/** forget: every connection node ARGV[1] counted is gone (it died, or starts again). */
+const FORGET = `
+redis.call('HDEL', KEYS[1], 'open:' .. ARGV[1])
+if redis.call('HGET', KEYS[1], 'persistent') == '1' then return 0 end
+for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(name, 1, 5) == 'open:' then return 0 end
+end
+redis.call('DEL', KEYS[1])
+return 1`
+
 /**
  * ClientIdClaims' rule for the whole cluster: one hash per client id (`client-id:<id>`) with its
- * owner, whether its session persists, and each node's count of open connections with it. A node
- * that restarts under the same id drops the counts it left behind (forgetOwnConnections).
+ * owner, whether its session persists, and each node's count of open connections with it. The
+ * counts of a node that died are dropped by the survivors once it is gone from the roster, and by
+ * the node itself when it starts again under the same id (forgetConnectionsOf).
  */
 export class RedisClientIdOwners implements ClientIdOwners {
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
+    private readonly prefix: string,
   ) {}
 
   async claim(clientId: string, owner: string, clean: boolean): Promise<boolean> {
@@ -152,17 +165,14 @@ export class RedisClientIdOwners implements ClientIdOwners {
     return (await this.redis.hget(keyOf(clientId), 'owner')) ?? undefined
   }
 
-  /** At start: connections this node counted before it stopped or died are gone. */
-  async forgetOwnConnections(prefix: string): Promise<void> {
+  /** The connections `nodeId` counted are gone: it died, or (this node, at start) it stopped. */
+  async forgetConnectionsOf(nodeId: string = this.nodeId): Promise<void> {
     // SCAN's MATCH and the keys it returns are not prefixed by ioredis: strip the prefix before use.
-    const stream = this.redis.scanStream({ match: `${prefix}client-id:*`, count: 500 })
+    const stream = this.redis.scanStream({ match: `${this.prefix}client-id:*`, count: 500 })
     for await (const keys of stream as AsyncIterable<string[]>) {
       for (const key of keys) {
-        const clientId = decodeURIComponent(key.slice(`${prefix}client-id:`.length))
-        if ((await this.redis.hexists(keyOf(clientId), `open:${this.nodeId}`)) === 1) {
-          await this.redis.hset(keyOf(clientId), `open:${this.nodeId}`, '1')
-          await this.redis.eval(RELEASE, 1, keyOf(clientId), this.nodeId)
-        }
+        const clientId = decodeURIComponent(key.slice(`${this.prefix}client-id:`.length))
+        await this.redis.eval(FORGET, 1, keyOf(clientId), nodeId)
       }
     }
   }
@@ -185,6 +195,12 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREM', KEYS[1], ARGV[1])
 return redis.call('ZCOUNT', KEYS[1], ms - tonumber(ARGV[2]), '+inf')`
 
+/** gone: the nodes unheard for ARGV[1] ms (dead: they did not leave). */
+const GONE = `
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (ms - tonumber(ARGV[1])))`
+
 /**
  * The nodes alive in the cluster (a sorted set `nodes`: node id by its last beat). The hub's
  * retained `<base>/hub/availability` is one value for the whole cluster, so only the last node to
@@ -197,15 +213,23 @@ export class NodeRoster {
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
+    /** What a dead node leaves behind, cleared by the survivors; removed from the roster after. */
+    private readonly onGone: (nodeId: string) => Promise<void>,
   ) {}
 
   async join(): Promise<void> {
-    await this.redis.eval(BEAT, 1, 'nodes', this.nodeId)
-    this.timer = setInterval(
-      () => void this.redis.eval(BEAT, 1, 'nodes', this.nodeId).catch(() => {}),
-      BEAT_MS,
-    )
+    await this.beat()
+    this.timer = setInterval(() => void this.beat().catch(() => {}), BEAT_MS)
     this.timer.unref()
+  }
+
+  private async beat(): Promise<void> {
+    await this.redis.eval(BEAT, 1, 'nodes', this.nodeId)
+    const gone = (await this.redis.eval(GONE, 1, 'nodes', String(GONE_AFTER_MS))) as string[]
+    for (const nodeId of gone) {
+      await this.onGone(nodeId)
+      await this.redis.zrem('nodes', nodeId)
+    }
   }
 
   /** Leave; true when no other node is alive, so the hub as a whole is going offline. */

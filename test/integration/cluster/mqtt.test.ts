@@ -318,7 +318,7 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     expect(watcher.got).toEqual(['zhian/hub/availability online', 'zhian/hub/availability offline'])
   })
 
-  it('a node killed under a device: the device reconnects to node B and its old will is not taken for its state', {
+  it('a node killed under its devices: a device back on node B is not marked offline by its old will, and the client ids node A held are free again', {
     timeout: 120_000,
   }, async () => {
     const databaseUrl = await freshDatabase()
@@ -343,9 +343,15 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     const first = await connectDevice(a.mqttUrl, id, device)
     await first.publishAsync(availability, 'online', { qos: 1, retain: true })
     await until(() => seen.includes('online'), 'online through node A')
+    // Another device's connection on node A: its client id is held while that connection lives.
+    const gateway = { clientId: 'c9-gateway', username: 'elev_b1_2', password: secretOf('elev_b1_2') }
+    const other = await connectDevice(a.mqttUrl, 'elev_b1_2', { clientId: gateway.clientId })
+    const intruder = { clientId: gateway.clientId, username: id, password: secretOf(id) }
+    expect(await connackCode(b, intruder)).toBe(2)
 
     a.child.kill('SIGKILL')
     first.end(true)
+    other.end(true)
     const again = await connectDevice(b.mqttUrl, id, device)
     await again.publishAsync(availability, 'online', { qos: 1, retain: true })
     const back = seen.length
@@ -362,6 +368,8 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     await again.publishAsync(`zhian/elevator/${id}/state`, '{"floor":7}', { qos: 1 })
     await until(() => seen.includes('floor 7'), 'the marker reading at node B')
     expect(seen.slice(back)).not.toContain('offline')
+    // Node A is gone from the roster: the connections it counted no longer hold their client ids.
+    await until(async () => (await connackCode(b, intruder)) === 0, "node A's client ids released", 60_000)
   })
 
   it('device authentication and the ACL hold the same on node B: no publishing as another device', async () => {

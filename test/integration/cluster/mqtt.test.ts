@@ -372,6 +372,28 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     await until(async () => (await connackCode(b, intruder)) === 0, "node A's client ids released", 60_000)
   })
 
+  it('two clusters with different base topics share one Redis without touching each other', async () => {
+    const node = async (nodeId: string, baseTopic: string) =>
+      buildHub({
+        config: { databaseUrl: await freshDatabase(), baseTopic, cluster: { redisUrl: redis.url, nodeId } },
+      })
+    const x = await node('x-1', 'zhian')
+    const y = await node('y-1', 'tenant2')
+    const login = { username: 'lift1', password: secretOf('lift1'), clientId: 'c10-lift1' }
+    const onX = await open(x, login)
+    await onX.client.subscribeAsync(LIFT1_SET, { qos: 1 })
+    // The same device and client id in the other cluster: no takeover across clusters.
+    const onY = await open(y, login)
+    await onY.client.subscribeAsync('tenant2/elevator/lift1/set', { qos: 1 })
+    await command(y, 'tenant2/elevator/lift1/set', { report_interval_s: 5 })
+    await until(() => onY.got.length > 0, "the other cluster's command")
+    await command(x, LIFT1_SET, { report_interval_s: 60 })
+    await until(() => onX.got.length > 0, 'the command in this cluster')
+    expect(onX.got).toEqual([`${LIFT1_SET} {"report_interval_s":60}`])
+    expect(onY.got).toEqual(['tenant2/elevator/lift1/set {"report_interval_s":5}'])
+    expect(onX.client.connected && onY.client.connected).toBe(true)
+  })
+
   it('device authentication and the ACL hold the same on node B: no publishing as another device', async () => {
     const [a, b] = await twoNodes()
     expect(await connackCode(b, { username: 'lift1', password: 'wrong-secret-000' })).toBe(4)

@@ -6,6 +6,7 @@ import { API_TOKEN, FIXTURES, tempDir, until } from '../../helpers/hub.ts'
 import { type HubProcess, startHubProcess } from '../../helpers/hub-process.ts'
 import { freshDatabase } from '../../helpers/postgres.ts'
 import { startRedis } from '../../helpers/redis.ts'
+import { connected, socketOf } from '../../helpers/session.ts'
 
 /**
  * Cluster failover with real processes on a real PostgreSQL and Redis: the leader is killed with
@@ -76,6 +77,13 @@ describe('cluster failover', () => {
     const nodes = await cluster(3)
     const leader = await leaderOf(nodes)
     const follower = nodes.find((n) => n !== leader)!
+    // A dashboard on the third node: it sees each raise once, across the failover.
+    const watcher = nodes.find((n) => n !== leader && n !== follower)!
+    const socket = await connected(socketOf(watcher.httpUrl, { token: API_TOKEN }))
+    const seen: string[] = []
+    socket.on('alert', ({ alert, entry }) => {
+      if (entry.action === 'raised') seen.push(alert.type)
+    })
     const client = await mqtt.connectAsync(follower.mqttUrl, {
       username: 'fp1',
       password: 'fp1-secret-00001',
@@ -109,8 +117,10 @@ describe('cluster failover', () => {
         expect(raised[0]!.first_at).toBeGreaterThanOrEqual(sentAt + hold - 50)
       }
     }
+    await until(() => seen.length >= 2, 'both raises on the dashboard of a surviving node')
     // Nothing doubles later either.
     await new Promise((r) => setTimeout(r, 1500))
+    expect(seen.sort()).toEqual(['fire_passage.blocked', 'fire_passage.occupied'])
     expect(await alertsOf(successor, 'fire_passage.occupied')).toHaveLength(1)
     expect(await alertsOf(successor, 'fire_passage.blocked')).toHaveLength(1)
   })

@@ -204,12 +204,18 @@ function copyTable(source: SqliteDb, target: PostgresDb, table: string): number 
   // 64-bit integers as BigInt: a number would round ids and times past 2^53.
   const select = source.prepare(`SELECT ${columns.map(q).join(', ')} FROM ${q(table)}${where}`)
   select.safeIntegers(true)
-  let rows = select.raw(true).all() as unknown[][]
   const self = foreignKeys(target).filter((fk) => fk.child === table && fk.parent === table)
-  if (self.length === 1)
-    rows = parentsFirst(rows, columns.indexOf(self[0]!.col), columns.indexOf(self[0]!.ref))
-  for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-    const batch = rows.slice(i, i + BATCH_ROWS)
+  // A self-referencing table (sites) is ordered in memory; any other streams through in batches, so
+  // a long login audit never sits whole in memory.
+  const rows: Iterable<unknown[]> =
+    self.length === 1
+      ? parentsFirst(
+          select.raw(true).all() as unknown[][],
+          columns.indexOf(self[0]!.col),
+          columns.indexOf(self[0]!.ref),
+        )
+      : (select.raw(true).iterate() as IterableIterator<unknown[]>)
+  const insert = (batch: unknown[][]) => {
     const values = batch.map(
       (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`,
     )
@@ -218,7 +224,18 @@ function copyTable(source: SqliteDb, target: PostgresDb, table: string): number 
       batch.flat().map(pgValue),
     )
   }
-  return rows.length
+  let count = 0
+  let batch: unknown[][] = []
+  for (const row of rows) {
+    batch.push(row)
+    count++
+    if (batch.length === BATCH_ROWS) {
+      insert(batch)
+      batch = []
+    }
+  }
+  if (batch.length > 0) insert(batch)
+  return count
 }
 
 /** Rows of a self-referencing table (sites under sites) ordered so that each comes after its parent. */

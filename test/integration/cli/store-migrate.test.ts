@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../../../src/alerts/types.ts'
-import { copyStore } from '../../../src/cli/store.ts'
+import { copyStore, MODULES } from '../../../src/cli/store.ts'
 import type { WorkOrder, WorkOrderEvent } from '../../../src/dispatch/types.ts'
 import { MIGRATIONS as PLAN_MIGRATIONS } from '../../../src/plans/plans.ts'
 import { REGISTRY_MIGRATIONS } from '../../../src/registry/schema.ts'
@@ -213,7 +214,7 @@ describe('zhian store migrate', () => {
     expect(psql(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).toBe('0')
   }, 60_000)
 
-  it('copies a site moved under a parent made after it (parents first), plan images byte for byte and 64-bit times exactly', async () => {
+  it('copies a site moved under a parent made after it (parents first), plan images byte for byte, 64-bit times exactly, and a login audit longer than one batch whose ids continue after the copy', async () => {
     const dir = tempDir('zhian-moved-')
     const source = openSqlite(dir)
     migrate(source, 'registry', REGISTRY_MIGRATIONS)
@@ -230,10 +231,26 @@ describe('zhian store migrate', () => {
     from
       .prepare('INSERT INTO site_plans VALUES (?, ?, ?, ?, ?)')
       .run('e9', 'image/png', image, 'admin', 9007199254740993n)
+    // 1,201 audited logins, the newest 100 pruned: ids are never given twice.
+    for (const [m, steps] of MODULES) migrate(from, m, steps)
+    const audit = from.prepare(
+      "INSERT INTO login_audit (at, username, channel, outcome) VALUES (?, 'ops', 'http', 'ok')",
+    )
+    from.transaction(() => {
+      for (let i = 0; i < 1301; i++) audit.run(i)
+    })()
+    from.prepare('DELETE FROM login_audit WHERE id > 1201').run()
     const to = openPostgres(target)
     try {
       const copied = copyStore(from, to)
       expect(copied.find((c) => c.table === 'sites')?.rows).toBe(2)
+      expect(copied.find((c) => c.table === 'login_audit')?.rows).toBe(1201)
+      const next = to
+        .prepare(
+          "INSERT INTO login_audit (at, username, channel, outcome) VALUES (1, 'ops', 'http', 'ok') RETURNING id",
+        )
+        .get() as { id: number }
+      expect(next.id).toBe(1302)
     } finally {
       from.close()
       to.close()
@@ -243,4 +260,20 @@ describe('zhian store migrate', () => {
       `${image.toString('hex')} 9007199254740993`,
     )
   }, 60_000)
+
+  it('knows every module that migrates the store (a new table is copied too)', () => {
+    const called = new Set<string>()
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name)
+        if (e.isDirectory()) walk(p)
+        else if (p.endsWith('.ts'))
+          for (const m of fs.readFileSync(p, 'utf8').matchAll(/\bmigrate\([^,()]+,\s*'([a-z_]+)'/g))
+            called.add(m[1]!)
+      }
+    }
+    walk(path.join(ROOT, 'src'))
+    expect(called.size).toBeGreaterThan(10)
+    expect([...called].sort()).toEqual(MODULES.map(([m]) => m).sort())
+  })
 })

@@ -45,6 +45,8 @@ export interface ClusterRow {
   redis_cpu_us_per_msg: number
   pg_cpu_us_per_msg: number
   redis_commands_per_msg: number
+  /** The same by command (XADD, PUBLISH, …), those of at least 0.01 per message. */
+  redis_calls_per_msg: Record<string, number>
   pg_xacts_per_1000_msg: number
   /**
    * PostgreSQL transactions per alert raised (the latency triggers), net of the background rate the
@@ -244,12 +246,17 @@ async function leaderOf(nodes: Target[], timeoutMs = 30_000): Promise<Target> {
   throw new Error('the cluster has no single leader')
 }
 
-async function redisCommands(url: string): Promise<number> {
+/** Calls per command since Redis started (INFO commandstats). */
+async function redisCommands(url: string): Promise<Record<string, number>> {
   const r = new Redis(url)
-  const info = await r.info('stats')
+  const info = await r.info('commandstats')
   r.disconnect()
-  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0)
+  return Object.fromEntries(
+    [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+  )
 }
+
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0)
 
 function pgXacts(server: string, database: string): number {
   const name = new URL(database).pathname.slice(1)
@@ -286,7 +293,7 @@ async function throughput(
         busy: number
         redis: number
         pg: number
-        cmds: number
+        cmds: Record<string, number>
         xacts: number
       }>
     | undefined
@@ -298,9 +305,10 @@ async function throughput(
     ],
     () => {
       const snap = { cpu: cpu(), busy: machineBusySeconds(), redis: redisCpu(), pg: pgCpu(), xacts: xacts() }
-      warm = Promise.all([accepted(setup), engines ? redisCommands(engines.redis.url) : 0]).then(
-        ([count, cmds]) => ({ ...snap, count, cmds }),
-      )
+      warm = Promise.all([
+        accepted(setup),
+        engines ? redisCommands(engines.redis.url) : ({} as Record<string, number>),
+      ]).then(([count, cmds]) => ({ ...snap, count, cmds }))
     },
   )
   const result = await gen.done
@@ -320,7 +328,13 @@ async function throughput(
   const acked = result.acked - result.acked_before
   const processed = Math.max(1, total - w.count)
   const per = (v: number) => Math.round((v / processed) * 1e7) / 10
-  const cmds = engines ? (await redisCommands(engines.redis.url)) - w.cmds : 0
+  const after = engines ? await redisCommands(engines.redis.url) : {}
+  const cmds = sum(after) - sum(w.cmds)
+  // The commands that make up a message's cost, per message (those above 0.01 per message).
+  const calls = Object.entries(after)
+    .map(([c, n]) => [c, Math.round(((n - (w.cmds[c] ?? 0)) / processed) * 100) / 100] as const)
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
   const dx = xacts() - w.xacts
   return {
     pg_xacts_per_s: dx / ((quietAt - result.measured_from) / 1000),
@@ -330,6 +344,7 @@ async function throughput(
     redis_cpu_us_per_msg: per(redisCpu() - w.redis),
     pg_cpu_us_per_msg: per(pgCpu() - w.pg),
     redis_commands_per_msg: Math.round((cmds / processed) * 100) / 100,
+    redis_calls_per_msg: Object.fromEntries(calls),
     pg_xacts_per_1000_msg: Math.round(((xacts() - w.xacts) / processed) * 1000 * 10) / 10,
     machine_busy_pct: Math.round(
       ((machineBusySeconds() - w.busy) / ((quietAt - result.measured_from) / 1000)) * 100,
@@ -620,6 +635,15 @@ export function clusterLines(c: ClusterResult | undefined): string[] {
       (r) =>
         `| ${r.config} | ${r.acked_per_s.toLocaleString('en')} | ${r.ratio} | ${r.lost} | ${r.node_cpu_us_per_msg} | ${r.nodes ? r.redis_cpu_us_per_msg : '–'} | ${r.nodes ? r.pg_cpu_us_per_msg : '–'} | ${r.nodes ? r.redis_commands_per_msg : '–'} | ${r.nodes ? `${r.pg_xacts_per_1000_msg} / ${r.pg_xacts_per_alert}` : '–'} | ${r.machine_busy_pct} | ${r.alert_p50_ms} / ${r.alert_p99_ms} (${r.alert_background_rate.toLocaleString('en')}; ${r.alert_samples} alerts, ${r.alert_missed} missed) |`,
     ),
+    '',
+    ...c.rows
+      .filter((r) => r.nodes > 0)
+      .map(
+        (r) =>
+          `Redis commands per message, ${r.config}: ${Object.entries(r.redis_calls_per_msg)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+      ),
     '',
     `Failover (${f.nodes} nodes, leader SIGKILLed 300 ms into a 1 s \`for\` hold, ${f.trials.length} trial${f.trials.length > 1 ? 's' : ''}): kill → new leader median **${f.leader_median_ms} ms** (max ${f.leader_max_ms}), kill → the pending alert on a survivor's socket.io median **${f.alert_median_ms} ms** (max ${f.alert_max_ms}; ${f.trials.map((t) => `${t.alert_late_ms} ms`).join(', ')} after it was due)`,
     '',

@@ -4,7 +4,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
+  && apt-get install -y --no-install-recommends python3 make g++ libpq-dev \
   && rm -rf /var/lib/apt/lists/*
 COPY . .
 # `npm ci` installs exactly the lock (checked: the lock lists every platform's @biomejs/cli-* entry, so
@@ -13,6 +13,10 @@ COPY . .
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# libpq for the PostgreSQL store (pg-native, built against libpq-dev above): ZHIAN_DATABASE_URL.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libpq5 \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     ZHIAN_DATA_DIR=/data \
     ZHIAN_MQTT_PORT=1883 \

@@ -283,6 +283,8 @@ export class Hub {
             log: this.log.child({ feature: 'cluster' }),
             shared: this.sharedLog,
             httpUrl: () => this.nodeUrl(),
+            metrics: this.metrics,
+            position: () => this.tailer?.position ?? { segment: 0, offset: 0 },
             onLeader: () => this.lead(),
             onLost: (err) => this.onLost(err),
           })

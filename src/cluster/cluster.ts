@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis'
 import type { ClusterConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
+import type { Metrics } from '../core/metrics.ts'
+import type { Position } from '../journal/journal.ts'
 import { migrate } from '../store/db.ts'
 import type { Db } from '../store/types.ts'
 import type { Logger } from '../util/logger.ts'
@@ -63,6 +65,9 @@ export interface ClusterOptions {
   shared: SharedLog
   /** This node's HTTP base URL as the other nodes reach it (requests forwarded to the leader). */
   httpUrl: () => string
+  metrics: Metrics
+  /** Where this node's reading of the shared log is (cluster/tail.ts), for the lag gauge. */
+  position: () => Position
   /** This node holds the lock now: start what only the leader runs. */
   onLeader: () => Promise<void>
   /** The store session ended under a leader: it must stop, or it would act without the lock. */
@@ -140,6 +145,7 @@ export class ClusterNode {
     const { db } = this.opts
     try {
       db.prepare('UPDATE cluster_nodes SET seen_at = ? WHERE node_id = ?').run(Date.now(), this.id)
+      this.measure()
       if (this.leader) return
       const row = db.prepare('SELECT pg_try_advisory_lock(?) AS ok').get(LEADER_LOCK) as { ok: number }
       if (row.ok !== 1) return
@@ -148,6 +154,7 @@ export class ClusterNode {
         db.prepare('UPDATE cluster_nodes SET leader = 1 WHERE node_id = ?').run(this.id)
       })()
       this.leader = true
+      this.opts.metrics.clusterLeader.set(1)
       this.opts.log.info({ node: this.id }, 'this node leads the cluster now')
       this.becoming = this.opts.onLeader().catch((err) => {
         this.opts.log.fatal({ err }, 'taking over as leader failed')
@@ -157,6 +164,25 @@ export class ClusterNode {
       this.opts.log.error({ err: (err as Error).message }, 'cluster heartbeat failed (store session)')
       if (this.leader) this.opts.onLost(err as Error)
     }
+  }
+
+  /** /metrics: this node's view of the cluster. */
+  private measure(): void {
+    const { metrics, db, shared } = this.opts
+    metrics.clusterLeader.set(this.leader ? 1 : 0)
+    const alive = db
+      .prepare('SELECT count(*) AS n FROM cluster_nodes WHERE seen_at > ?')
+      .get(Date.now() - ALIVE_MS) as {
+      n: number
+    }
+    metrics.clusterNodesAlive.set(alive.n)
+    void Promise.all([shared.length(), shared.lastEnd()])
+      .then(([entries, end]) => {
+        metrics.clusterLogEntries.set(entries)
+        const at = this.opts.position()
+        metrics.clusterLogLag.set(end.segment > at.segment ? end.segment - at.segment : 0)
+      })
+      .catch(() => {})
   }
 
   /** The leader's HTTP base, if a live one is known. */

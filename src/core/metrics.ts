@@ -122,6 +122,28 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  /** Cluster mode: this node's view (set by src/cluster/cluster.ts at every heartbeat). */
+  readonly clusterLeader = new Gauge({
+    name: 'zhian_cluster_leader',
+    help: 'Cluster mode: 1 while this node leads (runs the rules, dispatch, reports, history)',
+    registers: [this.registry],
+  })
+  readonly clusterNodesAlive = new Gauge({
+    name: 'zhian_cluster_nodes_alive',
+    help: 'Cluster mode: nodes seen in the last 5 s, this one included',
+    registers: [this.registry],
+  })
+  readonly clusterLogEntries = new Gauge({
+    name: 'zhian_cluster_log_entries',
+    help: 'Cluster mode: entries in the shared log (kept until the rules persisted and history shipped them)',
+    registers: [this.registry],
+  })
+  readonly clusterLogLag = new Gauge({
+    name: 'zhian_cluster_log_lag_ms',
+    help: 'Cluster mode: how far (ms) this node reading the shared log into its bus is behind its newest entry',
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'zhian_' })
   }

@@ -155,7 +155,7 @@ export class Broker {
     const cluster = this.ctx.config.cluster
     if (cluster) {
       const prefix = redisPrefix(this.ctx.topics.base)
-      this.cluster = clusterParts(cluster, prefix)
+      this.cluster = clusterParts(cluster, prefix, this.ctx.log)
       this.clientIds = this.cluster.clientIds
       await this.cluster.clientIds.forgetConnectionsOf()
       await this.cluster.roster.join()

@@ -1,8 +1,10 @@
+import type { EventEmitter } from 'node:events'
 import type { AedesOptions } from 'aedes'
 import persistenceRedis, { type RedisPersistence } from 'aedes-persistence-redis'
 import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import type { ClusterConfig } from '../config/env.ts'
+import { type Logger, LogLimit } from '../util/logger.ts'
 import type { ClientIdOwners } from './client-ids.ts'
 
 /**
@@ -23,12 +25,18 @@ export interface ClusterParts {
   close: () => Promise<void>
 }
 
-export function clusterParts(cluster: ClusterConfig, prefix: string): ClusterParts {
+export function clusterParts(cluster: ClusterConfig, prefix: string, log: Logger): ClusterParts {
   const redisOptions = { lazyConnect: false }
   const subConn = prefixChannels(new Redis(cluster.redisUrl, redisOptions), prefix)
   const pubConn = prefixChannels(new Redis(cluster.redisUrl, redisOptions), prefix)
   const conn = new Redis(cluster.redisUrl, { ...redisOptions, keyPrefix: prefix })
   const mq = mqemitterRedis({ subConn, pubConn, matchEmptyLevels: true }) // [MQTT-4.7.1-3], as Aedes' default
+  // ioredis reconnects (and resubscribes) by itself; the emitter re-emits its connections' errors on
+  // `state`, where an 'error' nobody listens to would throw and end the process.
+  const redisDown = new LogLimit('Redis connection error (MQTT between nodes)')
+  const onError = (err: Error) => redisDown.note(log, { err: err.message })
+  ;(mq as unknown as { state: EventEmitter }).state.on('error', onError)
+  conn.on('error', onError)
   const persistence = persistenceRedis({ conn })
   const clientIds = new RedisClientIdOwners(conn, cluster.nodeId, prefix)
   addCleanIncoming(persistence, conn)
@@ -59,11 +67,19 @@ const AEDES_HEARTBEAT_MS = 5000
  */
 function prefixChannels(conn: Redis, prefix: string): Redis {
   let quitting = false
+  // After a reconnect ioredis subscribes again through these same methods, with the (prefixed)
+  // channels it recorded, several in one array: a channel already prefixed stays as it is. No MQTT
+  // topic that reaches the emitter starts with it (ours have no colon; a refused one is parked).
+  const withPrefix = (channel: unknown) => {
+    const name = String(channel)
+    return name.startsWith(prefix) ? name : prefix + name
+  }
   const methods = conn as unknown as Record<string, (...args: unknown[]) => unknown>
   for (const name of ['publish', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']) {
     const original = methods[name]!.bind(conn)
     methods[name] = (channel: unknown, ...rest: unknown[]) => {
-      const sent = original(prefix + String(channel), ...rest) as Promise<unknown>
+      const channels = Array.isArray(channel) ? channel.map(withPrefix) : withPrefix(channel)
+      const sent = original(channels, ...rest) as Promise<unknown>
       return name === 'publish'
         ? sent.catch((err: Error) => (quitting ? undefined : Promise.reject(err)))
         : sent

@@ -414,4 +414,28 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     await until(() => lift2.got.length > 0, 'the hub command at lift2 on node A')
     expect(lift2.got).toEqual([`${LIFT2_SET} {"report_interval_s":600}`])
   })
+
+  // Last: it restarts the file's Redis.
+  it('Redis restarting under the cluster: the nodes carry on, and commands cross again once it is back', {
+    timeout: 60_000,
+  }, async () => {
+    const [a, b] = await twoNodes()
+    const lift1 = await open(b, { username: 'lift1', password: secretOf('lift1'), clientId: 'c11-lift1' })
+    await lift1.client.subscribeAsync(LIFT1_SET, { qos: 1 })
+    await redis.stop()
+    // Down for a while: the nodes' reconnection attempts are refused meanwhile (connection errors).
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await redis.start()
+    // ioredis reconnects and subscribes again; until then a command fails at node A (not lost silently).
+    await until(
+      async () => {
+        await command(a, LIFT1_SET, { report_interval_s: 60 }).catch(() => {})
+        return lift1.got.length > 0
+      },
+      'a command through node A reaching node B after the restart',
+      30_000,
+    )
+    expect(new Set(lift1.got)).toEqual(new Set([`${LIFT1_SET} {"report_interval_s":60}`]))
+    expect(lift1.client.connected).toBe(true)
+  })
 })

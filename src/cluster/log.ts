@@ -30,9 +30,11 @@ export class SharedLog implements JournalLike {
   readonly backlogLimitBytes = 0
   private writer: Redis | undefined
   private reader: Redis | undefined
-  private pending: { line: string; after?: AfterCommit | undefined }[] = []
-  private flushing: Promise<void> = Promise.resolve()
-  private scheduled = false
+  /** The batch taking appends until the next turn of the event loop. */
+  private open: Batch | undefined
+  /** The latest batch's promise: settles after every batch before it (they go in order). */
+  private last: Promise<void> = Promise.resolve()
+  private chain: Promise<void> = Promise.resolve()
   private inFlight = 0
   private failing = false
   /** Shipper side: the position acknowledged as shipped, and the next record to read. */
@@ -49,7 +51,7 @@ export class SharedLog implements JournalLike {
 
   /** Records appended and not yet acknowledged by Redis. */
   get waiting(): number {
-    return this.pending.length + this.inFlight
+    return (this.open?.records.length ?? 0) + this.inFlight
   }
 
   async start(): Promise<void> {
@@ -69,50 +71,67 @@ export class SharedLog implements JournalLike {
   }
 
   async stop(): Promise<void> {
-    await this.commit()
+    await this.commit().catch(() => {})
+    await this.chain
     for (const wake of this.wakers.splice(0)) wake()
     await Promise.allSettled([this.writer?.quit(), this.reader?.quit()])
     this.writer = this.reader = undefined
   }
 
   append(line: string, after?: AfterCommit): void {
-    this.pending.push({ line, after })
-    if (this.scheduled) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      this.flushing = this.flushing.then(() => this.flush())
-    })
-  }
-
-  /** Resolves once everything appended so far is on Redis' disk. */
-  commit(): Promise<void> {
-    if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve()
-    return new Promise((resolve) => setImmediate(() => this.flushing.then(resolve)))
+    let batch = this.open
+    if (!batch) {
+      batch = newBatch()
+      this.open = batch
+      this.last = batch.promise
+      const b = batch
+      setImmediate(() => {
+        if (this.open === b) this.open = undefined
+        this.chain = this.chain.then(() => this.flush(b))
+      })
+    }
+    batch.records.push({ line, after })
   }
 
   /**
-   * One pipeline of XADDs. ioredis keeps commands while Redis is away and sends them when it is back,
-   * so a commit waits out an outage (the PUBACKs wait with it) instead of failing.
+   * Resolves once everything appended so far is on Redis' disk; rejects when its batch was not
+   * taken (then nothing of it is acknowledged: no PUBACK, no 200).
    */
-  private async flush(): Promise<void> {
-    const batch = this.pending
-    this.pending = []
-    if (batch.length === 0 || !this.writer) return
-    this.inFlight = batch.length
-    const pipeline = this.writer.pipeline()
-    for (const r of batch) pipeline.xadd(LOG_KEY, '*', 'r', r.line)
-    const results = (await pipeline.exec()) ?? []
+  commit(): Promise<void> {
+    return this.last
+  }
+
+  /**
+   * One pipeline of XADDs per batch, batches in order. ioredis keeps commands while Redis is away and
+   * sends them when it is back, so a commit waits out an outage (the PUBACKs wait with it).
+   */
+  private async flush(batch: Batch): Promise<void> {
+    if (!this.writer) return batch.reject(new Error('the shared log is closed'))
+    this.inFlight = batch.records.length
+    let failure: Error | undefined
+    try {
+      const pipeline = this.writer.pipeline()
+      for (const r of batch.records) pipeline.xadd(LOG_KEY, '*', 'r', r.line)
+      const results = (await pipeline.exec()) ?? []
+      batch.records.forEach((r, i) => {
+        const [err, id] = results[i] ?? [new Error('no reply')]
+        if (err) failure ??= err as Error
+        else r.after?.(endOf(id as string))
+      })
+    } catch (err) {
+      failure = err as Error
+    }
     this.inFlight = 0
-    this.options.onCommit?.(batch.length)
-    batch.forEach((r, i) => {
-      const [err, id] = results[i] ?? [new Error('no reply')]
-      if (err) {
-        this.options.log.error({ err: (err as Error).message }, 'shared log append failed')
-        return
-      }
-      r.after?.(endOf(id as string))
-    })
+    if (failure) {
+      this.options.log.error(
+        { err: failure.message },
+        'shared log append failed: nothing of it is acknowledged',
+      )
+      batch.reject(failure)
+    } else {
+      this.options.onCommit?.(batch.records.length)
+      batch.resolve()
+    }
     for (const wake of this.wakers.splice(0)) wake()
   }
 
@@ -244,6 +263,24 @@ export class SharedLog implements JournalLike {
   async length(): Promise<number> {
     return (await this.writer?.xlen(LOG_KEY)) ?? 0
   }
+}
+
+interface Batch {
+  records: { line: string; after?: AfterCommit | undefined }[]
+  promise: Promise<void>
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {}) // observed through commit(); never an unhandled rejection
+  return { records: [], promise, resolve, reject }
 }
 
 export function idToPos(id: string): Position {

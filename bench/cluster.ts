@@ -42,6 +42,9 @@ export interface ClusterRow {
   lost: number
   /** CPU of every hub node together, per acknowledged message. */
   node_cpu_us_per_msg: number
+  /** The same for the leader alone and for each follower (the leader runs the rules and history). */
+  leader_cpu_us_per_msg: number
+  follower_cpu_us_per_msg: number[]
   redis_cpu_us_per_msg: number
   pg_cpu_us_per_msg: number
   redis_commands_per_msg: number
@@ -282,13 +285,16 @@ async function throughput(
 ) {
   await waitIdle(3000)
   const before = await accepted(setup)
-  const cpu = () => setup.nodes.reduce((s, t) => s + cpuSeconds(t.pid), 0)
+  const each = () => setup.nodes.map((t) => cpuSeconds(t.pid))
+  const cpu = () => each().reduce((a, b) => a + b, 0)
+  const leader = setup.database ? await leaderOf(setup.nodes) : setup.nodes[0]!
   const redisCpu = () => (engines ? cpuSeconds(engines.redisPid()) : 0)
   const pgCpu = () => (engines ? treeCpu(engines.pgPid()) : 0)
   const xacts = () => (engines && setup.database ? pgXacts(engines.pg.url, setup.database) : 0)
   let warm:
     | Promise<{
         count: number
+        each: number[]
         cpu: number
         busy: number
         redis: number
@@ -304,7 +310,14 @@ async function throughput(
       ...['--secret', BENCH_SECRET],
     ],
     () => {
-      const snap = { cpu: cpu(), busy: machineBusySeconds(), redis: redisCpu(), pg: pgCpu(), xacts: xacts() }
+      const snap = {
+        each: each(),
+        cpu: cpu(),
+        busy: machineBusySeconds(),
+        redis: redisCpu(),
+        pg: pgCpu(),
+        xacts: xacts(),
+      }
       warm = Promise.all([
         accepted(setup),
         engines ? redisCommands(engines.redis.url) : ({} as Record<string, number>),
@@ -341,6 +354,10 @@ async function throughput(
     acked_per_s: Math.round(acked / window),
     lost: Math.max(0, result.acked - (total - before)),
     node_cpu_us_per_msg: per(cpu() - w.cpu),
+    leader_cpu_us_per_msg: per(cpuSeconds(leader.pid) - w.each[setup.nodes.indexOf(leader)]!),
+    follower_cpu_us_per_msg: setup.nodes
+      .map((t, i) => (t === leader ? undefined : per(cpuSeconds(t.pid) - w.each[i]!)))
+      .filter((v) => v !== undefined),
     redis_cpu_us_per_msg: per(redisCpu() - w.redis),
     pg_cpu_us_per_msg: per(pgCpu() - w.pg),
     redis_commands_per_msg: Math.round((cmds / processed) * 100) / 100,
@@ -640,7 +657,9 @@ export function clusterLines(c: ClusterResult | undefined): string[] {
       .filter((r) => r.nodes > 0)
       .map(
         (r) =>
-          `Redis commands per message, ${r.config}: ${Object.entries(r.redis_calls_per_msg)
+          `- ${r.config}: CPU µs per message on the leader ${r.leader_cpu_us_per_msg}${r.follower_cpu_us_per_msg.length ? `, on each follower ${r.follower_cpu_us_per_msg.join(', ')}` : ''}; Redis commands per message ${Object.entries(
+            r.redis_calls_per_msg,
+          )
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')}`,
       ),
@@ -660,7 +679,7 @@ if (process.argv[1]?.endsWith('cluster.ts')) {
     secretHash: hashGeneratedSecret(BENCH_SECRET),
     quick,
     warmup: quick ? 1 : 2,
-    seconds: quick ? 3 : 4,
+    seconds: 3,
   })
     .then((c) => {
       console.log(clusterLines(c).join('\n'))

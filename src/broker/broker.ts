@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 import type http from 'node:http'
 import net from 'node:net'
@@ -132,6 +133,7 @@ export class Broker {
   private readonly onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
     this.upgrade(req, socket, head)
 
+  private readonly brokerErrors = new LogLimit('MQTT broker error')
   /** A full disk refuses every publish: one log line per interval, with a count. */
   private readonly publishFailures = new LogLimit('publish not stored: connection closed without PUBACK')
 
@@ -185,6 +187,11 @@ export class Broker {
       this.ctx.log.debug({ client: client?.id, err: err.message }, 'client error'),
     )
     aedes.on('connectionError', (_c, err) => this.ctx.log.debug({ err: err.message }, 'connection error'))
+    // Aedes emits 'error' for what fails outside any client: in a cluster, Redis unreachable while it
+    // sweeps dead nodes' wills or queues a message for an offline session. Unheard, it would end the process.
+    ;(aedes as EventEmitter).on('error', (err: Error) =>
+      this.brokerErrors.note(this.ctx.log, { err: err.message }),
+    )
     this.unsubscribe.push(
       this.ctx.bus.on('device_removed', ({ id }) => {
         this.limiter.forget(id)

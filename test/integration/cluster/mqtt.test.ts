@@ -415,6 +415,29 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     expect(lift2.got).toEqual([`${LIFT2_SET} {"report_interval_s":600}`])
   })
 
+  it('a damaged key in Redis fails Aedes’ will sweep without taking the node down', {
+    timeout: 60_000,
+  }, async () => {
+    const [a, b] = await twoNodes()
+    const lift1 = await open(b, { username: 'lift1', password: secretOf('lift1'), clientId: 'c12-lift1' })
+    await lift1.client.subscribeAsync(LIFT1_SET, { qos: 1 })
+    const db = new Redis(redis.url)
+    onTestFinished(() => void db.disconnect())
+    // The list of stored wills is now a string: its next sweep (every 20 s) gets WRONGTYPE.
+    await db.set('zhian:zhian:mqtt:will', 'damaged')
+    const monitor = await db.monitor()
+    onTestFinished(() => void monitor.disconnect())
+    let swept = false
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'lrange' && args[1] === 'zhian:zhian:mqtt:will') swept = true
+    })
+    await until(() => swept, 'a will sweep on the damaged key', 40_000)
+    // Both nodes still serve: a command through node A reaches the device on node B.
+    await command(a, LIFT1_SET, { report_interval_s: 60 })
+    await until(() => lift1.got.length > 0, 'a command after the failed sweep')
+    await db.del('zhian:zhian:mqtt:will')
+  })
+
   // Last: it restarts the file's Redis.
   it('Redis restarting under the cluster: the nodes carry on, and commands cross again once it is back', {
     timeout: 60_000,

@@ -466,17 +466,22 @@ export class Hub {
     this.trimTimer.unref()
   }
 
-  /** Leave the cluster: hand the lock over, stop reading the log, stop what the leader ran. */
+  /**
+   * Leave the cluster: stop reading the log, stop what the leader ran (the rules' last flush happens
+   * here, under the lock), then hand the lock over — in that order, or a successor could load the
+   * rule state before this node's last write of it.
+   */
   private async leave(): Promise<void> {
     clearInterval(this.trimTimer)
-    await this.cluster?.stop()
     await this.tailer?.stop()
-    if (!this.leaderStarted) return
-    this.leaderStarted = false
-    await this.history.stop()
-    this.reports.stop()
-    await this.dispatch.stop()
-    this.rules.stop()
+    if (this.leaderStarted) {
+      this.leaderStarted = false
+      await this.history.stop()
+      this.reports.stop()
+      await this.dispatch.stop()
+      this.rules.stop()
+    }
+    await this.cluster?.stop()
   }
 
   /** A session lock serialising the nodes' start-up writes (cluster mode, PostgreSQL). */

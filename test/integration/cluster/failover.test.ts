@@ -124,4 +124,32 @@ describe('cluster failover', () => {
     expect(await alertsOf(successor, 'fire_passage.occupied')).toHaveLength(1)
     expect(await alertsOf(successor, 'fire_passage.blocked')).toHaveLength(1)
   })
+
+  it('a leader stopped for a rolling restart (SIGTERM) while timers run hands over: each alert once, at its time', {
+    timeout: 120_000,
+  }, async () => {
+    const nodes = await cluster(2)
+    const leader = await leaderOf(nodes)
+    const follower = nodes.find((n) => n !== leader)!
+    const client = await mqtt.connectAsync(follower.mqttUrl, {
+      username: 'fp1',
+      password: 'fp1-secret-00001',
+      reconnectPeriod: 0,
+    })
+    const sentAt = Date.now()
+    await client.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    client.end(true)
+    // Past the occupied hold, before the blocked one: the leader's last flush holds a running timer.
+    await until(async () => (await alertsOf(leader, 'fire_passage.occupied')).length === 1, 'occupied raised')
+    await leader.stop()
+    expect(await leaderOf([follower])).toBe(follower)
+    const blocked = await until(async () => {
+      const a = await alertsOf(follower, 'fire_passage.blocked')
+      return a.length > 0 ? a : undefined
+    }, 'blocked raised by the successor')
+    expect(blocked[0]!.first_at).toBeGreaterThanOrEqual(sentAt + 2000 - 50)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await alertsOf(follower, 'fire_passage.occupied')).toHaveLength(1)
+    expect(await alertsOf(follower, 'fire_passage.blocked')).toHaveLength(1)
+  })
 })

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto'
+import os from 'node:os'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { type Db, migrate } from '../store/db.ts'
@@ -22,6 +24,14 @@ import type { Delivery, NotificationPurpose } from './types.ts'
  * longer there, or is now of another type, fails the notification with ZHIAN_ERR_CHANNEL_GONE.
  * Rows written by earlier versions still hold whole channel configs: they are sent with what they
  * hold (that is what was promised when they were queued) and are redacted once they settle.
+ *
+ * Several workers may work one table (the nodes of a cluster on one PostgreSQL store). A worker
+ * claims due rows before sending them — `claimed_by`, `claimed_until` set in the statement that picks
+ * them, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two workers picking at once take different
+ * rows — and clears the claim when it records the attempt. A claim lasts a lease of twice the attempt
+ * timeout: a worker that dies mid-send leaves its rows claimed until then, and another worker sends
+ * them again with the same idempotency key (still at-least-once). SQLite has one process, one worker:
+ * the same statement without the row lock.
  */
 
 export const OUTBOX_MIGRATIONS = [
@@ -53,6 +63,9 @@ export const OUTBOX_MIGRATIONS = [
      error TEXT
    );
    CREATE INDEX deliveries_key ON deliveries(key, seq);`,
+  // Claims of the worker sending a row (several workers on one PostgreSQL store).
+  `ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+   ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;`,
 ] as const
 
 export interface RetryPolicy {
@@ -116,6 +129,8 @@ interface OutboxRow {
   last_error: string | null
   created_at: number
   delivered_at: number | null
+  claimed_by: string | null
+  claimed_until: number | null
 }
 
 export interface OutboxOptions {
@@ -129,12 +144,32 @@ export interface OutboxOptions {
   random?: () => number
   /** Where channels are looked up at send time; more can be added with addDirectory(). */
   directory?: ChannelDirectory | undefined
+  /** This worker's name in the rows it claims (default: host, process and a random part). */
+  worker?: string | undefined
+  /**
+   * How often an idle worker looks for rows other nodes queued (PostgreSQL only; on SQLite this
+   * process queues every row and wakes its worker itself). Default 1 s.
+   */
+  pollMs?: number | undefined
+}
+
+export interface WorkerOptions {
+  /**
+   * Leave rows whose member no directory of this worker knows to another worker instead of failing
+   * them: a cluster's follower knows the teams but not, say, scheduled reports' inline recipients,
+   * which the leader's worker knows.
+   */
+  leaveUnknown?: boolean
 }
 
 export class Outbox {
   readonly retry: RetryPolicy
+  readonly worker: string
   private timer: TimerHandle | undefined
   private running = false
+  private leaveUnknown = false
+  /** Rows this worker left to others (member unknown here), with when to look at them again. */
+  private readonly left = new Map<string, number>()
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly random: () => number
   private readonly directories = new Set<ChannelDirectory>()
@@ -143,6 +178,12 @@ export class Outbox {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.random = opts.random ?? Math.random
     if (opts.directory) this.directories.add(opts.directory)
+    this.worker = opts.worker ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`
+  }
+
+  /** How long a claim keeps other workers off a row: the attempt's time limit, twice. */
+  get leaseMs(): number {
+    return 2 * this.retry.timeoutMs
   }
 
   /** Another source of channels (scheduled reports' inline recipients); the first that knows a member answers. */
@@ -156,7 +197,11 @@ export class Outbox {
     this.redactSettled()
   }
 
-  start(): void {
+  /** Start working due rows (again: a follower that becomes leader calls it with other options). */
+  start(options: WorkerOptions = {}): void {
+    this.leaveUnknown = options.leaveUnknown ?? false
+    this.left.clear()
+    if (!this.running) this.releaseStaleClaims()
     this.running = true
     // A restart is a good moment to retry: do not sit out a long backoff from before the stop.
     this.opts.db
@@ -225,19 +270,22 @@ export class Outbox {
       this.opts.metrics?.outboxPending.set(this.pending())
       return
     }
-    const busy = [...this.inFlight.keys()]
+    const skip = this.skipped()
+    // A row another worker holds is due here when its claim runs out.
     const row = this.opts.db
       .prepare(
-        `SELECT MIN(next_at) AS due FROM outbox WHERE status = 'pending'${
-          busy.length ? ` AND key NOT IN (${busy.map(() => '?').join(',')})` : ''
-        }`,
+        `SELECT MIN(CASE WHEN claimed_until > next_at THEN claimed_until ELSE next_at END) AS due
+         FROM outbox WHERE status = 'pending'${notIn(skip)}`,
       )
-      .get(...busy) as { due: number | null }
+      .get(...skip) as { due: number | null }
     this.opts.metrics?.outboxPending.set(this.pending())
-    if (row.due === null) return
-    if (this.timer && this.timer.due <= row.due) return
+    const poll =
+      this.opts.db.dialect === 'postgres' ? this.opts.clock.now() + (this.opts.pollMs ?? 1000) : undefined
+    const due = row.due === null ? poll : poll === undefined ? row.due : Math.min(row.due, poll)
+    if (due === undefined) return
+    if (this.timer && this.timer.due <= due) return
     this.opts.clock.clearTimer(this.timer)
-    this.timer = this.opts.clock.setTimer(row.due, () => {
+    this.timer = this.opts.clock.setTimer(due, () => {
       this.timer = undefined
       this.runDue()
     })
@@ -247,10 +295,7 @@ export class Outbox {
     if (!this.running) return
     const free = this.retry.concurrency - this.inFlight.size
     if (free > 0) {
-      const rows = this.opts.db
-        .prepare("SELECT * FROM outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?")
-        .all(this.opts.clock.now(), free + this.inFlight.size) as OutboxRow[]
-      for (const row of rows.filter((r) => !this.inFlight.has(r.key)).slice(0, free)) {
+      for (const row of this.claim(free)) {
         const p = this.send(row).finally(() => {
           this.inFlight.delete(row.key)
           this.schedule()
@@ -259,6 +304,75 @@ export class Outbox {
       }
     }
     this.schedule()
+  }
+
+  /**
+   * Claims of an earlier run of this worker died with it: send those rows now, not after the lease.
+   * On SQLite this process is the only worker, so every claim in the file is such a one.
+   */
+  private releaseStaleClaims(): void {
+    const sqlite = this.opts.db.dialect === 'sqlite'
+    this.opts.db
+      .prepare(
+        `UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND ${
+          sqlite ? 'claimed_by IS NOT NULL' : 'claimed_by = ?'
+        }`,
+      )
+      .run(...(sqlite ? [] : [this.worker]))
+  }
+
+  /** Keys this worker does not take now: those it is sending, those it left to others. */
+  private skipped(): string[] {
+    const now = this.opts.clock.now()
+    for (const [key, until] of this.left) if (until <= now) this.left.delete(key)
+    return [...this.inFlight.keys(), ...this.left.keys()]
+  }
+
+  /**
+   * Take up to `limit` due rows that no live claim holds, and mark them as this worker's, in one
+   * transaction. PostgreSQL: `FOR UPDATE SKIP LOCKED` passes over rows another worker is claiming
+   * right now, and a row claimed and committed meanwhile is re-checked on its newest version (read
+   * committed), so no two workers hold one row. SQLite has a single writer: the transaction is enough.
+   */
+  private claim(limit: number): OutboxRow[] {
+    const db = this.opts.db
+    const now = this.opts.clock.now()
+    const skip = this.skipped()
+    const lock = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
+    const rows = db.transaction(() => {
+      const keys = (
+        db
+          .prepare(
+            `SELECT key FROM outbox
+             WHERE status = 'pending' AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)${notIn(skip)}
+             ORDER BY next_at LIMIT ?${lock}`,
+          )
+          .all(now, now, ...skip, limit) as { key: string }[]
+      ).map((r) => r.key)
+      if (keys.length === 0) return []
+      return db
+        .prepare(
+          `UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE key IN (${keys.map(() => '?').join(',')}) RETURNING *`,
+        )
+        .all(this.worker, now + this.leaseMs, ...keys) as OutboxRow[]
+    })()
+    return rows.sort((a, b) => a.next_at - b.next_at || a.created_at - b.created_at)
+  }
+
+  /** Give a claimed row back untouched: another worker knows its member. */
+  private leave(row: OutboxRow): void {
+    this.left.set(row.key, this.opts.clock.now() + this.leaseMs)
+    this.opts.db
+      .prepare('UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE key = ? AND claimed_by = ?')
+      .run(row.key, this.worker)
+  }
+
+  /** Whether any directory of this worker knows the row's member (old rows carry their channels). */
+  private knows(row: OutboxRow, channels: StoredChannel[]): boolean {
+    const at = channels[row.channel_index]
+    if (!at || 'url' in at) return true
+    for (const directory of this.directories) if (directory(row.member, row.work_order_id)) return true
+    return false
   }
 
   /** The channel to use now: the row's own config if it is an old row, else the directory's. */
@@ -280,6 +394,10 @@ export class Outbox {
     const now = this.opts.clock.now()
     if (!channels[row.channel_index]) {
       this.finish(row, 'failed', 'no channel configured for this member', null)
+      return
+    }
+    if (this.leaveUnknown && !this.knows(row, channels)) {
+      this.leave(row)
       return
     }
     const channel = this.resolve(row, channels)
@@ -327,10 +445,12 @@ export class Outbox {
     } else delay = this.backoff(attempts)
     this.opts.db
       .prepare(
-        `UPDATE outbox SET attempts = ?, channel_index = ?, channel_attempts = ?, next_at = ?, last_error = ?
-         WHERE key = ? AND status = 'pending'`,
+        `UPDATE outbox SET attempts = ?, channel_index = ?, channel_attempts = ?, next_at = ?, last_error = ?,
+                           claimed_by = NULL, claimed_until = NULL
+         WHERE key = ? AND status = 'pending' AND claimed_by = ?`,
       )
-      .run(attempts, index, channelAttempts, at + delay, error, row.key)
+      // Not when another worker took the row over after this one's lease ran out: its attempt counts.
+      .run(attempts, index, channelAttempts, at + delay, error, row.key, this.worker)
   }
 
   /**
@@ -368,11 +488,14 @@ export class Outbox {
     error: string | null,
     at: number | null,
   ): void {
-    this.opts.db
+    const changed = this.opts.db
       .prepare(
-        `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, delivered_at = ? WHERE key = ? AND status = 'pending'`,
+        `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, delivered_at = ?, claimed_by = NULL, claimed_until = NULL
+         WHERE key = ? AND status = 'pending'`,
       )
-      .run(status, row.attempts + (status === 'delivered' ? 1 : 0), error, at, row.key)
+      .run(status, row.attempts + (status === 'delivered' ? 1 : 0), error, at, row.key).changes
+    // Settled once, by the worker that settled it (another may have finished the row first).
+    if (changed === 0) return
     const channels = parseChannels(row.channels)
     if (isLegacy(channels)) this.redactSettled()
     if (status === 'failed') {
@@ -388,6 +511,10 @@ export class Outbox {
       this.opts.log.error({ err, key: row.key }, 'delivery listener failed')
     }
   }
+}
+
+function notIn(keys: string[]): string {
+  return keys.length ? ` AND key NOT IN (${keys.map(() => '?').join(',')})` : ''
 }
 
 function toDelivery(r: OutboxRow): Delivery {

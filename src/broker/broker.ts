@@ -249,7 +249,7 @@ export class Broker {
   /**
    * The retained hub `offline`, seen by this node's own subscribers before their connections close.
    * In a cluster only the last node leaving says it (NodeRoster), and the message comes back to this
-   * node through Redis, so it waits for that (bounded: a Redis that went away must not hold the stop).
+   * node through Redis, so it waits for that — at most 2 s: a Redis gone away must not hold the stop.
    */
   private async sayOffline(aedes: Aedes): Promise<void> {
     const topic = this.ctx.topics.hub('availability')
@@ -264,12 +264,18 @@ export class Broker {
       if (String(packet.payload) === 'offline') seen()
       done()
     }
-    await new Promise<void>((resolve) => aedes.subscribe(topic, onPacket, () => resolve()))
-    await this.publish(topic, 'offline', { qos: 1, retain: true })
+    const said = (async () => {
+      await new Promise<void>((resolve) => aedes.subscribe(topic, onPacket, () => resolve()))
+      await this.publish(topic, 'offline', { qos: 1, retain: true })
+      await back
+    })()
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([back, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))])
+    await Promise.race([
+      said.catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'hub offline not published')),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+    ])
     clearTimeout(timer)
-    await new Promise<void>((resolve) => aedes.unsubscribe(topic, onPacket, () => resolve()))
+    aedes.unsubscribe(topic, onPacket, () => {})
   }
 
   publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {

@@ -415,6 +415,15 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     expect(lift2.got).toEqual([`${LIFT2_SET} {"report_interval_s":600}`])
   })
 
+  it('a device removed through node A is disconnected from node B and cannot log in there again', async () => {
+    const [a, b] = await twoNodes()
+    const lift2 = await open(b, { username: 'lift2', password: secretOf('lift2'), clientId: 'c13-lift2' })
+    const removed = await a.api('/api/devices/lift2', { method: 'DELETE' })
+    expect(removed.status).toBeLessThan(300)
+    await lift2.closed
+    expect(await connackCode(b, { username: 'lift2', password: secretOf('lift2') })).toBe(4)
+  })
+
   it('a damaged key in Redis fails Aedes’ will sweep without taking the node down', {
     timeout: 60_000,
   }, async () => {

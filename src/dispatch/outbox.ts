@@ -63,9 +63,12 @@ export const OUTBOX_MIGRATIONS = [
      error TEXT
    );
    CREATE INDEX deliveries_key ON deliveries(key, seq);`,
-  // Claims of the worker sending a row (several workers on one PostgreSQL store).
+  // Several workers on one PostgreSQL store: the claim of the worker sending a row, and whether the
+  // leader's worker still has to announce a row a follower settled (0).
   `ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
-   ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;`,
+   ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+   ALTER TABLE outbox ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX outbox_unannounced ON outbox(announced);`,
 ] as const
 
 export interface RetryPolicy {
@@ -131,6 +134,7 @@ interface OutboxRow {
   delivered_at: number | null
   claimed_by: string | null
   claimed_until: number | null
+  announced: number
 }
 
 export interface OutboxOptions {
@@ -155,11 +159,13 @@ export interface OutboxOptions {
 
 export interface WorkerOptions {
   /**
-   * Leave rows whose member no directory of this worker knows to another worker instead of failing
-   * them: a cluster's follower knows the teams but not, say, scheduled reports' inline recipients,
-   * which the leader's worker knows.
+   * A cluster's follower helping the leader's worker. It leaves rows whose member none of its
+   * directories knows to the leader instead of failing them (a follower knows the teams, not
+   * scheduled reports' inline recipients), and it does not announce what it settles (`onSettled`
+   * writes the work order's note, which the leader alone changes): the leader's worker announces
+   * those rows, once.
    */
-  leaveUnknown?: boolean
+  follower?: boolean
 }
 
 export class Outbox {
@@ -167,7 +173,7 @@ export class Outbox {
   readonly worker: string
   private timer: TimerHandle | undefined
   private running = false
-  private leaveUnknown = false
+  private follower = false
   /** Rows this worker left to others (member unknown here), with when to look at them again. */
   private readonly left = new Map<string, number>()
   private readonly inFlight = new Map<string, Promise<void>>()
@@ -199,7 +205,7 @@ export class Outbox {
 
   /** Start working due rows (again: a follower that becomes leader calls it with other options). */
   start(options: WorkerOptions = {}): void {
-    this.leaveUnknown = options.leaveUnknown ?? false
+    this.follower = options.follower ?? false
     this.left.clear()
     if (!this.running) this.releaseStaleClaims()
     this.running = true
@@ -287,6 +293,7 @@ export class Outbox {
     this.opts.clock.clearTimer(this.timer)
     this.timer = this.opts.clock.setTimer(due, () => {
       this.timer = undefined
+      if (!this.follower) this.announce()
       this.runDue()
     })
   }
@@ -396,7 +403,7 @@ export class Outbox {
       this.finish(row, 'failed', 'no channel configured for this member', null)
       return
     }
-    if (this.leaveUnknown && !this.knows(row, channels)) {
+    if (this.follower && !this.knows(row, channels)) {
       this.leave(row)
       return
     }
@@ -490,10 +497,18 @@ export class Outbox {
   ): void {
     const changed = this.opts.db
       .prepare(
-        `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, delivered_at = ?, claimed_by = NULL, claimed_until = NULL
+        `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, delivered_at = ?, claimed_by = NULL, claimed_until = NULL,
+                           announced = ?
          WHERE key = ? AND status = 'pending'`,
       )
-      .run(status, row.attempts + (status === 'delivered' ? 1 : 0), error, at, row.key).changes
+      .run(
+        status,
+        row.attempts + (status === 'delivered' ? 1 : 0),
+        error,
+        at,
+        this.follower ? 0 : 1,
+        row.key,
+      ).changes
     // Settled once, by the worker that settled it (another may have finished the row first).
     if (changed === 0) return
     const channels = parseChannels(row.channels)
@@ -504,12 +519,39 @@ export class Outbox {
         result: 'failed',
       })
     }
-    const stored = this.opts.db.prepare('SELECT * FROM outbox WHERE key = ?').get(row.key) as OutboxRow
+    if (this.follower) return
+    this.settled(this.opts.db.prepare('SELECT * FROM outbox WHERE key = ?').get(row.key) as OutboxRow)
+  }
+
+  private settled(row: OutboxRow): void {
     try {
-      this.opts.onSettled?.(toDelivery(stored), row.work_order_id)
+      this.opts.onSettled?.(toDelivery(row), row.work_order_id)
     } catch (err) {
       this.opts.log.error({ err, key: row.key }, 'delivery listener failed')
     }
+  }
+
+  /**
+   * Announce rows that followers settled (the leader's worker, at each wake-up): each is taken and
+   * marked in one transaction, skipping rows another worker is taking, so it is announced once.
+   */
+  private announce(): void {
+    const db = this.opts.db
+    if (db.dialect !== 'postgres') return
+    const rows = db.transaction(() => {
+      const keys = (
+        db
+          .prepare('SELECT key FROM outbox WHERE announced = 0 ORDER BY key LIMIT 100 FOR UPDATE SKIP LOCKED')
+          .all() as { key: string }[]
+      ).map((r) => r.key)
+      if (keys.length === 0) return []
+      return db
+        .prepare(
+          `UPDATE outbox SET announced = 1 WHERE key IN (${keys.map(() => '?').join(',')}) RETURNING *`,
+        )
+        .all(...keys) as OutboxRow[]
+    })()
+    for (const row of rows.sort((a, b) => (a.delivered_at ?? 0) - (b.delivered_at ?? 0))) this.settled(row)
   }
 }
 

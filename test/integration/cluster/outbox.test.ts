@@ -112,22 +112,26 @@ describe('cluster: the notification outbox worked by every node', () => {
       expect(nodes[0]!.outbox.enqueue(n)).toBe(true)
       return n.key
     })
-    start(nodes)
-    await until(() => delivered(nodes[0]!.db) === 200, 'all 200 delivered', 60_000)
+    const [leader, ...followers] = nodes
+    start([leader!])
+    start(followers, { follower: true })
+    await until(() => delivered(leader!.db) === 200, 'all 200 delivered', 60_000)
 
     const counts = perKey(receiver, '/hook/')
     expect([...counts.keys()].sort()).toEqual([...keys].sort())
     expect([...counts.values()].every((n) => n === 1)).toBe(true)
     expect(receiver.requests).toHaveLength(200)
-    // Every node sent a share, and each notification settled once, on the node that sent it.
+    // Every node sent a share; each notification was announced once (the work order's note), by the
+    // leader, whichever node sent it.
     for (const w of nodes) expect(receiver.to(`/hook/${w.name}`).length).toBeGreaterThan(0)
-    const settled = nodes.flatMap((w) => w.settled.map((d) => d.key))
-    expect(settled.sort()).toEqual([...keys].sort())
-    for (const w of nodes) {
-      expect(w.settled.map((d) => d.key).sort()).toEqual(receiver.to(`/hook/${w.name}`).map(keyOf).sort())
-    }
-    const rows = nodes[1]!.db
-      .prepare('SELECT COUNT(*) AS n FROM outbox WHERE claimed_by IS NOT NULL OR attempts != 1')
+    await until(() => leader!.settled.length === 200, 'every delivery announced by the leader')
+    expect(leader!.settled.map((d) => d.key).sort()).toEqual([...keys].sort())
+    expect(leader!.settled.every((d) => d.status === 'delivered' && d.channel === 'webhook')).toBe(true)
+    for (const w of followers) expect(w.settled).toEqual([])
+    const rows = followers[0]!.db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM outbox WHERE claimed_by IS NOT NULL OR attempts != 1 OR announced != 1',
+      )
       .get() as { n: number }
     expect(rows.n).toBe(0)
   })
@@ -156,7 +160,8 @@ describe('cluster: the notification outbox worked by every node', () => {
     doomed.db.close()
     workers.splice(workers.indexOf(doomed), 1)
 
-    start([a!, b!])
+    start([a!])
+    start([b!], { follower: true })
     await until(() => delivered(a!.db) === 20, 'all 20 delivered', 30_000)
 
     const counts = perKey(receiver, '/hook/')
@@ -172,8 +177,9 @@ describe('cluster: the notification outbox worked by every node', () => {
       expect(counts.get(c.key)).toBe(1)
       expect(sentAt.get(c.key)).toBeGreaterThanOrEqual(c.claimed_until)
     }
-    const settled = [...a!.settled, ...b!.settled].map((d) => d.key)
-    expect(settled.sort()).toEqual([...keys].sort())
+    await until(() => a!.settled.length === 20, 'every delivery announced by the leader')
+    expect(a!.settled.map((d) => d.key).sort()).toEqual([...keys].sort())
+    expect(b!.settled).toEqual([])
   })
 
   it('a follower that does not know a member leaves its notifications to the worker that does, instead of failing them', async () => {
@@ -188,7 +194,7 @@ describe('cluster: the notification outbox worked by every node', () => {
     const leader = worker(databaseUrl, 'node-a', receiver)
     const n = notification(1, 'report:weekly/inline-1')
     follower.outbox.enqueue({ ...n, work_order_id: 'report:weekly' })
-    start([follower], { leaveUnknown: true })
+    start([follower], { follower: true })
     const rows = () =>
       follower.db.prepare('SELECT status, attempts, claimed_by FROM outbox WHERE key = ?').get(n.key) as {
         status: string
@@ -203,5 +209,6 @@ describe('cluster: the notification outbox worked by every node', () => {
     expect(receiver.to('/hook/node-a').map(keyOf)).toEqual([n.key])
     expect(receiver.to('/hook/node-b')).toHaveLength(0)
     expect(follower.settled).toHaveLength(0)
+    expect(leader.settled.map((d) => [d.key, d.status])).toEqual([[n.key, 'delivered']])
   })
 })

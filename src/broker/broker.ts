@@ -337,7 +337,17 @@ export class Broker {
     }
     /** Credentials are good: the client id must be free or this identity's own. */
     const admit = async (owner: string): Promise<boolean> => {
-      if (await this.claimClientId(client, owner)) return true
+      let claimed: boolean
+      try {
+        claimed = await this.claimClientId(client, owner)
+      } catch (err) {
+        // Cluster mode: Redis, where client ids are held, did not answer. Not the client's fault:
+        // "server unavailable" makes it retry, where 5 (not authorized) may make it give up.
+        this.ctx.log.warn({ err: (err as Error).message }, 'client id not claimed')
+        refuse('cluster_unavailable', RETURN_CODE.SERVER_UNAVAILABLE)
+        return false
+      }
+      if (claimed) return true
       refuse('client_id_taken', RETURN_CODE.IDENTIFIER_REJECTED)
       return false
     }

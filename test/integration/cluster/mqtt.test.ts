@@ -34,6 +34,20 @@ async function twoNodes(): Promise<[TestHub, TestHub]> {
   return [await node('node-a'), await node('node-b')]
 }
 
+/** The cluster's leader (its rules raise every alert, and it publishes them) and the other node. */
+async function byRole(nodes: TestHub[]): Promise<{ leader: TestHub; follower: TestHub }> {
+  const leader = await until(async () => {
+    for (const node of nodes) {
+      const health = (await (await fetch(`${node.httpUrl}/healthz`)).json()) as {
+        cluster?: { leader: boolean }
+      }
+      if (health.cluster?.leader) return node
+    }
+    return undefined
+  }, 'a leader')
+  return { leader, follower: nodes.find((n) => n !== leader)! }
+}
+
 /** A connection that records every message from its first byte (a replayed queue follows CONNACK at once). */
 async function open(
   t: TestHub,
@@ -167,8 +181,8 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     ])
   })
 
-  it('a hub alert raised on node A reaches a user on node B inside its scope, and not one outside it', async () => {
-    const [a, b] = await twoNodes()
+  it('a hub alert raised on the leader reaches a user on the other node inside its scope, and not one outside it', async () => {
+    const { leader, follower: b } = await byRole(await twoNodes())
     await b.hub.auth.users.add({ username: 'mgr_e1', password: PASSWORD, role: 'manager', scope: 'e1' })
     await b.hub.auth.users.add({ username: 'mgr_e2', password: PASSWORD, role: 'manager', scope: 'e2' })
     const e1 = await open(b, { username: 'user:mgr_e1', password: PASSWORD, clientId: 'c2-mgr-e1' })
@@ -176,21 +190,23 @@ describe('MQTT across cluster nodes', { timeout: 60_000 }, () => {
     await e1.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
     await e2.client.subscribeAsync('zhian/hub/alert', { qos: 1 })
 
-    // Both devices on node A: their alerts are raised there, and only there.
-    const lift1 = await connectDevice(a.mqttUrl, 'lift1', { clientId: 'c2-lift1' })
-    const e2lift = await connectDevice(a.mqttUrl, 'e2_lift1', { clientId: 'c2-e2-lift1' })
+    // The devices on the follower too: their readings reach the leader's rules through the shared
+    // log, and the alerts come back to this node's subscribers through Redis.
+    const lift1 = await connectDevice(b.mqttUrl, 'lift1', { clientId: 'c2-lift1' })
+    const e2lift = await connectDevice(b.mqttUrl, 'e2_lift1', { clientId: 'c2-e2-lift1' })
+    expect(leader).not.toBe(b)
     await lift1.publishAsync('zhian/elevator/lift1/event', '{"type":"alarm_button"}', { qos: 1 })
     const alerts = (got: string[]) => got.map((m) => JSON.parse(m.slice('zhian/hub/alert '.length)))
     await until(
       () => alerts(e1.got).find((x) => x.device_id === 'lift1' && x.type === 'elevator.alarm_button'),
-      'the lift1 alert at the e1 manager on node B',
+      'the lift1 alert at the e1 manager on the follower',
     )
-    // The marker for e2: its own estate's alarm, published on node A after lift1's.
+    // The marker for e2: its own estate's alarm, raised after lift1's.
     await e2lift.publishAsync('zhian/elevator/e2_lift1/event', '{"type":"alarm_button"}', { qos: 1 })
     const raised = (got: string[]) => alerts(got).filter((x) => x.event.action === 'raised')
     await until(
       () => raised(e2.got).find((x) => x.device_id === 'e2_lift1'),
-      'the e2 alert at the e2 manager on node B',
+      'the e2 alert at the e2 manager on the follower',
     )
     expect(alerts(e2.got).every((x) => x.estate === 'e2')).toBe(true)
     expect(raised(e2.got).filter((x) => x.device_id === 'e2_lift1')).toHaveLength(1)

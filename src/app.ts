@@ -194,6 +194,7 @@ export class Hub {
       clock,
       linkBase: () => this.linkBase(),
       retry: config.notifyTimeoutMs ? { timeoutMs: config.notifyTimeoutMs } : undefined,
+      worker: config.cluster?.nodeId,
       names: { site: (id) => this.registry.site(id)?.name, device: (id) => this.registry.get(id)?.name },
     })
     this.reports = new ReportService({
@@ -366,7 +367,19 @@ export class Hub {
               stop: () => this.reports.stop(),
             },
           ]
-        : [{ name: 'dispatch teams', start: () => this.dispatch.configure(estate.dispatch) }]),
+        : [
+            {
+              name: 'dispatch teams',
+              start: () => {
+                this.dispatch.configure(estate.dispatch)
+                // Every node works the outbox; the leader's worker alone announces what followers
+                // settled and knows scheduled reports' recipients (lead() switches this one over).
+                this.dispatch.outbox.open()
+                this.dispatch.outbox.start({ follower: true })
+              },
+              stop: () => this.dispatch.outbox.stop(),
+            },
+          ]),
       { name: 'site plans', start: () => this.plans.start() },
       {
         name: 'api token',

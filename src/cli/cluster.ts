@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { ALIVE_MS } from '../cluster/cluster.ts'
+import { ALIVE_MS, nodeRows } from '../cluster/cluster.ts'
 import { LOG_KEY } from '../cluster/log.ts'
 import type { HubConfig } from '../config/env.ts'
-import { hasTable } from '../store/db.ts'
+import { persistedPosition } from '../rules/service.ts'
 import { openPostgres, type PostgresDb, redact } from '../store/postgres.ts'
 
 const USAGE = `usage: zhian cluster status [--json]
@@ -63,11 +63,7 @@ export async function clusterCommand(config: HubConfig, args: string[]): Promise
 }
 
 export async function clusterReport(db: PostgresDb, redisUrl: string, now: number): Promise<ClusterReport> {
-  const rows = hasTable(db, 'cluster_nodes')
-    ? (db.query(
-        'SELECT node_id, http_url, started_at, seen_at, leader FROM cluster_nodes ORDER BY node_id',
-      ) as { node_id: string; http_url: string; started_at: number; seen_at: number; leader: number }[])
-    : []
+  const rows = nodeRows(db)
   const nodes: NodeRow[] = rows.map((r) => ({
     id: r.node_id,
     http_url: r.http_url,
@@ -86,13 +82,8 @@ export async function clusterReport(db: PostgresDb, redisUrl: string, now: numbe
  * one applied (shared log positions are stream ids, cluster/log.ts), so it is itself a stream id.
  */
 function consumedId(db: PostgresDb): string {
-  if (!hasTable(db, 'rule_meta')) return '-'
-  const row = db.query("SELECT value FROM rule_meta WHERE key = 'consumed'")[0] as
-    | { value: string }
-    | undefined
-  if (!row) return '-'
-  const { segment, offset } = JSON.parse(row.value) as { segment: number; offset: number }
-  return `${segment}-${offset}`
+  const pos = persistedPosition(db)
+  return pos ? `${pos.segment}-${pos.offset}` : '-'
 }
 
 async function sharedLog(url: string, from: string): Promise<ClusterReport['log']> {

@@ -15,7 +15,15 @@ import { MIGRATIONS as PLAN_MIGRATIONS } from '../plans/plans.ts'
 import { REGISTRY_MIGRATIONS } from '../registry/schema.ts'
 import { RULE_MIGRATIONS } from '../rules/service.ts'
 import { hasTable, migrate, type Step } from '../store/db.ts'
-import { openPostgres, type PostgresDb, redact } from '../store/postgres.ts'
+import {
+  catalogTables,
+  columnsOf,
+  foreignKeys,
+  identityColumns,
+  openPostgres,
+  type PostgresDb,
+  redact,
+} from '../store/postgres.ts'
 import { openSqlite, type SqliteDb } from '../store/sqlite.ts'
 import { MIGRATION_LOCK } from '../store/types.ts'
 
@@ -149,34 +157,9 @@ function leftOut(source: SqliteDb, table: string): string | undefined {
   return source.prepare(`SELECT 1 FROM ${q(table)} WHERE ${local.left}`).get() ? local.note : undefined
 }
 
-interface ForeignKey {
-  child: string
-  parent: string
-  col: string
-  ref: string
-}
-
-function foreignKeys(db: PostgresDb): ForeignKey[] {
-  return db.query(
-    `SELECT tc.table_name AS child, ccu.table_name AS parent, kcu.column_name AS col, ccu.column_name AS ref
-       FROM information_schema.table_constraints tc
-       JOIN information_schema.key_column_usage kcu
-         ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
-       JOIN information_schema.constraint_column_usage ccu
-         ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
-      WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()`,
-  ) as unknown as ForeignKey[]
-}
-
 /** The target's tables (but the migrations bookkeeping), each after the tables it references. */
 export function tableOrder(db: PostgresDb): string[] {
-  const tables = (
-    db.query(
-      `SELECT table_name FROM information_schema.tables
-        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'migrations'
-        ORDER BY table_name`,
-    ) as { table_name: string }[]
-  ).map((r) => r.table_name)
+  const tables = catalogTables(db)
   const parents = new Map(tables.map((t) => [t, new Set<string>()]))
   for (const fk of foreignKeys(db)) if (fk.child !== fk.parent) parents.get(fk.child)?.add(fk.parent)
   const order: string[] = []
@@ -192,13 +175,7 @@ export function tableOrder(db: PostgresDb): string[] {
 }
 
 function copyTable(source: SqliteDb, target: PostgresDb, table: string): number {
-  const columns = (
-    target.query(
-      `SELECT column_name FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-      [table],
-    ) as { column_name: string }[]
-  ).map((r) => r.column_name)
+  const columns = columnsOf(target, table)
   if (!hasTable(source, table)) return 0
   const where = LOCAL_ONLY[table] ? ` WHERE ${LOCAL_ONLY[table].where}` : ''
   // 64-bit integers as BigInt: a number would round ids and times past 2^53.
@@ -271,10 +248,7 @@ function pgValue(v: unknown): unknown {
  * gave (its sqlite_sequence, which also counts rows since deleted: ids are never reused).
  */
 function resetIdentities(source: SqliteDb, target: PostgresDb): void {
-  const identities = target.query(
-    `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = current_schema() AND is_identity = 'YES'`,
-  ) as { table_name: string; column_name: string }[]
+  const identities = identityColumns(target)
   const issued = (table: string): number => {
     if (!hasTable(source, 'sqlite_sequence')) return 0
     const row = source.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(table) as

@@ -3,7 +3,7 @@ import type { ClusterConfig } from '../config/env.ts'
 import type { Bus } from '../core/bus.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { Position } from '../journal/journal.ts'
-import { migrate } from '../store/db.ts'
+import { hasTable, migrate } from '../store/db.ts'
 import type { Db } from '../store/types.ts'
 import type { Logger } from '../util/logger.ts'
 import type { SharedLog } from './log.ts'
@@ -48,6 +48,22 @@ export interface NodeStatus {
   seen_at: number
   leader: boolean
   alive: boolean
+}
+
+/** The node table as stored (`zhian cluster status` reads it through this, not by its own SQL). */
+export interface NodeRow {
+  node_id: string
+  http_url: string
+  started_at: number
+  seen_at: number
+  leader: number
+}
+
+export function nodeRows(db: Db): NodeRow[] {
+  if (!hasTable(db, 'cluster_nodes')) return []
+  return db
+    .prepare('SELECT node_id, http_url, started_at, seen_at, leader FROM cluster_nodes ORDER BY node_id')
+    .all() as NodeRow[]
 }
 
 export interface ClusterStatus {
@@ -195,10 +211,7 @@ export class ClusterNode {
 
   async status(): Promise<ClusterStatus> {
     const now = Date.now()
-    const rows = this.opts.db.prepare('SELECT * FROM cluster_nodes ORDER BY node_id').all() as (Omit<
-      NodeStatus,
-      'leader' | 'alive'
-    > & { leader: number })[]
+    const rows = nodeRows(this.opts.db)
     return {
       node: this.id,
       leader: this.leader,

@@ -42,6 +42,7 @@ export class SharedLog implements JournalLike {
   private readPos: Position = { segment: 0, offset: 0 }
   private startEnd: Position = { segment: 0, offset: 0 }
   private wakers: (() => void)[] = []
+  private latest: Position = { segment: 0, offset: 0 }
 
   constructor(private readonly options: SharedLogOptions) {}
 
@@ -116,7 +117,11 @@ export class SharedLog implements JournalLike {
       batch.records.forEach((r, i) => {
         const [err, id] = results[i] ?? [new Error('no reply')]
         if (err) failure ??= err as Error
-        else r.after?.(endOf(id as string))
+        else {
+          const end = endOf(id as string)
+          this.latest = later(this.latest, end)
+          r.after?.(end)
+        }
       })
     } catch (err) {
       failure = err as Error
@@ -216,8 +221,12 @@ export class SharedLog implements JournalLike {
     void this.writer?.set(SHIPPED_KEY, posToId(end)).catch(() => {})
   }
 
+  /**
+   * The newest position this node knows to be in the log (what it appended or read). With history off
+   * the shipper acknowledges up to here, so the log can be trimmed behind the rules.
+   */
   committedEnd(): Position {
-    return this.readPos
+    return later(this.readPos, this.latest)
   }
 
   rewind(): void {
@@ -251,7 +260,9 @@ export class SharedLog implements JournalLike {
       LOG_KEY,
       after,
     )) as [string, [string, string[]][]][] | null
-    return (res?.[0]?.[1] ?? []).map(([id, f]) => [id, f[1] ?? ''])
+    const rows = res?.[0]?.[1] ?? []
+    if (rows.length > 0) this.latest = later(this.latest, endOf(rows.at(-1)![0]))
+    return rows.map(([id, f]) => [id, f[1] ?? ''])
   }
 
   /** Stop a blocking read now (the tailer is stopping). */
@@ -305,6 +316,10 @@ export function lastIdBefore(end: Position): string {
 
 function before(to: Position): string {
   return lastIdBefore(to)
+}
+
+function later(a: Position, b: Position): Position {
+  return a.segment > b.segment || (a.segment === b.segment && a.offset >= b.offset) ? a : b
 }
 
 function compareIds(a: string, b: string): number {

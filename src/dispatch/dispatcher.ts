@@ -38,6 +38,8 @@ export interface DispatcherOptions {
   clock?: Clock | undefined
   /** The outbox worker's clock (default: the same). */
   outboxClock?: Clock | undefined
+  /** The outbox worker's name in the rows it claims: a cluster node's id (default: a random one). */
+  worker?: string | undefined
   retry?: Partial<RetryPolicy> | undefined
   /** Base URL of the dashboard, for links in messages. */
   linkBase: () => string
@@ -104,6 +106,7 @@ export class Dispatcher {
     this.outbox = new Outbox({
       db: opts.db,
       clock: opts.outboxClock ?? this.clock,
+      worker: opts.worker,
       log: opts.log,
       metrics: opts.metrics,
       retry: opts.retry,

@@ -5,7 +5,7 @@ import type { Bus, BusEvents, Device, DeviceMessage } from '../core/bus.ts'
 import { CatchUpClock, type Clock, RealClock } from '../core/clock.ts'
 import { comparePositions, type Position } from '../journal/journal.ts'
 import type { Registry } from '../registry/registry.ts'
-import { type Db, migrate } from '../store/db.ts'
+import { type Db, hasTable, migrate } from '../store/db.ts'
 import type { Logger } from '../util/logger.ts'
 import type { Overrides } from './catalog.ts'
 import { type DeviceData, type Gates, RuleEngine, type RuleSnapshot, triggerKey } from './engine.ts'
@@ -51,6 +51,18 @@ export interface ReplaySource {
 interface Consumed extends Position {
   /** The rule engine's time at that flush: the clock catches up from here. */
   at: number
+}
+
+/**
+ * The log position the persisted rule state holds every record before (`consumed`), read without a
+ * running service: `zhian cluster status` shows the rules' lag from it.
+ */
+export function persistedPosition(db: Db): Position | undefined {
+  if (!hasTable(db, 'rule_meta')) return undefined
+  const row = db.prepare("SELECT value FROM rule_meta WHERE key = 'consumed'").get() as
+    | { value: string }
+    | undefined
+  return row ? (JSON.parse(row.value) as Position) : undefined
 }
 
 /** Last-seen times alone (a device repeating itself) are written at most this often; changes every flush. */

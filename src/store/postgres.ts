@@ -240,3 +240,53 @@ export function testDatabaseFor(serverUrl: string, dataDir: string): string {
   url.pathname = `/${name}`
   return url.toString()
 }
+
+/** A foreign key of the current schema: `child.col` references `parent.ref`. */
+export interface ForeignKey {
+  child: string
+  parent: string
+  col: string
+  ref: string
+}
+
+/** The catalog, for `zhian store migrate`: the schema's tables (but the migrations bookkeeping). */
+export function catalogTables(db: PostgresDb): string[] {
+  return (
+    db.query(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'migrations'
+        ORDER BY table_name`,
+    ) as { table_name: string }[]
+  ).map((r) => r.table_name)
+}
+
+export function foreignKeys(db: PostgresDb): ForeignKey[] {
+  return db.query(
+    `SELECT tc.table_name AS child, ccu.table_name AS parent, kcu.column_name AS col, ccu.column_name AS ref
+       FROM information_schema.table_constraints tc
+       JOIN information_schema.key_column_usage kcu
+         ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
+       JOIN information_schema.constraint_column_usage ccu
+         ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
+      WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()`,
+  ) as unknown as ForeignKey[]
+}
+
+/** A table's columns in their order. */
+export function columnsOf(db: PostgresDb, table: string): string[] {
+  return (
+    db.query(
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+      [table],
+    ) as { column_name: string }[]
+  ).map((r) => r.column_name)
+}
+
+/** Identity columns (from SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT`) of the schema's tables. */
+export function identityColumns(db: PostgresDb): { table_name: string; column_name: string }[] {
+  return db.query(
+    `SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND is_identity = 'YES'`,
+  ) as { table_name: string; column_name: string }[]
+}

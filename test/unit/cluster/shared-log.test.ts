@@ -55,4 +55,22 @@ describe('shared log (Redis stream)', () => {
     admin.disconnect()
     await log.stop()
   })
+
+  it('with history off, what the rules persisted is trimmed: the shipper acknowledgement follows the log', async () => {
+    const redis = await startRedis()
+    const log = await open(redis.url)
+    const ends: Position[] = []
+    for (let i = 0; i < 100; i++) log.append(`{"n":${i}}`, (end) => ends.push(end))
+    await log.commit()
+    // The shipper without InfluxDB acknowledges what is committed (src/history/shipper.ts).
+    log.ack(log.committedEnd())
+    expect(log.committedEnd()).toEqual(ends[99])
+    // The rules persisted up to the end of record 59: everything before it may go.
+    await log.trim(ends[59]!)
+    expect(await log.length()).toBe(40)
+    const left: string[] = []
+    await log.replay({ segment: 0, offset: 0 }, (line) => left.push(line))
+    expect(left[0]).toBe('{"n":60}')
+    await log.stop()
+  })
 })

@@ -1,7 +1,7 @@
 import { Hub } from './app.ts'
+import { clusterCommand } from './cli/cluster.ts'
 import { demoCommand } from './cli/demo.ts'
 import { deviceCommand } from './cli/device.ts'
-import { clusterCommand } from './cli/cluster.ts'
 import { modelsCommand } from './cli/models.ts'
 import { reportCommand } from './cli/report.ts'
 import { simulateCommand } from './cli/simulate.ts'

@@ -18,9 +18,11 @@ afterAll(async () => {
 })
 
 export async function freshDatabase(): Promise<string> {
-  const server =
-    process.env.ZHIAN_TEST_POSTGRES ??
-    (await (own ??= launchPostgres({ onSpawn: (p) => running.add(p), onStop: (p) => running.delete(p) }))).url
+  let server = process.env.ZHIAN_TEST_POSTGRES
+  if (!server) {
+    own ??= launchPostgres({ onSpawn: (p) => running.add(p), onStop: (p) => running.delete(p) })
+    server = (await own).url
+  }
   const name = `c_${crypto.randomBytes(8).toString('hex')}`
   psql(server, `CREATE DATABASE ${name}`)
   const url = new URL(server)

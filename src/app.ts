@@ -84,6 +84,8 @@ export class Hub {
   readonly sharedLog: SharedLog | undefined
   readonly tailer: Tailer | undefined
   readonly cluster: ClusterNode | undefined
+  /** A follower's shadow of the rules (signals and writes nothing), replaced by the real ones on lead(). */
+  readonly shadowRules: RuleService | undefined
   /** The store session ended under a leader (cluster mode): main exits so that a supervisor restarts it. */
   onLost: (err: Error) => void = () => void this.stop()
   private leaderStarted = false
@@ -117,7 +119,7 @@ export class Hub {
       this.bus,
       this.registry,
       now,
-      (estate) => this.rules.zones(estate),
+      (estate) => (this.shadowRules && !this.leaderStarted ? this.shadowRules : this.rules).zones(estate),
       (estate) => zoneNames(this.estate.file ?? { sites: [] }, estate),
     )
     this.alerts = new AlertStore({
@@ -185,6 +187,21 @@ export class Hub {
       zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
       timeZone: config.reportTz,
     })
+    // A follower's copy of the rules for what its dashboards read of them (parking occupancy).
+    this.shadowRules = config.cluster
+      ? new RuleService({
+          db: this.db,
+          bus: this.bus,
+          registry: this.registry,
+          alerts: this.alerts,
+          gates: this.gating,
+          log: this.log.child({ feature: 'rules (follower copy)' }),
+          clock,
+          zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
+          timeZone: config.reportTz,
+          shadow: true,
+        })
+      : undefined
     this.dispatch = new Dispatcher({
       db: this.db,
       bus: this.bus,
@@ -369,6 +386,11 @@ export class Hub {
           ]
         : [
             {
+              name: 'rules (follower copy)',
+              start: () => this.shadowRules?.start(estate.overrides),
+              stop: () => this.shadowRules?.stop(),
+            },
+            {
               name: 'dispatch teams',
               start: () => {
                 this.dispatch.configure(estate.dispatch)
@@ -451,6 +473,7 @@ export class Hub {
     const { estate } = this
     const log = this.sharedLog!
     const upTo = await this.tailer!.pause()
+    this.shadowRules?.stop()
     this.rules.start(estate.overrides)
     await this.rules.catchUp({
       previousEnd: () => upTo,

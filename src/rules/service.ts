@@ -82,6 +82,11 @@ export interface RuleServiceOptions {
   zoneName?: ((estate: string, zone: string) => string | undefined) | undefined
   /** The local time zone of schedules (arming hours), the hub's `ZHIAN_REPORT_TZ`. */
   timeZone?: string | undefined
+  /**
+   * A cluster follower's copy: the same engine fed by the same bus, for what the dashboards read of it
+   * (parking zone occupancy), but it signals nothing and writes nothing — the leader's rules do.
+   */
+  shadow?: boolean | undefined
 }
 
 export class RuleService {
@@ -163,6 +168,7 @@ export class RuleService {
         'device_removed',
         guard('device_removed', ({ id }) => {
           engine.removeDevice(id)
+          if (this.opts.shadow) return
           // Rare (a person removed the device): forget its rule state at once.
           db.prepare('DELETE FROM rule_devices WHERE device_id = ?').run(id)
           db.prepare('DELETE FROM rule_triggers WHERE subject = ?').run(id)
@@ -179,9 +185,9 @@ export class RuleService {
     )
     this.consumed = this.meta('consumed') as Consumed | undefined
     // Until catchUp() ends: virtual time from the last flush, so the state restored and the records
-    // replayed meet their timers in the order they did before.
+    // replayed meet their timers in the order they did before. A shadow replays nothing.
     const startedAt = this.clock.now()
-    this.clock.begin(this.consumed?.at ?? startedAt)
+    if (!this.opts.shadow) this.clock.begin(this.consumed?.at ?? startedAt)
     engine.start(this.opts.registry.list(), this.load(), startedAt)
     for (const alert of this.opts.alerts.openAlerts()) {
       if (alert.condition === 'raised')
@@ -193,6 +199,7 @@ export class RuleService {
     }
     // A silence or maintenance mode that ran out while the hub was down: those alerts are notified now.
     engine.regateAll()
+    if (this.opts.shadow) return
     const flushMs = this.opts.flushMs ?? 1000
     this.flushTimer = setInterval(() => this.flush(), flushMs)
     this.flushTimer.unref()
@@ -243,6 +250,7 @@ export class RuleService {
   /** An engine signal → the alert store; while catching up, only what the store does not hold yet. */
   private signal(signal: Parameters<AlertStore['apply']>[0]): void {
     const { alerts, log } = this.opts
+    if (this.opts.shadow) return
     try {
       if (this.clock.catchingUp) {
         const held = alerts.hasTransition(signal)
@@ -291,6 +299,7 @@ export class RuleService {
 
   /** Write what changed since the last flush, in one transaction. */
   flush(final = false): void {
+    if (this.opts.shadow) return
     const engine = this.engine
     const now = this.clock.now()
     const seen = final || now - this.seenFlushedAt >= SEEN_FLUSH_MS

@@ -4,7 +4,7 @@ import type { Alert } from '../../../src/alerts/types.ts'
 import { API_TOKEN, buildHub, connectDevice, type TestHub, until } from '../../helpers/hub.ts'
 import { freshDatabase } from '../../helpers/postgres.ts'
 import { startRedis } from '../../helpers/redis.ts'
-import { DASHBOARD_ESTATE, tokenOf } from '../../helpers/session.ts'
+import { connected, DASHBOARD_ESTATE, socketOf, tokenOf } from '../../helpers/session.ts'
 
 /**
  * Any node serves any person and any device: two real hubs on one PostgreSQL store and one Redis.
@@ -116,5 +116,22 @@ describe('cluster: any node serves any person and any device', () => {
     await until(async () => (await metric(b, 'zhian_cluster_nodes_alive')) === 2, 'two nodes alive')
     expect(await metric(a, 'zhian_cluster_leader')).toBe(1)
     expect(await metric(b, 'zhian_cluster_leader')).toBe(0)
+  })
+
+  it('a dashboard on the follower sees parking occupancy from readings taken in by either node', async () => {
+    const { a, b } = await twoNodes()
+    const token = await tokenOf(b.httpUrl, 'mgr_e1')
+    const socket = await connected(socketOf(b.httpUrl, { token }))
+    const rollups: { parking: { zone: string; occupied: number; total: number }[] }[] = []
+    socket.on('live:rollup', (r) => rollups.push(r))
+    const pb1 = await connectDevice(a.mqttUrl, 'pb1')
+    await pb1.publishAsync('zhian/parking_bay/pb1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    const pb2 = await connectDevice(b.mqttUrl, 'pb2')
+    await pb2.publishAsync('zhian/parking_bay/pb2/state', JSON.stringify({ occupied: true }), { qos: 1 })
+    await until(
+      () =>
+        rollups.some((r) => r.parking.some((z) => z.zone === 'ground' && z.occupied === 2 && z.total === 2)),
+      'both bays occupied on the follower’s dashboard',
+    )
   })
 })

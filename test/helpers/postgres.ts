@@ -20,7 +20,11 @@ afterAll(async () => {
 export async function freshDatabase(): Promise<string> {
   let server = process.env.ZHIAN_TEST_POSTGRES
   if (!server) {
-    own ??= launchPostgres({ onSpawn: (p) => running.add(p), onStop: (p) => running.delete(p) })
+    own ??= launchPostgres({
+      onSpawn: (p) => running.add(p),
+      onStop: (p) => running.delete(p),
+      durable: false,
+    })
     server = (await own).url
   }
   const name = `c_${crypto.randomBytes(8).toString('hex')}`

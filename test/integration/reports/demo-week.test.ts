@@ -35,7 +35,7 @@ describe('the demo estate’s last week', () => {
       body: JSON.stringify({ username: 'wuye', password: 'zhian-demo' }),
     })
     token = ((await res.json()) as { token: string }).token
-  }, 180_000)
+  }, 300_000)
   afterAll(async () => {
     await browser?.close()
   })

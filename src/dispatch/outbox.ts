@@ -151,7 +151,7 @@ export interface OutboxOptions {
   /** This worker's name in the rows it claims (default: host, process and a random part). */
   worker?: string | undefined
   /**
-   * How often an idle worker looks for rows other nodes queued (PostgreSQL only; on SQLite this
+   * How often an idle worker looks for rows other nodes queued (a named `worker` on PostgreSQL: a cluster node; otherwise this
    * process queues every row and wakes its worker itself). Default 1 s.
    */
   pollMs?: number | undefined
@@ -285,8 +285,13 @@ export class Outbox {
       )
       .get(...skip) as { due: number | null }
     this.opts.metrics?.outboxPending.set(this.pending())
+    // Only a cluster's workers poll: other nodes queue rows this one hears nothing of. A single hub on
+    // PostgreSQL is woken by its own enqueue, as on SQLite (a poll on a moved clock, the demo's recorded
+    // week, would run once per simulated second).
     const poll =
-      this.opts.db.dialect === 'postgres' ? this.opts.clock.now() + (this.opts.pollMs ?? 1000) : undefined
+      this.opts.db.dialect === 'postgres' && this.opts.worker !== undefined
+        ? this.opts.clock.now() + (this.opts.pollMs ?? 1000)
+        : undefined
     const due = row.due === null ? poll : poll === undefined ? row.due : Math.min(row.due, poll)
     if (due === undefined) return
     if (this.timer && this.timer.due <= due) return

@@ -397,7 +397,7 @@ describe('dashboards in cluster mode', () => {
     await connected(socket)
     const mh1 = await connectDevice(a.mqttUrl, 'mh1')
     await mh1.publishAsync('zhian/manhole/mh1/state', JSON.stringify({ cover_open: true }), { qos: 1 })
-    await until(() => raisedIds(got).includes('mh1'), 'a first alert')
+    await until(() => raisedIds(got).includes('mh1'), 'a first alert', 15_000)
     lb.hold()
     lb.cut()
     await until(() => a.hub.realtime.io!.of('/').sockets.size === 0, 'A notices the drop')

@@ -176,7 +176,7 @@ export class Hub {
       bus: this.bus,
     })
     this.gating = new Gating(this.db, now)
-    this.rules = new RuleService({
+    const ruleOptions = {
       db: this.db,
       bus: this.bus,
       registry: this.registry,
@@ -184,21 +184,15 @@ export class Hub {
       gates: this.gating,
       log: this.log.child({ feature: 'rules' }),
       clock,
-      zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
+      zoneName: (estate: string, zone: string) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
       timeZone: config.reportTz,
-    })
+    }
+    this.rules = new RuleService(ruleOptions)
     // A follower's copy of the rules for what its dashboards read of them (parking occupancy).
     this.shadowRules = config.cluster
       ? new RuleService({
-          db: this.db,
-          bus: this.bus,
-          registry: this.registry,
-          alerts: this.alerts,
-          gates: this.gating,
+          ...ruleOptions,
           log: this.log.child({ feature: 'rules (follower copy)' }),
-          clock,
-          zoneName: (estate, zone) => zoneNames(this.estate.file ?? { sites: [] }, estate)[zone],
-          timeZone: config.reportTz,
           shadow: true,
         })
       : undefined

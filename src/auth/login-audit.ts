@@ -26,13 +26,8 @@ export const AUDIT_RETENTION_MS = 365 * 24 * 3600_000
 /** An MQTT username may be 65,535 bytes; what is kept of a typed name is enough to recognise it. */
 const MAX_NAME = 64
 
-/**
- * Tables owned by the audit. Password changes are written by a trigger on `users` (a registry table):
- * both ways a password changes, the CLI and the estate file, land here without either knowing of it.
- */
-export const AUDIT_MIGRATIONS = [
-  {
-    sqlite: `CREATE TABLE login_audit (
+/** The table and its indexes, the same on both stores (the password trigger differs). */
+const AUDIT_TABLE = `CREATE TABLE login_audit (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      at INTEGER NOT NULL,
      username TEXT NOT NULL,
@@ -42,7 +37,15 @@ export const AUDIT_MIGRATIONS = [
      detail TEXT
    );
    CREATE INDEX login_audit_user ON login_audit(username, at);
-   CREATE INDEX login_audit_at ON login_audit(at);
+   CREATE INDEX login_audit_at ON login_audit(at);`
+
+/**
+ * Tables owned by the audit. Password changes are written by a trigger on `users` (a registry table):
+ * both ways a password changes, the CLI and the estate file, land here without either knowing of it.
+ */
+export const AUDIT_MIGRATIONS = [
+  {
+    sqlite: `${AUDIT_TABLE}
    CREATE TRIGGER login_audit_password AFTER UPDATE OF password_hash ON users
    WHEN old.password_hash IS NOT new.password_hash
    BEGIN
@@ -50,17 +53,7 @@ export const AUDIT_MIGRATIONS = [
      VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), new.username, NULL,
              CASE new.source WHEN 'config' THEN 'config' ELSE 'cli' END, 'password_changed');
    END;`,
-    postgres: `CREATE TABLE login_audit (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     at INTEGER NOT NULL,
-     username TEXT NOT NULL,
-     source TEXT,
-     channel TEXT NOT NULL,
-     outcome TEXT NOT NULL,
-     detail TEXT
-   );
-   CREATE INDEX login_audit_user ON login_audit(username, at);
-   CREATE INDEX login_audit_at ON login_audit(at);
+    postgres: `${AUDIT_TABLE}
    CREATE FUNCTION login_audit_password() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
      INSERT INTO login_audit (at, username, source, channel, outcome)

@@ -161,7 +161,7 @@ export class SharedLog implements JournalLike {
     if (to && (from.segment > to.segment || (from.segment === to.segment && from.offset >= to.offset)))
       return 0
     let start = posToId(from)
-    const stop = to ? before(to) : '+'
+    const stop = to ? lastIdBefore(to) : '+'
     for (;;) {
       if (stop !== '+' && compareIds(start, stop) > 0) return count
       const rows = (await this.writer!.xrange(LOG_KEY, start, stop, 'COUNT', READ_COUNT)) as [
@@ -312,10 +312,6 @@ export function posToId(p: Position): string {
 /** The id of the last record before `end` (the record `end` is just past). */
 export function lastIdBefore(end: Position): string {
   return end.offset > 0 ? `${end.segment}-${end.offset - 1}` : `${end.segment - 1}-${Number.MAX_SAFE_INTEGER}`
-}
-
-function before(to: Position): string {
-  return lastIdBefore(to)
 }
 
 function later(a: Position, b: Position): Position {

@@ -39,6 +39,19 @@ async function alertsOf(node: Node, type: string): Promise<Alert[]> {
   return ((await res.json()) as { items: Alert[] }).items
 }
 
+/** fp1 reports `occupied` at QoS 1 through `node`; resolves with the time, after the PUBACK. */
+async function occupied(node: Node): Promise<number> {
+  const client = await mqtt.connectAsync(node.mqttUrl, {
+    username: 'fp1',
+    password: 'fp1-secret-00001',
+    reconnectPeriod: 0,
+  })
+  const sentAt = Date.now()
+  await client.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
+  client.end(true)
+  return sentAt
+}
+
 async function cluster(n: number): Promise<Node[]> {
   const redis = await startRedis()
   const db = await freshDatabase()
@@ -84,14 +97,7 @@ describe('cluster failover', () => {
     socket.on('alert', ({ alert, entry }) => {
       if (entry.action === 'raised') seen.push(alert.type)
     })
-    const client = await mqtt.connectAsync(follower.mqttUrl, {
-      username: 'fp1',
-      password: 'fp1-secret-00001',
-      reconnectPeriod: 0,
-    })
-    const sentAt = Date.now()
-    await client.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
-    client.end(true)
+    const sentAt = await occupied(follower)
     // The reading is on its way to the leader's rules, its timers just started there: the leader goes.
     await new Promise((r) => setTimeout(r, 300))
     leader.child.kill('SIGKILL')
@@ -131,14 +137,7 @@ describe('cluster failover', () => {
     const nodes = await cluster(2)
     const leader = await leaderOf(nodes)
     const follower = nodes.find((n) => n !== leader)!
-    const client = await mqtt.connectAsync(follower.mqttUrl, {
-      username: 'fp1',
-      password: 'fp1-secret-00001',
-      reconnectPeriod: 0,
-    })
-    const sentAt = Date.now()
-    await client.publishAsync('zhian/fire_passage/fp1/state', JSON.stringify({ occupied: true }), { qos: 1 })
-    client.end(true)
+    const sentAt = await occupied(follower)
     // Past the occupied hold, before the blocked one: the leader's last flush holds a running timer.
     await until(async () => (await alertsOf(leader, 'fire_passage.occupied')).length === 1, 'occupied raised')
     await leader.stop()
